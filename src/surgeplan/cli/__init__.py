@@ -22,9 +22,9 @@ app = typer.Typer(
 
 
 def _register_all() -> None:
-    from surgeplan.cli import data, erlang, forecast, plan
+    from surgeplan.cli import data, erlang, forecast, plan, signals, simulate
 
-    for module in (erlang, data, forecast, plan):
+    for module in (erlang, data, signals, simulate, forecast, plan):
         module.register(app)
 
 
