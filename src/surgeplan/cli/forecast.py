@@ -1,9 +1,128 @@
-"""CLI commands for the forecast layer (filled in by its issue)."""
+"""CLI commands for the forecast layer: ``surgeplan backtest``.
+
+The command only parses, calls :func:`surgeplan.forecast.backtest.backtest` and formats; bad input
+ends with a one-line ``error: FILE, row N, column 'C': why`` on stderr and exit code 2.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any, Optional
+
 import typer
+
+from surgeplan.errors import SurgeplanError, ValidationError
+
+_MODELS = ("shock", "naive-day", "naive-week")
+
+
+def _fail(exc: BaseException) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(2)
+
+
+def _read_scenario(path: Path) -> dict[str, Any]:
+    """A scenario TOML: ``[backtest]`` defaults and ``[indicators_future.<REGION>]`` paths."""
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ValidationError("scenario file not found", file=str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError(f"not valid TOML ({exc})", file=str(path)) from None
+    bt = raw.get("backtest", {})
+    if not isinstance(bt, dict):
+        raise ValidationError("[backtest] must be a table", file=str(path), column="backtest")
+    known = {"every", "horizon", "tz", "quantiles", "refit_every", "warning_quantile"}
+    unknown = sorted(set(bt) - known)
+    if unknown:
+        raise ValidationError(f"unknown key(s) {unknown} in [backtest]; known: {sorted(known)}", file=str(path),
+                              column=unknown[0])
+    fut = raw.get("indicators_future")
+    if fut is not None and not isinstance(fut, dict):
+        raise ValidationError("[indicators_future] must be a table of regions", file=str(path),
+                              column="indicators_future")
+    return {"backtest": bt, "indicators_future": fut}
+
+
+def backtest_command(
+    measurements: Path = typer.Option(..., "--measurements", help="Measurements CSV: resource_id, ts, load."),
+    start: str = typer.Option(..., "--start", help="First forecast origin (local day, YYYY-MM-DD)."),
+    end: str = typer.Option(..., "--end", help="Last forecast origin (local day, YYYY-MM-DD)."),
+    out: Path = typer.Option(..., "--out", help="Output directory (forecasts.parquet, metrics.csv)."),
+    inventory: Optional[Path] = typer.Option(None, "--inventory", help="Inventory CSV (resource_id, kind, region"
+                                             " [, capacity for anticipation])."),
+    indicators: Optional[Path] = typer.Option(None, "--indicators", help="Indicators CSV: region, date, name, value."),
+    covariates: Optional[Path] = typer.Option(None, "--covariates",
+                                              help="Covariates CSV: resource_id|region, ts, name, value."),
+    scenario: Optional[Path] = typer.Option(None, "--scenario", help="Scenario TOML ([backtest] defaults,"
+                                            " [indicators_future.REGION] assumed paths)."),
+    every: Optional[str] = typer.Option(None, "--every", help="Spacing of origins [default: 1d]."),
+    horizon: Optional[str] = typer.Option(None, "--horizon", help="Forecast window per origin [default: 1d]."),
+    tz: Optional[str] = typer.Option(None, "--tz", help="Time zone of origins and days [default: UTC]."),
+    quantiles: Optional[str] = typer.Option(None, "--quantiles", help="Quantiles written [default: 0.1,0.5,0.9]."),
+    refit_every: Optional[int] = typer.Option(None, "--refit-every", help="Refit every N origins, update() in"
+                                              " between [default: 7]."),
+    model: str = typer.Option("shock", "--model", help=f"Model: {', '.join(_MODELS)}."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Rolling-origin backtest: forecasts at each local midnight, scored per resource and lead day."""
+    from surgeplan.forecast.backtest import SeasonalNaive, backtest, read_inputs, summarize
+
+    try:
+        settings: dict[str, Any] = {"every": "1d", "horizon": "1d", "tz": "UTC", "quantiles": "0.1,0.5,0.9",
+                                    "refit_every": 7, "warning_quantile": 0.9}
+        future = None
+        if scenario is not None:
+            sc = _read_scenario(scenario)
+            settings.update(sc["backtest"])
+            future = sc["indicators_future"]
+        for key, value in (("every", every), ("horizon", horizon), ("tz", tz), ("quantiles", quantiles),
+                           ("refit_every", refit_every)):
+            if value is not None:
+                settings[key] = value
+        if isinstance(settings["quantiles"], list):
+            settings["quantiles"] = ",".join(str(q) for q in settings["quantiles"])
+        if model not in _MODELS:
+            raise SurgeplanError(f"--model must be one of {', '.join(_MODELS)}, got {model!r}")
+        data = read_inputs(measurements, inventory=inventory, indicators=indicators, covariates=covariates)
+        factory = None
+        if model != "shock":
+            season = model.split("-")[1]
+            factory = lambda q: SeasonalNaive(season, q)  # noqa: E731
+        result = backtest(
+            data["measurements"], data["inventory"], data["indicators"], data["covariates"],
+            start=start, end=end, every=settings["every"], horizon=settings["horizon"], tz=settings["tz"],
+            quantiles=settings["quantiles"], model=factory, refit_every=int(settings["refit_every"]),
+            warning_quantile=float(settings["warning_quantile"]),
+            indicators_future=(lambda origin: future) if future else None,
+        )
+        paths = result.write(out)
+    except (SurgeplanError, FileNotFoundError) as exc:
+        _fail(exc)
+        return
+    summary = summarize(result.metrics)
+    if as_json:
+        payload = {
+            "forecasts": str(paths["forecasts"]), "metrics": str(paths["metrics"]),
+            "n_forecast_rows": int(len(result.forecasts)),
+            "n_resources": int(result.metrics["resource_id"].nunique()),
+            "timings_s": {k: round(float(v), 3) for k, v in result.timings.items()},
+            "median_by_horizon": json.loads(summary.to_json(orient="index")),
+        }
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    typer.echo(f"wrote {paths['forecasts']} ({len(result.forecasts)} rows) and {paths['metrics']}")
+    typer.echo(f"fits: {int(result.timings['n_fits'])}, fit {result.timings['fit_s']:.1f} s, "
+               f"update {result.timings['update_s']:.1f} s, predict {result.timings['predict_s']:.1f} s")
+    typer.echo("median over resources, by lead day (MAPE %, MASE, scaled pinball, coverage):")
+    typer.echo(summary.round(3).to_string())
+    sys.stdout.flush()
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main app."""
+    app.command("backtest")(backtest_command)

@@ -1,0 +1,266 @@
+"""``dimension``: capacity every resource needs, per period, at a chosen forecast quantile.
+
+Joins the inventory with the busy-hour table (``resource_id, period, busy_hour, mean, p50, p90,
+p99``), then applies one sizing rule per kind to all rows of that kind at once (a loop over the
+handful of kinds, never over resources). The result is a long table, one row per (resource,
+period).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from surgeplan.dimension._common import RTOL, Sizing
+from surgeplan.dimension.conference_bridge import size_conference_bridge
+from surgeplan.dimension.contact_center import size_contact_center
+from surgeplan.dimension.link import link_group_stats, size_link
+from surgeplan.dimension.trunk_group import size_trunk_group
+from surgeplan.dimension.vpn_gateway import size_vpn_gateway
+from surgeplan.errors import SurgeplanError, ValidationError
+from surgeplan.kinds import INVENTORY_OPTIONAL, INVENTORY_REQUIRED, KINDS
+
+#: Columns of the table :func:`dimension` returns, in order.
+DIMENSION_COLUMNS = (
+    "resource_id", "period", "busy_hour", "kind", "region", "group", "priority_class", "quantile",
+    "load", "load_unit", "capacity", "needed", "capacity_unit", "gos_metric", "gos_target", "gos",
+    "gos_ok", "shortfall", "shortfall_unit", "carriable", "headroom",
+)
+
+
+def quantile_column(quantile: str | float) -> str:
+    """Name of the forecast column for a quantile: ``0.9 -> 'p90'``, ``0.975 -> 'p97.5'``.
+
+    Strings (``'p90'``, ``'mean'``) are returned unchanged.
+    """
+    if isinstance(quantile, str):
+        return quantile
+    q = float(quantile)
+    if not 0.0 < q < 1.0:
+        raise SurgeplanError(f"quantile must be in (0, 1) or a column name like 'p90'; got {quantile!r}")
+    return "p" + format(round(q * 100.0, 6), "g")
+
+
+def prepare_inventory(inventory: pd.DataFrame, *, source: str = "<inventory>") -> pd.DataFrame:
+    """Check the inventory's columns and fill optional ones with their defaults.
+
+    Returns a copy indexed by ``resource_id``. Raises ``ValidationError`` naming the missing column,
+    an unknown kind, or a duplicated resource.
+    """
+    missing = [c for c in INVENTORY_REQUIRED if c not in inventory.columns]
+    if missing:
+        raise ValidationError(f"missing column(s) {', '.join(missing)}", file=source, column=missing[0])
+    inv = inventory.copy()
+    for col, default in INVENTORY_OPTIONAL.items():
+        if col not in inv.columns:
+            inv[col] = default if default is not None else np.nan
+        elif default is not None:
+            inv[col] = pd.to_numeric(inv[col], errors="coerce").fillna(default)
+    bad = ~inv["kind"].isin(list(KINDS))
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ValidationError(
+            f"unknown kind {inv['kind'].iloc[row]!r}; known kinds: {', '.join(KINDS)}",
+            file=source, row=row + 1, column="kind")
+    dup = inv["resource_id"].duplicated()
+    if dup.any():
+        row = int(np.flatnonzero(dup.to_numpy())[0])
+        raise ValidationError(f"duplicate resource_id {inv['resource_id'].iloc[row]!r}",
+                              file=source, row=row + 1, column="resource_id")
+    for col in ("capacity", "module_size", "max_capacity", "lead_time_days", "module_cost", "gos_target"):
+        inv[col] = pd.to_numeric(inv[col], errors="coerce").astype(np.float64)
+    inv["group"] = inv["group"].fillna("").astype(str)
+    inv["priority_class"] = inv["priority_class"].fillna("standard").astype(str)
+    inv["resource_id"] = inv["resource_id"].astype(str)
+    return inv.set_index("resource_id", drop=False)
+
+
+def gos_targets(inv: pd.DataFrame, gos_overrides: Mapping[str, float] | None = None) -> np.ndarray:
+    """GoS target per inventory row.
+
+    Precedence, strongest first: ``gos_overrides[resource_id]``, ``gos_overrides[kind]`` (a
+    scenario relaxing or tightening a whole kind during the crisis), the inventory's
+    ``gos_target``, the kind's default (``surgeplan.kinds.KINDS``).
+    """
+    default = inv["kind"].map({k: v.gos_default for k, v in KINDS.items()}).to_numpy(np.float64)
+    target = np.where(np.isnan(inv["gos_target"].to_numpy(np.float64)), default, inv["gos_target"].to_numpy())
+    if gos_overrides:
+        unknown = [k for k in gos_overrides if k not in KINDS and k not in inv.index]
+        if unknown:
+            raise SurgeplanError(f"gos_overrides: {unknown[0]!r} is neither a kind nor a resource_id")
+        by_kind = inv["kind"].map({k: float(v) for k, v in gos_overrides.items() if k in KINDS})
+        target = np.where(by_kind.notna(), by_kind.to_numpy(np.float64), target)
+        by_id = inv["resource_id"].map({k: float(v) for k, v in gos_overrides.items() if k not in KINDS})
+        target = np.where(by_id.notna(), by_id.to_numpy(np.float64), target)
+    return target
+
+
+def dimension(
+    inventory: pd.DataFrame,
+    busy_hour: pd.DataFrame,
+    quantile: str | float = "p90",
+    *,
+    gos_overrides: Mapping[str, float] | None = None,
+    capacity: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Capacity each resource needs in each period for its GoS target, and the GoS it gets now.
+
+    Parameters
+    ----------
+    inventory : DataFrame
+        Inventory table (``surgeplan.kinds.INVENTORY_REQUIRED`` columns, optional ones filled with
+        their defaults).
+    busy_hour : DataFrame
+        ``resource_id, period, [busy_hour], <quantile>`` from ``surgeplan.forecast.busy_hour``:
+        busy-hour load per resource and period in the kind's load unit (Erlangs, Gbps, sessions,
+        calls per hour).
+    quantile : str or float, default ``'p90'``
+        Which forecast column to size on (``'p90'``, ``0.99``, ``'mean'``).
+    gos_overrides : mapping, optional
+        GoS targets by kind name or resource_id (see :func:`gos_targets`).
+    capacity : Series, optional
+        Installed capacity by resource_id replacing the inventory's (e.g. after a plan's actions).
+
+    Returns
+    -------
+    DataFrame
+        One row per (resource, period) of dimensioned kinds (``generic`` rows are dropped), sorted
+        by resource then period, with columns ``DIMENSION_COLUMNS``:
+
+        * ``load`` busy-hour load at the quantile (``load_unit``), ``capacity`` installed and
+          ``needed`` for the target (``capacity_unit``);
+        * ``gos_metric`` / ``gos_target`` / ``gos``: the GoS measure, its target and its value
+          with the installed capacity (blocking, utilisation, service level);
+        * ``gos_ok``: ``needed <= capacity``;
+        * ``shortfall`` (``shortfall_unit``): blocked Erlangs, calls abandoned per hour, Gbps or
+          sessions over the ceiling with the installed capacity;
+        * ``carriable``: load the installed capacity carries at the target; ``headroom =
+          carriable - load`` (negative: load to move elsewhere or to shed).
+
+    Notes
+    -----
+    Sizing rules, one module each: :mod:`~surgeplan.dimension.trunk_group` (Erlang B / extended
+    Erlang B when ``retry_probability > 0``), :mod:`~surgeplan.dimension.link` (utilisation
+    ceiling with N+1 over the ``group``), :mod:`~surgeplan.dimension.vpn_gateway` (peak
+    concurrency ceiling), :mod:`~surgeplan.dimension.conference_bridge` (Erlang B on ports),
+    :mod:`~surgeplan.dimension.contact_center` (Erlang A service level and abandonment).
+
+    References
+    ----------
+    ITU-T E.500 (busy hour), E.520 (Erlang B circuits); Garnett, Mandelbaum & Reiman (2002).
+    """
+    inv = prepare_inventory(inventory)
+    if capacity is not None:
+        cap_new = pd.Series(capacity, dtype=np.float64).reindex(inv.index)
+        inv["capacity"] = cap_new.fillna(inv["capacity"]).to_numpy()
+    qcol = quantile_column(quantile)
+    for col in ("resource_id", "period", qcol):
+        if col not in busy_hour.columns:
+            raise ValidationError(
+                f"busy-hour table has no column {col!r} (columns: {', '.join(map(str, busy_hour.columns))})",
+                file="<busy_hour>", column=col)
+    target_all = gos_targets(inv, gos_overrides)
+    rid = busy_hour["resource_id"].astype(str).to_numpy()
+    pos = inv.index.get_indexer(rid)
+    if (pos < 0).any():
+        row = int(np.flatnonzero(pos < 0)[0])
+        raise ValidationError(f"resource_id {rid[row]!r} is not in the inventory",
+                              file="<busy_hour>", row=row + 1, column="resource_id")
+    kinds_inv = inv["kind"].to_numpy()
+    dimensioned = np.isin(kinds_inv, [k for k, v in KINDS.items() if v.dimensioned])
+    keep = dimensioned[pos]
+    pos = pos[keep]
+    bh = busy_hour.loc[keep] if not keep.all() else busy_hour
+    period = pd.to_datetime(bh["period"]).to_numpy()
+    load = pd.to_numeric(bh[qcol], errors="coerce").to_numpy(np.float64)
+    # Sort rows by resource (inventory order) then period: a lexsort on dense codes.
+    order = np.lexsort((period, pos))
+    pos, period, load = pos[order], period[order], load[order]
+    busy = pd.to_datetime(bh["busy_hour"]).to_numpy()[order] if "busy_hour" in bh.columns else period
+    ok_load = np.isfinite(load)
+    if not ok_load.all():
+        pos, period, load, busy = pos[ok_load], period[ok_load], load[ok_load], busy[ok_load]
+
+    n = pos.size
+    kind = kinds_inv[pos]
+    cap = inv["capacity"].to_numpy(np.float64)[pos]
+    target = target_all[pos]
+    needed = np.full(n, np.nan)
+    gos = np.full(n, np.nan)
+    carriable = np.full(n, np.nan)
+    shortfall = np.full(n, np.nan)
+    metric = np.empty(n, dtype=object)
+    sunit = np.empty(n, dtype=object)
+
+    def put(mask: np.ndarray, s: Sizing) -> None:
+        needed[mask], gos[mask], carriable[mask], shortfall[mask] = s.needed, s.gos, s.carriable, s.shortfall
+        metric[mask], sunit[mask] = s.gos_metric, s.shortfall_unit
+
+    col = {c: inv[c].to_numpy(np.float64) for c in (
+        "retry_probability", "aht_s", "patience_s", "answer_within_s", "abandon_max")}
+    for k in np.unique(kind):
+        m = kind == k
+        if k == "trunk_group":
+            put(m, size_trunk_group(load[m], cap[m], target[m], col["retry_probability"][pos[m]]))
+        elif k == "conference_bridge":
+            put(m, size_conference_bridge(load[m], cap[m], target[m]))
+        elif k == "vpn_gateway":
+            put(m, size_vpn_gateway(load[m], cap[m], target[m]))
+        elif k == "contact_center":
+            p = pos[m]
+            put(m, size_contact_center(load[m], cap[m], target[m], col["aht_s"][p], col["patience_s"][p],
+                                       col["answer_within_s"][p], col["abandon_max"][p]))
+        elif k == "link":
+            is_link = kinds_inv == "link"
+            grp = inv["group"].to_numpy().astype(object)
+            # An empty group means "alone": give it its own key so it never pools with others.
+            key = np.where(grp == "", "\x00" + inv["resource_id"].to_numpy().astype(object), grp)
+            codes, _ = pd.factorize(pd.Series(key[is_link]))
+            gcode_inv = np.full(len(inv), -1, dtype=np.int64)
+            gcode_inv[is_link] = codes
+            pcode, _ = pd.factorize(pd.Series(period[m]))
+            stats = link_group_stats(gcode_inv[pos[m]], pcode, load[m], codes,
+                                     inv["capacity"].to_numpy(np.float64)[is_link], target_all[is_link])
+            put(m, size_link(load[m], cap[m], target[m], *stats))
+        else:  # pragma: no cover - every dimensioned kind is handled above
+            raise SurgeplanError(f"no sizing rule for kind {k!r}")
+
+    gos_ok = needed <= cap * (1.0 + RTOL) + RTOL
+    out = pd.DataFrame({
+        "resource_id": inv["resource_id"].to_numpy()[pos],
+        "period": period,
+        "busy_hour": busy,
+        "kind": pd.Categorical(kind, categories=list(KINDS)),
+        "region": inv["region"].to_numpy()[pos],
+        "group": inv["group"].to_numpy()[pos],
+        "priority_class": inv["priority_class"].to_numpy()[pos],
+        "quantile": qcol,
+        "load": load,
+        "load_unit": _unit(kind, 0),
+        "capacity": cap,
+        "needed": needed,
+        "capacity_unit": _unit(kind, 1),
+        "gos_metric": pd.Categorical(metric),
+        "gos_target": target,
+        "gos": gos,
+        "gos_ok": gos_ok,
+        "shortfall": shortfall,
+        "shortfall_unit": pd.Categorical(sunit),
+        "carriable": carriable,
+        "headroom": carriable - load,
+    })
+    for c in ("region", "group", "priority_class", "quantile"):
+        out[c] = out[c].astype("category")
+    return out
+
+
+def _unit(kind: np.ndarray, which: int) -> pd.Series:
+    """Load (0) or capacity (1) unit per row, as a categorical (cheap on millions of rows)."""
+    names = list(KINDS)
+    codes = pd.Categorical(kind, categories=names).codes
+    units = [(KINDS[k].load_unit, KINDS[k].capacity_unit)[which] for k in names]
+    uniq = list(dict.fromkeys(units))
+    remap = np.array([uniq.index(u) for u in units] + [-1])
+    return pd.Categorical.from_codes(remap[codes], categories=uniq)

@@ -1,0 +1,50 @@
+"""Forecasting layer: baseline x shock response, calibrated quantiles, any cadence, many resources.
+
+Public API (stable names; see ``docs/INTERFACES.md``)
+-----------------------------------------------------
+``ShockForecaster(quantiles=(0.5, 0.9, 0.99), **options)``
+    ``.fit(measurements, inventory=None, indicators=None, covariates=None, cutoff=None) -> self``
+    ``.predict(horizon, indicators_future=None, covariates=None) -> DataFrame``
+        columns ``resource_id, ts, mean, p50, p90, p99`` (one ``p..`` per quantile), ``ts`` UTC,
+        at each resource's own cadence; ``horizon`` = steps (int) or a duration (``'14D'``).
+        ``attrs['indicator_source']`` and ``model.indicator_source_``: {region: 'observed' |
+        'held_last' | 'scenario' | 'none'}.
+    ``.update(new_measurements, indicators=None, covariates=None) -> self``  Kalman fold-in, no refit
+    ``.refit() -> self``  full refit on all data seen
+    ``.response_``  per-resource shock response (lag, size weekday/weekend, evidence, source)
+    ``.calibration_``  achieved quantile coverage on the rolling-origin calibration set
+    ``.cadence_``  inferred cadence per resource (s)
+``busy_hour(forecasts, period='D'|'W') -> DataFrame resource_id, period, busy_hour, mean, p..``
+``quantile_column(q) -> str``  (0.5 -> 'p50', 0.975 -> 'p97.5'); ``parse_quantile_column``
+``driver(stringency, stay_home)``  restriction intensity u in [0, 1]
+``scenario_indicators(dict | DataFrame)``  scenario -> indicators long table
+``datasets.rte_france()``  bundled French lockdown load data (proof of the model)
+
+Tables (Nixtla shape): measurements ``resource_id, ts, load`` (= ``unique_id, ds, y``; both
+accepted), indicators ``region, date, name, value``, covariates ``resource_id|region, ts, name,
+value``.
+"""
+
+from __future__ import annotations
+
+from surgeplan.forecast.busy_hour import busy_hour
+from surgeplan.forecast.features import parse_quantile_column, quantile_column
+from surgeplan.forecast.model import ShockForecaster
+from surgeplan.forecast.shock import driver, scenario_indicators
+
+__all__ = [
+    "ShockForecaster",
+    "busy_hour",
+    "quantile_column",
+    "parse_quantile_column",
+    "driver",
+    "scenario_indicators",
+]
+
+
+def __getattr__(name: str):  # lazy: backtest lives in its own module (no import cycle)
+    if name == "backtest":
+        from surgeplan.forecast.backtest import backtest
+
+        return backtest
+    raise AttributeError(f"module 'surgeplan.forecast' has no attribute {name!r}")

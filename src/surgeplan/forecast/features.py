@@ -1,0 +1,269 @@
+"""Input tables, calendars and regression features of the forecast layer.
+
+Everything here is vectorized over resources: a *group* of resources that share a cadence and a
+time zone is held as 2-D arrays ``(n_resources, n_steps)`` on the group's local wall-clock grid,
+so that "same half-hour yesterday" is always exactly ``steps_per_day`` columns back, also across
+daylight-saving changes (the non-existent spring hour is a gap, the repeated autumn hour is
+averaged).
+
+References
+----------
+.. [1] ITU-T Recommendation E.500, "Traffic intensity measurement principles", 1998.
+.. [2] D. Obst, J. de Vilmarest, Y. Goude, "Adaptive Methods for Short-Term Electricity Load
+   Forecasting During COVID-19 Lockdown in France", IEEE Trans. Power Systems 36(5), 2021.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from scipy.signal import lfilter
+
+from surgeplan.errors import SurgeplanError, ValidationError
+
+__all__ = [
+    "quantile_column",
+    "parse_quantile_column",
+    "normalize_measurements",
+    "normalize_covariates",
+    "normalize_indicators",
+    "infer_cadence",
+    "region_timezone",
+    "region_holidays",
+    "ewma",
+]
+
+_NIXTLA = {"unique_id": "resource_id", "ds": "ts", "y": "load"}
+
+
+def quantile_column(q: float) -> str:
+    """Name of the forecast column holding quantile ``q``: ``'p'`` + percentage.
+
+    Parameters
+    ----------
+    q : float
+        Probability in (0, 1).
+
+    Returns
+    -------
+    str
+        ``0.5 -> 'p50'``, ``0.9 -> 'p90'``, ``0.975 -> 'p97.5'``, ``0.1 -> 'p10'``.
+
+    Examples
+    --------
+    >>> quantile_column(0.975)
+    'p97.5'
+    """
+    q = float(q)
+    if not 0.0 < q < 1.0:
+        raise SurgeplanError(f"quantile must be in (0, 1), got {q!r}")
+    pct = round(q * 100.0, 10)
+    text = f"{pct:.10f}".rstrip("0").rstrip(".")
+    return "p" + text
+
+
+def parse_quantile_column(name: str) -> float:
+    """Inverse of :func:`quantile_column` (``'p97.5' -> 0.975``)."""
+    if not name.startswith("p"):
+        raise SurgeplanError(f"not a quantile column: {name!r}")
+    return float(name[1:]) / 100.0
+
+
+def _utc(ts: pd.Series, what: str) -> pd.Series:
+    ts = pd.to_datetime(ts, utc=True, errors="coerce")
+    if ts.isna().any():
+        row = int(np.flatnonzero(ts.isna().to_numpy())[0]) + 1
+        raise ValidationError("unparseable timestamp", file=what, row=row, column="ts")
+    return ts.astype("datetime64[ns, UTC]")
+
+
+def normalize_measurements(frame: pd.DataFrame, what: str = "measurements") -> pd.DataFrame:
+    """Validate a measurements table and return ``resource_id, ts, load`` (UTC, float64).
+
+    Accepts the Nixtla names ``unique_id, ds, y`` too. Rows with a missing load are dropped
+    (they are gaps); duplicate ``(resource_id, ts)`` rows are averaged.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise SurgeplanError(f"{what} must be a pandas DataFrame")
+    df = frame.rename(columns={k: v for k, v in _NIXTLA.items() if k in frame.columns and v not in frame.columns})
+    for col in ("resource_id", "ts", "load"):
+        if col not in df.columns:
+            raise ValidationError(f"missing column (have {list(frame.columns)})", file=what, column=col)
+    out = pd.DataFrame(
+        {
+            "resource_id": df["resource_id"].astype(str).to_numpy(),
+            "ts": _utc(df["ts"], what).to_numpy(),
+            "load": pd.to_numeric(df["load"], errors="coerce").to_numpy(dtype=np.float64),
+        }
+    )
+    out["ts"] = out["ts"].dt.tz_localize("UTC") if out["ts"].dt.tz is None else out["ts"]
+    bad = ~np.isfinite(out["load"].to_numpy()) & out["load"].notna().to_numpy()
+    if bad.any():
+        raise ValidationError("load is not finite", file=what, row=int(np.flatnonzero(bad)[0]) + 1, column="load")
+    out = out.dropna(subset=["load"])
+    if out.duplicated(["resource_id", "ts"]).any():
+        out = out.groupby(["resource_id", "ts"], as_index=False, sort=False)["load"].mean()
+    return out.sort_values(["resource_id", "ts"], kind="stable").reset_index(drop=True)
+
+
+def normalize_covariates(frame: pd.DataFrame | None, what: str = "covariates") -> pd.DataFrame:
+    """Validate a covariates table: ``resource_id`` or ``region``, ``ts, name, value``.
+
+    Returns a frame with columns ``key_type`` (``'resource_id'`` or ``'region'``), ``key``,
+    ``ts`` (UTC), ``name``, ``value``.
+    """
+    cols = ["key_type", "key", "ts", "name", "value"]
+    if frame is None or len(frame) == 0:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols}).astype(
+            {"ts": "datetime64[ns, UTC]", "value": "float64"}
+        )
+    for col in ("ts", "name", "value"):
+        if col not in frame.columns:
+            raise ValidationError(f"missing column (have {list(frame.columns)})", file=what, column=col)
+    if "resource_id" in frame.columns:
+        key_type = np.where(frame["resource_id"].notna(), "resource_id", "region")
+        key = np.where(
+            frame["resource_id"].notna(),
+            frame["resource_id"].astype(str),
+            frame["region"].astype(str) if "region" in frame.columns else "",
+        )
+    elif "region" in frame.columns:
+        key_type = np.full(len(frame), "region")
+        key = frame["region"].astype(str).to_numpy()
+    else:
+        raise ValidationError("needs a 'resource_id' or a 'region' column", file=what, column="resource_id")
+    out = pd.DataFrame(
+        {
+            "key_type": key_type,
+            "key": key,
+            "ts": _utc(frame["ts"], what).to_numpy(),
+            "name": frame["name"].astype(str).to_numpy(),
+            "value": pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype=np.float64),
+        }
+    )
+    return out.dropna(subset=["value"]).reset_index(drop=True)
+
+
+def normalize_indicators(frame: pd.DataFrame | None, what: str = "indicators") -> pd.DataFrame:
+    """Validate an indicators table ``region, date, name, value`` (``date`` a naive calendar day)."""
+    cols = ["region", "date", "name", "value"]
+    if frame is None or len(frame) == 0:
+        return pd.DataFrame({"region": [], "date": pd.to_datetime([]), "name": [], "value": []})
+    for col in cols:
+        if col not in frame.columns:
+            raise ValidationError(f"missing column (have {list(frame.columns)})", file=what, column=col)
+    date = pd.to_datetime(frame["date"], errors="coerce")
+    if getattr(date.dt, "tz", None) is not None:
+        date = date.dt.tz_localize(None)
+    if date.isna().any():
+        row = int(np.flatnonzero(date.isna().to_numpy())[0]) + 1
+        raise ValidationError("unparseable date", file=what, row=row, column="date")
+    return (
+        pd.DataFrame(
+            {
+                "region": frame["region"].astype(str).to_numpy(),
+                "date": date.dt.normalize().to_numpy(),
+                "name": frame["name"].astype(str).to_numpy(),
+                "value": pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype=np.float64),
+            }
+        )
+        .dropna(subset=["value"])
+        .reset_index(drop=True)
+    )
+
+
+def infer_cadence(measurements: pd.DataFrame) -> pd.Series:
+    """Cadence of each resource: the median spacing of its timestamps, in seconds (int).
+
+    Snapped to the nearest divisor of one day (1 min ... 1 day) so a day holds a whole number of
+    steps; a series with a single row is given one hour.
+    """
+    ts = measurements["ts"].to_numpy().astype("datetime64[s]").astype(np.int64)
+    rid = measurements["resource_id"].to_numpy()
+    d = np.diff(ts)
+    same = rid[1:] == rid[:-1]
+    frame = pd.DataFrame({"resource_id": rid[1:][same], "d": d[same]})
+    med = frame.groupby("resource_id")["d"].median()
+    ids = pd.unique(rid)
+    med = med.reindex(ids).fillna(3600.0)
+    divisors = np.array([s for s in range(60, 86401, 60) if 86400 % s == 0], dtype=np.float64)
+    snapped = divisors[np.abs(np.log(np.clip(med.to_numpy(), 60, 86400))[:, None] - np.log(divisors)[None, :]).argmin(1)]
+    return pd.Series(snapped.astype(np.int64), index=med.index, name="cadence_s")
+
+
+@lru_cache(maxsize=512)
+def _alpha2(region: str) -> str | None:
+    try:
+        import holidays
+
+        return holidays.country_holidays(region).country
+    except Exception:  # unknown code: no holidays, UTC
+        return None
+
+
+@lru_cache(maxsize=512)
+def region_timezone(region: str | None) -> str:
+    """IANA time zone of an ISO 3166 alpha-3 (or alpha-2) region: its first listed zone, else UTC."""
+    if region is None or region in ("", "nan", "None"):
+        return "UTC"
+    a2 = _alpha2(region) if len(region) != 2 else region
+    if a2 is None:
+        return "UTC"
+    try:
+        import pytz
+
+        zones = pytz.country_timezones(a2)
+        return zones[0] if zones else "UTC"
+    except Exception:
+        return "UTC"
+
+
+@lru_cache(maxsize=512)
+def _holiday_dates(region: str, y0: int, y1: int) -> np.ndarray:
+    try:
+        import holidays
+
+        h = holidays.country_holidays(region, years=range(y0, y1 + 1))
+    except Exception:
+        return np.array([], dtype="datetime64[D]")
+    return np.array(sorted(h.keys()), dtype="datetime64[D]")
+
+
+def region_holidays(region: str | None, days: np.ndarray) -> np.ndarray:
+    """Boolean mask: which of ``days`` (``datetime64[D]``) are public holidays in ``region``.
+
+    Uses the ``holidays`` package (``holidays.country_holidays`` accepts alpha-3 codes).
+    """
+    if region is None or region in ("", "nan", "None") or len(days) == 0:
+        return np.zeros(len(days), dtype=bool)
+    y = days.astype("datetime64[Y]").astype(int) + 1970
+    hd = _holiday_dates(region, int(y.min()), int(y.max()))
+    return np.isin(days, hd)
+
+
+def ewma(x: np.ndarray, alpha: float, axis: int = -1) -> np.ndarray:
+    """Exponentially weighted moving average along ``axis`` (NaN-free input), started at x[0].
+
+    ``s_t = (1 - alpha) s_{t-1} + alpha x_t``; computed with :func:`scipy.signal.lfilter` for
+    all rows at once.
+    """
+    x = np.moveaxis(np.asarray(x, dtype=np.float64), axis, -1)
+    if x.shape[-1] == 0:
+        return np.moveaxis(x, -1, axis)
+    x0 = x[..., :1]
+    zi = (1.0 - alpha) * x0
+    out, _ = lfilter([alpha], [1.0, -(1.0 - alpha)], x, axis=-1, zi=zi)
+    return np.moveaxis(out, -1, axis)
+
+
+def steps_per_day(cadence_s: int) -> int:
+    """Whole steps per day at a cadence in seconds (1 for a daily or longer cadence)."""
+    return max(1, 86400 // int(cadence_s))
+
+
+def n_blocks(p: int, max_blocks: int = 48) -> int:
+    """Number of intra-day regression blocks for ``p`` steps a day (a divisor of ``p``)."""
+    return p if p <= max_blocks else math.gcd(p, max_blocks)
