@@ -62,6 +62,8 @@ from _machine import load_average, machine_info, machine_markdown  # noqa: E402
 
 import mpmath  # noqa: E402  (bench extra: mpmath)
 
+mpmath.mp.dps = 40  # every mpf below (reference values, relative errors) at 40 significant digits
+
 # --------------------------------------------------------------------------------------------
 # targets
 # --------------------------------------------------------------------------------------------
@@ -475,10 +477,25 @@ def scipy_erlang_b(traffic: np.ndarray, servers: np.ndarray) -> np.ndarray:
 def _fmt_rate(x: float) -> str:
     if x is None or not np.isfinite(x):
         return "n/a"
+    if x == 0:
+        return "0 /s"
     for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if x >= scale:
             return f"{x / scale:.3g} {unit}/s"
     return f"{x:.3g} /s"
+
+
+def _fmt_loop_rate(t: dict[str, Any]) -> str:
+    """Rate of a timed loop; when no call finished, an upper bound from the time spent."""
+    if t["calls"] == 0:
+        return f"< {1.0 / t['seconds']:.2g} /s"
+    return _fmt_rate(t["per_s"])
+
+
+def _fmt_ratio(x: float) -> str:
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    return f"{x:,.0f}x" if x >= 10 else f"{x:.3g}x"
 
 
 def _fmt_time(s: float) -> str:
@@ -515,9 +532,50 @@ class Settings:
     n_pairs: int = 1_000_000
     peer_budget_s: float = 3.0  # per peer and per throughput measurement
     grace_s: float = 5.0
-    accuracy_budget_s: float = 40.0  # per peer over the whole grid
+    accuracy_budget_s: float = 20.0  # per peer over the whole grid
     call_limit_s: float = 5.0  # one accuracy call
     n_erlang_c: int = 100_000
+    n_regime: int = 200_000  # pairs per regime in the scaling table
+    profile: bool = False
+
+
+REGIMES_B = (("servers 1..100", 1, 100), ("servers 100..1,000", 100, 1000),
+              ("servers 1,000..10,000", 1000, 10_000), ("servers 10,000..120,000", 10_000, 120_000))
+REGIMES_INV = (("traffic 0.1..10 E", 0.1, 10.0), ("traffic 10..1,000 E", 10.0, 1000.0),
+               ("traffic 1,000..10,000 E", 1000.0, 10_000.0), ("traffic 10,000..100,000 E", 10_000.0, 100_000.0))
+
+
+def regimes(tt: Any, s: Settings, rng: np.random.Generator) -> dict[str, Any]:
+    """surgeplan throughput by size of the trunk group: shows whether cost grows with servers."""
+    res: dict[str, Any] = {"erlang_b": {}, "erlang_b_servers": {}}
+    m = s.n_regime
+    for label, lo, hi in REGIMES_B:
+        n = rng.integers(lo, hi + 1, size=m)
+        a = n * rng.uniform(0.2, 1.5, size=m)
+        tt.erlang_b(a[:100], n[:100])
+        res["erlang_b"][label] = m / best_time(lambda: tt.erlang_b(a, n), repeat=2)
+    for label, lo, hi in REGIMES_INV:
+        a = 10 ** rng.uniform(math.log10(lo), math.log10(hi), size=m)
+        t = 10 ** rng.uniform(-6, -1, size=m)
+        tt.erlang_b_servers(a[:100], t[:100])
+        res["erlang_b_servers"][label] = m / best_time(lambda: tt.erlang_b_servers(a, t), repeat=2)
+    return res
+
+
+def profile_call(fn: Callable[[], Any], top: int = 12) -> str:
+    """cProfile of one call, top functions by total (own) time, as text."""
+    import cProfile
+    import io
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+    fn()
+    prof.disable()
+    buf = io.StringIO()
+    pstats.Stats(prof, stream=buf).strip_dirs().sort_stats("tottime").print_stats(top)
+    lines = [ln for ln in buf.getvalue().splitlines() if ln.strip()]
+    return "\n".join(lines[2:])
 
 
 def accuracy_of_peer(peer: Peer, grid: Grid, s: Settings) -> dict[str, Any]:
@@ -677,6 +735,10 @@ def run(settings: Settings, module: str = "surgeplan.teletraffic") -> dict[str, 
         except Exception as e:  # noqa: BLE001
             sp["inverse_accuracy"] = {"cases": int(len(grid.inv_servers)), "right": 0, "wrong": 0,
                                       "failed": int(len(grid.inv_servers)), "skipped": 0, "error": repr(e)}
+        sp["regimes"] = regimes(tt, s, rng)
+        if s.profile:
+            sp["profile"] = {"erlang_b": profile_call(lambda: tt.erlang_b(fa, fs)),
+                             "erlang_b_servers": profile_call(lambda: tt.erlang_b_servers(ia, it))}
         # scalar call returns a Python float like the vectorised one
         sp["scalar_matches_vector"] = bool(
             float(tt.erlang_b(1840.0, 1900)) == float(np.asarray(tt.erlang_b(np.array([1840.0]), np.array([1900])))[0])
@@ -913,10 +975,10 @@ def markdown(out: dict[str, Any]) -> str:
         L.append(f"| `erlang_b_servers` >= 1 M inverses/s | {_fmt_rate(x['value'])} "
                  f"({x['value'] / x['target']:.2f}x target) | {_pf(x['pass'])} |")
         x = v["erlang_b_vs_fastest_peer"]
-        L.append(f"| `erlang_b` >= 100x fastest peer | {x['value']:,.0f}x ({x['peer']}, {_fmt_rate(x['peer_per_s'])}) "
+        L.append(f"| `erlang_b` >= 100x fastest peer | {_fmt_ratio(x['value'])} ({x['peer']}, {_fmt_rate(x['peer_per_s'])}) "
                  f"| {_pf(x['pass'])} |")
         x = v["erlang_b_servers_vs_fastest_peer"]
-        L.append(f"| `erlang_b_servers` >= 100x fastest peer | {x['value']:,.0f}x ({x['peer']}, "
+        L.append(f"| `erlang_b_servers` >= 100x fastest peer | {_fmt_ratio(x['value'])} ({x['peer']}, "
                  f"{_fmt_rate(x['peer_per_s'])}) | {_pf(x['pass'])} |")
         x = v["erlang_b_max_rel_err"]
         L.append(f"| `erlang_b` max rel. error <= 1e-12 where B > 1e-300 ({g['points']} points) | "
@@ -951,7 +1013,7 @@ def markdown(out: dict[str, Any]) -> str:
              f"Latency: best per-call time of one scalar call.")
     L.append("")
     L.append("| implementation | latency B(10 E, 18) | latency B(1840 E, 1900) | latency inverse (1840 E, 1 %) "
-             "| B throughput | calls timed | inverse throughput | calls timed | time for 1e6 B (extrap.) |")
+             f"| B throughput | calls timed | inverse throughput | calls timed | time for {s['n_pairs']:,} B (extrap.) |")
     L.append("|---|---|---|---|---|---|---|---|---|")
     if sp.get("available"):
         L.append(f"| **surgeplan** | {_fmt_time(sp['latency_small_s'])} | {_fmt_time(sp['latency_large_s'])} | "
@@ -965,21 +1027,40 @@ def markdown(out: dict[str, Any]) -> str:
             continue
         b, i = rec["batch"], rec["inverse"]
         extra = " (interrupted)" if b["interrupted"] else ""
-        ext = s["n_pairs"] / b["per_s"] if b["per_s"] > 0 else math.inf
+        ext = _fmt_time(s["n_pairs"] / b["per_s"]) if b["calls"] else f"> {_fmt_time(s['n_pairs'] * b['seconds'])}"
         L.append(f"| {name} | {_fmt_time(rec['latency_small_s'])} | {_fmt_time(rec['latency_large_s'])} | "
-                 f"{_fmt_time(rec['latency_inverse_s'])} | {_fmt_rate(b['per_s'])} | {b['calls']:,}{extra} | "
-                 f"{_fmt_rate(i['per_s'])} | {i['calls']:,}{' (interrupted)' if i['interrupted'] else ''} | "
-                 f"{_fmt_time(ext)} |")
+                 f"{_fmt_time(rec['latency_inverse_s'])} | {_fmt_loop_rate(b)} | {b['calls']:,}{extra} | "
+                 f"{_fmt_loop_rate(i)} | {i['calls']:,}{' (interrupted)' if i['interrupted'] else ''} | "
+                 f"{ext} |")
     L.append("")
     if sp.get("available"):
         fb_name, fb = _fastest(out, "batch")
         fi_name, fi = _fastest(out, "inverse")
-        L.append(f"**Ratios** (surgeplan throughput / fastest peer): Erlang B **{sp['batch_per_s'] / fb:,.0f}x** "
-                 f"({fb_name}); inverse **{sp['inverse_per_s'] / fi:,.0f}x** ({fi_name}); "
-                 f"vs the scipy vectorised baseline {sp['batch_per_s'] / sc['batch_per_s']:,.1f}x. "
+        L.append(f"**Ratios** (surgeplan throughput / fastest peer): Erlang B **{_fmt_ratio(sp['batch_per_s'] / fb)}** "
+                 f"({fb_name}); inverse **{_fmt_ratio(sp['inverse_per_s'] / fi)}** ({fi_name}); "
+                 f"vs the scipy vectorised baseline {_fmt_ratio(sp['batch_per_s'] / sc['batch_per_s'])}. "
                  f"surgeplan first call (import + compile/warm-up): {_fmt_time(sp['first_call_s'])} forward, "
                  f"{_fmt_time(sp['first_inverse_call_s'])} inverse; import {_fmt_time(out['surgeplan_import_s'])}.")
         L.append("")
+    if sp.get("available"):
+        rg = sp["regimes"]
+        L.append(f"surgeplan throughput by regime ({s['n_regime']:,} pairs each; traffic = servers x U(0.2, 1.5) "
+                 f"for B, target blocking log-uniform 1e-6..0.1 for the inverse):")
+        L.append("")
+        L.append("| Erlang B regime | pairs/s | inverse regime | inverses/s |")
+        L.append("|---|---|---|---|")
+        for (lb, vb), (li, vi) in zip(rg["erlang_b"].items(), rg["erlang_b_servers"].items()):
+            L.append(f"| {lb} | {_fmt_rate(vb)} | {li} | {_fmt_rate(vi)} |")
+        L.append("")
+        if "profile" in sp:
+            for k, txt in sp["profile"].items():
+                L.append(f"<details><summary>cProfile of one {s['n_pairs']:,}-pair <code>{k}</code> call (own time)</summary>")
+                L.append("")
+                L.append("```")
+                L.append(txt)
+                L.append("```")
+                L.append("</details>")
+                L.append("")
     # accuracy
     L.append("### Erlang B accuracy against mpmath")
     L.append("")
@@ -1034,14 +1115,15 @@ def markdown(out: dict[str, Any]) -> str:
                 if pw["right"] != pw["cases"] else "")
         L.append(f"| pyworkforce ErlangC.required_positions | {pw['right']}/{pw['cases']}{miss} | "
                  f"{_fmt_err(pw['erlang_c_max_rel_err'])} ({pw['erlang_c_nonfinite']} NaN/inf) | {_fmt_time(pw['latency_s'])} | "
-                 f"{_fmt_rate(pw['batch']['per_s'])} | {pw['batch']['calls']:,} (extrapolated) |")
+                 f"{_fmt_loop_rate(pw['batch'])} | {pw['batch']['calls']:,} (extrapolated) |")
     el = ec.get("erlanglib", {})
     if "erlang_c_max_rel_err" in el:
         L.append(f"| erlanglib erlang_c (probability only) | - | {_fmt_err(el['erlang_c_max_rel_err'])} "
                  f"({el['computed']}/{el['cases']} computed) | - | - | - |")
     L.append("")
     if "surgeplan" in ec and pw.get("available") and pw["batch"]["per_s"] > 0:
-        L.append(f"**Ratio** agents_for_service_level / pyworkforce: **{ec['surgeplan']['per_s'] / pw['batch']['per_s']:,.0f}x**.")
+        L.append(f"**Ratio** agents_for_service_level / pyworkforce: "
+                 f"**{_fmt_ratio(ec['surgeplan']['per_s'] / pw['batch']['per_s'])}**.")
         L.append("")
         if ec["surgeplan"]["wrong_examples"]:
             L.append(f"surgeplan mismatches (first 5): `{json.dumps(ec['surgeplan']['wrong_examples'])}`")
@@ -1069,6 +1151,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write-results", action="store_true", help="update the Teletraffic section of benchmarks/RESULTS.md")
     ap.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
     ap.add_argument("--json", type=Path, default=None, help="also dump every number as JSON")
+    ap.add_argument("--profile", action="store_true", help="add a cProfile of the surgeplan batch calls")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     ap.add_argument("--module", default="surgeplan.teletraffic",
                     help="module to benchmark as 'surgeplan' (same API; e.g. to compare a work-in-progress copy)")
@@ -1076,9 +1159,10 @@ def main(argv: list[str] | None = None) -> int:
     s = Settings()
     if args.quick:
         s = Settings(n_pairs=100_000, peer_budget_s=0.5, grace_s=2.0, accuracy_budget_s=8.0, call_limit_s=1.0,
-                     n_erlang_c=10_000)
+                     n_erlang_c=10_000, n_regime=20_000)
     if args.pairs:
         s.n_pairs = args.pairs
+    s.profile = args.profile
     out = run(s, args.module)
     section = markdown(out)
     print(section)

@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from surgeplan.signals.oxcgrt import LEGACY_NAMES, read_oxcgrt_legacy  # noqa: E402
+from surgeplan.signals.oxcgrt import LEGACY_NAMES, read_oxcgrt_legacy
 
 #: Bundled countries: Europe, the Americas, Africa and the Middle East, Asia and Oceania.
 REGIONS = (

@@ -43,8 +43,8 @@ HOME = "FRA"
 PARTNERS = {
     "GBR": 24, "ITA": 22, "ESP": 24, "DEU": 20, "BEL": 20, "NLD": 12, "CHE": 14, "POL": 12, "SWE": 6,
     "PRT": 16, "IRL": 6, "ROU": 12, "USA": 26, "CAN": 10, "BRA": 8, "MEX": 5, "ARG": 4, "ZAF": 5,
-    "EGY": 10, "NGA": 6, "MAR": 26, "SEN": 12, "CIV": 12, "TUN": 14, "SAU": 6, "ARE": 6, "ISR": 6,
-    "TUR": 10, "IND": 10, "CHN": 12, "JPN": 6, "KOR": 4, "SGP": 5, "AUS": 4, "MUS": 5,
+    "EGY": 10, "NGA": 6, "MAR": 26, "DZA": 12, "TUN": 14, "SAU": 6, "ARE": 6, "ISR": 6,
+    "TUR": 10, "IND": 10, "CHN": 12, "JPN": 6, "KOR": 4, "SGP": 5, "AUS": 4, "QAT": 5, "GHA": 8, "KEN": 6,
 }
 # countries with a domestic network: cities for switch routes
 DOMESTIC = {
@@ -56,8 +56,8 @@ DOMESTIC = {
     "ROU": ["Bucharest", "Cluj", "Timisoara"],
     "MAR": ["Casablanca", "Rabat", "Marrakech"],
     "EGY": ["Cairo", "Alexandria", "Giza"],
-    "SEN": ["Dakar", "Thies"],
-    "CIV": ["Abidjan", "Bouake"],
+    "GHA": ["Accra", "Kumasi"],
+    "KEN": ["Nairobi", "Mombasa"],
 }
 # backbone: (A city, A region, B city, B region, members, Gbps per member)
 BACKBONE = [
@@ -77,8 +77,8 @@ BACKBONE = [
     ("Warsaw", "POL", "Krakow", "POL", 3, 10), ("Frankfurt", "DEU", "Bucharest", "ROU", 2, 10),
     ("Bucharest", "ROU", "Cluj", "ROU", 3, 10), ("Marseille", "FRA", "Casablanca", "MAR", 3, 10),
     ("Casablanca", "MAR", "Rabat", "MAR", 3, 10), ("Marseille", "FRA", "Alexandria", "EGY", 2, 100),
-    ("Alexandria", "EGY", "Cairo", "EGY", 3, 10), ("Marseille", "FRA", "Dakar", "SEN", 2, 10),
-    ("Dakar", "SEN", "Abidjan", "CIV", 2, 10), ("Marseille", "FRA", "Singapore", "SGP", 2, 100),
+    ("Alexandria", "EGY", "Cairo", "EGY", 3, 10), ("Marseille", "FRA", "Accra", "GHA", 2, 10),
+    ("Accra", "GHA", "Kumasi", "GHA", 2, 10), ("Marseille", "FRA", "Singapore", "SGP", 2, 100),
     ("Marseille", "FRA", "Mumbai", "IND", 2, 100), ("London", "GBR", "Dublin", "IRL", 2, 10),
     ("Frankfurt", "DEU", "Stockholm", "SWE", 2, 10), ("Lisbon", "PRT", "Sao Paulo", "BRA", 2, 100),
 ]
@@ -93,7 +93,7 @@ SECTORS_STD = [
 ]
 VPN_REGIONS = ["FRA"] * 18 + ["BEL"] * 4 + ["ESP"] * 5 + ["POL"] * 3 + ["ROU"] * 2 + ["GBR"] * 5 + ["DEU"] * 5 + \
     ["ITA"] * 4 + ["NLD"] * 2 + ["CHE"] * 2 + ["MAR"] * 2 + ["EGY"] * 2 + ["USA"] * 4 + ["IND"] * 2 + \
-    ["SGP"] * 1 + ["BRA"] * 2 + ["SEN"] * 1
+    ["SGP"] * 1 + ["BRA"] * 2 + ["KEN"] * 1
 # five service centres: (site code, city, country)
 CENTRES = [
     ("EGY-CAI", "Cairo", "EGY"), ("IND-GGN", "Gurgaon", "IND"), ("MUS-EBN", "Ebene", "MUS"),
@@ -111,9 +111,9 @@ QUEUES = {
                 ("AUS", "Australia enterprise support", False), ("USA", "Network operations desk", True),
                 ("JPN", "Japan enterprise support", False), ("GBR", "Public sector hotline", True)],
     "MUS-EBN": [("FRA", "French SME support", False), ("FRA", "French enterprise support", False),
-                ("BEL", "Belgian enterprise support", False), ("MUS", "Indian Ocean support", False),
+                ("BEL", "Belgian enterprise support", False), ("ZAF", "Southern Africa enterprise support", False),
                 ("CHE", "Swiss enterprise support", False), ("FRA", "Care homes hotline", True),
-                ("SEN", "West Africa enterprise support", False), ("CIV", "Ivory Coast enterprise support", False)],
+                ("GHA", "West Africa enterprise support", False), ("KEN", "East Africa enterprise support", False)],
     "BRA-RIO": [("BRA", "Brazil enterprise support", False), ("ARG", "Argentina enterprise support", False),
                 ("MEX", "Mexico enterprise support", False), ("USA", "Americas enterprise support", False),
                 ("ESP", "Spanish-language support", False), ("BRA", "Hospitals hotline", True),

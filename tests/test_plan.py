@@ -212,7 +212,8 @@ def test_property_after_the_plan_no_gap_where_max_capacity_allows(data):
     p = make_plan(inv, b, "2020-01-01")
     a = p.actions.set_index("resource_id")
     cap = inv.set_index("resource_id")["capacity"].copy()
-    cap.loc[a.index] = a["capacity_after"]
+    if len(a):
+        cap.loc[a.index] = a["capacity_after"].astype(float)
     re = dimension(inv, b, "p90", capacity=cap)
     # every resource whose action was not capped, and whose link group has no capped member, fits
     capped = set(a.index[a["capped"]]) if len(a) else set()

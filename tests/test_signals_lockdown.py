@@ -16,7 +16,13 @@ import pandas as pd
 import pytest
 
 from surgeplan.errors import SurgeplanError
-from surgeplan.signals import LockdownRule, bundled_indicators, first_lockdown, lockdown_indicator, lockdown_periods
+from surgeplan.signals import (
+    LockdownRule,
+    bundled_indicators,
+    first_lockdown,
+    lockdown_indicator,
+    lockdown_periods,
+)
 
 T = pd.Timestamp
 
@@ -90,6 +96,14 @@ def test_targeted_flag_and_missing_days():
     ind = ind[ind.date != T("2021-01-05")]
     p = lockdown_periods(ind)
     assert list(p.start) == [T("2021-01-04")] and p.ongoing.iloc[0] and p.days.iloc[0] == 3
+
+
+def test_raw_frame_is_validated():
+    # a frame straight from a user: string dates, integer values, lower-case codes
+    raw = pd.DataFrame({"region": ["aaa"] * 3, "date": ["2021-01-01", "2021-01-02", "2021-01-03"],
+                        "name": ["stringency_index"] * 3, "value": [50, 75, 80]})
+    p = lockdown_periods(raw, LockdownRule(stay_home_min_level=None))
+    assert list(p.region) == ["AAA"] and p.start.iloc[0] == T("2021-01-02") and p.ongoing.iloc[0]
 
 
 def test_asof_makes_period_ongoing(spring2020):

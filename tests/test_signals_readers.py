@@ -231,4 +231,6 @@ def test_bundled_population():
     assert pop["RKS"] == pop["XKX"]
     assert np.isnan(bundled_population(["FRA", "ZZZ"])["ZZZ"])
     with pytest.raises(ValueError, match="ZZZ"):
-        bundled_indicators(regions="ZZZ")
+        bundled_indicators(regions="ZZZ", strict=True)
+    with pytest.warns(UserWarning, match="ZZZ"):
+        assert set(bundled_indicators(regions="FRA,ZZZ", end="2020-01-31").region) == {"FRA"}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -27,6 +26,7 @@ _FILE = typer.Option(None, "--file", "-f", help="Indicator file (or OxCGRT legac
 _FORMAT = typer.Option("auto", "--format", help="auto | oxcgrt | oxcgrt-legacy | oxcgrt-v1 | owid | generic")
 _REGIONS = typer.Option(None, "--regions", "-r", help="Comma-separated ISO alpha-3 codes, e.g. FRA,GBR.")
 _JSON = typer.Option(False, "--json", help="Print JSON records instead of a table.")
+_OUTPUT = typer.Option(None, "--output", "-o", help="Write the long table (.csv or .parquet).")
 
 
 def _fail(exc: Exception) -> None:
@@ -34,11 +34,11 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(code=2)
 
 
-def _load(file: Optional[Path], fmt: str, regions: Optional[str], start=None, end=None) -> pd.DataFrame:
+def _load(file: Path | None, fmt: str, regions: str | None, start=None, end=None) -> pd.DataFrame:
     from surgeplan.signals import bundled_indicators, filter_indicators, read_indicators
 
     if file is None:
-        return bundled_indicators(regions=regions, start=start, end=end)
+        return bundled_indicators(regions=regions, start=start, end=end, strict=True)
     return filter_indicators(read_indicators(file, fmt), regions, start, end)
 
 
@@ -79,9 +79,9 @@ def _print(frame: pd.DataFrame, as_json: bool, header: str | None = None) -> Non
 
 @signals_app.command("lockdowns")
 def lockdowns(
-    file: Optional[Path] = _FILE,
+    file: Path | None = _FILE,
     fmt: str = _FORMAT,
-    regions: Optional[str] = _REGIONS,
+    regions: str | None = _REGIONS,
     stay_home_level: float = typer.Option(2, "--stay-home-level", help="Minimum C6 level (0-3)."),
     require_general: bool = typer.Option(True, "--require-general/--allow-targeted",
                                          help="Stay-at-home must cover the whole country (C6 flag = 1)."),
@@ -91,8 +91,8 @@ def lockdowns(
     min_days: int = typer.Option(1, "--min-days", help="Drop periods shorter than this."),
     max_gap_days: int = typer.Option(0, "--max-gap-days", help="Merge periods separated by at most this many days."),
     first_only: bool = typer.Option(False, "--first", help="Only each region's first period."),
-    start: Optional[str] = typer.Option(None, "--start", help="First day of data to use (YYYY-MM-DD)."),
-    end: Optional[str] = typer.Option(None, "--end", help="Last day of data to use."),
+    start: str | None = typer.Option(None, "--start", help="First day of data to use (YYYY-MM-DD)."),
+    end: str | None = typer.Option(None, "--end", help="Last day of data to use."),
     as_json: bool = _JSON,
 ) -> None:
     """Lockdown periods per region (start, end; end '-' while ongoing) under a settable rule."""
@@ -119,16 +119,16 @@ def lockdowns(
 @signals_app.command("anticipate")
 def anticipate(
     asof: str = typer.Option(..., "--asof", help="Day the estimate is made (data before it only), YYYY-MM-DD."),
-    threshold: Optional[float] = typer.Option(None, "--threshold",
+    threshold: float | None = typer.Option(None, "--threshold",
                                               help="Level to reach (7-day cases per 100k by default)."),
-    threshold_from: Optional[str] = typer.Option(
+    threshold_from: str | None = typer.Option(
         None, "--threshold-from",
         help="Regions whose lockdown onset sets the threshold (median), e.g. ITA; 'all' = every region "
              "locked down before --asof."),
     name: str = typer.Option("new_cases_per_100k_7d", "--name", help="Indicator to extrapolate."),
-    file: Optional[Path] = _FILE,
+    file: Path | None = _FILE,
     fmt: str = _FORMAT,
-    regions: Optional[str] = _REGIONS,
+    regions: str | None = _REGIONS,
     window: int = typer.Option(7, "--window", help="Days in the log-linear fit."),
     level: float = typer.Option(0.9, "--level", help="Confidence level of the earliest-latest range."),
     horizon: int = typer.Option(120, "--horizon", help="Days to look ahead."),
@@ -155,14 +155,59 @@ def anticipate(
     _print(shown, as_json, header=f"{name} >= {threshold:.4g}, as of {asof} (range: {level:.0%} band)")
 
 
+@signals_app.command("backtest")
+def backtest(
+    asof: str = typer.Option(..., "--asof", help="Comma-separated forecast days, e.g. 2020-03-03,2020-03-10."),
+    threshold: float | None = typer.Option(None, "--threshold", help="Level to reach."),
+    threshold_from: str | None = typer.Option(None, "--threshold-from",
+                                              help="Regions whose lockdown onset (before the first --asof) sets it."),
+    name: str = typer.Option("new_cases_per_100k_7d", "--name", help="Indicator to extrapolate."),
+    file: Path | None = _FILE,
+    fmt: str = _FORMAT,
+    regions: str | None = _REGIONS,
+    window: int = typer.Option(7, "--window", help="Days in the log-linear fit."),
+    level: float = typer.Option(0.9, "--level", help="Confidence level of the earliest-latest range."),
+    as_json: bool = _JSON,
+) -> None:
+    """How well past anticipations did: coverage of the range and error of the median date."""
+    from surgeplan.signals import backtest_anticipation, threshold_from_earlier_regions
+
+    try:
+        days = [d.strip() for d in asof.split(",") if d.strip()]
+        if not days:
+            raise SurgeplanError("--asof: give at least one day")
+        if (threshold is None) == (threshold_from is None):
+            raise SurgeplanError("give exactly one of --threshold or --threshold-from")
+        data = _load(file, fmt, None)
+        if threshold is None:
+            src = None if threshold_from.strip().lower() == "all" else threshold_from
+            threshold = threshold_from_earlier_regions(data, asof=min(days), name=name, regions=src)
+        bt = backtest_anticipation(data, days, threshold, name=name, regions=regions, window=window, level=level)
+    except (SurgeplanError, ValueError, FileNotFoundError) as exc:
+        _fail(exc)
+        return
+    scored = bt.loc[bt["inside"].notna()]
+    summary = (
+        f"{name} >= {threshold:.4g}: {len(scored)} forecasts scored, real day inside the {level:.0%} range for "
+        f"{int(scored['inside'].sum())} ({scored['inside'].mean():.0%}), median error "
+        f"{scored['error_days'].median():+.1f} days (positive = forecast early)"
+        if len(scored) else f"{name} >= {threshold:.4g}: no forecast could be scored"
+    )
+    if as_json:
+        typer.echo(json.dumps({"summary": summary, "rows": _records(bt)}, indent=1))
+        return
+    cols = ["asof", "region", "status", "earliest", "median", "latest", "actual", "error_days", "inside"]
+    _print(bt[cols], False, header=summary)
+
+
 @signals_app.command("derive")
 def derive(
-    file: Optional[Path] = _FILE,
+    file: Path | None = _FILE,
     fmt: str = _FORMAT,
-    regions: Optional[str] = _REGIONS,
-    start: Optional[str] = typer.Option(None, "--start", help="First day to print."),
-    end: Optional[str] = typer.Option(None, "--end", help="Last day to print."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the long table (.csv or .parquet)."),
+    regions: str | None = _REGIONS,
+    start: str | None = typer.Option(None, "--start", help="First day to print."),
+    end: str | None = typer.Option(None, "--end", help="Last day to print."),
+    output: Path | None = _OUTPUT,
     as_json: bool = _JSON,
 ) -> None:
     """Derived indicators (new cases, 7-day incidence per 100k, growth rate, doubling time)."""

@@ -181,7 +181,7 @@ def infer_cadence(measurements: pd.DataFrame) -> pd.Series:
     Snapped to the nearest divisor of one day (1 min ... 1 day) so a day holds a whole number of
     steps; a series with a single row is given one hour.
     """
-    ts = measurements["ts"].to_numpy().astype("datetime64[s]").astype(np.int64)
+    ts = measurements["ts"].astype("int64").to_numpy() // 10**9
     rid = measurements["resource_id"].to_numpy()
     d = np.diff(ts)
     same = rid[1:] == rid[:-1]

@@ -14,7 +14,7 @@ Derived indicators
 Lockdowns
     :class:`LockdownRule`, :func:`lockdown_periods`, :func:`lockdown_indicator`.
 Anticipation
-    :func:`threshold_from_earlier_regions`, :func:`anticipate_crossing`.
+    :func:`threshold_from_earlier_regions`, :func:`anticipate_crossing`, :func:`backtest_anticipation`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import pandas as pd
 from surgeplan.errors import SurgeplanError
 from surgeplan.signals.anticipate import (
     anticipate_crossing,
+    backtest_anticipation,
     first_crossing_dates,
     lockdown_onset_values,
     threshold_from_earlier_regions,
@@ -43,6 +44,7 @@ from surgeplan.signals.derive import (
 )
 from surgeplan.signals.generic import (
     INDICATOR_COLUMNS,
+    ensure_indicators,
     filter_indicators,
     read_generic,
     validate_indicators,
@@ -107,12 +109,14 @@ __all__ = [
     "INDICATOR_COLUMNS",
     "LockdownRule",
     "anticipate_crossing",
+    "backtest_anticipation",
     "bundled_indicators",
     "bundled_population",
     "bundled_regions",
     "derive_indicators",
     "detect_format",
     "doubling_time",
+    "ensure_indicators",
     "filter_indicators",
     "first_crossing",
     "first_crossing_dates",

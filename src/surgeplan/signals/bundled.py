@@ -17,6 +17,7 @@ World Bank, Population, total (SP.POP.TOTL), via datasets/population (PDDL).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
@@ -58,6 +59,7 @@ def bundled_indicators(
     start: DateLike = None,
     end: DateLike = None,
     names: str | Iterable[str] | None = None,
+    strict: bool = False,
 ) -> pd.DataFrame:
     """The bundled OxCGRT daily indicators as a long table ``region, date, name, value``.
 
@@ -71,6 +73,10 @@ def bundled_indicators(
         Indicator names among ``stringency_index`` (0-100), ``stay_home_required`` (C6, 0-3),
         ``stay_home_general`` (C6 flag, 1 = whole country), ``workplace_closing`` (C2, 0-3),
         ``confirmed_cases``, ``confirmed_deaths`` (cumulative, persons).
+    strict : bool
+        When a requested region is not bundled: raise (True) or leave it out with a ``UserWarning``
+        (False, the default, so a planning run over an inventory with other regions still gets the
+        indicators of the bundled ones).
 
     Returns
     -------
@@ -80,16 +86,17 @@ def bundled_indicators(
     Raises
     ------
     SurgeplanError
-        When a requested region is not in the bundle.
+        When ``strict`` and a requested region is not in the bundle.
     """
     data = _load_indicators()
     regs = parse_regions(regions)
     if regs is not None:
         unknown = sorted(set(regs) - set(data["region"].unique()))
         if unknown:
-            raise SurgeplanError(
-                f"regions: {', '.join(unknown)} not in the bundled data; bundled: {', '.join(bundled_regions())}"
-            )
+            message = f"regions: {', '.join(unknown)} not in the bundled data; bundled: {', '.join(bundled_regions())}"
+            if strict:
+                raise SurgeplanError(message)
+            warnings.warn(message, UserWarning, stacklevel=2)
     return filter_indicators(data, regs, start, end, names).copy()
 
 

@@ -42,10 +42,10 @@ import pandas as pd
 from surgeplan.errors import SurgeplanError
 from surgeplan.signals.generic import (
     daily_grid,
+    ensure_indicators,
     finish,
     stack_wide,
     to_day,
-    validate_indicators,
     wide,
 )
 
@@ -219,7 +219,7 @@ def derive_indicators(
     ----------
     Wallinga & Lipsitch (2007), Proc. R. Soc. B 274, 599-604; ECDC 7/14-day notification rate.
     """
-    ind = validate_indicators(indicators) if not _looks_clean(indicators) else indicators
+    ind = ensure_indicators(indicators)
     cut = to_day(asof, "asof")
     if cut is not None:
         ind = ind.loc[ind["date"] < cut]
@@ -257,21 +257,6 @@ def derive_indicators(
     return finish(pd.concat(parts, ignore_index=True))
 
 
-def _looks_clean(frame: pd.DataFrame) -> bool:
-    """Cheap check that a frame already has the canonical dtypes (skip re-validation of reader output)."""
-    try:
-        return (
-            list(frame.columns[:4]) == ["region", "date", "name", "value"]
-            and frame["date"].dtype == "datetime64[ns]"
-            and frame["value"].dtype == np.float64
-            and frame["region"].dtype == object
-            and frame["name"].dtype == object
-            and not frame.duplicated(["region", "date", "name"]).any()
-        )
-    except (KeyError, AttributeError, TypeError):
-        return False
-
-
 def first_crossing(table: pd.DataFrame, level: float) -> pd.Series:
     """First day each column of a daily ``date x region`` frame is ``>= level`` (NaT if never)."""
     values = table.to_numpy(dtype=np.float64)
@@ -307,7 +292,7 @@ def level_crossings(
         whose first observation is already at or above a level crosses up on that first day.
     """
     levels = np.atleast_1d(np.asarray(list(levels) if not np.isscalar(levels) else [levels], dtype=np.float64))
-    table = wide(indicators, name)
+    table = wide(ensure_indicators(indicators), name)
     cols = ["region", "name", "level", "date", "direction", "value"]
     if table.size == 0:
         return pd.DataFrame(columns=cols)
@@ -332,11 +317,11 @@ def level_crossings(
 
 __all__ = [
     "derive_indicators",
-    "new_from_cumulative",
-    "rolling_sum",
-    "growth_rate",
     "doubling_time",
-    "population_by_region",
     "first_crossing",
+    "growth_rate",
     "level_crossings",
+    "new_from_cumulative",
+    "population_by_region",
+    "rolling_sum",
 ]

@@ -249,6 +249,26 @@ def validate_indicators(frame: pd.DataFrame, source: str = "<frame>", *, row_off
     return finish(out)
 
 
+def ensure_indicators(frame: pd.DataFrame, source: str = "<frame>") -> pd.DataFrame:
+    """Return ``frame`` unchanged when it already has the canonical shape, else :func:`validate_indicators` it.
+
+    The check is cheap (column names, dtypes, uniqueness), so library functions call it on entry and
+    reader output is not validated twice.
+    """
+    try:
+        clean = (
+            list(frame.columns[:4]) == list(INDICATOR_COLUMNS)
+            and frame["date"].dtype == "datetime64[ns]"
+            and frame["value"].dtype == np.float64
+            and frame["region"].dtype == object
+            and frame["name"].dtype == object
+            and not frame.duplicated(["region", "date", "name"]).any()
+        )
+    except (KeyError, AttributeError, TypeError):
+        clean = False
+    return frame if clean else validate_indicators(frame, source)
+
+
 def read_generic(
     path: PathLike,
     regions: str | Iterable[str] | None = None,

@@ -26,6 +26,7 @@ Response Tracker). Nature Human Behaviour 5, 529-538 (C6 levels and flags, strin
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -33,7 +34,15 @@ import numpy as np
 import pandas as pd
 
 from surgeplan.errors import SurgeplanError
-from surgeplan.signals.generic import DateLike, daily_grid, parse_regions, stack_wide, to_day, wide
+from surgeplan.signals.generic import (
+    DateLike,
+    daily_grid,
+    ensure_indicators,
+    parse_regions,
+    stack_wide,
+    to_day,
+    wide,
+)
 
 PERIOD_COLUMNS = ("region", "start", "end", "days", "ongoing", "trigger")
 
@@ -48,7 +57,9 @@ class LockdownRule:
         Minimum OxCGRT C6 stay-at-home level (0 none, 1 recommended, 2 required except essential
         trips, 3 minimal exceptions); ``None`` disables the stay-at-home condition.
     require_general : bool
-        Count stay-at-home only when it covers the whole country (C6 flag = 1).
+        Count stay-at-home only when it covers the whole country (C6 flag = 1). A missing flag on a
+        day with C6 at the level counts as targeted (never seen in the OxCGRT legacy files, where the
+        flag is empty only when C6 = 0).
     stringency_min : float or None
         Minimum stringency index (0-100); ``None`` disables the stringency condition.
     combine : {"any", "all"}
@@ -149,7 +160,8 @@ def _runs(on: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _lockdown(indicators: pd.DataFrame, rule: LockdownRule, regions, asof):
     regs_wanted = parse_regions(regions)
     cut = to_day(asof, "asof")
-    ind = indicators if cut is None else indicators.loc[indicators["date"] < cut]
+    ind = ensure_indicators(indicators)
+    ind = ind if cut is None else ind.loc[ind["date"] < cut]
     dates, regs, on, known, stay, strict = _conditions(ind, rule, regs_wanted)
     r, s, e = _runs(on)
     if len(r) and rule.max_gap_days > 0:
@@ -193,7 +205,7 @@ def _lockdown(indicators: pd.DataFrame, rule: LockdownRule, regions, asof):
 def lockdown_periods(
     indicators: pd.DataFrame,
     rule: LockdownRule | None = None,
-    regions=None,
+    regions: str | Iterable[str] | None = None,
     asof: DateLike = None,
 ) -> pd.DataFrame:
     """Lockdown periods per region under ``rule``.
@@ -234,7 +246,7 @@ def lockdown_periods(
 def lockdown_indicator(
     indicators: pd.DataFrame,
     rule: LockdownRule | None = None,
-    regions=None,
+    regions: str | Iterable[str] | None = None,
     asof: DateLike = None,
 ) -> pd.DataFrame:
     """Daily 0/1 ``lockdown`` indicator rows (``region, date, name='lockdown', value``) under ``rule``.
@@ -246,7 +258,8 @@ def lockdown_indicator(
     return stack_wide(daily, "lockdown")
 
 
-def first_lockdown(indicators: pd.DataFrame, rule: LockdownRule | None = None, regions=None,
+def first_lockdown(indicators: pd.DataFrame, rule: LockdownRule | None = None,
+                   regions: str | Iterable[str] | None = None,
                    asof: DateLike = None) -> pd.Series:
     """Start of each region's first lockdown period (Series region -> day; regions without one are left out)."""
     periods = lockdown_periods(indicators, rule, regions, asof)

@@ -109,15 +109,18 @@ def _read_wide_csv(path: Path, id_columns: tuple[str, ...], ignore: tuple[str, .
         raise ValidationError("the same day appears twice", file=str(path), column=bad)
 
     block = frame[date_cols]
-    for c in date_cols:  # only columns pandas could not parse as numbers need a look
+    values = np.empty(block.shape, dtype=np.float64)
+    for j, c in enumerate(date_cols):  # only columns pandas could not parse as numbers need a closer look
         col = block[c]
-        if not pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
-            num = pd.to_numeric(col.astype("string").str.strip(), errors="coerce")
-            wrong = num.isna().to_numpy() & col.notna().to_numpy()
-            if wrong.any():
-                i = int(np.flatnonzero(wrong)[0])
-                raise ValidationError(f"not a number: {col.iloc[i]!r}", file=str(path), row=i + 1, column=c)
-    values = block.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+        if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+            values[:, j] = col.to_numpy(dtype=np.float64)
+            continue
+        num = pd.to_numeric(col.astype("string").str.strip(), errors="coerce")
+        wrong = num.isna().to_numpy() & col.notna().to_numpy()
+        if wrong.any():
+            i = int(np.flatnonzero(wrong)[0])
+            raise ValidationError(f"not a number: {col.iloc[i]!r}", file=str(path), row=i + 1, column=c)
+        values[:, j] = num.to_numpy(dtype=np.float64, na_value=np.nan)
     if np.isinf(values).any():
         i, j = (int(k[0]) for k in np.nonzero(np.isinf(values)))
         raise ValidationError("infinite value", file=str(path), row=i + 1, column=date_cols[j])

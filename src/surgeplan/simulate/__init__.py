@@ -12,7 +12,16 @@ assumption it makes is in a readable scenario file (``surgeplan/data/scenarios/d
 
 from surgeplan.simulate.engine import erlang_noise_factor, simulate, time_grid
 from surgeplan.simulate.operator import bundled_inventory, bundled_inventory_path
-from surgeplan.simulate.profiles import REGION_TIMEZONES, hourly_curve, local_clock, region_timezone, weekly_profile
+from surgeplan.simulate.profiles import (
+    REGION_TIMEZONES,
+    REGION_WEEK_START,
+    holiday_days,
+    hourly_curve,
+    local_clock,
+    profile_day,
+    region_timezone,
+    weekly_profile,
+)
 from surgeplan.simulate.scenario import (
     KindParams,
     ProfileParams,
@@ -36,6 +45,9 @@ __all__ = [
     "ProfileParams",
     "ShockParams",
     "REGION_TIMEZONES",
+    "REGION_WEEK_START",
+    "profile_day",
+    "holiday_days",
     "region_timezone",
     "local_clock",
     "hourly_curve",

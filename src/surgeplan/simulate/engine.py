@@ -12,7 +12,8 @@ For resource ``i`` of kind ``k`` in region ``r``, the expected load at UTC insta
 ``m_{k,r}(t)``  shock multiplier ``1 + (uplift - 1) x_r(t)``, ``x`` the lagged, saturating response
                 to the region's indicator on its local day (:mod:`surgeplan.simulate.shock`)
 ``p_k, L_k``    normal weekly profile (busy hour = 1) and lockdown shape at the local hour ``h`` and
-                day of week ``d``; ``w = flatten x`` (:mod:`surgeplan.simulate.profiles`)
+                day ``d`` of the region's working week (public holidays = last weekend day);
+                ``w = flatten x`` (:mod:`surgeplan.simulate.profiles`)
 ``f_i(day)``    day-to-day level factor, lognormal with log-sd ``day_sd`` and mean 1
 =============== =================================================================================
 
@@ -57,7 +58,7 @@ import pandas as pd
 
 from surgeplan.errors import SurgeplanError, ValidationError
 from surgeplan.kinds import KINDS
-from surgeplan.simulate.profiles import local_clock, profile_parts, region_timezone
+from surgeplan.simulate.profiles import holiday_days, local_clock, profile_day, profile_parts, region_timezone
 from surgeplan.simulate.scenario import KindParams, Scenario, ShockParams, load_scenario
 from surgeplan.simulate.shock import region_response
 
@@ -290,7 +291,7 @@ def simulate(
     load = np.empty(R * T)
     extra = {name: np.empty(R * T) for name in ("baseline", "multiplier", "expected", "arrivals")} if truth else {}
 
-    clock_cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    clock_cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # per region
     shock_cache: dict[ShockParams, np.ndarray] = {}
     years = (sub_ns - sc.reference_date.value) / (365.25 * _NS_PER_DAY)
     tau_ratio = sc.noise_reference_minutes * 60.0 / dt_s
@@ -298,11 +299,15 @@ def simulate(
     for (region, kname, gname), members in combo_of.items():
         kp: KindParams = sc.kind_params(kname, gname or None)
         prof = sc.profiles[kp.profile]
-        tz = region_timezone(region, sc.timezones)
-        if tz not in clock_cache:
-            hour, dow, lday = local_clock(sub_ns, tz)
-            clock_cache[tz] = (hour, dow, np.clip(lday - day0, 0, n_days - 1))
-        hour, dow, lday = clock_cache[tz]
+        if region not in clock_cache:
+            hour, dow, lday = local_clock(sub_ns, region_timezone(region, sc.timezones))
+            dow = profile_day(dow, region)
+            if sc.public_holidays:
+                off = holiday_days(region, int(lday.min()), int(lday.max()))
+                if off.size:
+                    dow = np.where(np.isin(lday, off), 6, dow)
+            clock_cache[region] = (hour, dow, np.clip(lday - day0, 0, n_days - 1))
+        hour, dow, lday = clock_cache[region]
         sp = sc.shock_for(kp)
         if sp not in shock_cache:
             shock_cache[sp] = region_response(indicators, region_list, days, sp)
@@ -324,11 +329,13 @@ def simulate(
                 dt_s, tau_ratio, seed, T, load, extra,
             )
 
-    codes = np.repeat(np.arange(R, dtype=np.int32 if R < 2**31 else np.int64), T)
+    code_type = np.int16 if R < 2**15 else np.int32 if R < 2**31 else np.int64
+    codes = np.broadcast_to(np.arange(R, dtype=code_type)[:, None], (R, T)).reshape(-1)
+    ts = np.broadcast_to(idx.asi8, (R, T)).reshape(-1).view("datetime64[ns]")
     out = pd.DataFrame(
         {
             "resource_id": pd.Categorical.from_codes(codes, categories=pd.Index(ids, dtype=object)),
-            "ts": pd.DatetimeIndex(np.tile(idx.asi8, R).view("datetime64[ns]"), dtype="datetime64[ns, UTC]"),
+            "ts": pd.to_datetime(ts, utc=True),
             "load": load,
         },
         copy=False,
@@ -359,10 +366,11 @@ def _simulate_block(
     n = len(pos)
     rngs = [resource_rng(seed, rid, 1) for rid in ids]
     zday = np.empty((n, n_days))
-    z = np.empty((n, T))
+    z = np.empty((n, T)) if kp.noise_cv > 0 else None
     for j, rng in enumerate(rngs):  # one call per resource: its own stream, order-independent
         zday[j] = rng.standard_normal(n_days)
-        z[j] = rng.standard_normal(T)
+        if z is not None:
+            z[j] = rng.standard_normal(T)
     s = kp.day_sd
     fday = np.exp(s * zday - 0.5 * s * s)[:, day_of_interval]  # (n, T)
     B = base[:, None]

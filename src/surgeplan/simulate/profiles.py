@@ -2,7 +2,9 @@
 
 A profile family (``voice``, ``data``, ``office``, ``meeting``, ``contact`` in the default scenario) is
 two 24-value curves (working day, weekend day: relative load in the middle of each local hour) and
-seven day-of-week factors (Monday first). Between hour midpoints the curve is a periodic cubic spline,
+seven day factors (the five working days, then the two weekend days: Monday..Sunday in most countries,
+Sunday..Saturday where the weekend is Friday-Saturday, :data:`REGION_WEEK_START`). Public holidays
+take the profile of the last weekend day. Between hour midpoints the curve is a periodic cubic spline,
 so any cadence (1 minute to 1 day) sees the same smooth shape. The profile is scaled so that the
 busiest hour of the normal week is 1: a resource's base load is its busy-hour load (ITU-T E.500).
 
@@ -45,25 +47,33 @@ REGION_TIMEZONES: dict[str, str] = {
     "AUS": "Australia/Sydney",
     "AUT": "Europe/Vienna",
     "BEL": "Europe/Brussels",
+    "BGD": "Asia/Dhaka",
     "BRA": "America/Sao_Paulo",
     "CAN": "America/Toronto",
     "CHE": "Europe/Zurich",
+    "CHL": "America/Santiago",
     "CHN": "Asia/Shanghai",
     "CIV": "Africa/Abidjan",
     "CMR": "Africa/Douala",
+    "COL": "America/Bogota",
     "CZE": "Europe/Prague",
     "DEU": "Europe/Berlin",
     "DNK": "Europe/Copenhagen",
+    "DZA": "Africa/Algiers",
     "EGY": "Africa/Cairo",
     "ESP": "Europe/Madrid",
+    "ETH": "Africa/Addis_Ababa",
     "FIN": "Europe/Helsinki",
     "FRA": "Europe/Paris",
     "GBR": "Europe/London",
+    "GHA": "Africa/Accra",
     "GRC": "Europe/Athens",
     "HKG": "Asia/Hong_Kong",
+    "HUN": "Europe/Budapest",
     "IDN": "Asia/Jakarta",
     "IND": "Asia/Kolkata",
     "IRL": "Europe/Dublin",
+    "IRN": "Asia/Tehran",
     "ISR": "Asia/Jerusalem",
     "ITA": "Europe/Rome",
     "JOR": "Asia/Amman",
@@ -74,12 +84,17 @@ REGION_TIMEZONES: dict[str, str] = {
     "MAR": "Africa/Casablanca",
     "MEX": "America/Mexico_City",
     "MUS": "Indian/Mauritius",
+    "MYS": "Asia/Kuala_Lumpur",
     "NGA": "Africa/Lagos",
     "NLD": "Europe/Amsterdam",
     "NOR": "Europe/Oslo",
     "NZL": "Pacific/Auckland",
+    "PAK": "Asia/Karachi",
+    "PER": "America/Lima",
+    "PHL": "Asia/Manila",
     "POL": "Europe/Warsaw",
     "PRT": "Europe/Lisbon",
+    "QAT": "Asia/Qatar",
     "ROU": "Europe/Bucharest",
     "RUS": "Europe/Moscow",
     "SAU": "Asia/Riyadh",
@@ -87,10 +102,20 @@ REGION_TIMEZONES: dict[str, str] = {
     "SGP": "Asia/Singapore",
     "SVK": "Europe/Bratislava",
     "SWE": "Europe/Stockholm",
+    "THA": "Asia/Bangkok",
     "TUN": "Africa/Tunis",
     "TUR": "Europe/Istanbul",
+    "UKR": "Europe/Kyiv",
     "USA": "America/New_York",
+    "VNM": "Asia/Ho_Chi_Minh",
     "ZAF": "Africa/Johannesburg",
+}
+
+#: First working day of the week (Monday = 0) where the weekend is not Saturday-Sunday: Friday-
+#: Saturday weekends start the week on Sunday (6); Iran works Saturday to Wednesday (5). The UAE moved
+#: to a Saturday-Sunday weekend in 2022; the map describes 2020-2021.
+REGION_WEEK_START: dict[str, int] = {
+    "ARE": 6, "BHR": 6, "DZA": 6, "EGY": 6, "IRN": 5, "ISR": 6, "JOR": 6, "KWT": 6, "OMN": 6, "QAT": 6, "SAU": 6,
 }
 
 _NS_PER_HOUR = 3_600_000_000_000
@@ -134,6 +159,35 @@ def local_clock(ts_utc_ns: np.ndarray, tz: str) -> tuple[np.ndarray, np.ndarray,
     dow = (day + 3) % 7  # 1970-01-01 was a Thursday
     shape = np.shape(ts_utc_ns)
     return hour.reshape(shape), dow.reshape(shape), day.reshape(shape)
+
+
+def profile_day(dow: Any, region: str) -> Any:
+    """Day of the *working* week: 0..4 working days (0 = first), 5..6 weekend days (6 = the last).
+
+    Saturday-Sunday weekends return ``dow`` unchanged; Friday-Saturday weekends (Egypt, Saudi
+    Arabia, Israel ...) map Sunday to 0 and Friday, Saturday to 5, 6 (:data:`REGION_WEEK_START`).
+    """
+    (d,) = as_float_arrays(dow)
+    out = np.mod(d.astype(np.int64) - REGION_WEEK_START.get(str(region).upper(), 0), 7)
+    return like_input(out, dow)
+
+
+def holiday_days(region: str, first_day: int, last_day: int) -> np.ndarray:
+    """Public holidays of ``region`` as local day numbers (days since 1970-01-01) in [first, last].
+
+    From the ``holidays`` package (national holidays of the alpha-3 country); an unknown region
+    has none.
+    """
+    try:
+        import holidays as _holidays
+
+        years = range(int(np.datetime64(int(first_day), "D").astype(object).year),
+                      int(np.datetime64(int(last_day), "D").astype(object).year) + 1)
+        cal = _holidays.country_holidays(str(region).upper(), years=list(years))
+    except Exception:  # noqa: BLE001 - unknown country code or package problem: no holidays
+        return np.empty(0, dtype=np.int64)
+    days = np.array([np.datetime64(d, "D").astype(np.int64) for d in cal.keys()], dtype=np.int64)
+    return np.sort(days[(days >= first_day) & (days <= last_day)])
 
 
 @lru_cache(maxsize=256)
@@ -194,8 +248,12 @@ def weekly_profile(params: ProfileParams, hour: Any, dow: Any, flatten_weight: A
         Relative load (dimensionless, 1 = busy hour of a normal week), broadcast shape of the inputs.
     """
     h, d, w = as_float_arrays(hour, dow, flatten_weight)
-    normal, lock = profile_parts(params, h, d)
-    out = (1.0 - w) * normal + w * lock
+    d = d.astype(np.int64)
+    peak, we_peak = _norms(params)
+    we_curve = hourly_curve(params.weekend, h)
+    curve = np.where(d >= 5, we_curve, hourly_curve(params.weekday, h))
+    normal = np.asarray(params.day_factor)[d] * curve / peak
+    out = (1.0 - w) * normal + w * we_curve / we_peak
     return like_input(out, hour, dow, flatten_weight)
 
 
@@ -203,12 +261,29 @@ def profile_parts(params: ProfileParams, hour: np.ndarray, dow: np.ndarray) -> t
     """The normal-week profile and the lockdown shape at local ``hour`` / ``dow`` (numpy arrays).
 
     Returns ``(normal, lockdown)``, both dimensionless: ``normal`` has its weekly busy hour at 1,
-    ``lockdown`` is the weekend curve rescaled to peak 1 (see :func:`weekly_profile`).
+    ``lockdown`` is the weekend curve rescaled to peak 1 (see :func:`weekly_profile`). For speed the
+    spline is tabulated once per minute of the week and interpolated linearly (error < 1e-4 of the
+    busy hour for the default curves); :func:`weekly_profile` gives the same values.
     """
-    h = np.asarray(hour, dtype=np.float64)
+    normal_table, lock_table = _tables(params)
+    pos = np.asarray(hour, dtype=np.float64) * 60.0
+    i = np.clip(pos.astype(np.int64), 0, 1439)
+    f = pos - i
     d = np.asarray(dow).astype(np.int64)
+    flat = d * 1441 + i
+    nt = normal_table.ravel()
+    normal = nt[flat] * (1.0 - f) + nt[flat + 1] * f
+    lock = lock_table[i] * (1.0 - f) + lock_table[i + 1] * f
+    return normal, lock
+
+
+@lru_cache(maxsize=128)
+def _tables(params: ProfileParams) -> tuple[np.ndarray, np.ndarray]:
+    """Exact profile on the minute grid 0..1440 of each day of week (7 x 1441) and lockdown (1441)."""
+    grid = np.arange(1441) / 60.0
     peak, we_peak = _norms(params)
-    we_curve = hourly_curve(params.weekend, h)
-    curve = np.where(d >= 5, we_curve, hourly_curve(params.weekday, h))
-    normal = np.asarray(params.day_factor)[d] * curve / peak
-    return normal, we_curve / we_peak
+    wd = hourly_curve(params.weekday, grid)
+    we = hourly_curve(params.weekend, grid)
+    f = np.asarray(params.day_factor)
+    normal = np.stack([f[d] * (we if d >= 5 else wd) / peak for d in range(7)])
+    return normal, we / we_peak

@@ -6,7 +6,8 @@ user's tables on top (key by key), then validates the result into a typed, froze
 
 Layout of a scenario file::
 
-    [scenario]            name, description, reference_date, substep_minutes, noise_reference_minutes
+    [scenario]            name, description, reference_date, substep_minutes, noise_reference_minutes,
+                          public_holidays
     [shock]               indicator, indicator_max, threshold, saturation, lag_days, ramp_days, decay_days
     [profiles.<family>]   weekday (24 values), weekend (24 values), day_factor (7 values, Mon..Sun), flatten
     [kinds.<kind>]        profile, uplift, utilisation_mean, utilisation_sd, growth_per_year, noise_cv,
@@ -76,7 +77,9 @@ class ProfileParams:
         Relative load in the middle of each local hour 0..23 on a working day / a weekend day (the
         weekend values are relative to the same scale as the weekday ones).
     day_factor : tuple of 7 float
-        Multiplier per local day of week, Monday first (e.g. the contact-centre Monday peak).
+        Multiplier per day of the region's working week: 5 working days (Monday first in most
+        countries, Sunday where the weekend is Friday-Saturday) then 2 weekend days (e.g. the
+        contact-centre Monday peak).
     flatten : float
         0..1: how far, at full shock response, every day's shape moves to the weekend shape rescaled
         to the weekday peak (weekday profiles become flatter and weekend-like in lockdown).
@@ -150,6 +153,9 @@ class Scenario:
         this (the interval's own length when shorter).
     noise_reference_minutes : float
         Interval length at which ``noise_cv`` applies; shorter intervals are noisier (white noise).
+    public_holidays : bool
+        Whether a region's public holidays (``holidays`` package) take the profile of its last
+        weekend day (a Sunday in most countries).
     shock : ShockParams
     profiles : dict of str to ProfileParams
     kinds : dict of str to KindParams
@@ -167,6 +173,7 @@ class Scenario:
     reference_date: pd.Timestamp
     substep_minutes: float
     noise_reference_minutes: float
+    public_holidays: bool
     shock: ShockParams
     profiles: dict[str, ProfileParams]
     kinds: dict[str, KindParams]
@@ -353,7 +360,14 @@ def _build(raw: dict[str, Any], *, source: str, full_source: str) -> Scenario:
     c.unknown(raw, {"scenario", "shock", "profiles", "kinds", "groups", "timezones"}, "<top>")
 
     head = c.table(raw, "scenario")
-    c.unknown(head, {"name", "description", "reference_date", "substep_minutes", "noise_reference_minutes"}, "scenario")
+    c.unknown(
+        head,
+        {"name", "description", "reference_date", "substep_minutes", "noise_reference_minutes", "public_holidays"},
+        "scenario",
+    )
+    holidays_flag = head.get("public_holidays", True)
+    if not isinstance(holidays_flag, bool):
+        raise c.fail("scenario.public_holidays", f"must be true or false, got {holidays_flag!r}")
     try:
         ref = pd.Timestamp(head.get("reference_date", "2020-01-01"))
     except (ValueError, TypeError):
@@ -447,6 +461,7 @@ def _build(raw: dict[str, Any], *, source: str, full_source: str) -> Scenario:
             if "noise_reference_minutes" in head
             else 60.0
         ),
+        public_holidays=holidays_flag,
         shock=shock,
         profiles=profiles,
         kinds=kinds,

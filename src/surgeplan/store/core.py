@@ -215,7 +215,10 @@ class Store:
 
     def _peek_columns(self, src: Any, open_source: Any) -> list[str]:
         if isinstance(src, (str, os.PathLike)):
-            source = open_source(self._con, src)
+            try:
+                source = open_source(self._con, src)
+            except (pa.ArrowException, duckdb.Error, UnicodeDecodeError) as exc:
+                raise ValidationError(f"cannot read input: {str(exc).splitlines()[0]}", file=str(src)) from exc
             if source.registered:
                 self._con.unregister("__src_arrow")
             return [n for n in source.types if n != "__row"]

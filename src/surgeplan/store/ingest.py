@@ -119,6 +119,15 @@ def _arrow_with_rows(table: pa.Table, label: str) -> pa.Table:
 
 def _csv_error(path: Path, exc: Exception) -> ValidationError:
     """Locate a structural CSV problem by re-reading single-threaded (slow path, errors only)."""
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        found = _utf8_error(path)
+        if found is not None:
+            return found
+        line = raw.count(b"\n", 0, err.start)  # header = line 0 = row 0
+        return ValidationError(f"not valid UTF-8 text (byte {err.start})", file=str(path), row=line)
     bad: list[Any] = []
 
     def handler(row: Any) -> str:
@@ -188,6 +197,8 @@ def _read_csv(path: Path) -> pa.Table:
     try:
         with pacsv.open_csv(path, parse_options=parse, read_options=pacsv.ReadOptions(use_threads=False)) as r:
             names = r.schema.names
+    except UnicodeDecodeError:
+        raise ValidationError("the header is not valid UTF-8 text", file=label, row=0) from None
     except pa.ArrowInvalid as exc:
         if "Empty CSV file" in str(exc):
             raise ValidationError("the file is empty (no header row)", file=label, row=0) from None
@@ -304,24 +315,38 @@ def run_ingest(
     """Read, validate and upsert ``src`` into ``rules.table`` (see module docstring)."""
     t0 = time.perf_counter()
     spec = TABLES[rules.table]
-    source = open_source(con, src)
+    label = str(src) if isinstance(src, (str, os.PathLike)) else f"<{type(src).__name__}>"
     try:
-        n_rows = stage_and_validate(con, source.sql, source.types, rules, source.label, tz=tz,
-                                    extra_select=extra_select)
+        source = open_source(con, src)
+    except (pa.ArrowException, duckdb.Error, UnicodeDecodeError) as exc:
+        raise ValidationError(f"cannot read input: {str(exc).splitlines()[0]}", file=label) from exc
+    try:
+        try:
+            n_rows = stage_and_validate(con, source.sql, source.types, rules, source.label, tz=tz,
+                                        extra_select=extra_select)
+        except duckdb.Error as exc:  # a value DuckDB could not even try-cast: still the input's fault
+            raise ValidationError(f"cannot read input: {str(exc).splitlines()[0]}", file=source.label) from exc
         first, last = _span(con, span_column)
         cols = ", ".join(quote_ident(c) for c in spec.column_names)
         on = " AND ".join(f"s.{quote_ident(k)} = t.{quote_ident(k)}" for k in spec.key)
         differs = " OR ".join(f"s.{quote_ident(v)} IS DISTINCT FROM t.{quote_ident(v)}" for v in spec.value_columns)
         k0 = quote_ident(spec.key[0])
-        con.execute("DROP TABLE IF EXISTS temp.__delta")
-        con.execute(
-            f"CREATE TEMP TABLE __delta AS SELECT {', '.join('s.' + quote_ident(c) for c in spec.column_names)}, "
-            f"t.{k0} IS NULL AS __new FROM {STAGE} s LEFT JOIN main.{quote_ident(spec.name)} t ON {on} "
-            f"WHERE t.{k0} IS NULL OR {differs or 'false'}"
-        )
-        inserted, updated = con.execute(
-            "SELECT count(*) FILTER (WHERE __new), count(*) FILTER (WHERE NOT __new) FROM __delta"
-        ).fetchall()[0]
+        target = f"main.{quote_ident(spec.name)}"
+        empty_target = not con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)").fetchall()[0][0]
+        if empty_target:
+            # nothing to compare against: every row is new, written in file order
+            delta, inserted, updated = STAGE, n_rows, 0
+        else:
+            delta = "__delta"
+            con.execute("DROP TABLE IF EXISTS temp.__delta")
+            con.execute(
+                f"CREATE TEMP TABLE __delta AS SELECT {', '.join('s.' + quote_ident(c) for c in spec.column_names)}, "
+                f"t.{k0} IS NULL AS __new FROM {STAGE} s LEFT JOIN {target} t ON {on} "
+                f"WHERE t.{k0} IS NULL OR {differs or 'false'} ORDER BY s.__row"
+            )
+            inserted, updated = con.execute(
+                "SELECT count(*) FILTER (WHERE __new), count(*) FILTER (WHERE NOT __new) FROM __delta"
+            ).fetchall()[0]
         inserted, updated = int(inserted), int(updated)
         run_id = None
         if inserted + updated:
@@ -336,7 +361,7 @@ def run_ingest(
             )
             con.execute("BEGIN TRANSACTION")
             try:
-                con.execute(f"INSERT INTO main.{quote_ident(spec.name)} ({cols}) SELECT {cols} FROM __delta{conflict}")
+                con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {delta}{conflict}")
                 con.execute(
                     "INSERT INTO main.runs VALUES (?, now(), ?, ?)",
                     [run_id, command, json.dumps(params, default=str)],

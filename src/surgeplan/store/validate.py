@@ -30,6 +30,9 @@ import re
 from dataclasses import dataclass, field
 
 import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from surgeplan.errors import ValidationError
 from surgeplan.kinds import INVENTORY_OPTIONAL, KINDS, PRIORITY_CLASSES
@@ -51,7 +54,22 @@ _NAIVE_TYPES = re.compile(r"^(TIMESTAMP|TIMESTAMP_NS|TIMESTAMP_MS|TIMESTAMP_S|DA
 _AWARE_TYPES = re.compile(r"^TIMESTAMP WITH TIME ZONE$|^TIMESTAMPTZ$")
 #: an ISO-8601 time of day followed by a UTC offset ('Z', '+01', '+0100', '+01:00')
 _OFFSET_RE = r"[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([Zz]|[+-]\d{2}(:?\d{2})?)$"
+_ISO_START = r"^[+-]?\d{4,}-\d{1,2}-\d{1,2}"
 _DATE_RE = r"\d{4}-\d{2}-\d{2}([ T]00:00(:00(\.0+)?)?)?"
+
+
+# Instants and days must fit pandas' datetime64[ns] (1677-09-21 .. 2262-04-11) so that readers can
+# return them; naive local times keep a day of margin for the time-zone arithmetic.
+def _rng_tz(x: str) -> str:
+    return f"({x} >= TIMESTAMPTZ '1678-01-01 00:00:00+00' AND {x} < TIMESTAMPTZ '2262-01-01 00:00:00+00')"
+
+
+def _rng_naive(x: str) -> str:
+    return f"({x} >= TIMESTAMP '1678-01-02' AND {x} < TIMESTAMP '2261-12-31')"
+
+
+def _rng_date(x: str) -> str:
+    return f"({x} >= DATE '1678-01-01' AND {x} < DATE '2262-01-01')"
 
 
 def sql_literal(value: str) -> str:
@@ -239,24 +257,25 @@ def _timestamp_sql(c: Column, src: str, dtype: str, tz: str | None) -> tuple[lis
     else:
         helpers.append(f"NULLIF(trim(CAST({src} AS VARCHAR)), '') AS {s}")
         helpers.append(f"regexp_matches({s}, {sql_literal(_OFFSET_RE)}) AS __aw_{p}")
-        helpers.append(f"CASE WHEN __aw_{p} THEN TRY_CAST({s} AS TIMESTAMPTZ) END AS {a}")
-        helpers.append(f"CASE WHEN NOT __aw_{p} THEN TRY_CAST({s} AS TIMESTAMP) END AS {n}")
+        helpers.append(f"regexp_matches({s}, {sql_literal(_ISO_START)}) AS __iso_{p}")  # not 'infinity'
+        helpers.append(f"CASE WHEN __iso_{p} AND __aw_{p} THEN TRY_CAST({s} AS TIMESTAMPTZ) END AS {a}")
+        helpers.append(f"CASE WHEN __iso_{p} AND NOT __aw_{p} THEN TRY_CAST({s} AS TIMESTAMP) END AS {n}")
         empty = f"{s} IS NULL"
         unparseable = f"({a} IS NULL AND {n} IS NULL)"
         is_naive = f"NOT __aw_{p}"
     if tz is None:
-        value = f"CASE WHEN isfinite({a}) THEN {a} END"
+        value = f"CASE WHEN {_rng_tz(a)} THEN {a} END"
         parts = [
             f"WHEN {empty} THEN {_EMPTY}",
             f"WHEN {unparseable} THEN {_NOT_NUMBER}",
             f"WHEN {is_naive} THEN {_NAIVE}",
-            f"WHEN NOT isfinite({a}) THEN {_BAD_TIME}",
+            f"WHEN NOT {_rng_tz(a)} THEN {_BAD_TIME}",
         ]
     else:
         z = sql_literal(tz)
         nf = f"__nf_{p}"
         helpers += [
-            f"CASE WHEN isfinite({n}) THEN {n} END AS {nf}",
+            f"CASE WHEN {_rng_naive(n)} THEN {n} END AS {nf}",
             f"timezone({z}, {nf}) AS __g_{p}",
             f"timezone({z}, __g_{p} - INTERVAL 1 DAY) - timezone('UTC', __g_{p} - INTERVAL 1 DAY) AS __o1_{p}",
             f"timezone({z}, __g_{p} + INTERVAL 1 DAY) - timezone('UTC', __g_{p} + INTERVAL 1 DAY) AS __o2_{p}",
@@ -267,13 +286,13 @@ def _timestamp_sql(c: Column, src: str, dtype: str, tz: str | None) -> tuple[lis
         ]
         k1, k2, c1, c2 = f"__k1_{p}", f"__k2_{p}", f"__c1_{p}", f"__c2_{p}"
         value = (
-            f"CASE WHEN {a} IS NOT NULL THEN (CASE WHEN isfinite({a}) THEN {a} END) "
+            f"CASE WHEN {a} IS NOT NULL THEN (CASE WHEN {_rng_tz(a)} THEN {a} END) "
             f"WHEN {k1} AND {k2} AND {c1} <> {c2} THEN NULL WHEN {k1} THEN {c1} WHEN {k2} THEN {c2} END"
         )
         parts = [
             f"WHEN {empty} THEN {_EMPTY}",
             f"WHEN {unparseable} THEN {_NOT_NUMBER}",
-            f"WHEN {a} IS NOT NULL THEN (CASE WHEN isfinite({a}) THEN 0 ELSE {_BAD_TIME} END)",
+            f"WHEN {a} IS NOT NULL THEN (CASE WHEN {_rng_tz(a)} THEN 0 ELSE {_BAD_TIME} END)",
             f"WHEN {nf} IS NULL THEN {_BAD_TIME}",
             f"WHEN {k1} AND {k2} AND {c1} <> {c2} THEN {_AMBIGUOUS}",
             f"WHEN NOT {k1} AND NOT {k2} THEN {_NONEXISTENT}",
@@ -287,11 +306,11 @@ def _date_sql(c: Column, src: str, dtype: str) -> tuple[list[str], str, str]:
     s, v = f"__s_{p}", f"__v_{p}"
     if dtype == "DATE":
         helpers = [f"CAST({src} AS DATE) AS {v}"]
-        parts = [f"WHEN {v} IS NULL THEN {_EMPTY}", f"WHEN NOT isfinite({v}) THEN {_BAD_DATE}"]
+        parts = [f"WHEN {v} IS NULL THEN {_EMPTY}", f"WHEN NOT {_rng_date(v)} THEN {_BAD_DATE}"]
     elif _NAIVE_TYPES.match(dtype):
         helpers = [f"CAST({src} AS TIMESTAMP) AS __t_{p}",
                    f"CASE WHEN __t_{p} = date_trunc('day', __t_{p}) THEN CAST(__t_{p} AS DATE) END AS {v}"]
-        parts = [f"WHEN __t_{p} IS NULL THEN {_EMPTY}", f"WHEN {v} IS NULL OR NOT isfinite({v}) THEN {_BAD_DATE}"]
+        parts = [f"WHEN __t_{p} IS NULL THEN {_EMPTY}", f"WHEN {v} IS NULL OR NOT {_rng_date(v)} THEN {_BAD_DATE}"]
     elif _AWARE_TYPES.match(dtype):
         helpers = [f"CAST({src} AS TIMESTAMPTZ) AS __t_{p}", f"CAST(NULL AS DATE) AS {v}"]
         parts = [f"WHEN __t_{p} IS NULL THEN {_EMPTY}", f"WHEN true THEN {_AWARE_DATE}"]
@@ -300,7 +319,7 @@ def _date_sql(c: Column, src: str, dtype: str) -> tuple[list[str], str, str]:
             f"NULLIF(trim(CAST({src} AS VARCHAR)), '') AS {s}",
             f"CASE WHEN regexp_full_match({s}, {sql_literal(_DATE_RE)}) THEN TRY_CAST(left({s}, 10) AS DATE) END AS {v}",
         ]
-        parts = [f"WHEN {s} IS NULL THEN {_EMPTY}", f"WHEN {v} IS NULL THEN {_BAD_DATE}"]
+        parts = [f"WHEN {s} IS NULL THEN {_EMPTY}", f"WHEN {v} IS NULL OR NOT {_rng_date(v)} THEN {_BAD_DATE}"]
     return helpers, v, "CASE " + " ".join(parts) + " ELSE 0 END"
 
 
@@ -334,9 +353,9 @@ def _message(c: Column, code: int, raw: object, tz: str | None) -> str:
     if code == _AMBIGUOUS:
         return f"local time {shown} is ambiguous in {tz} (clocks went back: it happens twice); use UTC offsets"
     if code == _BAD_TIME:
-        return f"timestamp {shown} is out of range"
+        return f"timestamp {shown} is out of range (years 1678 to 2261)"
     if code == _BAD_DATE:
-        return f"cannot read {shown} as a calendar day (YYYY-MM-DD)"
+        return f"cannot read {shown} as a calendar day (YYYY-MM-DD, years 1678 to 2261)"
     if code == _AWARE_DATE:
         return f"{c.name} {shown} is a time-zone-aware instant; expected a calendar day (YYYY-MM-DD)"
     return f"invalid value {shown}"  # pragma: no cover
@@ -456,7 +475,30 @@ def stage_and_validate(
             detail = ", ".join(f"{n}={_raw_value(con, source_sql, mapping[n], row)!r}" for n in r.needs)
             candidates.append((int(row), len(present) + j, r.column, f"{r.message} ({detail})"))
 
-    # --- duplicate natural keys within the file (rows whose key cells are all valid) ----------
+    # --- duplicate keys and unknown resources ------------------------------------------------
+    fast = None if candidates else _keys_fast(con, rules)
+    if fast is not None:
+        candidates += [(row, order, mapping.get(col, col), msg) for row, order, col, msg in fast]
+    else:
+        candidates += _keys_sql(con, rules, mapping)
+
+    if candidates:
+        row, _, column, message = min(candidates)
+        raise ValidationError(message, file=file, row=row, column=column)
+    return n_rows
+
+
+def _dup_message(rules: TableRules, first_row: object) -> str:
+    return f"duplicate {' + '.join(rules.key)}: this row repeats the key of row {first_row}"
+
+
+def _unknown_message(rid: object) -> str:
+    return f"unknown resource {rid!r}: not in the inventory (ingest the inventory first)"
+
+
+def _keys_sql(con: duckdb.DuckDBPyConnection, rules: TableRules, mapping: dict[str, str]) -> list:
+    """Duplicate-key and unknown-resource checks in SQL (exact, any row order)."""
+    out: list[tuple[int, int, str, str]] = []
     keys = ", ".join(quote_ident(k) for k in rules.key)
     key_ok = " AND ".join(f"__st_{k} = 0" for k in rules.key)
     dup = con.execute(
@@ -466,14 +508,8 @@ def stage_and_validate(
         f"WHERE s.__row > d.__first"
     ).fetchall()[0]
     if dup[0] is not None:
-        key_txt = " + ".join(rules.key)
         column = rules.key[-1]
-        candidates.append(
-            (int(dup[0]), 10_000, mapping.get(column, column),
-             f"duplicate {key_txt}: this row repeats the key of row {dup[1]}")
-        )
-
-    # --- references to unknown resources ------------------------------------------------------
+        out.append((int(dup[0]), 10_000, mapping.get(column, column), _dup_message(rules, dup[1])))
     ref = rules.references_resources
     if ref is not None:
         row = con.execute(
@@ -482,15 +518,52 @@ def stage_and_validate(
         ).fetchall()[0][0]
         if row is not None:
             rid = con.execute(f"SELECT {quote_ident(ref)} FROM {STAGE} WHERE __row = ?", [row]).fetchall()[0][0]
-            candidates.append(
-                (int(row), 20_000, mapping.get(ref, ref),
-                 f"unknown resource {rid!r}: not in the inventory (ingest the inventory first)")
-            )
+            out.append((int(row), 20_000, mapping.get(ref, ref), _unknown_message(rid)))
+    return out
 
-    if candidates:
-        row, _, column, message = min(candidates)
-        raise ValidationError(message, file=file, row=row, column=column)
-    return n_rows
+
+def _keys_fast(con: duckdb.DuckDBPyConnection, rules: TableRules) -> list | None:
+    """Same checks in O(n) with Arrow/numpy when the rows are sorted by key (the usual case).
+
+    Text key columns are dictionary-encoded (codes in order of first appearance), instants and
+    days become int64; if consecutive rows are strictly increasing in the key tuple, no key
+    repeats. Unknown resources: dictionary values not in ``resources``. Returns None (caller
+    falls back to :func:`_keys_sql`) when the rows are not in key order.
+    """
+    cols = ", ".join(quote_ident(k) for k in rules.key)
+    table = con.sql(f"SELECT __row, {cols} FROM {STAGE}").to_arrow_table()
+    rows = table.column("__row").to_numpy()
+    if len(rows) < 2 and rules.references_resources is None:
+        return []
+    greater = np.zeros(max(len(rows) - 1, 0), dtype=bool)
+    equal = np.ones_like(greater)
+    dictionaries: dict[str, tuple[pa.Array, np.ndarray]] = {}
+    for k in rules.key:
+        col = table.column(k).combine_chunks()
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            enc = pc.dictionary_encode(col)
+            codes = enc.indices.to_numpy(zero_copy_only=False)
+            dictionaries[k] = (enc.dictionary, codes)
+        elif pa.types.is_date32(col.type):
+            codes = col.cast(pa.int32()).to_numpy(zero_copy_only=False)
+        else:
+            codes = col.cast(pa.int64()).to_numpy(zero_copy_only=False)
+        a, b = codes[:-1], codes[1:]
+        greater |= equal & (b > a)
+        equal &= b == a
+    if not greater.all():
+        return None
+    out: list[tuple[int, int, str, str]] = []
+    ref = rules.references_resources
+    if ref is not None:
+        dictionary, codes = dictionaries[ref]
+        known = con.sql("SELECT resource_id FROM main.resources").to_arrow_table().column(0)
+        bad = np.flatnonzero(~pc.is_in(dictionary, value_set=known.combine_chunks()).to_numpy(zero_copy_only=False))
+        if len(bad):
+            where = np.flatnonzero(np.isin(codes, bad))
+            i = where[np.argmin(rows[where])]
+            out.append((int(rows[i]), 20_000, ref, _unknown_message(dictionary[codes[i]].as_py())))
+    return out
 
 
 def _raw_value(con: duckdb.DuckDBPyConnection, source_sql: str, column: str, row: int) -> object:

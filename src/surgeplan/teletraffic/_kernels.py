@@ -9,7 +9,7 @@ Erlang B core, ``B(x, n) = p(n; x) / Q(n + 1, x)`` with the Poisson term
 well conditioned and O(1)-ish in cost:
 
 * integer ``n <= 48``: the classic recurrence ``1/B_k = 1 + (k/x) / B_{k-1}`` (all terms positive);
-* ``a = n + 1 >= 48`` and ``0.35 <= x/a <= 2.6``: Temme's uniform asymptotic expansion of Q
+* ``a = n + 1 >= 48`` and ``0.5 <= x/a <= 2``: Temme's uniform asymptotic expansion of Q
   (Temme 1979; DLMF 8.12), rewritten as a ratio to the Poisson term so nothing overflows;
 * ``x < a`` otherwise: ``B = p / (1 - p S)``, ``S = sum_j x**j / ((n+1)...(n+j))`` with the Poisson
   term in Loader's saddle-point form (Loader 2000, as in R's ``dpois``): no cancellation at 1e4+ E;
@@ -23,6 +23,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from surgeplan.teletraffic._erfcx_table import ERFCX_CHEB
 from surgeplan.teletraffic._temme_coef import TEMME_C
 
 _C = np.ascontiguousarray(np.array(TEMME_C, dtype=np.float64))
@@ -41,6 +42,9 @@ def _tail_table(c: np.ndarray, eta_max: float) -> np.ndarray:
 
 
 _TAIL = _tail_table(_C, ETA_MAX)
+_ERFCX = np.ascontiguousarray(np.array(ERFCX_CHEB, dtype=np.float64))
+_ERFCX_N = _ERFCX.shape[0]
+_ERFCX_D = _ERFCX.shape[1]
 
 LN_SQRT_2PI = 0.91893853320467274178
 SQRT_2PI = 2.50662827463100050242
@@ -49,8 +53,8 @@ SQRT_PI_2 = 1.25331413731550025121  # sqrt(pi/2)
 
 N_RECURRENCE = 48.0  # integer n up to this: plain recurrence
 A_TEMME = 48.0  # a = n + 1 from this on: Temme expansion near the diagonal
-LAM_LO = 0.35  # Temme region x / a in [LAM_LO, LAM_HI]  (|eta| <= ~1.2)
-LAM_HI = 2.6
+LAM_LO = 0.5  # Temme region x / a in [LAM_LO, LAM_HI]  (|eta| <= ~0.8)
+LAM_HI = 2.0
 TINY = 1e-300
 PAR_MIN = 20000  # batches at least this long run with prange
 
@@ -108,7 +112,19 @@ def log_poisson(n, x):
 def erfcx_pos(z, z2):
     """exp(z**2) erfc(z) for z >= 0 (z2 = z**2 given accurately)."""
     if z < 26.0:
-        return math.exp(z2) * math.erfc(z)
+        # piecewise Chebyshev table (40-digit mpmath fit, rel. error 2e-16); numba's erfc is slow
+        i = int(z * 2.0)
+        if i >= _ERFCX_N:
+            i = _ERFCX_N - 1
+        u = 4.0 * (z - 0.5 * i) - 1.0
+        u2 = 2.0 * u
+        b1 = 0.0
+        b2 = 0.0
+        for j in range(_ERFCX_D - 1, 0, -1):
+            t = u2 * b1 - b2 + _ERFCX[i, j]
+            b2 = b1
+            b1 = t
+        return u * b1 - b2 + _ERFCX[i, 0]
     # asymptotic series, error < 1e-17 relative for z >= 26 with 10 terms
     u = 1.0 / (2.0 * z2)
     s = 1.0
@@ -442,4 +458,96 @@ def erlang_b_traffic_vec(n: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Erlang B inverse in traffic over flat arrays."""
     out = np.empty(n.size)
     _traffic_serial(n, t, out)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# extended Erlang B (blocked callers retry with probability r)
+
+
+@njit(cache=True)
+def extended_b1(a0, n, r):
+    """Equilibrium of A = a0 + r B(A, n) A: returns (blocking, total offered traffic).
+
+    g(A) = A (1 - r B(A, n)) - a0 is increasing (carried traffic grows with A, so the lost traffic
+    A B grows at most one for one) and concave; Newton from A = a0 climbs monotonically to the root.
+    """
+    if a0 != a0 or n != n or r != r:
+        return np.nan, np.nan
+    if a0 == 0.0:
+        return erlang_b1(0.0, n), 0.0
+    if r == 0.0:
+        return erlang_b1(a0, n), a0
+    if r >= 1.0 and a0 >= n:
+        return np.nan, np.inf  # every blocked attempt retries and fresh traffic >= servers
+    x = a0
+    b = erlang_b1(x, n)
+    for _ in range(500):
+        g = x * (1.0 - r * b) - a0
+        dg = 1.0 - r * b * (1.0 + n - x + x * b)
+        if dg <= 1e-300:
+            # fall back to the (monotone, slower) fixed-point step
+            xn = a0 / (1.0 - r * b)
+        else:
+            xn = x - g / dg
+        if xn < a0:
+            xn = a0
+        if abs(xn - x) <= 1e-15 * xn:
+            x = xn
+            b = erlang_b1(x, n)
+            break
+        x = xn
+        b = erlang_b1(x, n)
+    return b, x
+
+
+@njit(cache=True)
+def _extended_serial(a0, n, r, b_out, x_out):
+    for i in range(a0.size):
+        b, x = extended_b1(a0[i], n[i], r[i])
+        b_out[i] = b
+        x_out[i] = x
+
+
+def extended_b_vec(a0: np.ndarray, n: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Extended Erlang B over flat arrays: (blocking, total offered traffic)."""
+    b = np.empty(a0.size)
+    x = np.empty(a0.size)
+    _extended_serial(a0, n, r, b, x)
+    return b, x
+
+
+@njit(cache=True)
+def extended_servers1(a0, target, r):
+    """Smallest integer n whose retry equilibrium has blocking <= target."""
+    if a0 != a0 or target != target or r != r:
+        return np.nan
+    if a0 == 0.0:
+        return 0.0
+    lo = erlang_b_servers1(a0, target)  # retries only add load: never fewer than this
+    if r == 0.0:
+        return lo
+    hi = erlang_b_servers1(a0 / (1.0 - r * target), target)  # always enough (see docs)
+    if extended_b1(a0, lo, r)[0] <= target:
+        return lo
+    # invariant: lo fails, hi meets the target
+    while hi - lo > 1.0:
+        mid = math.floor(0.5 * (lo + hi))
+        if extended_b1(a0, mid, r)[0] <= target:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+@njit(cache=True)
+def _extended_servers_serial(a0, t, r, out):
+    for i in range(a0.size):
+        out[i] = extended_servers1(a0[i], t[i], r[i])
+
+
+def extended_servers_vec(a0: np.ndarray, t: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Extended Erlang B inverse in servers over flat arrays."""
+    out = np.empty(a0.size)
+    _extended_servers_serial(a0, t, r, out)
     return out
