@@ -169,7 +169,7 @@ def test_contact_center_abandonment_ceiling_erlang_a():
     # abandon_max 2%: the smallest n with P(ab) <= 2% from the birth-death chain.
     lam, mu, theta = 0.1, 1 / 300, 1 / 60
     inv = pd.DataFrame([inv_row("C", "contact_center", 30, aht_s=300.0, patience_s=60.0, answer_within_s=20.0,
-                                abandon_max=0.02, gos_target=0.0)])
+                                abandon_max=0.02, gos_target=1e-9)])
     d = dimension(inv, bh([("C", "2020-03-02", 360.0)]))
     n = 1
     while _mp_abandon(lam, mu, theta, n) > 0.02:

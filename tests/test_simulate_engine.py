@@ -39,7 +39,12 @@ def _mixed() -> pd.DataFrame:
 def _indicators() -> pd.DataFrame:
     days = pd.date_range("2020-01-01", "2020-06-30")
     v = np.where((days >= "2020-03-17") & (days < "2020-05-11"), 88.0, 10.0)
-    return pd.concat([pd.DataFrame({"region": r, "date": days, "name": "stringency_index", "value": v}) for r in ("FRA", "USA")])
+    return pd.concat(
+        [
+            pd.DataFrame({"region": r, "date": days, "name": "stringency_index", "value": v})
+            for r in ("FRA", "USA")
+        ]
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -77,14 +82,17 @@ def test_resource_order_and_other_resources_do_not_change_a_series():
     key = ["resource_id", "ts"]
     for other in (b, c):
         m = other.assign(resource_id=other.resource_id.astype(str)).merge(
-            a.assign(resource_id=a.resource_id.astype(str)), on=key, suffixes=("", "_a"))
+            a.assign(resource_id=a.resource_id.astype(str)), on=key, suffixes=("", "_a")
+        )
         assert len(m) == len(other)
         np.testing.assert_array_equal(m.load, m.load_a)
 
 
 def test_base_load_is_utilisation_times_capacity():
     # no shock, no noise, no growth: the busy hour of a normal week = u x capacity, u ~ Beta(0.45, 0.12)
-    sc = load_scenario(overrides={"kinds": {"trunk_group": {"noise_cv": 0.0, "day_sd": 0.0, "growth_per_year": 0.0}}})
+    sc = load_scenario(
+        overrides={"kinds": {"trunk_group": {"noise_cv": 0.0, "day_sd": 0.0, "growth_per_year": 0.0}}}
+    )
     inv = _inv(300, "trunk_group", capacity=600.0)
     out = simulate(inv, None, sc, start="2020-01-06", end="2020-01-13", freq="15min", seed=11, truth=True)
     u = out.groupby("resource_id", observed=True)["expected"].max().to_numpy() / 600.0
@@ -95,7 +103,9 @@ def test_base_load_is_utilisation_times_capacity():
 
 
 def test_growth_trend_compounds_from_reference_date():
-    sc = load_scenario(overrides={"kinds": {"link": {"noise_cv": 0.0, "day_sd": 0.0, "growth_per_year": 0.25}}})
+    sc = load_scenario(
+        overrides={"kinds": {"link": {"noise_cv": 0.0, "day_sd": 0.0, "growth_per_year": 0.25}}}
+    )
     inv = _inv(1)
     a = simulate(inv, None, sc, start="2020-01-06", end="2020-01-13", freq="1h", truth=True)
     b = simulate(inv, None, sc, start="2021-01-04", end="2021-01-11", freq="1h", truth=True)
@@ -110,20 +120,30 @@ def test_growth_trend_compounds_from_reference_date():
 @pytest.mark.parametrize("power", [1.0, 2.0])
 def test_noise_variance_scales_with_load_as_documented(power):
     cv = 0.05
-    sc = load_scenario(overrides={"kinds": {"link": {"noise_cv": cv, "noise_power": power, "day_sd": 0.0,
-                                                     "growth_per_year": 0.0}}})
-    out = simulate(_inv(20, "link"), None, sc, start="2020-01-06", end="2020-03-02", freq="1h", seed=2, truth=True)
+    sc = load_scenario(
+        overrides={
+            "kinds": {"link": {"noise_cv": cv, "noise_power": power, "day_sd": 0.0, "growth_per_year": 0.0}}
+        }
+    )
+    out = simulate(
+        _inv(20, "link"), None, sc, start="2020-01-06", end="2020-03-02", freq="1h", seed=2, truth=True
+    )
     local = out.ts.dt.tz_convert("Europe/Paris")
     resid = out.load - out.expected
-    night = (local.dt.hour == 4).to_numpy()     # data profile low (~0.16 of busy hour)
+    night = (local.dt.hour == 4).to_numpy()  # data profile low (~0.16 of busy hour)
     evening = (local.dt.hour == 21).to_numpy()  # busy hour
     v_night, v_evening = resid[night].var(), resid[evening].var()
-    mu_night, mu_evening = out.expected[night].mean(), out.expected[evening].mean()
+    mu_evening = out.expected[evening].mean()
     # Var = (cv B)^2 (mu / B)^p (60 min / dt) -> ratio (mu_e / mu_n)^p (B differs per resource but
     # cancels in the ratio only per resource: use per-resource ratios' mean)
     r = []
     for rid, g in out.assign(resid=resid, night=night, evening=evening).groupby("resource_id", observed=True):
-        r.append((g.resid[g.evening].var() / g.resid[g.night].var(), (g.expected[g.evening].mean() / g.expected[g.night].mean()) ** power))
+        r.append(
+            (
+                g.resid[g.evening].var() / g.resid[g.night].var(),
+                (g.expected[g.evening].mean() / g.expected[g.night].mean()) ** power,
+            )
+        )
     r = np.array(r)
     assert np.mean(r[:, 0]) == pytest.approx(np.mean(r[:, 1]), rel=0.15)
     # absolute level at the busy hour: sd / mu = cv (mu / B)^(p/2 - 1) ~ cv since mu ~ B there
@@ -150,7 +170,9 @@ def test_mm_inf_time_average_variance_matches_event_simulation():
         var_formula = erlang_noise_factor(dt, h) ** 2 * A * h / dt
         # hand check of the closed form for dt = 900 s, h = 150 s: 2 A (h/dt)[1 - (h/dt)(1 - e^-6)]
         if dt == 900.0:
-            assert var_formula == pytest.approx(2 * 150 * (1 / 6) * (1 - (1 / 6) * (1 - np.exp(-6))), rel=1e-12)
+            assert var_formula == pytest.approx(
+                2 * 150 * (1 / 6) * (1 - (1 / 6) * (1 - np.exp(-6))), rel=1e-12
+            )
         assert avg.mean() == pytest.approx(A, rel=0.01)
         assert avg.var() == pytest.approx(var_formula, rel=0.12)
 
@@ -158,8 +180,16 @@ def test_mm_inf_time_average_variance_matches_event_simulation():
 def test_trunk_arrivals_are_poisson_and_erlangs_follow():
     sc = load_scenario(overrides={"kinds": {"trunk_group": {"noise_cv": 0.0, "day_sd": 0.05}}})
     h = sc.kinds["trunk_group"].holding_time_s
-    out = simulate(_inv(10, "trunk_group", capacity=120.0), _indicators(), sc, start="2020-03-02",
-                   end="2020-03-30", freq="15min", seed=4, truth=True)
+    out = simulate(
+        _inv(10, "trunk_group", capacity=120.0),
+        _indicators(),
+        sc,
+        start="2020-03-02",
+        end="2020-03-30",
+        freq="15min",
+        seed=4,
+        truth=True,
+    )
     lam_dt = out.expected * 900.0 / h  # expected arrivals in 15 min
     sel = lam_dt > 5
     n, m = out.arrivals[sel], lam_dt[sel]
@@ -169,12 +199,21 @@ def test_trunk_arrivals_are_poisson_and_erlangs_follow():
     assert (n.sum() - m.sum()) / np.sqrt(m.sum()) == pytest.approx(0.0, abs=4.0)
     # load = mu + c (N - m) h / dt, c^2 = 2 [1 - (h/dt)(1 - exp(-dt/h))]
     c = np.sqrt(2 * (1 - (h / 900) * (1 - np.exp(-900 / h))))
-    np.testing.assert_allclose(out.load[sel], np.maximum(out.expected[sel] + c * (n - m) * h / 900, 0), rtol=1e-9)
+    np.testing.assert_allclose(
+        out.load[sel], np.maximum(out.expected[sel] + c * (n - m) * h / 900, 0), rtol=1e-9
+    )
 
 
 def test_contact_centre_calls_are_poisson_counts():
-    out = simulate(_inv(8, "contact_center", capacity=60.0), _indicators(), start="2020-03-02", end="2020-03-23",
-                   freq="30min", seed=9, truth=True)
+    out = simulate(
+        _inv(8, "contact_center", capacity=60.0),
+        _indicators(),
+        start="2020-03-02",
+        end="2020-03-23",
+        freq="30min",
+        seed=9,
+        truth=True,
+    )
     m = out.expected * 0.5  # calls per hour x 0.5 h
     sel = (m > 3).to_numpy()
     n = out.arrivals[sel]
@@ -190,9 +229,18 @@ def test_contact_centre_calls_are_poisson_counts():
 # cadence
 # ------------------------------------------------------------------------------------------------
 def test_daily_mean_of_minute_data_matches_daily_output():
-    inv = pd.concat([_inv(2, k, r, c) for k, r, c in (("link", "FRA", 100.0), ("vpn_gateway", "IND", 4000.0),
-                                                      ("trunk_group", "USA", 300.0), ("contact_center", "FRA", 80.0))],
-                    ignore_index=True)
+    inv = pd.concat(
+        [
+            _inv(2, k, r, c)
+            for k, r, c in (
+                ("link", "FRA", 100.0),
+                ("vpn_gateway", "IND", 4000.0),
+                ("trunk_group", "USA", 300.0),
+                ("contact_center", "FRA", 80.0),
+            )
+        ],
+        ignore_index=True,
+    )
     inv["resource_id"] = [f"r{i}" for i in range(len(inv))]
     kw = dict(start="2020-03-09", end="2020-03-23", seed=12, truth=True)
     ind = _indicators().assign(region=lambda d: d.region.replace({"USA": "IND"}))
@@ -249,8 +297,12 @@ def test_bundled_operator_through_a_lockdown_overloads_some_resources_not_all():
     inv = bundled_inventory()
     days = pd.date_range("2020-01-01", "2020-06-30")
     v = np.where((days >= "2020-03-17") & (days < "2020-05-11"), 88.0, 10.0)
-    ind = pd.concat([pd.DataFrame({"region": r, "date": days, "name": "stringency_index", "value": v})
-                     for r in inv.region.unique()])
+    ind = pd.concat(
+        [
+            pd.DataFrame({"region": r, "date": days, "name": "stringency_index", "value": v})
+            for r in inv.region.unique()
+        ]
+    )
     out = simulate(inv, ind, start="2020-04-06", end="2020-04-13", freq="1h", seed=0)
     peak = out.groupby("resource_id", observed=True)["load"].max()
     util = peak / inv.set_index("resource_id").capacity.reindex(peak.index)
@@ -262,3 +314,18 @@ def test_bundled_operator_through_a_lockdown_overloads_some_resources_not_all():
     assert over[kind == "link"].mean() < 0.1
     assert 0.0 < (util[kind == "link"] > 0.7).mean() < 1.0
     assert 0.0 < over[kind == "trunk_group"].mean() < 1.0
+
+
+def test_edge_inputs():
+    empty = pd.DataFrame({"resource_id": [], "kind": [], "region": [], "capacity": []})
+    out = simulate(empty, None, start="2020-01-01", end="2020-01-02")
+    assert list(out.columns) == ["resource_id", "ts", "load"] and len(out) == 0
+    # unknown region -> UTC and no shock; numeric ids; tz-aware start; a dict scenario
+    inv = pd.DataFrame({"resource_id": [1, 2], "kind": ["generic", "link"], "region": ["ZZZ", None],
+                        "capacity": [5, 10]})
+    out = simulate(inv, None, {"kinds": {"link": {"uplift": 1.5}}},
+                   start=pd.Timestamp("2020-01-01", tz="Europe/Paris"), end="2020-01-02", freq="1h")
+    assert out.ts.iloc[0] == pd.Timestamp("2019-12-31 23:00", tz="UTC") and len(out) == 2 * 25
+    assert list(out.resource_id.cat.categories) == ["1", "2"]
+    with pytest.raises(SurgeplanError, match="seed"):
+        simulate(inv, None, seed=-1)

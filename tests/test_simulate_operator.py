@@ -11,8 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 
 from surgeplan.kinds import INVENTORY_OPTIONAL, INVENTORY_REQUIRED, KINDS, PRIORITY_CLASSES
 from surgeplan.simulate import REGION_TIMEZONES, bundled_inventory
@@ -88,11 +86,33 @@ def test_vital_resources_present():
 
 
 def test_generator_is_reproducible():
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_operator.py"), "--check"],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_operator.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
 
 
 def test_readme_labels_it_fictional():
     text = (bundled_inventory_path().parent / "README.md").read_text()
     assert "FICTIONAL" in text
+
+
+def test_passes_the_store_validation_and_simulated_load_ingests(tmp_path):
+    import warnings
+
+    import pytest
+
+    store_mod = pytest.importorskip("surgeplan.store")
+    from surgeplan.simulate import simulate
+
+    store = store_mod.Store(str(tmp_path / "op.duckdb"))
+    rep = store.ingest_inventory(str(bundled_inventory_path()))
+    assert rep.rows_read == rep.inserted == len(bundled_inventory())
+    inv = bundled_inventory()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = simulate(inv, None, start="2020-03-02", end="2020-03-03", freq="1h", seed=0)
+    assert store.ingest_measurements(m).inserted == len(inv) * 24

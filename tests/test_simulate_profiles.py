@@ -75,7 +75,9 @@ def test_local_clock_matches_zoneinfo():
         hour, dow, day = local_clock(ns, tz)
         for k in range(0, 300, 7):
             ref = datetime.fromtimestamp(ns[k] / 1e9, tz=timezone.utc).astimezone(ZoneInfo(tz))
-            assert hour[k] == pytest.approx(ref.hour + ref.minute / 60 + ref.second / 3600 + ref.microsecond / 3.6e9, abs=1e-6)
+            assert hour[k] == pytest.approx(
+                ref.hour + ref.minute / 60 + ref.second / 3600 + ref.microsecond / 3.6e9, abs=1e-6
+            )
             assert dow[k] == ref.weekday()
             assert day[k] == (ref.date() - datetime(1970, 1, 1).date()).days
 
@@ -99,9 +101,19 @@ def test_timezone_map():
     ],
 )
 def test_simulated_voice_busy_hour_is_in_local_time(region, start, utc_peak_hours):
-    inv = pd.DataFrame({"resource_id": ["t"], "kind": ["trunk_group"], "region": [region], "capacity": [300.0]})
-    out = simulate(inv, None, None, start=start, end=pd.Timestamp(start) + pd.Timedelta(days=5), freq="15min",
-                   seed=0, truth=True)
+    inv = pd.DataFrame(
+        {"resource_id": ["t"], "kind": ["trunk_group"], "region": [region], "capacity": [300.0]}
+    )
+    out = simulate(
+        inv,
+        None,
+        None,
+        start=start,
+        end=pd.Timestamp(start) + pd.Timedelta(days=5),
+        freq="15min",
+        seed=0,
+        truth=True,
+    )
     prof = out.groupby(out.ts.dt.hour + out.ts.dt.minute / 60)["expected"].mean()
     lo, hi = utc_peak_hours
     assert lo <= prof.idxmax() < hi
@@ -109,9 +121,19 @@ def test_simulated_voice_busy_hour_is_in_local_time(region, start, utc_peak_hour
 
 def _daily_voice(region: str, start: str, days: int, holidays: bool = True) -> pd.Series:
     sc = load_scenario(overrides={"scenario": {"public_holidays": holidays}})
-    inv = pd.DataFrame({"resource_id": ["t"], "kind": ["trunk_group"], "region": [region], "capacity": [300.0]})
-    out = simulate(inv, None, sc, start=start, end=pd.Timestamp(start) + pd.Timedelta(days=days), freq="1D",
-                   seed=0, truth=True)
+    inv = pd.DataFrame(
+        {"resource_id": ["t"], "kind": ["trunk_group"], "region": [region], "capacity": [300.0]}
+    )
+    out = simulate(
+        inv,
+        None,
+        sc,
+        start=start,
+        end=pd.Timestamp(start) + pd.Timedelta(days=days),
+        freq="1D",
+        seed=0,
+        truth=True,
+    )
     return out.set_index(out.ts.dt.date)["baseline"]
 
 
@@ -120,6 +142,7 @@ def test_public_holiday_looks_like_a_sunday():
     # which are 23/24 local hours: compare with a 10 % tolerance)
     d = _daily_voice("FRA", "2020-12-14", 14)
     from datetime import date
+
     assert d[date(2020, 12, 25)] == pytest.approx(d[date(2020, 12, 27)], rel=0.1)
     assert d[date(2020, 12, 18)] > 1.5 * d[date(2020, 12, 25)]  # the Friday before is a working day
     no = _daily_voice("FRA", "2020-12-14", 14, holidays=False)
@@ -128,6 +151,7 @@ def test_public_holiday_looks_like_a_sunday():
 
 def test_friday_saturday_weekend():
     from datetime import date
+
     assert list(profile_day(np.arange(7), "EGY")) == [1, 2, 3, 4, 5, 6, 0]  # Sunday is the first working day
     assert list(profile_day(np.arange(7), "FRA")) == list(range(7))
     d = _daily_voice("EGY", "2020-02-02", 7, holidays=False)  # Sun 2 .. Sat 8 Feb 2020

@@ -17,8 +17,8 @@ def test_default_has_every_kind_and_the_published_calibration():
     sc = load_scenario()
     assert isinstance(sc, Scenario)
     assert set(sc.kinds) == set(KINDS)
-    assert sc.kinds["trunk_group"].uplift == 2.0   # mobile voice x2 (Orange, March 2020)
-    assert sc.kinds["vpn_gateway"].uplift == 8.0   # remote-access users +700 %
+    assert sc.kinds["trunk_group"].uplift == 2.0  # mobile voice x2 (Orange, March 2020)
+    assert sc.kinds["vpn_gateway"].uplift == 8.0  # remote-access users +700 %
     assert 1.2 <= sc.kinds["conference_bridge"].uplift <= 2.0  # video-conference +20..100 %
     assert 1.15 <= sc.kinds["link"].uplift <= 1.2  # fixed internet +15-20 % (Feldmann et al.)
     text = default_scenario_path().read_text()
@@ -29,8 +29,10 @@ def test_default_has_every_kind_and_the_published_calibration():
 
 def test_user_file_overrides_only_what_it_says(tmp_path):
     p = tmp_path / "mine.toml"
-    p.write_text('[kinds.vpn_gateway]\nuplift = 5.0\n[shock]\nlag_days = 4\n[timezones]\nUSA = "America/Chicago"\n'
-                 '[groups.MYGROUP]\nuplift = 3.0\n')
+    p.write_text(
+        '[kinds.vpn_gateway]\nuplift = 5.0\n[shock]\nlag_days = 4\n[timezones]\nUSA = "America/Chicago"\n'
+        "[groups.MYGROUP]\nuplift = 3.0\n"
+    )
     sc, d = load_scenario(p), load_scenario()
     assert sc.kinds["vpn_gateway"].uplift == 5.0
     assert sc.kinds["vpn_gateway"].utilisation_mean == d.kinds["vpn_gateway"].utilisation_mean
@@ -66,19 +68,46 @@ def test_bad_scenarios_name_file_and_key(tmp_path, text, match):
 
 
 def test_cli_simulate_writes_parquet_and_csv(tmp_path):
-    inv = pd.DataFrame({"resource_id": ["a", "b"], "kind": ["link", "trunk_group"], "region": ["FRA", "GBR"],
-                        "capacity": [100, 300]})
+    inv = pd.DataFrame(
+        {
+            "resource_id": ["a", "b"],
+            "kind": ["link", "trunk_group"],
+            "region": ["FRA", "GBR"],
+            "capacity": [100, 300],
+        }
+    )
     inv_path = tmp_path / "inv.csv"
     inv.to_csv(inv_path, index=False)
     days = pd.date_range("2020-03-01", "2020-03-31")
-    ind = pd.DataFrame({"region": "FRA", "date": days.strftime("%Y-%m-%d"), "name": "stringency_index",
-                        "value": np.where(days >= "2020-03-17", 88.0, 10.0)})
+    ind = pd.DataFrame(
+        {
+            "region": "FRA",
+            "date": days.strftime("%Y-%m-%d"),
+            "name": "stringency_index",
+            "value": np.where(days >= "2020-03-17", 88.0, 10.0),
+        }
+    )
     ind_path = tmp_path / "ind.csv"
     ind.to_csv(ind_path, index=False)
     runner = CliRunner()
     out = tmp_path / "sim.parquet"
-    args = ["simulate", "--inventory", str(inv_path), "--indicators", str(ind_path), "--start", "2020-03-10",
-            "--end", "2020-03-12", "--freq", "1h", "--seed", "3", "--out", str(out)]
+    args = [
+        "simulate",
+        "--inventory",
+        str(inv_path),
+        "--indicators",
+        str(ind_path),
+        "--start",
+        "2020-03-10",
+        "--end",
+        "2020-03-12",
+        "--freq",
+        "1h",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+    ]
     r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output
     frame = pd.read_parquet(out)

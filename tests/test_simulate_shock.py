@@ -13,7 +13,15 @@ import pandas as pd
 import pytest
 
 from surgeplan.errors import SurgeplanError
-from surgeplan.simulate import activation, load_scenario, multiplier, region_response, response, simulate
+from surgeplan.simulate import (
+    activation,
+    habituation,
+    load_scenario,
+    multiplier,
+    region_response,
+    response,
+    simulate,
+)
 from surgeplan.simulate.scenario import ShockParams
 
 
@@ -65,7 +73,12 @@ def test_multiplier_formula():
 def test_region_response_ffill_missing_region_warns():
     days = pd.date_range("2020-03-01", "2020-03-10")
     ind = pd.DataFrame(
-        {"region": "AAA", "date": pd.to_datetime(["2020-03-01", "2020-03-03"]), "name": "stringency_index", "value": [0.0, 100.0]}
+        {
+            "region": "AAA",
+            "date": pd.to_datetime(["2020-03-01", "2020-03-03"]),
+            "name": "stringency_index",
+            "value": [0.0, 100.0],
+        }
     )
     p = ShockParams("stringency_index", 100.0, 30.0, 75.0, lag_days=0.0, ramp_days=0.0, decay_days=0.0)
     with pytest.warns(UserWarning, match="BBB"):
@@ -79,8 +92,10 @@ def test_region_response_ffill_missing_region_warns():
 # end to end through simulate(): calibrated saturation and flatter weeks
 # ------------------------------------------------------------------------------------------------
 QUIET = {
-    "kinds": {k: {"noise_cv": 0.0, "day_sd": 0.0, "growth_per_year": 0.0} for k in
-              ("trunk_group", "link", "vpn_gateway", "conference_bridge", "contact_center", "generic")}
+    "kinds": {
+        k: {"noise_cv": 0.0, "day_sd": 0.0, "growth_per_year": 0.0}
+        for k in ("trunk_group", "link", "vpn_gateway", "conference_bridge", "contact_center", "generic")
+    }
 }
 LOCK_START, LOCK_END = pd.Timestamp("2020-03-16"), pd.Timestamp("2020-05-11")
 
@@ -106,18 +121,26 @@ def _inv() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def shocked() -> pd.DataFrame:
     sc = load_scenario(overrides=QUIET)
-    return simulate(_inv(), _step_indicators(), sc, start="2020-02-03", end="2020-06-29", freq="1h", seed=5, truth=True)
+    return simulate(
+        _inv(), _step_indicators(), sc, start="2020-02-03", end="2020-06-29", freq="1h", seed=5, truth=True
+    )
 
 
 def test_uplift_reaches_calibrated_saturation_after_lag_then_decays(shocked):
     sc = load_scenario()
     lag = sc.shock.lag_days
-    for rid, kind, uplift in (("vpn", "vpn_gateway", 8.0), ("tg", "trunk_group", 2.0), ("link", "link", 1.2),
-                              ("cb", "conference_bridge", 1.6)):
+    for rid, kind, uplift in (
+        ("vpn", "vpn_gateway", 8.0),
+        ("tg", "trunk_group", 2.0),
+        ("link", "link", 1.2),
+        ("cb", "conference_bridge", 1.6),
+    ):
         assert sc.kinds[kind].uplift == uplift  # the published calibration figures
         s = shocked[shocked.resource_id == rid].set_index("ts")
         kind_lag = sc.kinds[kind].lag_days if sc.kinds[kind].lag_days is not None else lag
-        before = s.loc[: LOCK_START.tz_localize("Europe/Paris") + pd.Timedelta(days=kind_lag) - pd.Timedelta(hours=1)]
+        before = s.loc[
+            : LOCK_START.tz_localize("Europe/Paris") + pd.Timedelta(days=kind_lag) - pd.Timedelta(hours=1)
+        ]
         assert np.allclose(before["multiplier"], 1.0)
         # three weeks in: 1 + (U - 1)(1 - exp(-20/3)) ~ U within 0.2 %
         week4 = s.loc["2020-04-06":"2020-04-12"]
@@ -145,3 +168,89 @@ def test_weekday_weekend_contrast_shrinks_in_lockdown(shocked):
         assert abs(before - 1.0) > 0.05  # a real weekly pattern to start with
         # flatter and weekend-like: the weekday/weekend ratio moves toward 1
         assert abs(during - 1.0) < abs(before - 1.0) * 0.9, (rid, before, during)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(0.0, 1.0), min_size=1, max_size=60),
+    st.floats(0.0, 5.0),
+    st.floats(0.0, 10.0),
+    st.floats(0.0, 30.0),
+)
+def test_response_stays_between_its_inputs(a, lag, ramp, decay):
+    x = response(np.array(a), lag, ramp, decay)
+    # a convex combination of past lagged inputs: never outside their range
+    assert np.all(x >= min(a) - 1e-12) and np.all(x <= max(a) + 1e-12)
+    if ramp == 0 and decay == 0 and lag == 0:
+        np.testing.assert_allclose(x, a, rtol=0, atol=1e-12)
+
+
+def test_habituation_hand_computed():
+    x = np.array([0.0, 1.0, 1.0, 1.0, 0.0, 1.0])
+    out = habituation(x, fade_days=2.0, persistent=0.25)
+    # D = cumsum(x) = [0, 1, 2, 3, 3, 4]; factor = 0.25 + 0.75 exp(-D / 2)
+    d = np.array([0, 1, 2, 3, 3, 4])
+    np.testing.assert_allclose(out, x * (0.25 + 0.75 * np.exp(-d / 2)))
+    np.testing.assert_array_equal(habituation(x, 0.0, 0.25), x)  # off
+
+
+def test_second_lockdown_moves_traffic_less_with_habituation():
+    days = pd.date_range("2020-01-01", "2020-12-31")
+    v = np.where(
+        ((days >= "2020-03-16") & (days < "2020-05-11")) | ((days >= "2020-10-30") & (days < "2020-12-15")),
+        90.0,
+        5.0,
+    )
+    ind = pd.DataFrame({"region": "FRA", "date": days, "name": "stringency_index", "value": v})
+    sc = load_scenario(overrides={"shock": {"fade_days": 60.0, "persistent": 0.3}})
+    out = simulate(_inv().iloc[[0]], ind, sc, start="2020-02-01", end="2020-12-31", freq="1D", truth=True)
+    m = out.set_index(out.ts.dt.tz_localize(None))["multiplier"]
+    first, second = m["2020-04-01":"2020-05-01"].max(), m["2020-11-10":"2020-12-10"].max()
+    assert 1.0 < second < first < 2.0
+    # by hand: ~30 full days into the second lockdown D ~ 56 (first) + 30; factor 0.3 + 0.7 e^(-86/60) = 0.467
+    assert second == pytest.approx(1 + (2.0 - 1) * (0.3 + 0.7 * np.exp(-(55 + 30) / 60)), rel=0.08)
+
+
+def test_per_kind_indicator_override_drives_that_kind_only():
+    days = pd.date_range("2020-01-01", "2020-06-30")
+    ind = pd.concat(
+        [
+            pd.DataFrame({"region": "FRA", "date": days, "name": "stringency_index", "value": 5.0}),
+            pd.DataFrame(
+                {
+                    "region": "FRA",
+                    "date": days,
+                    "name": "workplace_closing",
+                    "value": np.where(days >= "2020-03-16", 3.0, 0.0),
+                }
+            ),
+        ]
+    )
+    over = {
+        "kinds": {
+            "vpn_gateway": {
+                "indicator": "workplace_closing",
+                "indicator_max": 3.0,
+                "threshold": 0.5,
+                "saturation": 2.5,
+            }
+        }
+    }
+    out = simulate(
+        _inv().iloc[[0, 1]],
+        ind,
+        load_scenario(overrides=over),
+        start="2020-04-01",
+        end="2020-04-10",
+        freq="1D",
+        truth=True,
+    )
+    m = out.groupby("resource_id", observed=True)["multiplier"].max()
+    assert m["vpn"] == pytest.approx(8.0, rel=1e-3)  # workplaces closed: full VPN response
+    assert m["tg"] == pytest.approx(1.0)  # stringency 5: no voice response
+    with pytest.raises(SurgeplanError, match="saturation"):
+        load_scenario(overrides={"kinds": {"link": {"threshold": 3.0, "saturation": 2.0}}})

@@ -22,11 +22,18 @@ def store(tmp_path_factory):
     d = tmp_path_factory.mktemp("export")
     (d / "inv.csv").write_text(INVENTORY)
     ts = pd.date_range("2020-03-16", periods=30, freq="h", tz="UTC")
-    m = pd.DataFrame({"resource_id": np.repeat(["L1", "TG1"], 30), "ts": np.tile(ts, 2),
-                      "load": np.arange(60) * 1.5})
+    m = pd.DataFrame(
+        {"resource_id": np.repeat(["L1", "TG1"], 30), "ts": np.tile(ts, 2), "load": np.arange(60) * 1.5}
+    )
     m.loc[0, "ts"] = pd.Timestamp("2020-03-15 23:59:59.25", tz="UTC")  # sub-second instant
-    ind = pd.DataFrame({"region": "FRA", "date": pd.date_range("2020-03-01", periods=5), "name": "stringency_index",
-                        "value": [10.0, 20, 30, 40, 87.96]})
+    ind = pd.DataFrame(
+        {
+            "region": "FRA",
+            "date": pd.date_range("2020-03-01", periods=5),
+            "name": "stringency_index",
+            "value": [10.0, 20, 30, 40, 87.96],
+        }
+    )
     with Store(d / "e.duckdb") as s:
         s.ingest_inventory(d / "inv.csv")
         s.ingest_measurements(m)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 from pathlib import Path
 
 import pytest
@@ -34,17 +35,53 @@ FILES = {
     "ingest_inventory": (INV_HEADER, INV_ROWS),
     "ingest_measurements": (MEAS_HEADER, MEAS_ROWS),
     "ingest_indicators": (IND_HEADER, IND_ROWS),
-    "ingest_covariates": ("resource_id,ts,name,value", [f"TG1,2020-03-16T0{h}:00:00Z,temp,{h}" for h in range(4)]),
+    "ingest_covariates": (
+        "resource_id,ts,name,value",
+        [f"TG1,2020-03-16T0{h}:00:00Z,temp,{h}" for h in range(4)],
+    ),
 }
 
 _counter = itertools.count()
 
 NASTY = st.sampled_from(
     [
-        "", " ", '"', '""', "'", ",", "\t", "nan", "NaN", "inf", "-inf", "-0", "1e309", "-1e-320", "0x1F",
-        "1,5", "١٢", "\u00a0", "2020-02-30", "2020-13-01", "0001-01-01T00:00:00Z", "9999-12-31", "infinity",
-        "2020-03-16T25:00:00Z", "2020-03-16T10:00:00+25:00", "2020-03-16 10:00", "TG1", "trunk_group", "vital",
-        "NULL", "None", "true", "-1", "18446744073709551616", "１２", "😀", "DROP TABLE resources;",
+        "",
+        " ",
+        '"',
+        '""',
+        "'",
+        ",",
+        "\t",
+        "nan",
+        "NaN",
+        "inf",
+        "-inf",
+        "-0",
+        "1e309",
+        "-1e-320",
+        "0x1F",
+        "1,5",
+        "١٢",
+        "\u00a0",
+        "2020-02-30",
+        "2020-13-01",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31",
+        "infinity",
+        "2020-03-16T25:00:00Z",
+        "2020-03-16T10:00:00+25:00",
+        "2020-03-16 10:00",
+        "TG1",
+        "trunk_group",
+        "vital",
+        "NULL",
+        "None",
+        "true",
+        "-1",
+        "18446744073709551616",
+        "１２",
+        "😀",
+        "DROP TABLE resources;",
     ]
 )
 CELL = st.one_of(NASTY, st.text(max_size=12), st.floats(allow_nan=True).map(repr), st.integers().map(str))
@@ -76,7 +113,13 @@ def _check(store: Store, method: str, data: bytes, suffix: str = ".csv") -> None
         path.unlink()
 
 
-FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+# SURGEPLAN_FUZZ_EXAMPLES=2000 for a long local run; the suite default stays fast
+FUZZ = settings(
+    max_examples=int(os.environ.get("SURGEPLAN_FUZZ_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    database=None,
+)
 
 
 @FUZZ

@@ -45,7 +45,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def utc(*args: int) -> pd.Timestamp:
-    return pd.Timestamp(dt.datetime(*args, tzinfo=dt.timezone.utc))
+    return pd.Timestamp(dt.datetime(*args, tzinfo=dt.UTC))
 
 
 @pytest.fixture
@@ -94,9 +94,9 @@ def test_measurements_land_in_utc(store, tmp_path):
     # readers filter half-open [start, end)
     sel = store.measurements("TG-FRA-ITA", start="2020-03-16T09:30:00Z", end=utc(2020, 3, 16, 10, 0, 1))
     assert list(sel["load"]) == [95.0]
-    assert store.measurements(["VPN-1", "LNK-PAR-1"], end="2020-03-16 09:00:00.4+00:00")["resource_id"].tolist() == [
-        "LNK-PAR-1"
-    ]
+    assert store.measurements(["VPN-1", "LNK-PAR-1"], end="2020-03-16 09:00:00.4+00:00")[
+        "resource_id"
+    ].tolist() == ["LNK-PAR-1"]
 
 
 def test_reingest_is_idempotent_and_writes_nothing(store, tmp_path):
@@ -192,7 +192,9 @@ def test_indicators_and_covariates(store, tmp_path):
     assert got["date"].dtype == "datetime64[ns]" and got["value"].tolist() == [87.96]
     assert len(store.indicators(start="2020-03-11")) == 2
     # pandas naive midnight datetimes are calendar days
-    frame = pd.DataFrame({"region": ["DEU"], "date": pd.to_datetime(["2020-03-22"]), "name": ["lockdown"], "value": [1]})
+    frame = pd.DataFrame(
+        {"region": ["DEU"], "date": pd.to_datetime(["2020-03-22"]), "name": ["lockdown"], "value": [1]}
+    )
     assert store.ingest_indicators(frame).inserted == 1
 
     cov_r = "resource_id,ts,name,value\nCC-LYON,2020-03-16T08:00:00Z,campaign,1\n"
@@ -204,7 +206,9 @@ def test_indicators_and_covariates(store, tmp_path):
     fra = store.covariates(key_type="region")
     assert fra["ts"].iloc[0] == utc(2020, 3, 15, 23)  # local midnight CET = 23:00 UTC the day before
     with pytest.raises(ValidationError) as e:
-        store.ingest_covariates(write(tmp_path, "cx.csv", "resource_id,ts,name,value\nNOPE,2020-03-16T08:00Z,x,1\n"))
+        store.ingest_covariates(
+            write(tmp_path, "cx.csv", "resource_id,ts,name,value\nNOPE,2020-03-16T08:00Z,x,1\n")
+        )
     assert (e.value.row, e.value.column) == (1, "resource_id")
 
 
@@ -218,9 +222,34 @@ def test_derived_tables_runs_and_forecasts(store):
     with pytest.raises(ValueError):
         store.write_table("measurements", actions, run)
     ts = pd.date_range("2020-03-20", periods=3, freq="h", tz="UTC")
-    fc = pd.DataFrame({"resource_id": "TG-FRA-ITA", "ts": ts, "mean": [1.0, 2, 3], "p50": [1.0, 2, 3],
-                       "p97.5": [2.0, 3, 4]})
+    fc = pd.DataFrame(
+        {"resource_id": "TG-FRA-ITA", "ts": ts, "mean": [1.0, 2, 3], "p50": [1.0, 2, 3], "p97.5": [2.0, 3, 4]}
+    )
     frun = store.write_forecasts(fc)
     back = store.forecasts(frun)
     pd.testing.assert_frame_equal(back, fc, check_dtype=False)
     assert set(store.tables()["table"]) >= {"actions", "forecasts", "runs"}
+
+
+def test_bulk_load_path_keeps_the_primary_key(store, tmp_path, monkeypatch):
+    import duckdb
+
+    import surgeplan.store.ingest as ingest_mod
+
+    monkeypatch.setattr(ingest_mod, "BULK_ROWS", 2)  # force the "load, then build the key" path
+    rep = store.ingest_measurements(write(tmp_path, "m.csv", MEASUREMENTS))
+    assert rep.inserted == 4
+    con = store.connection
+    kinds = {
+        r[0]
+        for r in con.execute(
+            "SELECT constraint_type FROM duckdb_constraints() WHERE table_name = 'measurements'"
+        ).fetchall()
+    }
+    assert "PRIMARY KEY" in kinds
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("INSERT INTO measurements VALUES ('VPN-1', TIMESTAMPTZ '2020-03-16 09:00:00.5+00', 1)")
+    # upserts keep working on the rebuilt table
+    text = "resource_id,ts,load\nVPN-1,2020-03-16T09:00:00.5Z,17000\n"
+    assert store.ingest_measurements(write(tmp_path, "u.csv", text)).updated == 1
+    assert store.measurements("VPN-1")["load"].tolist() == [17000.0]

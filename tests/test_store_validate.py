@@ -103,7 +103,9 @@ def test_inventory_optional_columns_checked(fresh, tmp_path):
 
 
 def test_missing_and_unknown_columns_are_header_errors(store, tmp_path):
-    err = _reject(store, tmp_path, "ingest_inventory", HEADER.replace(",group", "") + "\nX,link,FRA,1,1,1,0,0,vital\n")
+    err = _reject(
+        store, tmp_path, "ingest_inventory", HEADER.replace(",group", "") + "\nX,link,FRA,1,1,1,0,0,vital\n"
+    )
     assert (err.row, err.column) == (0, "group") and "missing required column" in err.reason
     err = _reject(store, tmp_path, "ingest_measurements", "resource_id,ts,load,lod\n")
     assert (err.row, err.column) == (0, "lod") and "unknown column" in err.reason
@@ -140,16 +142,20 @@ def test_earliest_problem_is_reported(store, tmp_path):
 
 def test_row_numbers_count_records_not_lines(store, tmp_path):
     # a quoted field with a line break: the bad record is on line 5 but is data row 3
-    text = 'resource_id,kind,region,capacity,module_size,max_capacity,lead_time_days,module_cost,group,priority_class,name\n'
+    text = "resource_id,kind,region,capacity,module_size,max_capacity,lead_time_days,module_cost,group,priority_class,name\n"
     text += 'A,link,FRA,1,1,1,0,0,,vital,"two\nlines"\nB,link,FRA,1,1,1,0,0,,vital,x\nC,link,FRA,-1,1,1,0,0,,vital,y\n'
     err = _reject(store, tmp_path, "ingest_inventory", text)
     assert (err.row, err.column) == (3, "capacity")
 
 
 def test_structural_csv_errors(store, tmp_path):
-    err = _reject(store, tmp_path, "ingest_measurements", "resource_id,ts,load\nTG1,2020-03-16T09:00Z,5\nTG1,x\n")
+    err = _reject(
+        store, tmp_path, "ingest_measurements", "resource_id,ts,load\nTG1,2020-03-16T09:00Z,5\nTG1,x\n"
+    )
     assert err.row == 2 and "expected 3 fields, found 2" in err.reason
-    err = _reject(store, tmp_path, "ingest_measurements", b"resource_id,ts,load\nTG1,2020-03-16T09:00Z,5\nT\xff1,a,1\n")
+    err = _reject(
+        store, tmp_path, "ingest_measurements", b"resource_id,ts,load\nTG1,2020-03-16T09:00Z,5\nT\xff1,a,1\n"
+    )
     assert (err.row, err.column) == (2, "resource_id") and "UTF-8" in err.reason
     err = _reject(store, tmp_path, "ingest_measurements", "")
     assert err.row == 0 and "empty" in err.reason
@@ -157,8 +163,11 @@ def test_structural_csv_errors(store, tmp_path):
 
 def test_parquet_and_frame_rows_are_positions(store, tmp_path):
     frame = pd.DataFrame(
-        {"resource_id": ["TG1"] * 4, "ts": pd.date_range("2020-01-01", periods=4, freq="h", tz="UTC"),
-         "load": [1.0, 2.0, np.nan, 4.0]}
+        {
+            "resource_id": ["TG1"] * 4,
+            "ts": pd.date_range("2020-01-01", periods=4, freq="h", tz="UTC"),
+            "load": [1.0, 2.0, np.nan, 4.0],
+        }
     )
     with pytest.raises(ValidationError) as e:
         store.ingest_measurements(frame)
@@ -189,9 +198,13 @@ def test_unsorted_duplicates_found(store, tmp_path):
 def test_naive_timestamps_need_a_zone_and_are_localized(fresh, tmp_path):
     store = fresh
     local = pd.date_range("2020-03-27 00:00", "2020-03-30 23:00", freq="h")  # spans the CET->CEST change
-    local = local[local.map(lambda t: not (t.month == 3 and t.day == 29 and t.hour == 2))]  # 02:xx does not exist
+    local = local[
+        local.map(lambda t: not (t.month == 3 and t.day == 29 and t.hour == 2))
+    ]  # 02:xx does not exist
     f = tmp_path / "naive.csv"
-    pd.DataFrame({"resource_id": "TG1", "ts": local.strftime("%Y-%m-%d %H:%M:%S"), "load": 1.0}).to_csv(f, index=False)
+    pd.DataFrame({"resource_id": "TG1", "ts": local.strftime("%Y-%m-%d %H:%M:%S"), "load": 1.0}).to_csv(
+        f, index=False
+    )
     with pytest.raises(ValidationError, match="naive timestamp"):
         store.ingest_measurements(f)
     store.ingest_measurements(f, tz="Europe/Paris")
@@ -220,8 +233,9 @@ def test_naive_timestamps_need_a_zone_and_are_localized(fresh, tmp_path):
 )
 def test_dst_gaps_and_folds_are_errors(store, tmp_path, zone, local, what):
     # reference: pandas refuses the same local time
-    with pytest.raises(Exception):
+    with pytest.raises(Exception) as ref:
         pd.Timestamp(local).tz_localize(zone, ambiguous="raise", nonexistent="raise")
+    assert "TimeError" in type(ref.value).__name__
     text = f"resource_id,ts,load\nTG1,2020-01-01 00:00:00,1\nTG1,{local},1\n"
     err = _reject(store, tmp_path, "ingest_measurements", text, tz=zone)
     assert (err.row, err.column) == (2, "ts") and what in err.reason
@@ -233,9 +247,45 @@ def test_unknown_zone(store, tmp_path):
 
 
 def test_indicator_dates(store, tmp_path):
-    err = _reject(store, tmp_path, "ingest_indicators", "region,date,name,value\nFRA,2020-03-17,s,1\nFRA,17.03.2020,s,1\n")
+    err = _reject(
+        store,
+        tmp_path,
+        "ingest_indicators",
+        "region,date,name,value\nFRA,2020-03-17,s,1\nFRA,17.03.2020,s,1\n",
+    )
     assert (err.row, err.column) == (2, "date")
     err = _reject(store, tmp_path, "ingest_indicators", "region,date,name,value\nFRA,2020-03-17T10:00,s,1\n")
     assert (err.row, err.column) == (1, "date")
-    err = _reject(store, tmp_path, "ingest_indicators", "region,date,name,value\nFRA,2020-03-17,s,1\nFRA,2020-03-17,s,2\n")
+    err = _reject(
+        store,
+        tmp_path,
+        "ingest_indicators",
+        "region,date,name,value\nFRA,2020-03-17,s,1\nFRA,2020-03-17,s,2\n",
+    )
     assert (err.row, err.column) == (2, "name") and "duplicate" in err.reason
+
+
+def test_time_major_files_checked_for_duplicates(store, tmp_path):
+    # sorted by (ts, resource): valid rows pass the O(n) check; a repeat is still caught (row 5 = row 2)
+    rows = [
+        "TG1,2020-01-01T00:00Z,1",
+        "L1,2020-01-01T00:00Z,1",
+        "TG1,2020-01-01T01:00Z,1",
+        "L1,2020-01-01T01:00Z,1",
+    ]
+    err = _reject(
+        store,
+        tmp_path,
+        "ingest_measurements",
+        "resource_id,ts,load\n"
+        + "\n".join([*rows, "L1,2020-01-01T00:00Z,3", "GHOST,2020-01-02T00:00Z,1"])
+        + "\n",
+    )
+    assert (err.row, err.column) == (5, "ts") and "row 2" in err.reason
+    err = _reject(
+        store,
+        tmp_path,
+        "ingest_measurements",
+        "resource_id,ts,load\n" + "\n".join([*rows, "GHOST,2020-01-02T00:00Z,1"]) + "\n",
+    )
+    assert (err.row, err.column) == (5, "resource_id") and "GHOST" in err.reason

@@ -373,8 +373,8 @@ class DemoConfig:
     sim_start: str = "2020-01-06"
     sim_end: str = "2020-05-04"
     replay_start: str = "2020-02-24"
-    replay_end: str = "2020-04-10"
-    replay_every_days: int = 1
+    replay_end: str = "2020-04-06"
+    replay_every_days: int = 7
     headline: str | None = None
     max_resources: int | None = None
     regions: tuple[str, ...] | None = None
@@ -403,7 +403,9 @@ def _subset(inv: pd.DataFrame, config: DemoConfig) -> pd.DataFrame:
     if config.max_resources and len(inv) > config.max_resources:
         # keep whole link groups, and every kind, in proportion
         share = config.max_resources / len(inv)
-        keep = inv.groupby("kind", group_keys=False).apply(lambda g: g.head(max(1, int(round(len(g) * share)))))
+        rank = inv.groupby("kind").cumcount()
+        quota = inv["kind"].map((inv["kind"].value_counts() * share).round().clip(lower=1))
+        keep = inv.loc[rank < quota]
         groups = set(keep.loc[keep["group"].fillna("") != "", "group"])
         inv = inv.loc[inv["resource_id"].isin(keep["resource_id"]) | (inv["group"].isin(groups) & (inv["kind"] == "link"))]
     return inv.reset_index(drop=True)

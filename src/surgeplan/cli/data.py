@@ -17,7 +17,7 @@ import json
 import os
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -54,8 +54,10 @@ def ingest(
     file: Annotated[Path, typer.Argument(help="CSV (.csv, .csv.gz, .tsv) or Parquet file.")],
     db: Annotated[str, DB_OPTION] = _DEFAULT_DB,
     tz: Annotated[
-        Optional[str],  # noqa: UP007 - typer needs Optional on 3.11
-        typer.Option("--tz", help="IANA zone of naive timestamps (measurements, covariates), e.g. Europe/Paris."),
+        str | None,
+        typer.Option(
+            "--tz", help="IANA zone of naive timestamps (measurements, covariates), e.g. Europe/Paris."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
@@ -85,9 +87,9 @@ def ingest(
 
 def export(
     table: Annotated[str, typer.Argument(help="Table to export (inventory, measurements, indicators, ...).")],
-    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.csv,  # noqa: A002
+    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.csv,
     out: Annotated[
-        Optional[Path],  # noqa: UP007
+        Path | None,
         typer.Option("--out", "-o", help="Output file (default: TABLE.FORMAT in the working directory)."),
     ] = None,
     db: Annotated[str, DB_OPTION] = _DEFAULT_DB,
@@ -101,7 +103,9 @@ def export(
             raise SurgeplanError(f"{db}: no such store (ingest something first, or give --db)")
         with Store(db) as store:
             written = store.export(table, path, format.value)
-            n = int(store.tables().set_index("table").loc[{"inventory": "resources"}.get(table, table), "rows"])
+            n = int(
+                store.tables().set_index("table").loc[{"inventory": "resources"}.get(table, table), "rows"]
+            )
     except (SurgeplanError, OSError) as exc:
         _fail(exc)
         return

@@ -31,8 +31,8 @@ def register(app: typer.Typer) -> None:
     def demo(
         out: Path = typer.Option(Path("surgeplan-demo"), "--out", help="Output directory (store, report, exports)."),
         replay_start: str = typer.Option("2020-02-24", help="First as-of date of the planning replay."),
-        replay_end: str = typer.Option("2020-04-10", help="Last as-of date of the planning replay."),
-        every: int = typer.Option(1, help="Days between two as-of dates (1 = daily)."),
+        replay_end: str = typer.Option("2020-04-06", help="Last as-of date of the planning replay."),
+        every: int = typer.Option(7, help="Days between two as-of dates (1 = daily replanning)."),
         max_resources: Optional[int] = typer.Option(None, help="Reduce the bundled operator to about N resources."),
         regions: Optional[str] = typer.Option(None, help="Only these regions, e.g. 'FRA,ITA'."),
         json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),

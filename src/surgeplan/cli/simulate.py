@@ -60,15 +60,29 @@ def _write(frame: pd.DataFrame, out: Path) -> None:
 
 
 def simulate_command(
-    out: Path = typer.Option(..., "--out", "-o", help="Output file, .parquet or .csv (long table resource_id, ts, load)."),
-    inventory: Optional[Path] = typer.Option(None, "--inventory", "-i", help="Inventory CSV/Parquet; default: the bundled fictional operator."),
-    scenario: Optional[Path] = typer.Option(None, "--scenario", "-s", help="Scenario TOML merged over the bundled default."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Output file, .parquet or .csv (long table resource_id, ts, load)."
+    ),
+    inventory: Optional[Path] = typer.Option(
+        None, "--inventory", "-i", help="Inventory CSV/Parquet; default: the bundled fictional operator."
+    ),
+    scenario: Optional[Path] = typer.Option(
+        None, "--scenario", "-s", help="Scenario TOML merged over the bundled default."
+    ),
     start: str = typer.Option("2020-01-01", "--start", help="First instant (UTC), e.g. 2020-01-01."),
     end: str = typer.Option("2020-07-01", "--end", help="End instant (UTC, exclusive)."),
-    freq: str = typer.Option("1h", "--freq", help="Cadence: pandas offset alias from 1min to 1D (15min, 1h, 1D)."),
-    indicators: Optional[Path] = typer.Option(None, "--indicators", help="Indicators file (long table or any signals format); default: bundled OxCGRT."),
+    freq: str = typer.Option(
+        "1h", "--freq", help="Cadence: pandas offset alias from 1min to 1D (15min, 1h, 1D)."
+    ),
+    indicators: Optional[Path] = typer.Option(
+        None,
+        "--indicators",
+        help="Indicators file (long table or any signals format); default: bundled OxCGRT.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same output)."),
-    truth: bool = typer.Option(False, "--truth", help="Also write baseline, multiplier, expected, arrivals columns."),
+    truth: bool = typer.Option(
+        False, "--truth", help="Also write baseline, multiplier, expected, arrivals columns."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of text."),
 ) -> None:
     """Simulate realistic load for every resource of an inventory under an indicator-driven shock."""

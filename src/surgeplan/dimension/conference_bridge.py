@@ -39,5 +39,5 @@ def size_conference_bridge(load: np.ndarray, capacity: np.ndarray, blocking_targ
     a = positive(a)
     needed = np.where(a > 0, tt.erlang_b_servers(a, b), 0.0)
     gos = np.where(a > 0, tt.erlang_b(a, n), 0.0)
-    carriable = np.asarray(tt.erlang_b_traffic(n, b), dtype=np.float64)
+    carriable = np.where(n > 0, np.nan_to_num(np.asarray(tt.erlang_b_traffic(n, b), dtype=np.float64)), 0.0)
     return Sizing(needed, gos, carriable, a * gos, "blocking", "blocked_erlang")

@@ -60,10 +60,11 @@ def size_trunk_group(
     retry = ~plain
     if retry.any():
         needed[retry] = tt.extended_erlang_b_servers(a[retry], b[retry], r[retry])
-        gos[retry] = tt.extended_erlang_b(a[retry], n[retry], r[retry])
+        gos[retry] = tt.extended_erlang_b(a[retry], n[retry], r[retry]).blocking
         # Offered attempts A' = A / (1 - r B); at the target blocking the group carries
         # erlang_b_traffic(N, B) attempts, i.e. that many x (1 - r B) fresh Erlangs.
         carriable[retry] = tt.erlang_b_traffic(n[retry], b[retry]) * (1.0 - r[retry] * b[retry])
+    carriable = np.where(n > 0, np.nan_to_num(carriable), 0.0)
     needed = np.where(a > 0, needed, 0.0)
     gos = np.where(a > 0, gos, 0.0)
     return Sizing(needed, gos, carriable, a * gos, "blocking", "blocked_erlang")

@@ -72,6 +72,7 @@ __all__ = [
     "read_inputs",
     "rolling_origins",
     "score_backtest",
+    "summarize",
 ]
 
 #: Quantiles always produced internally: p10/p90 (80% interval), p1/p99 (98% interval), p50.
@@ -483,6 +484,8 @@ class BacktestResult:
         The requested quantiles.
     internal : DataFrame
         Forecasts with all internal quantiles (:data:`COVERAGE_QUANTILES` + requested).
+    busy_hour : DataFrame
+        Daily busy-hour forecasts and actuals per resource and origin (:func:`score_backtest`).
     timings : dict
         Seconds spent fitting, updating, predicting and scoring; number of fits.
     """
@@ -491,6 +494,7 @@ class BacktestResult:
     metrics: pd.DataFrame
     quantiles: tuple[float, ...]
     internal: pd.DataFrame = field(repr=False)
+    busy_hour: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
     timings: dict[str, float] = field(default_factory=dict)
 
     def write(self, out_dir: str | os.PathLike) -> dict[str, Path]:
@@ -658,12 +662,13 @@ def backtest(
     capacity = None
     if inventory is not None and "capacity" in inventory.columns:
         capacity = inventory.set_index("resource_id")["capacity"].astype(float)
-    scores = score_backtest(internal, meas, quantiles=user_q, tz=tz, capacity=capacity,
-                            warning_quantile=warning_quantile, horizon_days=int(math.ceil(h / _DAY)))
+    scores, bh_table = score_backtest(internal, meas, quantiles=user_q, tz=tz, capacity=capacity,
+                                      warning_quantile=warning_quantile, horizon_days=int(math.ceil(h / _DAY)),
+                                      return_busy_hour=True)
     timings["score_s"] = time.perf_counter() - t
     cols = ["resource_id", "origin", "ts", "mean", *[quantile_name(q) for q in user_q]]
     return BacktestResult(forecasts=internal[cols].reset_index(drop=True), metrics=scores, quantiles=user_q,
-                          internal=internal, timings=timings)
+                          internal=internal, busy_hour=bh_table, timings=timings)
 
 
 def _window_gap(meas: pd.DataFrame, ts_ns: np.ndarray, pos: int, origin: pd.Timestamp) -> pd.Timedelta:
@@ -737,7 +742,8 @@ def score_backtest(
     warning_quantile: float = 0.9,
     horizon_days: int | None = None,
     scale: pd.Series | None = None,
-) -> pd.DataFrame:
+    return_busy_hour: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Score rolling-origin forecasts per resource and lead day (see the module docstring).
 
     Parameters
@@ -758,12 +764,19 @@ def score_backtest(
         Longest lead day (default: the longest in ``forecasts``).
     scale : Series, optional
         MASE scale per resource; default :func:`mase_scale` before the first origin.
+    return_busy_hour : bool
+        Also return the daily busy-hour table.
 
     Returns
     -------
-    DataFrame
+    metrics : DataFrame
         ``resource_id, horizon_days, n_days, mape, mae, rmse, mase, pinball, pinball_scaled,
         coverage_80, coverage_98, bh_coverage_80, bh_coverage_98, shortage_date, anticipation_days``.
+    busy_hour : DataFrame, only with ``return_busy_hour``
+        One row per resource, origin and local day: ``resource_id, origin, horizon_days, day``
+        (naive local date), forecast busy-hour ``mean, p1, p10, p90, p99`` (daily maxima of the
+        hourly forecasts) and ``actual`` (highest hourly mean load; NaN when under 75% of the
+        day's hours were measured).
     """
     qcols = [quantile_name(q) for q in quantiles]
     needed = ["resource_id", "origin", "ts", "mean", *[quantile_name(q) for q in COVERAGE_QUANTILES], *qcols,
@@ -877,7 +890,17 @@ def score_backtest(
     out = out.rename(columns={"lead": "horizon_days"})
     cols = ["resource_id", "horizon_days", "n_days", "mape", "mae", "rmse", "mase", "pinball", "pinball_scaled",
             "coverage_80", "coverage_98", "bh_coverage_80", "bh_coverage_98", "shortage_date", "anticipation_days"]
-    return out[cols].sort_values(["resource_id", "horizon_days"]).reset_index(drop=True)
+    out = out[cols].sort_values(["resource_id", "horizon_days"]).reset_index(drop=True)
+    if not return_busy_hour:
+        return out
+    table = pd.DataFrame({
+        "resource_id": bh["resource_id"].to_numpy(), "origin": bh["origin"].to_numpy(),
+        "horizon_days": bh["lead"].to_numpy(), "day": pd.to_datetime(bh["day"].to_numpy(), unit="D"),
+        "mean": bh["f_mean"].to_numpy(), "p1": bh["f_p1"].to_numpy(), "p10": bh["f_p10"].to_numpy(),
+        "p90": bh["f_p90"].to_numpy(), "p99": bh["f_p99"].to_numpy(), "actual": bh["a_bh"].to_numpy(),
+    })
+    table["origin"] = _as_utc(table["origin"])
+    return out, table
 
 
 def _inside(y: Any, lo: Any, hi: Any) -> np.ndarray:

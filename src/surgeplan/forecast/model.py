@@ -853,6 +853,7 @@ class ShockForecaster:
             g.cal_row.append(np.broadcast_to(np.arange(g.n)[:, None], err.shape)[ok])
             nxt = min(g.t_obs + g.p, t_end)
             self._kalman_pass(g, g.t_obs, nxt, self._covariates, from_raw=True)
+            g.t_obs = nxt
         g.t_obs = t_end
 
     def _finish_calibration(self) -> None:
@@ -924,7 +925,10 @@ class ShockForecaster:
                 pred = pred.reshape(g.n, len(sel))
                 sd = np.sqrt(g.sigma2[:, bb])
                 obs = g.zraw[:, c0 + sel]
-                lim = 2 * self.robust * sd
+                # wide limit (3x the Huber threshold, scaled by the online error level): a level
+                # shift must reach the lags, a spike must not
+                ms1 = np.array([self._ms1.get(str(kd), 1.0) for kd in g.kinds]) if hasattr(self, "_ms1") else 1.0
+                lim = 3 * self.robust * sd * np.sqrt(np.maximum(g.v / ms1, 1.0))[:, None]
                 clean = np.where(np.isfinite(obs), pred + np.clip(obs - pred, -lim, lim), pred)
                 g.zfill[:, c0 + sel] = clean
                 # online scale (standardized by the block noise sd)

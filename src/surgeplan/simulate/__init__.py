@@ -30,7 +30,7 @@ from surgeplan.simulate.scenario import (
     default_scenario_path,
     load_scenario,
 )
-from surgeplan.simulate.shock import activation, multiplier, region_response, response
+from surgeplan.simulate.shock import activation, habituation, multiplier, region_response, response
 
 __all__ = [
     "simulate",
@@ -53,6 +53,7 @@ __all__ = [
     "hourly_curve",
     "weekly_profile",
     "activation",
+    "habituation",
     "response",
     "multiplier",
     "region_response",

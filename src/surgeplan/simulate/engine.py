@@ -31,7 +31,9 @@ Each output value is the mean over its interval: the rate is averaged over sub-s
   (``tau`` = ``noise_reference_minutes``): the variance scales with the load, and averaging ``n``
   short intervals gives the variance of one long interval (consistent cadences).
 
-Loads are clipped at 0. Randomness is per resource: a numpy ``PCG64`` stream seeded by
+Trunk-group and bridge loads are *offered* traffic (what a planner dimensions), not carried traffic
+capped by the installed circuits; likewise VPN sessions and calls per hour are demand. Loads are
+clipped at 0. Randomness is per resource: a numpy ``PCG64`` stream seeded by
 ``(seed, blake2b(resource_id))``, so a resource's series does not depend on the other resources or
 their order. The expected load is computed once per (region, kind, group) over the time grid and
 applied to all its resources as one (resources x time) matrix, chunked to bound memory.
@@ -50,6 +52,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import warnings
 from collections.abc import Hashable
 from typing import Any, Union
 
@@ -69,8 +72,9 @@ _NS_PER_S = 1_000_000_000
 _NS_PER_DAY = 86_400 * _NS_PER_S
 _MIN_DT = pd.Timedelta(minutes=1)
 _MAX_DT = pd.Timedelta(days=1)
-#: Elements of one (resources x time) working matrix (bounds memory: ~32 MB per float64 array).
-_CHUNK_ELEMENTS = 4_000_000
+#: Elements of one (resources x time) working matrix: ~8 MB per float64 array, small enough for the
+#: allocator to reuse its heap between blocks instead of mapping fresh pages each time.
+_CHUNK_ELEMENTS = 1_000_000
 
 
 # --------------------------------------------------------------------------------------------------
@@ -101,9 +105,13 @@ def time_grid(start: DateLike, end: DateLike, freq: str) -> tuple[pd.DatetimeInd
     if not t1 > t0:
         raise SurgeplanError(f"end ({t1}) must be after start ({t0})")
     try:
-        dt = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
+        with warnings.catch_warnings():  # legacy aliases ('H', 'T') still mean what they say
+            warnings.simplefilter("ignore", FutureWarning)
+            dt = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
     except (ValueError, TypeError):
-        raise SurgeplanError(f"freq: {freq!r} is not a fixed-length pandas offset alias (e.g. '15min', '1h', '1D')") from None
+        raise SurgeplanError(
+            f"freq: {freq!r} is not a fixed-length pandas offset alias (e.g. '15min', '1h', '1D')"
+        ) from None
     if dt < _MIN_DT or dt > _MAX_DT:
         raise SurgeplanError(f"freq: {freq!r} outside 1 minute .. 1 day")
     idx = pd.date_range(t0, t1, freq=dt, inclusive="left")
@@ -115,26 +123,36 @@ def _check_inventory(inventory: pd.DataFrame) -> pd.DataFrame:
         raise SurgeplanError(f"inventory must be a pandas DataFrame, got {type(inventory).__name__}")
     missing = [c for c in ("resource_id", "kind", "region", "capacity") if c not in inventory.columns]
     if missing:
-        raise ValidationError(f"missing column(s) {', '.join(missing)}", file="<inventory>", column=missing[0])
+        raise ValidationError(
+            f"missing column(s) {', '.join(missing)}", file="<inventory>", column=missing[0]
+        )
     inv = inventory.reset_index(drop=True)
     ids = inv["resource_id"].astype(str)
     dup = ids.duplicated()
     if dup.any():
         r = int(np.flatnonzero(dup.to_numpy())[0])
-        raise ValidationError(f"duplicate resource_id {ids[r]!r}", file="<inventory>", row=r + 1, column="resource_id")
+        raise ValidationError(
+            f"duplicate resource_id {ids[r]!r}", file="<inventory>", row=r + 1, column="resource_id"
+        )
     kinds = inv["kind"].astype(str)
     bad = ~kinds.isin(list(KINDS))
     if bad.any():
         r = int(np.flatnonzero(bad.to_numpy())[0])
         raise ValidationError(
-            f"unknown kind {kinds[r]!r}; known: {', '.join(KINDS)}", file="<inventory>", row=r + 1, column="kind"
+            f"unknown kind {kinds[r]!r}; known: {', '.join(KINDS)}",
+            file="<inventory>",
+            row=r + 1,
+            column="kind",
         )
     cap = pd.to_numeric(inv["capacity"], errors="coerce").to_numpy(dtype=np.float64)
     badc = ~(np.isfinite(cap) & (cap > 0))
     if badc.any():
         r = int(np.flatnonzero(badc)[0])
         raise ValidationError(
-            f"capacity must be a positive number, got {inv['capacity'][r]!r}", file="<inventory>", row=r + 1, column="capacity"
+            f"capacity must be a positive number, got {inv['capacity'][r]!r}",
+            file="<inventory>",
+            row=r + 1,
+            column="capacity",
         )
     aht = (
         pd.to_numeric(inv["aht_s"], errors="coerce").to_numpy(dtype=np.float64)
@@ -157,11 +175,13 @@ def _check_inventory(inventory: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _resolve_scenario(scenario: Scenario | PathLike | None) -> Scenario:
+def _resolve_scenario(scenario: Scenario | PathLike | dict | None) -> Scenario:
     if scenario is None:
         return load_scenario()
     if isinstance(scenario, Scenario):
         return scenario
+    if isinstance(scenario, dict):
+        return load_scenario(overrides=scenario)
     return load_scenario(scenario)
 
 
@@ -176,7 +196,9 @@ def resource_key(resource_id: str) -> tuple[int, int, int, int]:
 
 def resource_rng(seed: int, resource_id: str, stream: int) -> np.random.Generator:
     """The independent random stream ``stream`` of one resource (0 = static draws, 1 = time series)."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), *resource_key(resource_id), stream])))
+    return np.random.Generator(
+        np.random.PCG64(np.random.SeedSequence([int(seed), *resource_key(resource_id), stream]))
+    )
 
 
 def draw_utilisation(ids: list[str], mean: float, sd: float, seed: int) -> np.ndarray:
@@ -208,7 +230,7 @@ def erlang_noise_factor(dt_s: Any, holding_time_s: Any) -> Any:
 def simulate(
     inventory: pd.DataFrame,
     indicators: pd.DataFrame | None = None,
-    scenario: Scenario | PathLike | None = None,
+    scenario: Scenario | PathLike | dict | None = None,
     start: DateLike = "2020-01-01",
     end: DateLike = "2020-07-01",
     freq: str = "1h",
@@ -226,8 +248,9 @@ def simulate(
     indicators : pandas.DataFrame, optional
         Long table ``region, date, name, value``; the scenario's ``[shock] indicator`` drives the
         response. None = no shock (normal weeks only).
-    scenario : Scenario or path, optional
-        A :class:`Scenario` or a TOML file merged over the default; None = bundled default.
+    scenario : Scenario, path or dict, optional
+        A :class:`Scenario`, a TOML file merged over the default, or a dict with the TOML's structure
+        merged over the default (``{"kinds": {"link": {"uplift": 1.5}}}``); None = bundled default.
     start, end : date-like
         Simulated period ``[start, end)``, UTC when naive.
     freq : str, default '1h'
@@ -255,6 +278,8 @@ def simulate(
     SurgeplanError, ValidationError
         Bad inventory row/column, dates, cadence or scenario.
     """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise SurgeplanError(f"seed must be a non-negative integer, got {seed!r}")
     inv = _check_inventory(inventory)
     sc = _resolve_scenario(scenario)
     idx, dt_ns = time_grid(start, end, freq)
@@ -289,7 +314,11 @@ def simulate(
         base[pos] = u * inv["capacity"].to_numpy()[pos] * conv
 
     load = np.empty(R * T)
-    extra = {name: np.empty(R * T) for name in ("baseline", "multiplier", "expected", "arrivals")} if truth else {}
+    extra = (
+        {name: np.empty(R * T) for name in ("baseline", "multiplier", "expected", "arrivals")}
+        if truth
+        else {}
+    )
 
     clock_cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # per region
     shock_cache: dict[ShockParams, np.ndarray] = {}
@@ -325,8 +354,21 @@ def simulate(
         for c0 in range(0, len(members), chunk):
             pos = np.asarray(members[c0 : c0 + chunk])
             _simulate_block(
-                pos, [ids[i] for i in pos], base[pos], exp_rel, base_rel, level, day_of_interval, n_days, kp,
-                dt_s, tau_ratio, seed, T, load, extra,
+                pos,
+                [ids[i] for i in pos],
+                base[pos],
+                exp_rel,
+                base_rel,
+                level,
+                day_of_interval,
+                n_days,
+                kp,
+                dt_s,
+                tau_ratio,
+                seed,
+                T,
+                load,
+                extra,
             )
 
     code_type = np.int16 if R < 2**15 else np.int32 if R < 2**31 else np.int64

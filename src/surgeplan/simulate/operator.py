@@ -45,7 +45,9 @@ def bundled_inventory() -> pd.DataFrame:
         an empty ``group`` is the empty string.
     """
     with resources.as_file(resources.files("surgeplan") / "data" / "operator" / "inventory.csv") as p:
-        frame = pd.read_csv(p, dtype=_DTYPES, keep_default_na=False, na_values={c: [""] for c in INVENTORY_OPTIONAL})
+        frame = pd.read_csv(
+            p, dtype=_DTYPES, keep_default_na=False, na_values={c: [""] for c in INVENTORY_OPTIONAL}
+        )
     for col in ("name", "site"):
         frame[col] = frame[col].replace("", np.nan)
     frame["group"] = frame["group"].fillna("")

@@ -115,7 +115,17 @@ REGION_TIMEZONES: dict[str, str] = {
 #: Saturday weekends start the week on Sunday (6); Iran works Saturday to Wednesday (5). The UAE moved
 #: to a Saturday-Sunday weekend in 2022; the map describes 2020-2021.
 REGION_WEEK_START: dict[str, int] = {
-    "ARE": 6, "BHR": 6, "DZA": 6, "EGY": 6, "IRN": 5, "ISR": 6, "JOR": 6, "KWT": 6, "OMN": 6, "QAT": 6, "SAU": 6,
+    "ARE": 6,
+    "BHR": 6,
+    "DZA": 6,
+    "EGY": 6,
+    "IRN": 5,
+    "ISR": 6,
+    "JOR": 6,
+    "KWT": 6,
+    "OMN": 6,
+    "QAT": 6,
+    "SAU": 6,
 }
 
 _NS_PER_HOUR = 3_600_000_000_000
@@ -181,8 +191,10 @@ def holiday_days(region: str, first_day: int, last_day: int) -> np.ndarray:
     try:
         import holidays as _holidays
 
-        years = range(int(np.datetime64(int(first_day), "D").astype(object).year),
-                      int(np.datetime64(int(last_day), "D").astype(object).year) + 1)
+        years = range(
+            int(np.datetime64(int(first_day), "D").astype(object).year),
+            int(np.datetime64(int(last_day), "D").astype(object).year) + 1,
+        )
         cal = _holidays.country_holidays(str(region).upper(), years=list(years))
     except Exception:  # noqa: BLE001 - unknown country code or package problem: no holidays
         return np.empty(0, dtype=np.int64)

@@ -56,6 +56,12 @@ class ShockParams:
         Delay between the indicator and the traffic response, days.
     ramp_days, decay_days : float
         Time constants (days) of the first-order response while restrictions tighten / loosen.
+    fade_days : float, default 0
+        Habituation: the response is multiplied by ``persistent + (1 - persistent) exp(-D / fade_days)``
+        with ``D`` the cumulative response (days at full response) since the indicators start, so a
+        second lockdown moves traffic less than the first. 0 = no habituation.
+    persistent : float, default 1
+        Share of the response that never fades (0..1).
     """
 
     indicator: str
@@ -65,6 +71,8 @@ class ShockParams:
     lag_days: float
     ramp_days: float
     decay_days: float
+    fade_days: float = 0.0
+    persistent: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -119,8 +127,11 @@ class KindParams:
         Erlangs) or ``calls`` (Poisson call counts, load in calls per hour).
     holding_time_s : float
         Mean holding time of a call, seconds (``erlang`` arrivals only).
-    lag_days, ramp_days, decay_days : float or None
-        Per-kind overrides of the ``[shock]`` dynamics (None = use ``[shock]``).
+    indicator : str or None
+        Per-kind driver overriding ``[shock] indicator`` (e.g. ``workplace_closing`` for VPN);
+        give ``indicator_max``, ``threshold`` and ``saturation`` in its units with it.
+    indicator_max, threshold, saturation, lag_days, ramp_days, decay_days, fade_days, persistent : float or None
+        Per-kind overrides of the ``[shock]`` values (None = use ``[shock]``).
     """
 
     profile: str
@@ -133,9 +144,29 @@ class KindParams:
     day_sd: float
     arrivals: str
     holding_time_s: float
+    indicator: str | None = None
+    indicator_max: float | None = None
+    threshold: float | None = None
+    saturation: float | None = None
     lag_days: float | None = None
     ramp_days: float | None = None
     decay_days: float | None = None
+    fade_days: float | None = None
+    persistent: float | None = None
+
+
+#: KindParams fields that override the same-named ShockParams field when set.
+_SHOCK_OVERRIDES = (
+    "indicator",
+    "indicator_max",
+    "threshold",
+    "saturation",
+    "lag_days",
+    "ramp_days",
+    "decay_days",
+    "fade_days",
+    "persistent",
+)
 
 
 @dataclass(frozen=True)
@@ -192,17 +223,24 @@ class Scenario:
         return KindParams(**values)
 
     def shock_for(self, params: KindParams) -> ShockParams:
-        """The ``[shock]`` dynamics with the kind's lag/ramp/decay overrides."""
-        s = self.shock
-        return ShockParams(
-            indicator=s.indicator,
-            indicator_max=s.indicator_max,
-            threshold=s.threshold,
-            saturation=s.saturation,
-            lag_days=s.lag_days if params.lag_days is None else params.lag_days,
-            ramp_days=s.ramp_days if params.ramp_days is None else params.ramp_days,
-            decay_days=s.decay_days if params.decay_days is None else params.decay_days,
-        )
+        """The ``[shock]`` values with the kind's (or group's) overrides applied.
+
+        Raises
+        ------
+        SurgeplanError
+            When the result has ``saturation <= threshold``.
+        """
+        values = {f.name: getattr(self.shock, f.name) for f in fields(ShockParams)}
+        for name in _SHOCK_OVERRIDES:
+            v = getattr(params, name)
+            if v is not None:
+                values[name] = v
+        if not values["saturation"] > values["threshold"]:
+            raise SurgeplanError(
+                f"scenario {self.source}: saturation ({values['saturation']}) must exceed threshold "
+                f"({values['threshold']}) for indicator {values['indicator']!r}"
+            )
+        return ShockParams(**values)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -316,7 +354,9 @@ class _Checker:
             raise self.fail(f"{key}.{name}", f"{v} outside {rng}")
         return v
 
-    def string(self, table: dict[str, Any], name: str, key: str, choices: tuple[str, ...] | None = None) -> str:
+    def string(
+        self, table: dict[str, Any], name: str, key: str, choices: tuple[str, ...] | None = None
+    ) -> str:
         if name not in table:
             raise self.fail(f"{key}.{name}", "missing")
         v = table[name]
@@ -351,8 +391,22 @@ _KIND_NUMERIC = {
     "lag_days": (0.0, 365.0, False),
     "ramp_days": (0.0, 365.0, False),
     "decay_days": (0.0, 3650.0, False),
+    "indicator_max": (0.0, math.inf, True),
+    "threshold": (-math.inf, math.inf, False),
+    "saturation": (-math.inf, math.inf, False),
+    "fade_days": (0.0, 36500.0, False),
+    "persistent": (0.0, 1.0, False),
 }
-_KIND_OPTIONAL = {"lag_days", "ramp_days", "decay_days"}
+_KIND_OPTIONAL = {
+    "lag_days",
+    "ramp_days",
+    "decay_days",
+    "indicator_max",
+    "threshold",
+    "saturation",
+    "fade_days",
+    "persistent",
+}
 
 
 def _build(raw: dict[str, Any], *, source: str, full_source: str) -> Scenario:
@@ -362,7 +416,14 @@ def _build(raw: dict[str, Any], *, source: str, full_source: str) -> Scenario:
     head = c.table(raw, "scenario")
     c.unknown(
         head,
-        {"name", "description", "reference_date", "substep_minutes", "noise_reference_minutes", "public_holidays"},
+        {
+            "name",
+            "description",
+            "reference_date",
+            "substep_minutes",
+            "noise_reference_minutes",
+            "public_holidays",
+        },
         "scenario",
     )
     holidays_flag = head.get("public_holidays", True)
@@ -384,6 +445,8 @@ def _build(raw: dict[str, Any], *, source: str, full_source: str) -> Scenario:
         lag_days=c.number(sh, "lag_days", "shock", lo=0.0, hi=365.0),
         ramp_days=c.number(sh, "ramp_days", "shock", lo=0.0, hi=365.0),
         decay_days=c.number(sh, "decay_days", "shock", lo=0.0, hi=3650.0),
+        fade_days=c.number(sh, "fade_days", "shock", lo=0.0, hi=36500.0) if "fade_days" in sh else 0.0,
+        persistent=c.number(sh, "persistent", "shock", lo=0.0, hi=1.0) if "persistent" in sh else 1.0,
     )
     if not shock.saturation > shock.threshold:
         raise c.fail("shock.saturation", f"must exceed shock.threshold ({shock.threshold})")
@@ -423,9 +486,12 @@ def _build(raw: dict[str, Any], *, source: str, full_source: str) -> Scenario:
         values: dict[str, Any] = {
             "profile": c.string(tab, "profile", key, tuple(profiles)),
             "arrivals": c.string(tab, "arrivals", key, ARRIVAL_MODELS),
+            "indicator": c.string(tab, "indicator", key) if "indicator" in tab else None,
         }
         for name, (lo, hi, lo_open) in _KIND_NUMERIC.items():
-            values[name] = c.number(tab, name, key, lo=lo, hi=hi, lo_open=lo_open, required=name not in _KIND_OPTIONAL)
+            values[name] = c.number(
+                tab, name, key, lo=lo, hi=hi, lo_open=lo_open, required=name not in _KIND_OPTIONAL
+            )
         _check_beta(c, key, values["utilisation_mean"], values["utilisation_sd"])
         kinds[kname] = KindParams(**values)
 
@@ -436,8 +502,14 @@ def _build(raw: dict[str, Any], *, source: str, full_source: str) -> Scenario:
             raise c.fail(key, "must be a table")
         c.unknown(tab, set(_KIND_NUMERIC), key)
         groups[gname] = {
-            name: c.number(tab, name, key, lo=_KIND_NUMERIC[name][0], hi=_KIND_NUMERIC[name][1],
-                           lo_open=_KIND_NUMERIC[name][2])
+            name: c.number(
+                tab,
+                name,
+                key,
+                lo=_KIND_NUMERIC[name][0],
+                hi=_KIND_NUMERIC[name][1],
+                lo_open=_KIND_NUMERIC[name][2],
+            )
             for name in tab
         }
 
@@ -451,11 +523,13 @@ def _build(raw: dict[str, Any], *, source: str, full_source: str) -> Scenario:
             raise c.fail(f"timezones.{region}", f"unknown IANA zone {zone!r}") from None
         timezones[str(region)] = zone
 
-    return Scenario(
+    scenario = Scenario(
         name=str(head.get("name", "unnamed")),
         description=str(head.get("description", "")),
         reference_date=ref,
-        substep_minutes=c.number(head, "substep_minutes", "scenario", lo=1.0, hi=1440.0) if "substep_minutes" in head else 15.0,
+        substep_minutes=c.number(head, "substep_minutes", "scenario", lo=1.0, hi=1440.0)
+        if "substep_minutes" in head
+        else 15.0,
         noise_reference_minutes=(
             c.number(head, "noise_reference_minutes", "scenario", lo=1.0, hi=10080.0)
             if "noise_reference_minutes" in head
@@ -469,8 +543,14 @@ def _build(raw: dict[str, Any], *, source: str, full_source: str) -> Scenario:
         timezones=timezones,
         source=full_source,
     )
+    for kname in KINDS:  # every kind / group combination must give a valid shock definition
+        for gname in [None, *groups]:
+            scenario.shock_for(scenario.kind_params(kname, gname))
+    return scenario
 
 
 def _check_beta(c: _Checker, key: str, mean: float, sd: float) -> None:
     if sd > 0 and sd * sd >= mean * (1.0 - mean):
-        raise c.fail(f"{key}.utilisation_sd", f"{sd} too large for mean {mean} (needs sd^2 < mean (1 - mean))")
+        raise c.fail(
+            f"{key}.utilisation_sd", f"{sd} too large for mean {mean} (needs sd^2 < mean (1 - mean))"
+        )

@@ -1,6 +1,6 @@
 """Shock response driven by a region's daily indicator (e.g. the OxCGRT stringency index).
 
-Three steps, each a pure vectorized function:
+Steps, each a pure vectorized function:
 
 1. **activation** ``a(t) = S((v(t) - threshold) / (saturation - threshold))`` with the smoothstep
    ``S(z) = 3z^2 - 2z^3`` on ``[0, 1]`` (0 below the threshold, 1 at and above saturation);
@@ -11,7 +11,9 @@ Three steps, each a pure vectorized function:
        tau[t] = ramp_days if a[t - lag] > x[t-1] else decay_days        (tau = 0: x follows a at once)
 
    so the response ramps up after the lag, saturates, and decays when restrictions lift;
-3. **multiplier** ``m = 1 + (uplift - 1) x``: at full sustained response the busy hour is ``uplift``
+3. optional **habituation** (``fade_days > 0``): the response fades with the cumulative exposure
+   toward its ``persistent`` share, so later lockdowns move traffic less than the first;
+4. **multiplier** ``m = 1 + (uplift - 1) x``: at full sustained response the busy hour is ``uplift``
    times the normal busy hour (x2 mobile voice, x8 VPN users ... see the default scenario).
 
 The loop in (2) runs over days (hundreds), vectorized over all regions at once.
@@ -108,6 +110,34 @@ def response(active: Any, lag_days: float, ramp_days: float, decay_days: float) 
     return out[:, 0] if squeeze else out
 
 
+def habituation(x: Any, fade_days: float, persistent: float) -> np.ndarray:
+    """Fade a daily response with the cumulative exposure (optional 4th step).
+
+    ``x_eff[t] = x[t] * (persistent + (1 - persistent) * exp(-D[t] / fade_days))`` with
+    ``D[t] = x[0] + ... + x[t]`` the days at full response so far: the novelty wears off, so a
+    second lockdown moves traffic less than the first. ``fade_days = 0`` leaves ``x`` unchanged.
+
+    Parameters
+    ----------
+    x : array-like, shape (days,) or (days, series)
+        Daily response in [0, 1].
+    fade_days : float
+        Cumulative full-response days for the fading part to fall by 1/e (0 = off).
+    persistent : float
+        Share of the response that never fades, 0..1.
+
+    Returns
+    -------
+    numpy.ndarray
+        Faded response, same shape as ``x``.
+    """
+    xx = np.asarray(x, dtype=np.float64)
+    if fade_days <= 0 or persistent >= 1.0:
+        return xx.copy()
+    dose = np.cumsum(xx, axis=0)
+    return xx * (persistent + (1.0 - persistent) * np.exp(-dose / fade_days))
+
+
 def multiplier(x: Any, uplift: Any) -> Any:
     """Busy-hour multiplier ``1 + (uplift - 1) x`` for a response ``x`` in [0, 1] (dimensionless)."""
     xx, u = as_float_arrays(x, uplift)
@@ -148,13 +178,16 @@ def region_response(
         return np.zeros((n_days, n_reg))
     missing_cols = [c for c in ("region", "date", "name", "value") if c not in indicators.columns]
     if missing_cols:
-        raise SurgeplanError(f"indicators: missing column(s) {', '.join(missing_cols)} (need region, date, name, value)")
+        raise SurgeplanError(
+            f"indicators: missing column(s) {', '.join(missing_cols)} (need region, date, name, value)"
+        )
     sel = indicators.loc[indicators["name"] == params.indicator, ["region", "date", "value"]]
     sel = sel[sel["region"].isin(list(regions))]
     absent = sorted(set(regions) - set(sel["region"].unique()))
     if absent:
         warnings.warn(
-            f"no {params.indicator!r} indicator for region(s) {', '.join(map(str, absent))}: simulated without shock",
+            f"no {params.indicator!r} indicator for region(s) {', '.join(map(str, absent))}: "
+            "simulated without shock",
             stacklevel=3,
         )
     if sel.empty:
@@ -172,6 +205,7 @@ def region_response(
     act = activation(value, params.threshold, params.saturation)
     act = np.where(np.isnan(act), 0.0, act)
     x = response(act, params.lag_days, params.ramp_days, params.decay_days)
+    x = habituation(x, params.fade_days, params.persistent)
     pos = full.get_indexer(days)
     if (pos < 0).any():
         raise SurgeplanError("days must be consecutive calendar days")

@@ -21,4 +21,4 @@ from surgeplan.store.core import DEFAULT_PATH, Store
 from surgeplan.store.ingest import IngestReport
 from surgeplan.store.schema import MIGRATIONS, SCHEMA_VERSION
 
-__all__ = ["Store", "IngestReport", "DEFAULT_PATH", "SCHEMA_VERSION", "MIGRATIONS"]
+__all__ = ["DEFAULT_PATH", "MIGRATIONS", "SCHEMA_VERSION", "IngestReport", "Store"]

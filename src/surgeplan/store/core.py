@@ -8,7 +8,7 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import duckdb
 import pandas as pd
@@ -21,7 +21,7 @@ from surgeplan.store.export import export_query, infer_format
 from surgeplan.store.ingest import IngestReport, _from_frame, run_ingest
 from surgeplan.store.validate import RULES, sql_literal
 
-__all__ = ["Store", "DEFAULT_PATH"]
+__all__ = ["DEFAULT_PATH", "Store"]
 
 #: Default store file, relative to the working directory.
 DEFAULT_PATH = "surgeplan.duckdb"
@@ -103,7 +103,7 @@ class Store:
             con.close()
             self._con = None  # type: ignore[assignment]
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -173,8 +173,13 @@ class Store:
         """
         self._writable()
         return run_ingest(
-            self._con, src, RULES["measurements"], tz=self._check_tz(tz), span_column="ts",
-            command="ingest measurements", parameters={"tz": tz},
+            self._con,
+            src,
+            RULES["measurements"],
+            tz=self._check_tz(tz),
+            span_column="ts",
+            command="ingest measurements",
+            parameters={"tz": tz},
         )
 
     def ingest_indicators(self, src: Any) -> IngestReport:
@@ -184,7 +189,9 @@ class Store:
         ``value`` a finite number.
         """
         self._writable()
-        return run_ingest(self._con, src, RULES["indicators"], span_column="date", command="ingest indicators")
+        return run_ingest(
+            self._con, src, RULES["indicators"], span_column="date", command="ingest indicators"
+        )
 
     def ingest_covariates(self, src: Any, tz: str | None = None) -> IngestReport:
         """Upsert covariates: ``resource_id`` or ``region``, then ``ts, name, value``.
@@ -204,13 +211,20 @@ class Store:
         if has_rid == has_region:
             raise ValidationError(
                 "covariates need exactly one key column: resource_id (or unique_id) or region",
-                file=label, row=0, column="resource_id" if has_rid else "region",
+                file=label,
+                row=0,
+                column="resource_id" if has_rid else "region",
             )
         key_type = "resource_id" if has_rid else "region"
         return run_ingest(
-            self._con, src, RULES[f"covariates_{key_type}"], tz=tz,
-            extra_select=f"{sql_literal(key_type)} AS key_type", span_column="ts",
-            command="ingest covariates", parameters={"tz": tz, "key_type": key_type},
+            self._con,
+            src,
+            RULES[f"covariates_{key_type}"],
+            tz=tz,
+            extra_select=f"{sql_literal(key_type)} AS key_type",
+            span_column="ts",
+            command="ingest covariates",
+            parameters={"tz": tz, "key_type": key_type},
         )
 
     def _peek_columns(self, src: Any, open_source: Any) -> list[str]:
@@ -218,7 +232,9 @@ class Store:
             try:
                 source = open_source(self._con, src)
             except (pa.ArrowException, duckdb.Error, UnicodeDecodeError) as exc:
-                raise ValidationError(f"cannot read input: {str(exc).splitlines()[0]}", file=str(src)) from exc
+                raise ValidationError(
+                    f"cannot read input: {str(exc).splitlines()[0]}", file=str(src)
+                ) from exc
             if source.registered:
                 self._con.unregister("__src_arrow")
             return [n for n in source.types if n != "__row"]
@@ -232,7 +248,9 @@ class Store:
             "SELECT count(*) FROM pg_timezone_names() WHERE name = ?", [tz]
         ).fetchall()[0]
         if not ok:
-            raise SurgeplanError(f"tz: unknown time zone {tz!r}; use an IANA name such as 'Europe/Paris' or 'UTC'")
+            raise SurgeplanError(
+                f"tz: unknown time zone {tz!r}; use an IANA name such as 'Europe/Paris' or 'UTC'"
+            )
         return tz
 
     # ------------------------------------------------------------------ readers
@@ -259,7 +277,9 @@ class Store:
         Naive ``start`` / ``end`` are read as UTC. Sorted by ``resource_id, ts``.
         """
         where, params = self._filters(("resource_id", _as_list(resource_ids)), ts=("ts", start, end))
-        return self._df(f"SELECT resource_id, ts, load FROM measurements{where} ORDER BY resource_id, ts", params)
+        return self._df(
+            f"SELECT resource_id, ts, load FROM measurements{where} ORDER BY resource_id, ts", params
+        )
 
     def indicators(
         self,
@@ -274,7 +294,8 @@ class Store:
         )
         frame = self._df(
             f"SELECT region, CAST(date AS TIMESTAMP) AS date, name, value FROM indicators{where} "
-            "ORDER BY region, name, date", params,
+            "ORDER BY region, name, date",
+            params,
         )
         frame["date"] = frame["date"].astype("datetime64[ns]")
         return frame
@@ -291,14 +312,19 @@ class Store:
         if key_type not in (None, "resource_id", "region"):
             raise SurgeplanError(f"key_type: {key_type!r} is not 'resource_id' or 'region'")
         where, params = self._filters(
-            ("key", _as_list(keys)), ("name", _as_list(names)),
-            ("key_type", None if key_type is None else [key_type]), ts=("ts", start, end),
+            ("key", _as_list(keys)),
+            ("name", _as_list(names)),
+            ("key_type", None if key_type is None else [key_type]),
+            ts=("ts", start, end),
         )
         return self._df(
-            f"SELECT key_type, key, ts, name, value FROM covariates{where} ORDER BY key_type, key, name, ts", params
+            f"SELECT key_type, key, ts, name, value FROM covariates{where} ORDER BY key_type, key, name, ts",
+            params,
         )
 
-    def _filters(self, *lists: tuple[str, list[str] | None], ts: Any = None, date: Any = None) -> tuple[str, list]:
+    def _filters(
+        self, *lists: tuple[str, list[str] | None], ts: Any = None, date: Any = None
+    ) -> tuple[str, list]:
         clauses, params = [], []
         for column, values in lists:
             if values is not None:
@@ -323,7 +349,8 @@ class Store:
     def tables(self) -> pd.DataFrame:
         """Every table with its row count: columns ``table, rows, role`` (data / derived / system)."""
         names = [
-            r[0] for r in self.connection.execute(
+            r[0]
+            for r in self.connection.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
                 "AND schema_name = 'main' AND NOT temporary ORDER BY table_name"
             ).fetchall()
@@ -331,7 +358,9 @@ class Store:
         data = {"resources", "measurements", "indicators", "covariates", "forecasts"}
         rows = []
         for name in names:
-            (n,) = self.connection.execute(f"SELECT count(*) FROM main.{schema.quote_ident(name)}").fetchall()[0]
+            (n,) = self.connection.execute(
+                f"SELECT count(*) FROM main.{schema.quote_ident(name)}"
+            ).fetchall()[0]
             role = "data" if name in data else ("system" if name in schema.CORE_TABLES else "derived")
             rows.append((name, int(n), role))
         return pd.DataFrame(rows, columns=["table", "rows", "role"])
@@ -340,7 +369,9 @@ class Store:
         name = _ALIASES.get(table, table)
         known = set(self.tables()["table"])
         if name not in known:
-            raise SurgeplanError(f"table: no table {table!r}; tables: {', '.join(sorted(known | set(_ALIASES)))}")
+            raise SurgeplanError(
+                f"table: no table {table!r}; tables: {', '.join(sorted(known | set(_ALIASES)))}"
+            )
         return name
 
     def read_table(self, name: str, run_id: str | None = None) -> pd.DataFrame:
@@ -375,8 +406,10 @@ class Store:
 
     def runs(self) -> pd.DataFrame:
         """All runs: ``run_id, created_at, command, parameters`` (JSON text), oldest first."""
-        return self._df("SELECT run_id, created_at, command, CAST(parameters AS VARCHAR) AS parameters "
-                        "FROM runs ORDER BY created_at, run_id")
+        return self._df(
+            "SELECT run_id, created_at, command, CAST(parameters AS VARCHAR) AS parameters "
+            "FROM runs ORDER BY created_at, run_id"
+        )
 
     def _check_run(self, run_id: str | None, command: str) -> str:
         if run_id is None:
@@ -418,10 +451,14 @@ class Store:
             con.execute("BEGIN TRANSACTION")
             try:
                 if not exists:
-                    con.execute(f"CREATE TABLE main.{q} AS SELECT CAST(? AS VARCHAR) AS run_id, * FROM __derived",
-                                [run_id])
-                    con.execute("INSERT INTO derived_tables VALUES (?, now(), now(), ?)",
-                                [name, json.dumps(table.column_names)])
+                    con.execute(
+                        f"CREATE TABLE main.{q} AS SELECT CAST(? AS VARCHAR) AS run_id, * FROM __derived",
+                        [run_id],
+                    )
+                    con.execute(
+                        "INSERT INTO derived_tables VALUES (?, now(), now(), ?)",
+                        [name, json.dumps(table.column_names)],
+                    )
                 else:
                     have = [r[0] for r in con.execute(f"DESCRIBE main.{q}").fetchall()][1:]
                     if have != table.column_names:
@@ -454,17 +491,23 @@ class Store:
         table = table.rename_columns(names)
         for need in ("resource_id", "ts"):
             if need not in names:
-                raise ValidationError(f"missing required column {need!r}", file="<forecasts>", row=0, column=need)
+                raise ValidationError(
+                    f"missing required column {need!r}", file="<forecasts>", row=0, column=need
+                )
         stats = [n for n in names if n not in ("resource_id", "ts")]
         bad = [s for s in stats if not _STAT_RE.match(s)]
         if bad or not stats:
             raise ValidationError(
                 "forecast statistic columns must be 'mean' or 'p<percent>' (p50, p97.5)",
-                file="<forecasts>", row=0, column=(bad or ["<none>"])[0],
+                file="<forecasts>",
+                row=0,
+                column=(bad or ["<none>"])[0],
             )
         ts_type = table.schema.field("ts").type
         if not (pa.types.is_timestamp(ts_type) and ts_type.tz is not None):
-            raise ValidationError("ts must be timezone-aware timestamps", file="<forecasts>", row=0, column="ts")
+            raise ValidationError(
+                "ts must be timezone-aware timestamps", file="<forecasts>", row=0, column="ts"
+            )
         run_id = self._check_run(run_id, "write_forecasts")
         con.register("__fc", table)
         try:
@@ -488,7 +531,9 @@ class Store:
             con.unregister("__fc")
         return run_id
 
-    def forecasts(self, run_id: str | None = None, resource_ids: str | Iterable[str] | None = None) -> pd.DataFrame:
+    def forecasts(
+        self, run_id: str | None = None, resource_ids: str | Iterable[str] | None = None
+    ) -> pd.DataFrame:
         """A forecast run back in wide form ``resource_id, ts, mean, p50 ...`` (latest run by default)."""
         con = self.connection
         if run_id is None:
@@ -497,20 +542,24 @@ class Store:
                 "ORDER BY runs.created_at DESC, f.run_id DESC LIMIT 1"
             ).fetchall()
             if not got:
-                return pd.DataFrame({"resource_id": pd.Series([], dtype=object),
-                                     "ts": pd.Series([], dtype="datetime64[ns, UTC]")})
+                return pd.DataFrame(
+                    {
+                        "resource_id": pd.Series([], dtype=object),
+                        "ts": pd.Series([], dtype="datetime64[ns, UTC]"),
+                    }
+                )
             run_id = got[0][0]
         where, params = self._filters(("resource_id", _as_list(resource_ids)))
         where = (where + " AND" if where else " WHERE") + " run_id = ?"
         long = self._df(f"SELECT resource_id, ts, statistic, value FROM forecasts{where}", [*params, run_id])
-        wide = long.pivot_table(index=["resource_id", "ts"], columns="statistic", values="value", aggfunc="first")
-        order = sorted(wide.columns, key=lambda s: (-1.0 if s == "mean" else float(s[1:])))
+        wide = long.pivot(index=["resource_id", "ts"], columns="statistic", values="value")
+        order = sorted(wide.columns, key=lambda s: -1.0 if s == "mean" else float(s[1:]))
         wide = wide[order].reset_index().sort_values(["resource_id", "ts"], ignore_index=True)
         wide.columns.name = None
         return wide
 
     # ------------------------------------------------------------------ export
-    def export(self, table: str, path: str | os.PathLike, format: str | None = None) -> Path:  # noqa: A002
+    def export(self, table: str, path: str | os.PathLike, format: str | None = None) -> Path:
         """Write a table to ``path`` as csv, parquet or xlsx (format from the suffix if omitted).
 
         Instants are ISO-8601 UTC; see :mod:`surgeplan.store.export` for each format's details.
@@ -520,4 +569,6 @@ class Store:
         name = self._resolve_table(table)
         q = f"main.{schema.quote_ident(name)}"
         types = {r[0]: r[1] for r in self.connection.execute(f"DESCRIBE {q}").fetchall()}
-        return export_query(self.connection, f"SELECT * FROM {q}{self._order_by(name)}", types, path, fmt, sheet=name)
+        return export_query(
+            self.connection, f"SELECT * FROM {q}{self._order_by(name)}", types, path, fmt, sheet=name
+        )

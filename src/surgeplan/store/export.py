@@ -39,7 +39,9 @@ def infer_format(path: str | os.PathLike, fmt: str | None) -> str:
     if fmt is None:
         fmt = _SUFFIX.get(Path(path).suffix.lower())
         if fmt is None:
-            raise SurgeplanError(f"cannot tell the export format of {str(path)!r}; give format= csv, parquet or xlsx")
+            raise SurgeplanError(
+                f"cannot tell the export format of {str(path)!r}; give format= csv, parquet or xlsx"
+            )
     fmt = fmt.lower()
     if fmt not in FORMATS:
         raise SurgeplanError(f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
@@ -72,7 +74,8 @@ def export_query(
     try:
         if fmt == "csv":
             cols = ", ".join(
-                _iso_utc(n) if t.startswith("TIMESTAMP WITH TIME ZONE") else quote_ident(n) for n, t in types.items()
+                _iso_utc(n) if t.startswith("TIMESTAMP WITH TIME ZONE") else quote_ident(n)
+                for n, t in types.items()
             )
             con.execute(
                 f"COPY (SELECT {cols} FROM ({query})) TO {sql_literal(tmp)} (FORMAT csv, HEADER true, DELIMITER ',')"
@@ -88,7 +91,9 @@ def export_query(
     return path
 
 
-def _write_xlsx(con: duckdb.DuckDBPyConnection, query: str, types: dict[str, str], tmp: str, sheet: str) -> None:
+def _write_xlsx(
+    con: duckdb.DuckDBPyConnection, query: str, types: dict[str, str], tmp: str, sheet: str
+) -> None:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
@@ -104,7 +109,8 @@ def _write_xlsx(con: duckdb.DuckDBPyConnection, query: str, types: dict[str, str
     ws.append(names)
     # instants: naive UTC datetimes (Excel has no zones) with an explicit ISO format
     select = ", ".join(
-        f"timezone('UTC', {quote_ident(c)}) AS {quote_ident(c)}" if t.startswith("TIMESTAMP WITH TIME ZONE")
+        f"timezone('UTC', {quote_ident(c)}) AS {quote_ident(c)}"
+        if t.startswith("TIMESTAMP WITH TIME ZONE")
         else quote_ident(c)
         for c, t in types.items()
     )

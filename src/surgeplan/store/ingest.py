@@ -18,6 +18,7 @@ An ingest runs in three phases and only the last one touches the store file:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -39,6 +40,9 @@ from surgeplan.store.validate import STAGE, TableRules, sql_literal, stage_and_v
 __all__ = ["IngestReport", "Source", "open_source", "run_ingest"]
 
 _SRC_VIEW = "__src_arrow"
+#: From this many rows into an EMPTY table, the primary-key index is built after the load, in bulk
+#: (about 1.3-1.8x faster than maintaining it row by row; see benchmarks/bench_store.py).
+BULK_ROWS = 100_000
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".txt", ".tsv")
 _PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 
@@ -135,20 +139,20 @@ def _csv_error(path: Path, exc: Exception) -> ValidationError:
             bad.append(row)
         return "skip"
 
-    try:
+    with contextlib.suppress(Exception):  # the first bad row, recorded by the handler, is what we report
         pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(use_threads=False),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=handler),
             convert_options=pacsv.ConvertOptions(check_utf8=False),
         )
-    except Exception:  # noqa: BLE001 - the first error is what we report
-        pass
     if bad:
         r = bad[0]
         row = None if r.number is None else r.number - 1
         return ValidationError(
-            f"expected {r.expected_columns} fields, found {r.actual_columns}: {r.text[:80]!r}", file=str(path), row=row
+            f"expected {r.expected_columns} fields, found {r.actual_columns}: {r.text[:80]!r}",
+            file=str(path),
+            row=row,
         )
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if "UTF8" in msg or "utf8" in msg.lower():
@@ -163,7 +167,9 @@ def _utf8_error(path: Path) -> ValidationError | None:
             path,
             read_options=pacsv.ReadOptions(use_threads=False),
             parse_options=pacsv.ParseOptions(newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(check_utf8=False, column_types={}, strings_can_be_null=False),
+            convert_options=pacsv.ConvertOptions(
+                check_utf8=False, column_types={}, strings_can_be_null=False
+            ),
         )
     except Exception:  # noqa: BLE001
         return None
@@ -183,7 +189,8 @@ def _utf8_error(path: Path) -> ValidationError | None:
                 break
     if first is None:
         try:
-            open(path, "rb").readline().decode("utf-8")
+            with open(path, "rb") as fh:
+                fh.readline().decode("utf-8")
         except UnicodeDecodeError:
             return ValidationError("header is not valid UTF-8 text", file=str(path), row=0)
         return None
@@ -195,7 +202,9 @@ def _read_csv(path: Path) -> pa.Table:
     delimiter = "\t" if path.name.lower().endswith(".tsv") else ","
     parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
     try:
-        with pacsv.open_csv(path, parse_options=parse, read_options=pacsv.ReadOptions(use_threads=False)) as r:
+        with pacsv.open_csv(
+            path, parse_options=parse, read_options=pacsv.ReadOptions(use_threads=False)
+        ) as r:
             names = r.schema.names
     except UnicodeDecodeError:
         raise ValidationError("the header is not valid UTF-8 text", file=label, row=0) from None
@@ -263,7 +272,9 @@ def open_source(con: duckdb.DuckDBPyConnection, src: Any) -> Source:
             try:
                 schema = pq.read_schema(path)
             except Exception as exc:  # noqa: BLE001 - any failure means unreadable parquet
-                raise ValidationError(f"not a readable Parquet file ({str(exc).splitlines()[0]})", file=label) from None
+                raise ValidationError(
+                    f"not a readable Parquet file ({str(exc).splitlines()[0]})", file=label
+                ) from None
             for name in schema.names:
                 if name.startswith("__") or name == "file_row_number":
                     raise ValidationError("reserved column name", file=label, row=0, column=name)
@@ -277,14 +288,14 @@ def open_source(con: duckdb.DuckDBPyConnection, src: Any) -> Source:
             try:
                 types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {sql}").fetchall()}
             except duckdb.Error as exc:
-                raise ValidationError(f"cannot read Parquet: {str(exc).splitlines()[0]}", file=label) from None
+                raise ValidationError(
+                    f"cannot read Parquet: {str(exc).splitlines()[0]}", file=label
+                ) from None
             return Source(label, sql, types)
         if lower.endswith(_CSV_SUFFIXES):
             table = _arrow_with_rows(_read_csv(path), label)
         else:
-            raise ValidationError(
-                "unsupported file type; use .csv (.csv.gz, .tsv) or .parquet", file=label
-            )
+            raise ValidationError("unsupported file type; use .csv (.csv.gz, .tsv) or .parquet", file=label)
     else:
         table, label = _from_frame(src)
         table = _arrow_with_rows(table, label)
@@ -296,8 +307,12 @@ def open_source(con: duckdb.DuckDBPyConnection, src: Any) -> Source:
 def _span(con: duckdb.DuckDBPyConnection, column: str | None) -> tuple[str | None, str | None]:
     if column is None:
         return None, None
-    lo, hi = con.execute(f"SELECT min({quote_ident(column)}), max({quote_ident(column)}) FROM {STAGE}").fetchall()[0]
-    fmt = (lambda v: None if v is None else (v.isoformat().replace("+00:00", "Z") if hasattr(v, "hour") else v.isoformat()))
+    lo, hi = con.execute(
+        f"SELECT min({quote_ident(column)}), max({quote_ident(column)}) FROM {STAGE}"
+    ).fetchall()[0]
+    fmt = lambda v: (
+        None if v is None else (v.isoformat().replace("+00:00", "Z") if hasattr(v, "hour") else v.isoformat())
+    )
     return fmt(lo), fmt(hi)
 
 
@@ -322,17 +337,24 @@ def run_ingest(
         raise ValidationError(f"cannot read input: {str(exc).splitlines()[0]}", file=label) from exc
     try:
         try:
-            n_rows = stage_and_validate(con, source.sql, source.types, rules, source.label, tz=tz,
-                                        extra_select=extra_select)
+            n_rows = stage_and_validate(
+                con, source.sql, source.types, rules, source.label, tz=tz, extra_select=extra_select
+            )
         except duckdb.Error as exc:  # a value DuckDB could not even try-cast: still the input's fault
-            raise ValidationError(f"cannot read input: {str(exc).splitlines()[0]}", file=source.label) from exc
+            raise ValidationError(
+                f"cannot read input: {str(exc).splitlines()[0]}", file=source.label
+            ) from exc
         first, last = _span(con, span_column)
         cols = ", ".join(quote_ident(c) for c in spec.column_names)
         on = " AND ".join(f"s.{quote_ident(k)} = t.{quote_ident(k)}" for k in spec.key)
-        differs = " OR ".join(f"s.{quote_ident(v)} IS DISTINCT FROM t.{quote_ident(v)}" for v in spec.value_columns)
+        differs = " OR ".join(
+            f"s.{quote_ident(v)} IS DISTINCT FROM t.{quote_ident(v)}" for v in spec.value_columns
+        )
         k0 = quote_ident(spec.key[0])
         target = f"main.{quote_ident(spec.name)}"
-        empty_target = not con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)").fetchall()[0][0]
+        empty_target = not con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)").fetchall()[
+            0
+        ][0]
         if empty_target:
             # nothing to compare against: every row is new, written in file order
             delta, inserted, updated = STAGE, n_rows, 0
@@ -352,16 +374,29 @@ def run_ingest(
         if inserted + updated:
             run_id = uuid.uuid4().hex
             params = dict(parameters or {})
-            params.update(source=source.label, rows_read=n_rows, inserted=inserted, updated=updated,
-                          unchanged=n_rows - inserted - updated)
+            params.update(
+                source=source.label,
+                rows_read=n_rows,
+                inserted=inserted,
+                updated=updated,
+                unchanged=n_rows - inserted - updated,
+            )
             sets = ", ".join(f"{quote_ident(v)} = excluded.{quote_ident(v)}" for v in spec.value_columns)
             conflict = (
                 f" ON CONFLICT ({', '.join(quote_ident(k) for k in spec.key)}) DO UPDATE SET {sets}"
-                if updated else ""
+                if updated
+                else ""
             )
+            bulk = empty_target and n_rows >= BULK_ROWS
             con.execute("BEGIN TRANSACTION")
             try:
+                if bulk:
+                    # empty table, many rows: load without the key index, then build it in one go
+                    con.execute(f"DROP TABLE {target}")
+                    con.execute(spec.create_sql(primary_key=False))
                 con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {delta}{conflict}")
+                if bulk:
+                    con.execute(spec.add_key_sql())
                 con.execute(
                     "INSERT INTO main.runs VALUES (?, now(), ?, ?)",
                     [run_id, command, json.dumps(params, default=str)],
@@ -370,13 +405,22 @@ def run_ingest(
             except BaseException as exc:
                 con.execute("ROLLBACK")
                 if isinstance(exc, duckdb.Error):
-                    raise SurgeplanError(f"{source.label}: ingest into {spec.name} failed and was rolled back: {exc}") from exc
+                    raise SurgeplanError(
+                        f"{source.label}: ingest into {spec.name} failed and was rolled back: {exc}"
+                    ) from exc
                 raise
             con.execute("CHECKPOINT")
         return IngestReport(
-            table=spec.name, source=source.label, rows_read=n_rows, inserted=inserted, updated=updated,
-            unchanged=n_rows - inserted - updated, seconds=time.perf_counter() - t0, run_id=run_id,
-            first=first, last=last,
+            table=spec.name,
+            source=source.label,
+            rows_read=n_rows,
+            inserted=inserted,
+            updated=updated,
+            unchanged=n_rows - inserted - updated,
+            seconds=time.perf_counter() - t0,
+            run_id=run_id,
+            first=first,
+            last=last,
         )
     finally:
         con.execute(f"DROP TABLE IF EXISTS temp.{STAGE}")

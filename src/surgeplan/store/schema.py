@@ -44,16 +44,16 @@ from surgeplan.errors import SurgeplanError
 from surgeplan.kinds import INVENTORY_OPTIONAL, INVENTORY_REQUIRED, KINDS
 
 __all__ = [
-    "SCHEMA_VERSION",
+    "CORE_TABLES",
     "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "TABLES",
     "Migration",
     "TableSpec",
-    "TABLES",
-    "CORE_TABLES",
     "current_version",
     "migrate",
-    "sync_kinds",
     "quote_ident",
+    "sync_kinds",
 ]
 
 
@@ -78,12 +78,20 @@ class TableSpec:
     def value_columns(self) -> tuple[str, ...]:
         return tuple(c for c, _ in self.columns if c not in self.key)
 
-    def create_sql(self) -> str:
+    def create_sql(self, primary_key: bool = True) -> str:
+        """``CREATE TABLE``; without ``primary_key`` the key is added later by :meth:`add_key_sql`."""
         cols = ", ".join(
             f"{quote_ident(c)} {t}{' NOT NULL' if c in self.key else ''}" for c, t in self.columns
         )
         pk = ", ".join(quote_ident(c) for c in self.key)
-        return f"CREATE TABLE {quote_ident(self.name)} ({cols}, PRIMARY KEY ({pk}))"
+        return (
+            f"CREATE TABLE {quote_ident(self.name)} ({cols}{f', PRIMARY KEY ({pk})' if primary_key else ''})"
+        )
+
+    def add_key_sql(self) -> str:
+        """``ALTER TABLE ... ADD PRIMARY KEY``: builds the index in bulk (faster than row by row)."""
+        pk = ", ".join(quote_ident(c) for c in self.key)
+        return f"ALTER TABLE {quote_ident(self.name)} ADD PRIMARY KEY ({pk})"
 
 
 _TEXT_INVENTORY = {"resource_id", "kind", "region", "group", "priority_class", "name", "site"}
@@ -109,7 +117,13 @@ INDICATORS = TableSpec(
 COVARIATES = TableSpec(
     "covariates",
     ("key_type", "key", "ts", "name"),
-    (("key_type", "VARCHAR"), ("key", "VARCHAR"), ("ts", "TIMESTAMPTZ"), ("name", "VARCHAR"), ("value", "DOUBLE")),
+    (
+        ("key_type", "VARCHAR"),
+        ("key", "VARCHAR"),
+        ("ts", "TIMESTAMPTZ"),
+        ("name", "VARCHAR"),
+        ("value", "DOUBLE"),
+    ),
 )
 KINDS_TABLE = TableSpec(
     "kinds",
@@ -147,7 +161,8 @@ DERIVED_TABLES = TableSpec(
 
 #: Every table surgeplan itself defines, by name.
 TABLES: dict[str, TableSpec] = {
-    t.name: t for t in (KINDS_TABLE, RESOURCES, MEASUREMENTS, INDICATORS, COVARIATES, RUNS, FORECASTS, DERIVED_TABLES)
+    t.name: t
+    for t in (KINDS_TABLE, RESOURCES, MEASUREMENTS, INDICATORS, COVARIATES, RUNS, FORECASTS, DERIVED_TABLES)
 }
 #: Names :meth:`Store.write_table` may not use.
 CORE_TABLES = frozenset(TABLES) | {"schema_version"}
@@ -264,7 +279,8 @@ def sync_kinds(con: duckdb.DuckDBPyConnection, *, read_only: bool = False) -> bo
     """
     want = sorted(_kind_rows())
     have = sorted(
-        tuple(r) for r in con.execute(
+        tuple(r)
+        for r in con.execute(
             "SELECT kind, load_unit, capacity_unit, gos, gos_default, dimensioned FROM kinds"
         ).fetchall()
     )

@@ -25,6 +25,7 @@ Temp tables live in DuckDB's in-memory ``temp`` catalogue and never reach the st
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from surgeplan.errors import ValidationError
 from surgeplan.kinds import INVENTORY_OPTIONAL, KINDS, PRIORITY_CLASSES
 from surgeplan.store.schema import quote_ident
 
-__all__ = ["Column", "Rule", "TableRules", "RULES", "stage_and_validate", "sql_literal", "STAGE"]
+__all__ = ["RULES", "STAGE", "Column", "Rule", "TableRules", "sql_literal", "stage_and_validate"]
 
 STAGE = "__stage"
 
@@ -144,11 +145,23 @@ _INVENTORY_COLUMNS = (
     Column("name", "text", required=False),
     Column("site", "text", required=False),
     _num("gos_target", required=False, low=0.0, low_open=True, high=1.0),
-    _num("retry_probability", required=False, low=0.0, high=1.0, high_open=True,
-         default=INVENTORY_OPTIONAL["retry_probability"]),
+    _num(
+        "retry_probability",
+        required=False,
+        low=0.0,
+        high=1.0,
+        high_open=True,
+        default=INVENTORY_OPTIONAL["retry_probability"],
+    ),
     _num("aht_s", required=False, low=0.0, low_open=True, default=INVENTORY_OPTIONAL["aht_s"]),
-    _num("patience_s", required=False, low=0.0, low_open=True, allow_inf=True,
-         default=INVENTORY_OPTIONAL["patience_s"]),
+    _num(
+        "patience_s",
+        required=False,
+        low=0.0,
+        low_open=True,
+        allow_inf=True,
+        default=INVENTORY_OPTIONAL["patience_s"],
+    ),
     _num("answer_within_s", required=False, low=0.0, default=INVENTORY_OPTIONAL["answer_within_s"]),
     _num("abandon_max", required=False, low=0.0, high=1.0, default=INVENTORY_OPTIONAL["abandon_max"]),
 )
@@ -160,8 +173,12 @@ RULES: dict[str, TableRules] = {
         key=("resource_id",),
         optional=frozenset(INVENTORY_OPTIONAL),
         rules=(
-            Rule("max_capacity", "max_capacity < capacity", "max_capacity is below capacity",
-                 needs=("capacity", "max_capacity")),
+            Rule(
+                "max_capacity",
+                "max_capacity < capacity",
+                "max_capacity is below capacity",
+                needs=("capacity", "max_capacity"),
+            ),
         ),
     ),
     "measurements": TableRules(
@@ -308,9 +325,14 @@ def _date_sql(c: Column, src: str, dtype: str) -> tuple[list[str], str, str]:
         helpers = [f"CAST({src} AS DATE) AS {v}"]
         parts = [f"WHEN {v} IS NULL THEN {_EMPTY}", f"WHEN NOT {_rng_date(v)} THEN {_BAD_DATE}"]
     elif _NAIVE_TYPES.match(dtype):
-        helpers = [f"CAST({src} AS TIMESTAMP) AS __t_{p}",
-                   f"CASE WHEN __t_{p} = date_trunc('day', __t_{p}) THEN CAST(__t_{p} AS DATE) END AS {v}"]
-        parts = [f"WHEN __t_{p} IS NULL THEN {_EMPTY}", f"WHEN {v} IS NULL OR NOT {_rng_date(v)} THEN {_BAD_DATE}"]
+        helpers = [
+            f"CAST({src} AS TIMESTAMP) AS __t_{p}",
+            f"CASE WHEN __t_{p} = date_trunc('day', __t_{p}) THEN CAST(__t_{p} AS DATE) END AS {v}",
+        ]
+        parts = [
+            f"WHEN __t_{p} IS NULL THEN {_EMPTY}",
+            f"WHEN {v} IS NULL OR NOT {_rng_date(v)} THEN {_BAD_DATE}",
+        ]
     elif _AWARE_TYPES.match(dtype):
         helpers = [f"CAST({src} AS TIMESTAMPTZ) AS __t_{p}", f"CAST(NULL AS DATE) AS {v}"]
         parts = [f"WHEN __t_{p} IS NULL THEN {_EMPTY}", f"WHEN true THEN {_AWARE_DATE}"]
@@ -319,7 +341,10 @@ def _date_sql(c: Column, src: str, dtype: str) -> tuple[list[str], str, str]:
             f"NULLIF(trim(CAST({src} AS VARCHAR)), '') AS {s}",
             f"CASE WHEN regexp_full_match({s}, {sql_literal(_DATE_RE)}) THEN TRY_CAST(left({s}, 10) AS DATE) END AS {v}",
         ]
-        parts = [f"WHEN {s} IS NULL THEN {_EMPTY}", f"WHEN {v} IS NULL OR NOT {_rng_date(v)} THEN {_BAD_DATE}"]
+        parts = [
+            f"WHEN {s} IS NULL THEN {_EMPTY}",
+            f"WHEN {v} IS NULL OR NOT {_rng_date(v)} THEN {_BAD_DATE}",
+        ]
     return helpers, v, "CASE " + " ".join(parts) + " ELSE 0 END"
 
 
@@ -351,7 +376,9 @@ def _message(c: Column, code: int, raw: object, tz: str | None) -> str:
     if code == _NONEXISTENT:
         return f"local time {shown} does not exist in {tz} (clocks went forward: DST gap)"
     if code == _AMBIGUOUS:
-        return f"local time {shown} is ambiguous in {tz} (clocks went back: it happens twice); use UTC offsets"
+        return (
+            f"local time {shown} is ambiguous in {tz} (clocks went back: it happens twice); use UTC offsets"
+        )
     if code == _BAD_TIME:
         return f"timestamp {shown} is out of range (years 1678 to 2261)"
     if code == _BAD_DATE:
@@ -427,8 +454,12 @@ def stage_and_validate(
     for c in rules.columns:
         if c.name not in mapping:
             # optional column absent from the file: its default (or NULL) everywhere
-            default = "NULL" if c.default is None else (
-                f"{float(c.default)!r}" if c.kind == "number" else sql_literal(str(c.default))  # type: ignore[arg-type]
+            default = (
+                "NULL"
+                if c.default is None
+                else (
+                    f"{float(c.default)!r}" if c.kind == "number" else sql_literal(str(c.default))  # type: ignore[arg-type]
+                )
             )
             typ = "DOUBLE" if c.kind == "number" else "VARCHAR"
             values.append(f"CAST({default} AS {typ}) AS {quote_ident(c.name)}")
@@ -517,9 +548,24 @@ def _keys_sql(con: duckdb.DuckDBPyConnection, rules: TableRules, mapping: dict[s
             f"WHERE s.__st_{ref} = 0"
         ).fetchall()[0][0]
         if row is not None:
-            rid = con.execute(f"SELECT {quote_ident(ref)} FROM {STAGE} WHERE __row = ?", [row]).fetchall()[0][0]
+            rid = con.execute(f"SELECT {quote_ident(ref)} FROM {STAGE} WHERE __row = ?", [row]).fetchall()[0][
+                0
+            ]
             out.append((int(row), 20_000, mapping.get(ref, ref), _unknown_message(rid)))
     return out
+
+
+def _strictly_increasing(arrays: list[np.ndarray]) -> bool:
+    """True if consecutive rows strictly increase in the tuple of ``arrays`` (lexicographic)."""
+    if not arrays or len(arrays[0]) < 2:
+        return True
+    greater = np.zeros(len(arrays[0]) - 1, dtype=bool)
+    equal = np.ones_like(greater)
+    for a in arrays:
+        lo, hi = a[:-1], a[1:]
+        greater |= equal & (hi > lo)
+        equal &= hi == lo
+    return bool(greater.all())
 
 
 def _keys_fast(con: duckdb.DuckDBPyConnection, rules: TableRules) -> list | None:
@@ -535,8 +581,7 @@ def _keys_fast(con: duckdb.DuckDBPyConnection, rules: TableRules) -> list | None
     rows = table.column("__row").to_numpy()
     if len(rows) < 2 and rules.references_resources is None:
         return []
-    greater = np.zeros(max(len(rows) - 1, 0), dtype=bool)
-    equal = np.ones_like(greater)
+    arrays: list[np.ndarray] = []
     dictionaries: dict[str, tuple[pa.Array, np.ndarray]] = {}
     for k in rules.key:
         col = table.column(k).combine_chunks()
@@ -548,17 +593,21 @@ def _keys_fast(con: duckdb.DuckDBPyConnection, rules: TableRules) -> list | None
             codes = col.cast(pa.int32()).to_numpy(zero_copy_only=False)
         else:
             codes = col.cast(pa.int64()).to_numpy(zero_copy_only=False)
-        a, b = codes[:-1], codes[1:]
-        greater |= equal & (b > a)
-        equal &= b == a
-    if not greater.all():
+        arrays.append(codes)
+    # files are usually sorted by key in some column order: (resource, time) or (time, resource)
+    if not any(
+        _strictly_increasing([arrays[i] for i in order])
+        for order in itertools.permutations(range(len(arrays)))
+    ):
         return None
     out: list[tuple[int, int, str, str]] = []
     ref = rules.references_resources
     if ref is not None:
         dictionary, codes = dictionaries[ref]
         known = con.sql("SELECT resource_id FROM main.resources").to_arrow_table().column(0)
-        bad = np.flatnonzero(~pc.is_in(dictionary, value_set=known.combine_chunks()).to_numpy(zero_copy_only=False))
+        bad = np.flatnonzero(
+            ~pc.is_in(dictionary, value_set=known.combine_chunks()).to_numpy(zero_copy_only=False)
+        )
         if len(bad):
             where = np.flatnonzero(np.isin(codes, bad))
             i = where[np.argmin(rows[where])]
