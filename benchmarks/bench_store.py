@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                 ("CSV, ISO-8601 'Z' times", aware, None),
                 ("CSV, naive local times + tz='Europe/Paris'", naive, "Europe/Paris"),
             ):
-                with Store(tmp / f"csv-{tz}.duckdb") as store:
+                with Store(tmp / f"csv-{path.stem}.duckdb") as store:
                     store.ingest_inventory(inv_path)
                     rep = store.ingest_measurements(path, tz=tz)
                 csv_rows.append(
@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         f"| {peer:.2f} | {n / peer:,.0f} | 1.00x |",
         "",
         f"Peak RSS of the benchmark process (store work only; data generated elsewhere): {rss_store:,.0f} MiB; "
-        f"Python-heap peak during the 10 M ingest (tracemalloc; DuckDB allocates outside it): "
+        f"Python-heap peak during the Parquet ingest (tracemalloc; DuckDB allocates outside it): "
         f"{py_peak / 2**20:,.1f} MiB.",
     ]
     if la is not None:

@@ -321,10 +321,17 @@ def test_edge_inputs():
     out = simulate(empty, None, start="2020-01-01", end="2020-01-02")
     assert list(out.columns) == ["resource_id", "ts", "load"] and len(out) == 0
     # unknown region -> UTC and no shock; numeric ids; tz-aware start; a dict scenario
-    inv = pd.DataFrame({"resource_id": [1, 2], "kind": ["generic", "link"], "region": ["ZZZ", None],
-                        "capacity": [5, 10]})
-    out = simulate(inv, None, {"kinds": {"link": {"uplift": 1.5}}},
-                   start=pd.Timestamp("2020-01-01", tz="Europe/Paris"), end="2020-01-02", freq="1h")
+    inv = pd.DataFrame(
+        {"resource_id": [1, 2], "kind": ["generic", "link"], "region": ["ZZZ", None], "capacity": [5, 10]}
+    )
+    out = simulate(
+        inv,
+        None,
+        {"kinds": {"link": {"uplift": 1.5}}},
+        start=pd.Timestamp("2020-01-01", tz="Europe/Paris"),
+        end="2020-01-02",
+        freq="1h",
+    )
     assert out.ts.iloc[0] == pd.Timestamp("2019-12-31 23:00", tz="UTC") and len(out) == 2 * 25
     assert list(out.resource_id.cat.categories) == ["1", "2"]
     with pytest.raises(SurgeplanError, match="seed"):

@@ -663,7 +663,7 @@ class ShockForecaster:
         pm = np.array([prior.get(kd, 0.0) if isinstance(prior, Mapping) else float(prior) for kd in g.kinds])
         m[..., iu] = pm[:, None]
         sd[..., iu] = self.response_prior_sd
-        sd[..., iw] = self.response_prior_sd / 2.0
+        sd[..., iw] = self.response_prior_sd
         return m, sd
 
     def _block_view(self, g: _Group, X: np.ndarray) -> np.ndarray:

@@ -135,7 +135,7 @@ def driver_matrix(
     obs = _daily_driver(indicators, stringency_range)
     scen = _daily_driver(scenario, stringency_range)
     lag_max = int(np.max(lags)) if len(lags) else 0
-    grid = pd.DatetimeIndex(np.arange(days[0] - lag_max, days[-1] + 1, dtype="datetime64[D]"))
+    grid = pd.DatetimeIndex(np.arange(days[0] - lag_max, days[-1] + 1, dtype="datetime64[D]")).as_unit("ns")
     regs = pd.unique(pd.Series(regions).astype(str))
     for region in regs:  # loop over regions (few), never over resources
         rows = np.flatnonzero(pd.Series(regions).astype(str).to_numpy() == region)
@@ -147,21 +147,25 @@ def driver_matrix(
             source[region] = "none"
             continue
         last = col.index.max() if not col.empty else None
-        series = col.reindex(grid)
+        # start early enough to hold the last observed value into the requested days
+        g0 = min(grid[0], last) if last is not None else grid[0]
+        full = pd.DatetimeIndex(np.arange(np.datetime64(g0, "D"), days[-1] + 1, dtype="datetime64[D]")).as_unit("ns")
+        off = len(full) - len(grid)
+        series = col.reindex(full)
         if last is not None:
-            series[grid < col.index.min()] = 0.0
+            series[full < col.index.min()] = 0.0
         else:
             series[:] = np.nan
-        future = grid > last if last is not None else np.ones(len(grid), bool)
+        future = full > last if last is not None else np.ones(len(full), bool)
         has_scen = region in getattr(scen, "columns", [])
         if has_scen:
-            sc = scen[region].dropna().reindex(grid)
+            sc = scen[region].dropna().reindex(full)
             take = future & sc.notna().to_numpy()
             series[take] = sc[take]
         vals = series.ffill().fillna(0.0).to_numpy()
         for lag in np.unique(lags[rows]):  # distinct lags, few
             r = rows[lags[rows] == lag]
-            idx = np.arange(nd) + lag_max - int(lag)
+            idx = np.arange(nd) + off + lag_max - int(lag)
             out[r] = vals[idx][None, :]
         needed_last = days[-1] - int(np.min(lags[rows]))
         if last is not None and needed_last <= np.datetime64(last, "D"):

@@ -142,7 +142,7 @@ def _calibration_pairs(
     origins = np.arange(max(window, n_rows - int(days)), n_rows)  # origin o: rows < o known, o <= T-1
     empty = np.empty(0)
     if origins.size == 0 or n_regions == 0:
-        return empty, empty.astype(bool), empty, empty.astype(np.int64), empty
+        return empty, empty.astype(bool), empty, empty.astype(np.int64), empty, empty
     rows = origins[None, :] - window + np.arange(window)[:, None]  # (window, O)
     block = values[rows]  # (window, O, R)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -152,7 +152,7 @@ def _calibration_pairs(
     region = np.broadcast_to(np.arange(n_regions), (origins.size, n_regions)).reshape(-1)
     origin = np.repeat(origins, n_regions)
     idx = np.arange(n_rows)[:, None]
-    z_all, cens_all, lead_all, reg_all, age_all = [], [], [], [], []
+    z_all, cens_all, lead_all, reg_all, age_all, rate_all = [], [], [], [], [], []
     for k in range(int(levels)):  # a handful of levels; regions and origins are vectorized
         lv = threshold / 2.0**k
         above = np.nan_to_num(values, nan=-np.inf) >= lv
@@ -167,8 +167,9 @@ def _calibration_pairs(
         lead_all.append(lead_hat[ok])
         reg_all.append(region[ok])
         age_all.append((n_rows - origin)[ok])
+        rate_all.append(slope[ok])
     return (np.concatenate(z_all), np.concatenate(cens_all), np.concatenate(lead_all), np.concatenate(reg_all),
-            np.concatenate(age_all).astype(np.float64))
+            np.concatenate(age_all).astype(np.float64), np.concatenate(rate_all))
 
 
 def _weighted_km_quantiles(z: np.ndarray, censored: np.ndarray, weights: np.ndarray, probs) -> np.ndarray:
@@ -302,6 +303,8 @@ def anticipate_crossing(
     calibration_span: float = 8.0,
     min_calibration: float = 10.0,
     calibration_halflife: float | None = None,
+    pooled_fallback: bool = True,
+    rate_bw: float | None = None,
 ) -> pd.DataFrame:
     """Estimate when each region's indicator will reach ``threshold``, from data known before ``asof``.
 
@@ -468,7 +471,7 @@ def anticipate_crossing(
         calibrated = _calibrate_range(
             values, threshold, np.datetime64(last_day, "ns"), median, forecast, level, window, min_points,
             int(calibration_days), int(calibration_levels), float(calibration_span), float(min_calibration),
-            horizon_days, calibration_halflife,
+            horizon_days, calibration_halflife, pooled_fallback, slope, rate_bw,
         )
         use = calibrated[3]
         earliest = np.where(use, calibrated[0], earliest)
@@ -507,7 +510,7 @@ def anticipate_crossing(
 def _calibrate_range(
     values: np.ndarray, threshold: float, last_day: np.datetime64, median: np.ndarray, forecast: np.ndarray,
     level: float, window: int, min_points: int, days: int, levels: int, span: float, min_events: float,
-    horizon_days: int, halflife: float | None = None,
+    horizon_days: int, halflife: float | None = None, pooled_fallback: bool = True, slope=None, rate_bw=None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Conformal earliest / median / latest from the errors of past forecasts (see :func:`anticipate_crossing`).
 
@@ -517,7 +520,7 @@ def _calibrate_range(
     n_regions = median.shape[0]
     nat = np.full(n_regions, np.datetime64("NaT"), dtype="datetime64[ns]")
     use = np.zeros(n_regions, dtype=bool)
-    z, censored, lead_hat, region, age = _calibration_pairs(values, threshold, window, min_points, days, levels, span,
+    z, censored, lead_hat, region, age, rate = _calibration_pairs(values, threshold, window, min_points, days, levels, span,
                                                        horizon_days)
     if z.size == 0 or np.unique(region[~censored]).size < 3:  # need crossings seen in at least 3 regions
         return nat, nat.copy(), nat.copy(), use
@@ -526,7 +529,14 @@ def _calibrate_range(
     weights = np.exp(-0.5 * ((np.log(lead_hat)[:, None] - np.log(lead)[None, :]) / _LEAD_BANDWIDTH) ** 2)
     if halflife:
         weights = weights * 0.5 ** (age / halflife)[:, None]
+    if rate_bw:
+        weights = weights * np.exp(-0.5 * ((np.log(rate)[:, None] - np.log(slope[targets])[None, :]) / rate_bw) ** 2)
     events = (weights * ~censored[:, None]).sum(axis=0)
+    if pooled_fallback:
+        # too few past forecasts of a similar lead: all leads pooled (the lead ratio is roughly lead-free)
+        pooled = (events < min_events) & ((~censored).sum() >= min_events)
+        weights[:, pooled] = 1.0
+        events = np.where(pooled, (~censored).sum(), events)
     q = _weighted_km_quantiles(z, censored, weights, ((1 - level) / 2, 0.5, (1 + level) / 2))
     with np.errstate(invalid="ignore", over="ignore"):
         lo = np.maximum(1.0, np.floor(lead * np.exp(q[0])))

@@ -9,8 +9,9 @@ For resource ``i`` of kind ``k`` in region ``r``, the expected load at UTC insta
                 centres: occupancy_i x agents x 3600 / aht_s calls per hour); utilisation_i drawn
                 per resource from Beta(utilisation_mean, utilisation_sd) (seeded)
 ``g_k(t)``      organic growth ``(1 + growth_per_year) ** years since reference_date``
-``m_{k,r}(t)``  shock multiplier ``1 + (uplift - 1) x_r(t)``, ``x`` the lagged, saturating response
-                to the region's indicator on its local day (:mod:`surgeplan.simulate.shock`)
+``m_{k,r}(t)``  shock multiplier ``1 + (uplift - 1) x_r(t)``, ``x`` the lagged, saturating (optionally
+                habituating) response to the region's indicator on its local day
+                (:mod:`surgeplan.simulate.shock`)
 ``p_k, L_k``    normal weekly profile (busy hour = 1) and lockdown shape at the local hour ``h`` and
                 day ``d`` of the region's working week (public holidays = last weekend day);
                 ``w = flatten x`` (:mod:`surgeplan.simulate.profiles`)

@@ -441,7 +441,7 @@ def erlang_a_agents(
     Examples
     --------
     >>> erlang_a_agents(600 / 3600, 240, float("inf"), 0.8, 20)  # Erlang C answer
-    43
+    46
     """
     lam, h, pat, s, t = as_float_arrays(arrival_rate, handling_time, patience, service_level, answer_within)
     check("arrival_rate", lam, low=0.0, finite=True, unit="calls/s")

@@ -113,7 +113,7 @@ def erlang_b_servers(traffic: Any, blocking: Any) -> Any:
     Examples
     --------
     >>> erlang_b_servers(1840, 0.01)
-    1874
+    1868
     """
     a, b = as_float_arrays(traffic, blocking)
     check("traffic", a, low=0.0, finite=True, unit="Erlangs")

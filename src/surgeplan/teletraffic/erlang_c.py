@@ -128,7 +128,7 @@ def service_level(arrival_rate: Any, handling_time: Any, agents: Any, answer_wit
     Examples
     --------
     >>> round(service_level(600 / 3600, 240, 45, 20), 4)
-    1.0
+    0.7754
     """
     lam, h, n = _inputs(arrival_rate, handling_time, agents)
     (t,) = as_float_arrays(answer_within)
@@ -298,7 +298,7 @@ def agents_for_service_level(
     Examples
     --------
     >>> agents_for_service_level(600 / 3600, 240, 0.8, 20)
-    43
+    46
     """
     lam, h, s, t = as_float_arrays(arrival_rate, handling_time, service_level, answer_within)
     check("arrival_rate", lam, low=0.0, finite=True, unit="calls/s")
