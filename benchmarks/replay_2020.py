@@ -95,12 +95,19 @@ def transfer_check(result, inventory: pd.DataFrame, starts: pd.Series, min_chang
 
 
 def anticipation_check(result, inventory: pd.DataFrame, starts: pd.Series, notice: int = 7) -> pd.DataFrame:
-    """Shortages the indicators warned about ``notice`` days ahead, and whether the forecast did."""
+    """Shortages the indicators warned about ``notice`` days ahead, and whether the forecast did.
+
+    ``indicators_warned``: the region's lockdown threshold was crossed at least ``notice + 1`` days
+    before the shortage (the origin ``notice`` days before sees indicators up to the day before it),
+    and an origin exists ``notice`` days before the shortage.
+    """
     m = result.metrics
     m = m[(m["horizon_days"] == max(HORIZONS)) & m["shortage_date"].notna()]
     region = inventory.set_index("resource_id")["region"]
     reg_start = m["resource_id"].map(region).map(starts)
-    warned = (m["shortage_date"] - reg_start).dt.days >= notice + 1
+    odays = pd.DatetimeIndex(result.forecasts["origin"].unique()).tz_convert(None).normalize()
+    reachable = (m["shortage_date"] - pd.Timedelta(days=notice)).isin(odays)
+    warned = ((m["shortage_date"] - reg_start).dt.days >= notice + 1) & reachable
     out = pd.DataFrame({"resource_id": m["resource_id"], "region": m["resource_id"].map(region),
                         "lockdown": reg_start, "shortage": m["shortage_date"],
                         "anticipation_days": m["anticipation_days"], "indicators_warned": warned})

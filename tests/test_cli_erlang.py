@@ -48,27 +48,63 @@ def test_b_three_questions_json():
 
 
 def test_c_and_a_json():
-    d = json.loads(run("c", "--calls-per-hour", "600", "--aht", "240", "--service-level", "0.8", "--json").stdout)
+    d = json.loads(
+        run("c", "--calls-per-hour", "600", "--aht", "240", "--service-level", "0.8", "--json").stdout
+    )
     # A = 40 E: Erlang C service level with N agents is 1 - C(40, N) exp(-(N - 40) 20 / 240)
     with mp.workdps(30):
+
         def sl(n):
             b = mp_b(40, n)
             c = n * b / (n - 40 * (1 - b))
             return 1 - c * mp.exp(-(n - 40) * mp.mpf(20) / 240)
+
         assert sl(d["agents"]) >= 0.8 > sl(d["agents"] - 1)
-    d = json.loads(run("c", "--calls-per-hour", "600", "--aht", "240", "--service-level", "0.8",
-                       "--max-occupancy", "0.85", "--json").stdout)
+    d = json.loads(
+        run(
+            "c",
+            "--calls-per-hour",
+            "600",
+            "--aht",
+            "240",
+            "--service-level",
+            "0.8",
+            "--max-occupancy",
+            "0.85",
+            "--json",
+        ).stdout
+    )
     assert 40 / d["agents"] <= 0.85 and d["occupancy"] <= 0.85
     d = json.loads(run("c", "--calls-per-hour", "600", "--aht", "240", "--agents", "45", "--json").stdout)
     assert d["agents"] == 45 and 0 < d["service_level_20s"] < 1
-    d = json.loads(run("a", "--calls-per-hour", "600", "--aht", "240", "--patience", "120", "--service-level",
-                       "0.8", "--max-abandon", "0.05", "--json").stdout)
+    d = json.loads(
+        run(
+            "a",
+            "--calls-per-hour",
+            "600",
+            "--aht",
+            "240",
+            "--patience",
+            "120",
+            "--service-level",
+            "0.8",
+            "--max-abandon",
+            "0.05",
+            "--json",
+        ).stdout
+    )
     assert d["abandon_probability"] <= 0.05 and d["service_level_20s"] >= 0.8
-    d = json.loads(run("engset", "--sources", "200", "--servers", "20", "--traffic-per-idle-source", "0.08",
-                       "--json").stdout)
+    d = json.loads(
+        run(
+            "engset", "--sources", "200", "--servers", "20", "--traffic-per-idle-source", "0.08", "--json"
+        ).stdout
+    )
     assert 0 < d["call_congestion"] < d["time_congestion"] < 1
-    d = json.loads(run("engset", "--sources", "200", "--blocking", "0.01", "--traffic-per-idle-source", "0.08",
-                       "--json").stdout)
+    d = json.loads(
+        run(
+            "engset", "--sources", "200", "--blocking", "0.01", "--traffic-per-idle-source", "0.08", "--json"
+        ).stdout
+    )
     assert d["call_congestion"] <= 0.01
 
 

@@ -31,9 +31,13 @@ def mp_erlang_b(a: float, n: int) -> float:
 
 
 def mp_servers(a: float, target: float) -> int:
-    n = 0
-    while mp_erlang_b(a, n) > target:
+    """Smallest N with B(A, N) <= target, by the exact recurrence B(N) = A B(N-1) / (N + A B(N-1))
+    in 50-digit arithmetic."""
+    a = mp.mpf(a)
+    b, n = mp.mpf(1), 0
+    while b > target:
         n += 1
+        b = a * b / (n + a * b)
     return n
 
 

@@ -205,7 +205,7 @@ def inventories(draw):
     return pd.DataFrame(rows), busy(loads, (1, 1, 1))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(inventories())
 def test_property_after_the_plan_no_gap_where_max_capacity_allows(data):
     inv, b = data

@@ -58,16 +58,17 @@ def test_decelerating_growth_is_learned_from_regions_that_crossed(noise):
     # onset <= day 20 have crossed and teach the deceleration.
     ind = _damped(noise=noise, seed=3)
     kw = dict(name="x", level=0.9)
-    par = backtest_anticipation(ind, ["2021-03-01"], 10.0, calibrate=False, **kw)
+    par = backtest_anticipation(ind, ["2021-03-01"], 10.0, calibrate=False, growth_volatility=False, **kw)
     cal = backtest_anticipation(ind, ["2021-03-01"], 10.0, **kw)
-    par, cal = par[par.inside.notna()], cal[cal.inside.notna()]
+    par = par[par.inside.notna() & (par.status == "forecast")]
+    cal = cal[cal.inside.notna() & (cal.status == "forecast")]
     assert len(cal) >= 15 and (cal.range_method == "calibrated").mean() > 0.9
     # steady-exponential extrapolation is early by several days (a positive error = early forecast)
     assert par.error_days.median() >= 4
     assert abs(cal.error_days.median()) <= 2
     assert cal.error_days.abs().median() < par.error_days.abs().median()
     assert cal.inside.mean() > par.inside.mean()
-    if noise:  # with day-to-day noise, the range is a real 90% range
+    if noise:  # with day-to-day noise, the range is a real 90% range (measured 78%, fit-only band 61%)
         assert cal.inside.mean() >= 0.7
 
 
@@ -84,23 +85,22 @@ def test_held_out_coverage_on_real_2020_data(year2020):
     # Real crossing days come from the data after each as-of day (never seen by the forecast). Held-out days:
     # spring wave with Italy's onset incidence; autumn wave with 400 per 100 000 in 7 days (a different scale).
     cases = [("2020-03-08", ITALY_ONSET), ("2020-03-16", ITALY_ONSET), ("2020-10-15", 400.0), ("2020-11-01", 400.0)]
-    cal90, cal80, par90 = [], [], []
-    for asof, thr in cases:
-        cal90.append(_scored(backtest_anticipation(year2020, [asof], thr, level=0.9)))
-        cal80.append(_scored(backtest_anticipation(year2020, [asof], thr, level=0.8)))
-        par90.append(_scored(backtest_anticipation(year2020, [asof], thr, level=0.9, calibrate=False)))
-    c90, c80, p90 = pd.concat(cal90), pd.concat(cal80), pd.concat(par90)
-    assert len(c90) >= 80  # enough forecasts for the coverage to mean something (about 90)
-    # measured (90 scored): 90% range 81% (parametric 40%), 80% range 68% (parametric 31%), median error +1 day
-    # (parametric +5); binomial sd at n = 90 is about 4-5 points
-    assert 0.72 <= c90.inside.mean() <= 0.97
-    assert 0.60 <= c80.inside.mean() <= c90.inside.mean()
-    assert p90.inside.mean() < 0.6  # the trend-fit-only range is far too narrow (this is what was fixed)
-    # most forecasts are calibrated (74%: on 2020-03-08 few regions had crossed even a quarter of the threshold,
-    # so half keep the parametric range), and the 80% ranges are mostly bounded (72%)
-    assert (c90.range_method == "calibrated").mean() > 0.6
-    assert c80.latest.notna().mean() > 0.5
-    # the median is no longer systematically early (parametric: +3 to +10 days on these days)
+    fit_only = dict(calibrate=False, growth_volatility=False)  # the range before calibration
+    c90 = pd.concat([_scored(backtest_anticipation(year2020, [a], t, level=0.9)) for a, t in cases])
+    c80 = pd.concat([_scored(backtest_anticipation(year2020, [a], t, level=0.8)) for a, t in cases])
+    p90 = pd.concat([_scored(backtest_anticipation(year2020, [a], t, level=0.9, **fit_only)) for a, t in cases])
+    assert len(c90) >= 80  # enough forecasts for the coverage to mean something (95 scored)
+    # measured: 90% range 93% (fit-only band 35%), 80% range 81% (fit-only 27%), median error +1 day (fit-only
+    # +5, early); binomial sd at n = 95 is about 3-4 points
+    assert 0.75 <= c90.inside.mean() <= 0.98
+    assert 0.68 <= c80.inside.mean() <= c90.inside.mean()
+    assert p90.inside.mean() < 0.5  # the trend-fit-only range is far too narrow (this is what was fixed)
+    # most forecasts get a calibrated range (75%: on 2020-03-08 few regions had crossed even an eighth of the
+    # threshold, so about half keep the parametric range), and not every range is open-ended
+    f90 = c90[c90.status == "forecast"]
+    assert (f90.range_method == "calibrated").mean() > 0.6
+    assert c80.latest.notna().mean() > 0.35
+    # the median is no longer systematically early
     assert abs(c90.error_days.median()) <= 2.5
 
 

@@ -160,3 +160,34 @@ def test_garbled_rows(store, method, which, op, cells, junk):
         cut = (which * 7) % len(data)
         data = data[:cut] + junk + data[cut:]
     _check(store, method, data)
+
+
+@FUZZ
+@given(
+    values=st.lists(
+        st.one_of(
+            st.none(), CELL, st.floats(), st.integers(min_value=-(2**62), max_value=2**62), st.booleans()
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    column=st.sampled_from(["resource_id", "ts", "load"]),
+)
+def test_frames_with_odd_values(store, values, column):
+    import pandas as pd
+
+    n = len(values)
+    frame = pd.DataFrame(
+        {
+            "resource_id": ["TG1"] * n,
+            "ts": pd.date_range("2021-01-01", periods=n, freq="h", tz="UTC"),
+            "load": [1.0] * n,
+        }
+    )
+    frame[column] = pd.Series(values, dtype=object)
+    before = hashlib.sha256(store.path.read_bytes()).digest()
+    try:
+        store.ingest_measurements(frame)
+    except ValidationError as exc:
+        assert exc.file == "<pandas frame>"
+        assert hashlib.sha256(store.path.read_bytes()).digest() == before

@@ -204,6 +204,7 @@ def test_indicators_and_covariates(store, tmp_path):
     cov = store.covariates()
     assert sorted(cov["key_type"]) == ["region", "resource_id"]
     fra = store.covariates(key_type="region")
+    assert list(fra.columns) == ["region", "ts", "name", "value"] and fra["region"].tolist() == ["FRA"]
     assert fra["ts"].iloc[0] == utc(2020, 3, 15, 23)  # local midnight CET = 23:00 UTC the day before
     with pytest.raises(ValidationError) as e:
         store.ingest_covariates(
@@ -253,3 +254,28 @@ def test_bulk_load_path_keeps_the_primary_key(store, tmp_path, monkeypatch):
     text = "resource_id,ts,load\nVPN-1,2020-03-16T09:00:00.5Z,17000\n"
     assert store.ingest_measurements(write(tmp_path, "u.csv", text)).updated == 1
     assert store.measurements("VPN-1")["load"].tolist() == [17000.0]
+
+
+def test_bad_last_row_in_parquet_leaves_store_unchanged(store, tmp_path):
+    n = 5000
+    ts = pd.date_range("2020-04-01", periods=n, freq="min", tz="UTC")
+    frame = pd.DataFrame({"resource_id": "LNK-PAR-1", "ts": ts, "load": 1.0})
+    frame.loc[n - 1, "load"] = -0.5
+    pq.write_table(pa.Table.from_pandas(frame), tmp_path / "bad.parquet", row_group_size=1000)
+    before = sha(store.path)
+    with pytest.raises(ValidationError) as e:
+        store.ingest_measurements(tmp_path / "bad.parquet")
+    assert (e.value.row, e.value.column) == (n, "load")  # last row of the 5th row group
+    assert sha(store.path) == before and len(store.measurements()) == 0
+
+
+def test_gzipped_csv(store, tmp_path):
+    import gzip
+
+    (tmp_path / "m.csv.gz").write_bytes(gzip.compress(MEASUREMENTS.encode()))
+    assert store.ingest_measurements(tmp_path / "m.csv.gz").inserted == 4
+    bad = MEASUREMENTS + "VPN-1,2020-03-16T10:00:00Z,-3\n"
+    (tmp_path / "bad.csv.gz").write_bytes(gzip.compress(bad.encode()))
+    with pytest.raises(ValidationError) as e:
+        store.ingest_measurements(tmp_path / "bad.csv.gz")
+    assert (e.value.row, e.value.column) == (5, "load")

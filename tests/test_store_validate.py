@@ -289,3 +289,17 @@ def test_time_major_files_checked_for_duplicates(store, tmp_path):
         "resource_id,ts,load\n" + "\n".join([*rows, "GHOST,2020-01-02T00:00Z,1"]) + "\n",
     )
     assert (err.row, err.column) == (5, "resource_id") and "GHOST" in err.reason
+
+
+def test_nan_in_optional_numeric_column_means_default(fresh):
+    # Arrow frame (keeps NaN as a value, unlike pandas -> Arrow which turns it into null)
+    cols = HEADER.split(",")
+    values = [["C9"], ["contact_center"], ["FRA"], [10.0], [1.0], [50.0], [3.0], [0.0], [None], ["vital"]]
+    table = pa.table({**dict(zip(cols, values)), "aht_s": [float("nan")], "gos_target": [float("nan")]})
+    fresh.ingest_inventory(table)
+    row = fresh.inventory().set_index("resource_id").loc["C9"]
+    assert row["aht_s"] == 300.0 and pd.isna(row["gos_target"])  # default / no override
+    bad = table.set_column(cols.index("capacity"), "capacity", pa.array([float("nan")]))
+    with pytest.raises(ValidationError) as e:
+        fresh.ingest_inventory(bad)
+    assert (e.value.file, e.value.row, e.value.column) == ("<arrow table>", 1, "capacity")

@@ -21,8 +21,18 @@ def mp_engset_time(s: int, n: int, beta: float) -> mp.mpf:
         return terms[n] / mp.fsum(terms)
 
 
-@pytest.mark.parametrize(("s", "n", "beta"), [(2, 1, 1.0), (10, 3, 0.2), (200, 20, 0.08), (1000, 60, 0.05),
-                                              (50, 50, 0.5), (30, 0, 0.1), (5000, 300, 0.05)])
+@pytest.mark.parametrize(
+    ("s", "n", "beta"),
+    [
+        (2, 1, 1.0),
+        (10, 3, 0.2),
+        (200, 20, 0.08),
+        (1000, 60, 0.05),
+        (50, 50, 0.5),
+        (30, 0, 0.1),
+        (5000, 300, 0.05),
+    ],
+)
 def test_engset_against_mpmath(s, n, beta):
     r = engset(s, n, beta)
     assert r.time_congestion == pytest.approx(float(mp_engset_time(s, n, beta)), rel=1e-12, abs=1e-300)

@@ -48,7 +48,9 @@ def test_erlang_c_hand_value():
     assert np.isinf(average_speed_of_answer(1.0, 5.0, 3))
 
 
-@pytest.mark.parametrize(("a", "n"), [(0.5, 1), (8.0, 10), (40.0, 46), (95.5, 100), (480.0, 500), (900.0, 990)])
+@pytest.mark.parametrize(
+    ("a", "n"), [(0.5, 1), (8.0, 10), (40.0, 46), (95.5, 100), (480.0, 500), (900.0, 990)]
+)
 def test_erlang_c_against_mpmath(a, n):
     ref = mp_erlang_c(a, n)
     assert erlang_c(a, n) == pytest.approx(float(ref), rel=1e-12)
@@ -60,14 +62,19 @@ def test_erlang_c_against_mpmath(a, n):
 
 
 def test_agents_for_service_level_minimal_against_mpmath():
-    for cph, aht, sl, t, occ in [(600, 240, 0.8, 20, None), (600, 240, 0.8, 20, 0.85), (50, 300, 0.9, 30, None),
-                                 (20000, 180, 0.8, 20, None), (1.0, 60, 0.95, 10, None)]:
+    for cph, aht, sl, t, occ in [
+        (600, 240, 0.8, 20, None),
+        (600, 240, 0.8, 20, 0.85),
+        (50, 300, 0.9, 30, None),
+        (20000, 180, 0.8, 20, None),
+        (1.0, 60, 0.95, 10, None),
+    ]:
         lam = cph / 3600
         a = lam * aht
         n = agents_for_service_level(lam, aht, sl, t, occ)
         assert isinstance(n, int)
 
-        def sl_mp(k):
+        def sl_mp(k, a=a, t=t, aht=aht):
             return 1 - mp_erlang_c(a, k) * mp.exp(-(k - a) * t / aht) if k > a else 0
 
         assert sl_mp(n) >= sl
@@ -243,7 +250,7 @@ def test_erlang_a_agents_minimal():
     for lam, h, pat, sl, t, ab, occ in cases:
         n = erlang_a_agents(lam, h, pat, sl, t, ab, occ)
 
-        def ok(k):
+        def ok(k, lam=lam, h=h, pat=pat, sl=sl, t=t, ab=ab, occ=occ):
             m = erlang_a(lam, h, pat, k, t)
             good = m.service_level >= sl
             if ab is not None:
@@ -254,12 +261,19 @@ def test_erlang_a_agents_minimal():
 
         assert ok(n) and not ok(n - 1)
     # infinite patience: the Erlang C answer
-    assert erlang_a_agents(600 / 3600, 240, np.inf, 0.8, 20) == agents_for_service_level(600 / 3600, 240, 0.8, 20)
+    assert erlang_a_agents(600 / 3600, 240, np.inf, 0.8, 20) == agents_for_service_level(
+        600 / 3600, 240, 0.8, 20
+    )
 
 
 def test_erlang_a_edge_cases():
     m = erlang_a(0.1, 100.0, 60.0, 0, 20.0)
-    assert (m.wait_probability, m.abandon_probability, m.service_level, m.average_wait) == (1.0, 1.0, 0.0, 60.0)
+    assert (m.wait_probability, m.abandon_probability, m.service_level, m.average_wait) == (
+        1.0,
+        1.0,
+        0.0,
+        60.0,
+    )
     m = erlang_a(0.0, 100.0, 60.0, 3, 20.0)
     assert m.service_level == 1.0 and m.abandon_probability == 0.0
     # zero patience: a loss system, abandonment = Erlang B blocking
@@ -269,3 +283,54 @@ def test_erlang_a_edge_cases():
     assert m.abandon_probability == pytest.approx(erlang_b(10.0, 12), rel=1e-14)
     arr = erlang_a(np.array([0.1, 0.2]), 100.0, np.array([[30.0], [60.0]]), 12, 20.0)
     assert arr.service_level.shape == (2, 2)
+
+
+def mp_erlang_a_pw_pab(lam: float, h: float, pat: float, n: int) -> tuple[float, float]:
+    """P(wait), P(abandon) by summing the birth-death distribution in mpmath (no SL)."""
+    with mp.workdps(40):
+        lam, h, pat = mp.mpf(lam), mp.mpf(h), mp.mpf(pat)
+        a = lam * h
+        p = mp.fsum(a**k / mp.factorial(k) for k in range(n))
+        q = [a**n / mp.factorial(n)]
+        j = 0
+        while q[-1] > mp.mpf(10) ** -25 * q[0] or j < 5:
+            j += 1
+            q.append(q[-1] * lam / (n / h + j / pat))
+        z = p + mp.fsum(q)
+        return float(mp.fsum(q) / z), float(mp.fsum(k * qk for k, qk in enumerate(q)) / pat / z / lam)
+
+
+@pytest.mark.parametrize(
+    ("lam", "h", "pat", "n"),
+    [
+        (45 / 240, 240.0, 600.0, 40),  # y = 100, x = 112.5: upper gamma from the Temme branch
+        (35 / 240, 240.0, 600.0, 40),  # y = 100, x = 87.5: near-diagonal series
+        (900 / 240, 240.0, 300.0, 1000),  # A = 900, N = 1000
+        (1100 / 240, 240.0, 300.0, 1000),  # overloaded large group
+    ],
+)
+def test_erlang_a_large_groups_against_mpmath(lam, h, pat, n):
+    pw, pab = mp_erlang_a_pw_pab(lam, h, pat, n)
+    m = erlang_a(lam, h, pat, n, 20.0)
+    assert m.wait_probability == pytest.approx(pw, rel=1e-11)
+    assert m.abandon_probability == pytest.approx(pab, rel=1e-10)
+    # every caller is eventually answered or abandons: SL(t -> inf) = 1 - P(abandon); SL(0) = 1 - P(wait)
+    assert erlang_a_service_level(lam, h, pat, n, 1e6 * pat) == pytest.approx(1 - pab, rel=1e-10, abs=1e-13)
+    assert erlang_a_service_level(lam, h, pat, n, 0.0) == pytest.approx(1 - pw, rel=1e-10, abs=1e-13)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    cph=st.floats(10.0, 2e4),
+    aht=st.floats(30.0, 600.0),
+    pat=st.floats(1.0, 1e4),
+    n=st.integers(1, 400),
+)
+def test_property_erlang_a_monotone_in_agents(cph, aht, pat, n):
+    lam = cph / 3600
+    m0 = erlang_a(lam, aht, pat, n, 20.0)
+    m1 = erlang_a(lam, aht, pat, n + 1, 20.0)
+    assert 0.0 <= m0.abandon_probability <= m0.wait_probability <= 1.0
+    assert m1.service_level >= m0.service_level - 1e-12
+    assert m1.abandon_probability <= m0.abandon_probability + 1e-12
+    assert m1.wait_probability <= m0.wait_probability + 1e-12

@@ -15,7 +15,7 @@ does well here is not merely fitted to its own simulator:
   constant) only to a persistent fraction (habits that stay: remote work);
 * **level shifts** unrelated to the crisis (a customer migration: +/-15% from a random day),
   **missing hours** (2% random, plus a 36-hour outage on some resources) and **spikes**
-  (0.2% of hours x1.5-3) in the measurements;
+  (0.2% of hours x1.3-2) in the measurements;
 * regions are hit at **staggered dates** (the first region about two weeks before the last), and
   their indicators (stringency index, stay-at-home level, cases per 100k) move before the order.
 
@@ -162,7 +162,9 @@ def generate(
     kinds = list(_KIND_SHOCK)
     kind_of = [kinds[j % len(kinds)] for j in range(n_resources)]
     reg_idx = np.array([j % n_reg for j in range(n_resources)])
-    rid = [f"alt-{kind_of[j][:3]}-{regions[reg_idx[j]]}-{j:03d}" for j in range(n_resources)]
+    abbrev = {"vpn_gateway": "vpn", "conference_bridge": "cnf", "trunk_group": "trk", "link": "lnk",
+              "contact_center": "ctc"}
+    rid = [f"alt-{abbrev[kind_of[j]]}-{regions[reg_idx[j]]}-{j:03d}" for j in range(n_resources)]
     amp, lag, width, persist, peak, decay = (np.array([_KIND_SHOCK[k][c] for k in kind_of]) for c in range(6))
     scale = peak * rng.lognormal(0.0, 0.4, n_resources)
     amp = amp * rng.uniform(0.8, 1.2, n_resources)
@@ -213,7 +215,7 @@ def generate(
     load = expected * np.exp(ar - 0.5 * 0.05**2)
     load = np.maximum(load + np.sqrt(np.maximum(load, 0)) * rng.standard_normal(load.shape) * 0.5, 0.0)
     spikes = rng.uniform(size=load.shape) < 0.002
-    load = np.where(spikes, load * rng.uniform(1.5, 3.0, load.shape), load)
+    load = np.where(spikes, load * rng.uniform(1.3, 2.0, load.shape), load)
     missing = rng.uniform(size=load.shape) < 0.02
     outage = rng.uniform(size=n_resources) < 0.3
     o_start = rng.integers(24 * 20, T - 24 * 3, n_resources)
@@ -221,11 +223,15 @@ def generate(
     missing |= outage[:, None] & (cols >= o_start[:, None]) & (cols < o_start[:, None] + 36)
 
     # capacity: below the shock peak for a share of resources, comfortably above for the others
-    pre_peak = np.nanmax(np.where(t_days[None, :] < order_t - 14, expected, np.nan), axis=1)
+    # (never below the highest load measured before the shock, spikes included: no shortage before it)
+    before = t_days[None, :] < order_t - 14
+    pre_peak = np.nanmax(np.where(before, expected, np.nan), axis=1)
+    pre_obs = np.nanmax(np.where(before, load, np.nan), axis=1)
     shock_peak = expected.max(axis=1)
     short = rng.uniform(size=n_resources) < shortage_share
     capacity = np.where(short, pre_peak + rng.uniform(0.3, 0.7, n_resources) * (shock_peak - pre_peak),
                         shock_peak * rng.uniform(1.3, 1.6, n_resources))
+    capacity = np.maximum(capacity, 1.1 * pre_obs)
     capacity = np.round(capacity, 1)
 
     inventory = pd.DataFrame({

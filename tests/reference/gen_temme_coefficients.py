@@ -116,7 +116,7 @@ def main() -> None:
     lines.append(")")
     out.write_text("\n".join(lines) + "\n")
     for k, r in enumerate(rows):
-        print(k, " ".join(f"{abs(v):.1e}" for v in r[:: 5]))
+        print(k, " ".join(f"{abs(v):.1e}" for v in r[::5]))
 
 
 if __name__ == "__main__":

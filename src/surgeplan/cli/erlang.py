@@ -97,13 +97,23 @@ def cmd_b(
     """Erlang B: give exactly two of --traffic, --servers, --blocking; get the third."""
     from surgeplan import teletraffic as tt
 
-    given = [name for name, v in (("traffic", traffic), ("servers", servers), ("blocking", blocking)) if v is not None]
+    given = [
+        name
+        for name, v in (("traffic", traffic), ("servers", servers), ("blocking", blocking))
+        if v is not None
+    ]
     if len(given) != 2:
         _fail(f"give exactly two of --traffic, --servers, --blocking (got {', '.join(given) or 'none'})")
     model = "extended Erlang B" if retry > 0 else "Erlang B"
+    if servers is not None and float(servers).is_integer():
+        servers = int(servers)
     rows: list[tuple[str, Any, str]] = []
     if servers is None:
-        n = tt.extended_erlang_b_servers(traffic, blocking, retry) if retry > 0 else tt.erlang_b_servers(traffic, blocking)
+        n = (
+            tt.extended_erlang_b_servers(traffic, blocking, retry)
+            if retry > 0
+            else tt.erlang_b_servers(traffic, blocking)
+        )
         rows.append(("servers", n, "circuits"))
         servers = float(n)
     if traffic is None:
@@ -158,7 +168,9 @@ def _contact_centre(
         if math.isinf(patience) and max_abandon is None:
             n = tt.agents_for_service_level(lam, aht, service_level, answer_within, max_occupancy)
         else:
-            n = tt.erlang_a_agents(lam, aht, patience, service_level, answer_within, max_abandon, max_occupancy)
+            n = tt.erlang_a_agents(
+                lam, aht, patience, service_level, answer_within, max_abandon, max_occupancy
+            )
         agents = int(n)
     m = tt.erlang_a(lam, aht, patience, agents, answer_within)
     rows += [
@@ -166,7 +178,7 @@ def _contact_centre(
         ("traffic", lam * aht, "Erlangs"),
         ("wait_probability", m.wait_probability, "probability"),
         (f"service_level_{answer_within:g}s", m.service_level, "share answered"),
-        ("average_speed_of_answer", m.average_wait, "s"),
+        ("average_speed_of_answer" if math.isinf(patience) else "average_wait", m.average_wait, "s"),
         ("occupancy", m.occupancy, "share"),
     ]
     if not math.isinf(patience):
@@ -178,9 +190,13 @@ def _contact_centre(
 
 CallsOpt = Annotated[float, typer.Option("--calls-per-hour", help="Offered calls per hour.")]
 AhtOpt = Annotated[float, typer.Option("--aht", help="Average handling time, seconds.")]
-SlOpt = Annotated[float | None, typer.Option("--service-level", help="Target share answered in time, e.g. 0.8.")]
+SlOpt = Annotated[
+    float | None, typer.Option("--service-level", help="Target share answered in time, e.g. 0.8.")
+]
 WithinOpt = Annotated[float, typer.Option("--answer-within", help="Service-level threshold, seconds.")]
-AgentsOpt = Annotated[int | None, typer.Option("--agents", help="Evaluate this many agents instead of sizing.")]
+AgentsOpt = Annotated[
+    int | None, typer.Option("--agents", help="Evaluate this many agents instead of sizing.")
+]
 OccOpt = Annotated[float | None, typer.Option("--max-occupancy", help="Occupancy ceiling, e.g. 0.9.")]
 
 

@@ -43,7 +43,9 @@ def normal_stats(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarra
     y0 = np.where(w > 0, y, 0.0)
     xw = np.where(np.isfinite(xw), xw, 0.0)
     xx = np.where(np.isfinite(x), x, 0.0)
-    return np.einsum("...mk,...ml->...kl", xw, xx), np.einsum("...mk,...m->...k", xw, y0), (w > 0).sum(-1)
+    xtx = np.matmul(np.swapaxes(xw, -1, -2), xx)  # batched BLAS
+    xty = np.matmul(np.swapaxes(xw, -1, -2), y0[..., None])[..., 0]
+    return xtx, xty, (w > 0).sum(-1)
 
 
 def posterior(

@@ -62,10 +62,11 @@ def conformal_z(
     q = np.asarray(quantiles, float)
     ok = np.isfinite(z)
     z, kinds, buckets = z[ok], np.asarray(kinds)[ok], np.asarray(buckets)[ok]
+    codes, uniq = pd.factorize(kinds)
     table: dict[tuple[str, int], np.ndarray] = {}
     rows = []
-    for kind in pd.unique(kinds):  # few kinds
-        mk = kinds == kind
+    for code, kind in enumerate(uniq):  # few kinds
+        mk = codes == code
         for b in np.unique(buckets[mk]):
             sel = mk & (buckets == b)
             if sel.sum() < min_count:

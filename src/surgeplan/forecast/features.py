@@ -95,11 +95,10 @@ def normalize_measurements(frame: pd.DataFrame, what: str = "measurements") -> p
     out = pd.DataFrame(
         {
             "resource_id": df["resource_id"].astype(str).to_numpy(),
-            "ts": _utc(df["ts"], what).to_numpy(),
+            "ts": _utc(df["ts"], what).array,
             "load": pd.to_numeric(df["load"], errors="coerce").to_numpy(dtype=np.float64),
         }
     )
-    out["ts"] = out["ts"].dt.tz_localize("UTC") if out["ts"].dt.tz is None else out["ts"]
     bad = ~np.isfinite(out["load"].to_numpy()) & out["load"].notna().to_numpy()
     if bad.any():
         raise ValidationError("load is not finite", file=what, row=int(np.flatnonzero(bad)[0]) + 1, column="load")
@@ -139,7 +138,7 @@ def normalize_covariates(frame: pd.DataFrame | None, what: str = "covariates") -
         {
             "key_type": key_type,
             "key": key,
-            "ts": _utc(frame["ts"], what).to_numpy(),
+            "ts": _utc(frame["ts"], what).array,
             "name": frame["name"].astype(str).to_numpy(),
             "value": pd.to_numeric(frame["value"], errors="coerce").to_numpy(dtype=np.float64),
         }

@@ -54,7 +54,7 @@ from surgeplan.kinds import KINDS
 
 __all__ = ["ShockForecaster"]
 
-_DEFAULT_Q = {"level": 3e-3, "dow": 3e-4, "shock": 3e-2, "lag": 1e-4, "covariate": 1e-4, "other": 1e-5}
+_DEFAULT_Q = {"level": 3e-3, "dow": 3e-4, "shock": 3e-2, "lag": 0.0, "covariate": 1e-4, "other": 1e-5}
 
 
 @dataclass
@@ -153,6 +153,9 @@ class ShockForecaster:
         Half-life of the online noise-scale estimate that widens/narrows the intervals.
     robust : float
         Huber threshold (in noise sd) for fitting and for clipping Kalman innovations.
+    lag_prior_sd : float
+        Prior sd of the day-lag coefficients (shrinks them toward 0, keeps the recursion stable:
+        a strongly periodic series can otherwise trade its calendar terms for lags summing > 1).
     batch_size : int
         Resources processed together (memory bound, not a loop per resource).
 
@@ -193,6 +196,7 @@ class ShockForecaster:
         max_blocks: int = 48,
         scale_halflife_days: float = 7.0,
         robust: float = 3.0,
+        lag_prior_sd: float = 0.3,
         batch_size: int = 256,
     ) -> None:
         self.quantiles = tuple(float(q) for q in quantiles)
@@ -213,6 +217,7 @@ class ShockForecaster:
         self.max_blocks = int(max_blocks)
         self.scale_halflife_days = float(scale_halflife_days)
         self.robust = float(robust)
+        self.lag_prior_sd = float(lag_prior_sd)
         self.batch_size = int(batch_size)
         self._groups: list[_Group] = []
         self.indicator_source_: dict[str, str] = {}
@@ -352,7 +357,7 @@ class ShockForecaster:
         for g in self._groups:
             iu, iw = g.groups["shock"]
             phi = g.beta[:, :, g.groups["lag"]].sum(-1) if len(g.groups["lag"]) else np.zeros((g.n, g.nb))
-            denom = np.clip(1.0 - phi, 0.05, None)
+            denom = np.clip(1.0 - phi, 0.3, None)
             lr_u = g.beta[:, :, iu] / denom
             lr_w = g.beta[:, :, iw] / denom
             rows.append(
@@ -656,7 +661,7 @@ class ShockForecaster:
         sd = np.ones((g.n, g.nb, k))
         sd[..., g.groups["level"]] = 10.0
         sd[..., g.groups["dow"]] = 1.0
-        sd[..., g.groups["lag"]] = 1.0
+        sd[..., g.groups["lag"]] = self.lag_prior_sd
         sd[..., g.names.index("trend")] = 0.5
         iu, iw = g.groups["shock"]
         prior = self.response_prior
@@ -703,15 +708,27 @@ class ShockForecaster:
             u, _ = _sh.driver_matrix(
                 self._indicators, _sh.scenario_indicators(None), g.regions[rows], days, g.shock_lag[rows], self.stringency_range
             )
+            hit = np.flatnonzero(u.max(1) > 0.05)
+            if len(hit):
+                # baseline dynamics (day lags) from normal times only, then held nearly fixed: with
+                # free lags a level shift is "explained" by lags summing > 1 (the onset day being
+                # down-weighted as an outlier), which leaves the shock term unidentified
+                calm = np.repeat(u < 0.05, g.p, axis=1)
+                res0 = self._robust_fit(g, rows, covf, u, pm[rows], psd[rows], upto=T, mask=calm)
+                lag = g.groups["lag"]
+                pm[rows[hit][:, None], :, lag[None, :]] = np.swapaxes(res0[3][hit][..., lag], 1, 2)
+                psd[rows[hit][:, None], :, lag[None, :]] = 0.02
             res = self._robust_fit(g, rows, covf, u, pm[rows], psd[rows], upto=T)
             g.xtx[rows], g.xty[rows], g.sigma2[rows], g.beta[rows], g.cov[rows] = res
         g.shock_source = np.where(g.evidence >= self.min_evidence_days, "fitted", "prior").astype(object)
         g.prior_mean, g.prior_sd = pm, psd
 
-    def _robust_fit(self, g, rows, covf, u, pm, psd, upto):
-        """Two-pass Huber IRLS Bayesian fit of rows ``rows`` on steps [0, upto)."""
+    def _robust_fit(self, g, rows, covf, u, pm, psd, upto, mask=None):
+        """Two-pass Huber IRLS Bayesian fit of rows ``rows`` on steps [0, upto) (``mask``: usable)."""
         X = self._design(g, 0, upto, self._covariates, u=u, rows=rows, covf=covf)
         y = g.zraw[rows, :upto]
+        if mask is not None:
+            y = np.where(mask[:, :upto], y, np.nan)
         Xb = self._block_view(g, X)
         yb = self._block_view(g, y)
         w = np.isfinite(yb) & np.all(np.isfinite(Xb), axis=-1)
@@ -742,7 +759,8 @@ class ShockForecaster:
                 fit_t = self._unblock(g, fitted, upto)
                 res_t = self._unblock(g, resid, upto)
                 sc_t = self._unblock(g, np.broadcast_to(scale[..., None], fitted.shape), upto)
-                bad = ~np.isfinite(res_t) | (np.abs(res_t) > 2 * self.robust * sc_t)
+                raw_t = g.zraw[rows, :upto]
+                bad = ~np.isfinite(raw_t) | (np.isfinite(res_t) & (np.abs(res_t) > 2 * self.robust * sc_t))
                 zf = g.zfill[rows, :upto]
                 zf[bad] = np.where(np.isfinite(fit_t[bad]), fit_t[bad], zf[bad])
                 g.zfill[rows, :upto] = zf
@@ -751,7 +769,27 @@ class ShockForecaster:
                 w = np.where(np.isfinite(yb) & np.all(np.isfinite(Xb), axis=-1), hw, 0.0)
         xtx, xty, _ = _bl.normal_stats(Xb, yb, w)
         beta, cov = _bl.posterior(xtx, xty, sigma2, pm, psd)
+        beta, cov = self._stabilize(g, xtx, xty, sigma2, pm, psd, beta, cov)
         return xtx, xty, sigma2, beta, cov
+
+    def _stabilize(self, g, xtx, xty, sigma2, pm, psd, beta, cov, phi_max: float = 0.9):
+        """Keep the day-lag recursion stable: where the lags sum above ``phi_max`` (possible when a
+        strongly periodic series makes lags and calendar terms interchangeable), scale them down
+        to sum ``phi_max`` and re-solve the other coefficients given them."""
+        lag = g.groups["lag"]
+        if len(lag) == 0:
+            return beta, cov
+        tot = beta[..., lag].sum(-1)
+        over = tot > phi_max
+        if not over.any():
+            return beta, cov
+        pm2, psd2 = pm.copy(), psd.copy()
+        fixed = beta[..., lag] * (phi_max / np.where(over, tot, 1.0))[..., None]
+        for j, col in enumerate(lag):
+            pm2[..., col] = np.where(over, fixed[..., j], pm[..., col])
+            psd2[..., col] = np.where(over, 1e-4, psd[..., col])
+        b2, c2 = _bl.posterior(xtx, xty, sigma2, pm2, psd2)
+        return np.where(over[..., None], b2, beta), np.where(over[..., None, None], c2, cov)
 
     def _unblock(self, g: _Group, a: np.ndarray, upto: int) -> np.ndarray:
         n = a.shape[0]
@@ -800,6 +838,7 @@ class ShockForecaster:
         for g in self._groups:
             if in_update:
                 _tr.apply_to_state(g, pools)
+                g.shock_source[g.evidence >= self.min_evidence_days] = "fitted"
             else:
                 _tr.apply_to_prior(g, pools)
                 if (g.shock_source == "pooled").any():
@@ -877,9 +916,10 @@ class ShockForecaster:
             if g.cal_z:
                 z = np.concatenate(g.cal_z)
                 b = _cf.lead_bucket(np.concatenate(g.cal_lead))
-                kd = g.kinds[np.concatenate(g.cal_row)]
-                for kind in pd.unique(g.kinds):
-                    sel = (kd == kind) & (b == 0) & np.isfinite(z)
+                kcode, kuniq = pd.factorize(g.kinds)
+                kd = kcode[np.concatenate(g.cal_row)]
+                for code, kind in enumerate(kuniq):
+                    sel = (kd == code) & (b == 0) & np.isfinite(z)
                     if sel.sum() > 20:
                         zz = np.clip(z[sel], -6 * 1.4826 * np.median(np.abs(z[sel])), 6 * 1.4826 * np.median(np.abs(z[sel])))
                         self._ms1[str(kind)] = float(np.mean(zz**2))

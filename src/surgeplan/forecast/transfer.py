@@ -37,7 +37,7 @@ def block_hours(g: Any) -> np.ndarray:
 def _long_run(g: Any) -> tuple[np.ndarray, np.ndarray]:
     lag = g.groups["lag"]
     phi = g.beta[:, :, lag].sum(-1) if len(lag) else np.zeros((g.n, g.nb))
-    denom = np.clip(1.0 - phi, 0.05, None)
+    denom = np.clip(1.0 - phi, 0.3, None)  # lags summing near/above 1: no blow-up
     return g.beta[:, :, g.groups["shock"]] / denom[..., None], denom
 
 

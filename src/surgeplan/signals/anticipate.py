@@ -86,7 +86,8 @@ ANTICIPATE_COLUMNS = (
     "growth_rate_high", "doubling_time_days", "crossed_on", "earliest", "median", "latest", "range_method",
 )
 
-_LEAD_BANDWIDTH = float(np.log(2.0))  # kernel width on ln(lead): past forecasts within ~x2 of the lead count most
+_LEAD_BANDWIDTH = float(np.log(2.0))
+_MIN_VOLATILITY_PAIRS = 20  # growth-rate pairs needed to learn its volatility (else the fit-only band)  # kernel width on ln(lead): past forecasts within ~x2 of the lead count most
 
 
 def _known(indicators: pd.DataFrame, asof: pd.Timestamp | None, name: str, population) -> pd.DataFrame:
@@ -124,6 +125,36 @@ def _median_lead(slope: np.ndarray, xbar: np.ndarray, ybar: np.ndarray, target: 
         return np.where(slope > 0, np.maximum(1.0, np.ceil(t - 1e-9)), np.nan)
 
 
+def _growth_volatility(
+    values: np.ndarray, low: float, high: float, window: int, min_points: int, days: int, lag: int = 7,
+) -> tuple[float, int]:
+    """Variance per day of the random-walk changes of the growth rate, learned from the rows known at ``asof``.
+
+    The ``window``-day log-linear growth rate ``r_o`` of every region and origin ``o`` of the last
+    ``days`` rows (region growing, level in ``[low, high)``) is paired with the rate ``lag`` days later;
+    under a local linear trend (growth rate a random walk, Harvey 1989) ``r_{o+lag} - r_o`` has
+    variance ``lag * sigma2``. ``sigma2`` (1/day^3 in log units: (1/day)^2 per day) is estimated robustly
+    (normal-consistent MAD: small-count regions have heavy-tailed rates). Returns ``sigma2`` and the
+    number of pairs.
+    """
+    n_rows = values.shape[0]
+    origins = np.arange(max(window, n_rows - int(days) - lag), n_rows - lag + 1)
+    if origins.size == 0:
+        return 0.0, 0
+    rows = origins[None, :] - window + np.arange(window)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        now = np.log(np.where(values[rows] > 0, values[rows], np.nan)).reshape(window, -1)
+        later = np.log(np.where(values[rows + lag] > 0, values[rows + lag], np.nan)).reshape(window, -1)
+    r0, r1 = _slope_fit(now, min_points)[0], _slope_fit(later, min_points)[0]
+    last = values[origins - 1].reshape(-1)
+    ok = np.isfinite(r0) & np.isfinite(r1) & (r0 > 0) & (last >= low) & (last < high)
+    if not ok.any():
+        return 0.0, 0
+    dev = r1[ok] - r0[ok]
+    mad = 1.4826 * np.median(np.abs(dev - np.median(dev)))
+    return float(mad**2) / lag, int(ok.sum())
+
+
 def _calibration_pairs(
     values: np.ndarray, threshold: float, window: int, min_points: int, days: int, levels: int, span: float,
     horizon_days: int,
@@ -142,7 +173,7 @@ def _calibration_pairs(
     origins = np.arange(max(window, n_rows - int(days)), n_rows)  # origin o: rows < o known, o <= T-1
     empty = np.empty(0)
     if origins.size == 0 or n_regions == 0:
-        return empty, empty.astype(bool), empty, empty.astype(np.int64), empty, empty
+        return empty, empty.astype(bool), empty, empty.astype(np.int64)
     rows = origins[None, :] - window + np.arange(window)[:, None]  # (window, O)
     block = values[rows]  # (window, O, R)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -152,7 +183,7 @@ def _calibration_pairs(
     region = np.broadcast_to(np.arange(n_regions), (origins.size, n_regions)).reshape(-1)
     origin = np.repeat(origins, n_regions)
     idx = np.arange(n_rows)[:, None]
-    z_all, cens_all, lead_all, reg_all, age_all, rate_all = [], [], [], [], [], []
+    z_all, cens_all, lead_all, reg_all = [], [], [], []
     for k in range(int(levels)):  # a handful of levels; regions and origins are vectorized
         lv = threshold / 2.0**k
         above = np.nan_to_num(values, nan=-np.inf) >= lv
@@ -166,10 +197,7 @@ def _calibration_pairs(
         cens_all.append(censored[ok])
         lead_all.append(lead_hat[ok])
         reg_all.append(region[ok])
-        age_all.append((n_rows - origin)[ok])
-        rate_all.append(slope[ok])
-    return (np.concatenate(z_all), np.concatenate(cens_all), np.concatenate(lead_all), np.concatenate(reg_all),
-            np.concatenate(age_all).astype(np.float64), np.concatenate(rate_all))
+    return np.concatenate(z_all), np.concatenate(cens_all), np.concatenate(lead_all), np.concatenate(reg_all)
 
 
 def _weighted_km_quantiles(z: np.ndarray, censored: np.ndarray, weights: np.ndarray, probs) -> np.ndarray:
@@ -302,9 +330,7 @@ def anticipate_crossing(
     calibration_levels: int = 4,
     calibration_span: float = 8.0,
     min_calibration: float = 10.0,
-    calibration_halflife: float | None = None,
-    pooled_fallback: bool = True,
-    rate_bw: float | None = None,
+    growth_volatility: bool = True,
 ) -> pd.DataFrame:
     """Estimate when each region's indicator will reach ``threshold``, from data known before ``asof``.
 
@@ -452,9 +478,18 @@ def anticipate_crossing(
 
     # bands on future days 1..horizon (relative to asof - 1): first day each reaches ln(threshold)
     future = np.arange(1, horizon_days + 1, dtype=np.float64)[:, None]
+    sigma2 = 0.0
+    if growth_volatility:
+        low = threshold / 2.0 ** (max(int(calibration_levels), 1) - 1) / float(calibration_span)
+        sigma2, pairs = _growth_volatility(values, low, threshold, window, min_points, int(calibration_days))
+        sigma2 = sigma2 if pairs >= _MIN_VOLATILITY_PAIRS else 0.0
     with np.errstate(invalid="ignore", divide="ignore"):
         centre = ybar + slope * (future - xbar)
-        half = q * s * np.sqrt(1.0 / n + (future - xbar) ** 2 / sxx)
+        if growth_volatility:  # prediction band of a local linear trend: fit + next observation + drifting rate
+            drift = sigma2 * future * (future + 1) * (2 * future + 1) / 6  # sum_{m<=h} m^2 sigma2
+            half = q * np.sqrt(s**2 * (1.0 + 1.0 / n + (future - xbar) ** 2 / sxx) + drift)
+        else:  # confidence band of the fitted line (Fieller interval of the crossing time)
+            half = q * s * np.sqrt(1.0 / n + (future - xbar) ** 2 / sxx)
     target = np.log(threshold)
 
     def first_day(curve: np.ndarray) -> np.ndarray:
@@ -471,7 +506,7 @@ def anticipate_crossing(
         calibrated = _calibrate_range(
             values, threshold, np.datetime64(last_day, "ns"), median, forecast, level, window, min_points,
             int(calibration_days), int(calibration_levels), float(calibration_span), float(min_calibration),
-            horizon_days, calibration_halflife, pooled_fallback, slope, rate_bw,
+            horizon_days,
         )
         use = calibrated[3]
         earliest = np.where(use, calibrated[0], earliest)
@@ -510,7 +545,7 @@ def anticipate_crossing(
 def _calibrate_range(
     values: np.ndarray, threshold: float, last_day: np.datetime64, median: np.ndarray, forecast: np.ndarray,
     level: float, window: int, min_points: int, days: int, levels: int, span: float, min_events: float,
-    horizon_days: int, halflife: float | None = None, pooled_fallback: bool = True, slope=None, rate_bw=None,
+    horizon_days: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Conformal earliest / median / latest from the errors of past forecasts (see :func:`anticipate_crossing`).
 
@@ -520,23 +555,14 @@ def _calibrate_range(
     n_regions = median.shape[0]
     nat = np.full(n_regions, np.datetime64("NaT"), dtype="datetime64[ns]")
     use = np.zeros(n_regions, dtype=bool)
-    z, censored, lead_hat, region, age, rate = _calibration_pairs(values, threshold, window, min_points, days, levels, span,
+    z, censored, lead_hat, region = _calibration_pairs(values, threshold, window, min_points, days, levels, span,
                                                        horizon_days)
     if z.size == 0 or np.unique(region[~censored]).size < 3:  # need crossings seen in at least 3 regions
         return nat, nat.copy(), nat.copy(), use
     targets = np.flatnonzero(forecast)
     lead = ((median[targets] - last_day) / np.timedelta64(1, "D")).astype(np.float64)
     weights = np.exp(-0.5 * ((np.log(lead_hat)[:, None] - np.log(lead)[None, :]) / _LEAD_BANDWIDTH) ** 2)
-    if halflife:
-        weights = weights * 0.5 ** (age / halflife)[:, None]
-    if rate_bw:
-        weights = weights * np.exp(-0.5 * ((np.log(rate)[:, None] - np.log(slope[targets])[None, :]) / rate_bw) ** 2)
     events = (weights * ~censored[:, None]).sum(axis=0)
-    if pooled_fallback:
-        # too few past forecasts of a similar lead: all leads pooled (the lead ratio is roughly lead-free)
-        pooled = (events < min_events) & ((~censored).sum() >= min_events)
-        weights[:, pooled] = 1.0
-        events = np.where(pooled, (~censored).sum(), events)
     q = _weighted_km_quantiles(z, censored, weights, ((1 - level) / 2, 0.5, (1 + level) / 2))
     with np.errstate(invalid="ignore", over="ignore"):
         lo = np.maximum(1.0, np.floor(lead * np.exp(q[0])))
@@ -589,12 +615,22 @@ def backtest_anticipation(
     DataFrame
         The :func:`anticipate_crossing` columns plus ``asof``; ``actual`` (first day on or after ``asof``
         the indicator was at or above the threshold, NaT if never); ``error_days`` (``actual - median``,
-        positive = the forecast was early); ``inside`` (``earliest <= actual <= latest``, an unbounded
-        ``latest`` counting as open). Only ``status == "forecast"`` rows have ``error_days`` / ``inside``.
-        ``out.query("status == 'forecast'").inside.mean()`` is the empirical coverage of the range.
+        positive = the forecast was early; ``forecast`` rows that crossed); ``inside`` (scored rows only,
+        NA elsewhere): for ``forecast`` rows ``earliest <= actual <= latest`` (an unbounded ``latest``
+        counting as open), and when there was no crossing in the data, False if the data go past a
+        closed range's ``latest``, True if they go past an open range's ``earliest``; for
+        ``beyond_horizon`` rows the range is ``[earliest, open)`` (after the horizon when ``earliest`` is
+        NaT). ``out.inside.mean()`` (NA skipped) is the empirical coverage of the range;
+        a method cannot flatter it by declaring hard cases beyond the horizon.
     """
     full = _known(indicators, None, name, population)
     table = wide(full, name, regions=parse_regions(regions))
+    horizon_days = int(kwargs.get("horizon_days", 120))
+    observed = table.notna().to_numpy()
+    last_row = len(table.index) - 1 - np.argmax(observed[::-1], axis=0)
+    days = np.asarray(table.index, dtype="datetime64[ns]")
+    data_end = pd.Series(np.where(observed.any(axis=0), days[np.maximum(last_row, 0)] if len(days) else
+                                  np.datetime64("NaT"), np.datetime64("NaT")), index=table.columns)
     parts = []
     for asof in asofs:  # a handful of forecast days; regions are vectorized inside
         cut = to_day(asof, "asofs")
@@ -602,10 +638,24 @@ def backtest_anticipation(
         actual = first_crossing(table.loc[table.index >= cut], float(threshold)).reindex(res["region"])
         res.insert(1, "asof", pd.Series(cut, index=res.index).astype("datetime64[ns]"))
         res["actual"] = actual.to_numpy()
-        forecast = (res["status"] == "forecast").to_numpy() & res["actual"].notna().to_numpy()
+        happened = res["actual"].notna().to_numpy()
+        status = res["status"].to_numpy()
+        forecast = status == "forecast"
         err = (res["actual"] - res["median"]).dt.days.astype(np.float64)
-        res["error_days"] = np.where(forecast, err, np.nan)
-        inside = (res["earliest"] <= res["actual"]) & ((res["actual"] <= res["latest"]) | res["latest"].isna())
-        res["inside"] = pd.array(np.where(forecast, inside, pd.NA), dtype="boolean")
+        res["error_days"] = np.where(forecast & happened, err, np.nan)
+        inside = ((res["earliest"] <= res["actual"]) & ((res["actual"] <= res["latest"]) | res["latest"].isna()))
+        # no crossing in the data: a closed range whose last day passed is a miss; an open range whose first
+        # day passed holds it ("not before earliest, maybe never")
+        seen_until = data_end.reindex(res["region"]).to_numpy()
+        closed = res["latest"].notna().to_numpy()
+        missed = forecast & ~happened & closed & (res["latest"].to_numpy() < seen_until)
+        # "beyond the horizon": the range is [earliest, open) or, without earliest, after the horizon
+        beyond = status == "beyond_horizon"
+        low = res["earliest"].fillna(cut + pd.Timedelta(days=horizon_days))
+        held_open = (forecast | beyond) & ~happened & ~closed & (low.to_numpy() < seen_until)
+        scored = np.select([forecast & happened, missed, beyond & happened, held_open],
+                           [inside.to_numpy(dtype=bool), False, (res["actual"] >= low).to_numpy(dtype=bool), True],
+                           2)
+        res["inside"] = pd.array(np.where(scored == 2, pd.NA, scored == 1), dtype="boolean")
         parts.append(res)
     return pd.concat(parts, ignore_index=True)

@@ -19,6 +19,7 @@ from surgeplan.kinds import INVENTORY_OPTIONAL, INVENTORY_REQUIRED
 from surgeplan.store import schema
 from surgeplan.store.export import export_query, infer_format
 from surgeplan.store.ingest import IngestReport, _from_frame, run_ingest
+from surgeplan.store.schema import rollback
 from surgeplan.store.validate import RULES, sql_literal
 
 __all__ = ["DEFAULT_PATH", "Store"]
@@ -308,7 +309,12 @@ class Store:
         end: Any = None,
         key_type: str | None = None,
     ) -> pd.DataFrame:
-        """Covariates ``key_type, key, ts, name, value``; ``key_type`` is ``resource_id`` or ``region``."""
+        """Covariates with ``start <= ts < end``.
+
+        Returns ``key_type, key, ts, name, value`` (``key_type`` is ``resource_id`` or
+        ``region``); with ``key_type`` given, only those rows, in the long shape of
+        ``docs/DEVELOPING.md``: ``resource_id`` (or ``region``), ``ts, name, value``.
+        """
         if key_type not in (None, "resource_id", "region"):
             raise SurgeplanError(f"key_type: {key_type!r} is not 'resource_id' or 'region'")
         where, params = self._filters(
@@ -317,6 +323,11 @@ class Store:
             ("key_type", None if key_type is None else [key_type]),
             ts=("ts", start, end),
         )
+        if key_type is not None:
+            return self._df(
+                f"SELECT key AS {key_type}, ts, name, value FROM covariates{where} ORDER BY key, name, ts",
+                params,
+            )
         return self._df(
             f"SELECT key_type, key, ts, name, value FROM covariates{where} ORDER BY key_type, key, name, ts",
             params,
@@ -470,7 +481,7 @@ class Store:
                     con.execute("UPDATE derived_tables SET updated_at = now() WHERE name = ?", [name])
                 con.execute("COMMIT")
             except BaseException as exc:
-                con.execute("ROLLBACK")
+                rollback(con)
                 if isinstance(exc, duckdb.Error):
                     raise SurgeplanError(f"write_table {name!r} failed and was rolled back: {exc}") from exc
                 raise
@@ -522,7 +533,7 @@ class Store:
                 con.execute(f"INSERT INTO forecasts {unpivot}", [run_id] * len(stats))
                 con.execute("COMMIT")
             except BaseException as exc:
-                con.execute("ROLLBACK")
+                rollback(con)
                 if isinstance(exc, duckdb.Error):
                     raise SurgeplanError(f"write_forecasts failed and was rolled back: {exc}") from exc
                 raise

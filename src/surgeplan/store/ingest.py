@@ -34,7 +34,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from surgeplan.errors import SurgeplanError, ValidationError
-from surgeplan.store.schema import TABLES, quote_ident
+from surgeplan.store.schema import TABLES, quote_ident, rollback
 from surgeplan.store.validate import STAGE, TableRules, sql_literal, stage_and_validate
 
 __all__ = ["IngestReport", "Source", "open_source", "run_ingest"]
@@ -43,6 +43,8 @@ _SRC_VIEW = "__src_arrow"
 #: From this many rows into an EMPTY table, the primary-key index is built after the load, in bulk
 #: (about 1.3-1.8x faster than maintaining it row by row; see benchmarks/bench_store.py).
 BULK_ROWS = 100_000
+#: pandas index levels with these names are turned into columns on ingest
+_INDEX_COLUMNS = {"resource_id", "unique_id", "ts", "ds", "region", "date", "name", "key"}
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".txt", ".tsv")
 _PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 
@@ -123,7 +125,7 @@ def _arrow_with_rows(table: pa.Table, label: str) -> pa.Table:
 
 def _csv_error(path: Path, exc: Exception) -> ValidationError:
     """Locate a structural CSV problem by re-reading single-threaded (slow path, errors only)."""
-    raw = path.read_bytes()
+    raw = b"" if path.name.lower().endswith((".gz", ".bz2")) else path.read_bytes()
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -245,7 +247,9 @@ def _from_frame(src: Any) -> tuple[pa.Table, str]:
         import pandas as pd
 
         if isinstance(src, pd.DataFrame):
-            frame = src.reset_index() if src.index.name is not None else src  # e.g. a 'ts' index
+            named = [n for n in src.index.names if n is not None]
+            # an index that carries data ('ts', 'resource_id' ...) becomes columns; a plain one is dropped
+            frame = src.reset_index() if named and set(named) <= _INDEX_COLUMNS else src
             try:
                 return pa.Table.from_pandas(frame, preserve_index=False), "<pandas frame>"
             except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
@@ -310,9 +314,12 @@ def _span(con: duckdb.DuckDBPyConnection, column: str | None) -> tuple[str | Non
     lo, hi = con.execute(
         f"SELECT min({quote_ident(column)}), max({quote_ident(column)}) FROM {STAGE}"
     ).fetchall()[0]
-    fmt = lambda v: (
-        None if v is None else (v.isoformat().replace("+00:00", "Z") if hasattr(v, "hour") else v.isoformat())
-    )
+
+    def fmt(v: Any) -> str | None:
+        if v is None:
+            return None
+        return v.isoformat().replace("+00:00", "Z") if hasattr(v, "hour") else v.isoformat()
+
     return fmt(lo), fmt(hi)
 
 
@@ -403,7 +410,7 @@ def run_ingest(
                 )
                 con.execute("COMMIT")
             except BaseException as exc:
-                con.execute("ROLLBACK")
+                rollback(con)
                 if isinstance(exc, duckdb.Error):
                     raise SurgeplanError(
                         f"{source.label}: ingest into {spec.name} failed and was rolled back: {exc}"

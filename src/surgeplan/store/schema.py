@@ -34,6 +34,7 @@ Table layouts (natural keys in brackets)::
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,6 +56,12 @@ __all__ = [
     "quote_ident",
     "sync_kinds",
 ]
+
+
+def rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll the open transaction back; a failure here must not hide the error that caused it."""
+    with contextlib.suppress(duckdb.Error):
+        con.execute("ROLLBACK")
 
 
 def quote_ident(name: str) -> str:
@@ -250,7 +257,7 @@ def migrate(con: duckdb.DuckDBPyConnection, path: str = "<store>", *, read_only:
             con.execute("INSERT INTO schema_version VALUES (?, now(), ?)", [m.version, m.description])
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            rollback(con)
             raise
     if pending:
         con.execute("CHECKPOINT")
@@ -292,7 +299,7 @@ def sync_kinds(con: duckdb.DuckDBPyConnection, *, read_only: bool = False) -> bo
         con.executemany("INSERT INTO kinds VALUES (?, ?, ?, ?, ?, ?)", want)
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
     con.execute("CHECKPOINT")
     return True

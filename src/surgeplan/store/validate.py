@@ -235,6 +235,8 @@ def _number_sql(c: Column, src: str, dtype: str) -> tuple[list[str], str, str]:
         helpers = [f"NULLIF(trim(CAST({src} AS VARCHAR)), '') AS {s}", f"TRY_CAST({s} AS DOUBLE) AS {v}"]
         empty = f"{s} IS NULL"
         not_number = f"{v} IS NULL"
+    if _NUMERIC_TYPES.match(dtype) and not c.required:
+        empty = f"({empty} OR isnan({v}))"  # a NaN in a numeric column is a missing optional value
     parts = [
         f"WHEN {empty} THEN {_EMPTY if c.required else 0}",
         f"WHEN {not_number} OR isnan({v}) THEN {_NOT_NUMBER}",
@@ -246,7 +248,9 @@ def _number_sql(c: Column, src: str, dtype: str) -> tuple[list[str], str, str]:
     if c.high is not None:
         parts.append(f"WHEN {v} {'>=' if c.high_open else '>'} {c.high!r} THEN {_TOO_HIGH}")
     status = "CASE " + " ".join(parts) + " ELSE 0 END"
-    value = v if c.default is None else f"coalesce({v}, {float(c.default)!r})"  # type: ignore[arg-type]
+    value = v if c.required else f"CASE WHEN isnan({v}) THEN NULL ELSE {v} END"
+    if c.default is not None:
+        value = f"coalesce({value}, {float(c.default)!r})"  # type: ignore[arg-type]
     return helpers, value, status
 
 

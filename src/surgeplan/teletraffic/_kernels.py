@@ -19,6 +19,7 @@ well conditioned and O(1)-ish in cost:
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 from numba import njit, prange
@@ -42,6 +43,7 @@ def _tail_table(c: np.ndarray, eta_max: float) -> np.ndarray:
 
 
 _TAIL = _tail_table(_C, ETA_MAX)
+_INV_ODD = 1.0 / (2.0 * np.arange(200) + 1.0)  # 1 / (2j + 1) for the bd0 series
 _ERFCX = np.ascontiguousarray(np.array(ERFCX_CHEB, dtype=np.float64))
 _ERFCX_N = _ERFCX.shape[0]
 _ERFCX_D = _ERFCX.shape[1]
@@ -57,6 +59,10 @@ LAM_LO = 0.5  # Temme region x / a in [LAM_LO, LAM_HI]  (|eta| <= ~0.8)
 LAM_HI = 2.0
 TINY = 1e-300
 PAR_MIN = 20000  # batches at least this long run with prange
+# One parallel kernel at a time: numba's workqueue threading layer (the fallback when neither
+# OpenMP nor TBB is available) aborts on concurrent launches from several Python threads (web
+# servers, threaded Dask); a caller that finds the lock taken runs the serial kernel instead.
+_PAR_LOCK = threading.Lock()
 
 # Stirling-series coefficients for stirlerr (Loader 2000)
 _S0 = 1.0 / 12.0
@@ -90,14 +96,12 @@ def bd0(x, m):
         s = d * v
         ej = 2.0 * x * v
         v2 = v * v
-        j = 1.0
-        for _ in range(200):
+        for j in range(1, 200):
             ej *= v2
-            s1 = s + ej / (2.0 * j + 1.0)
+            s1 = s + ej * _INV_ODD[j]
             if s1 == s:
                 return s1
             s = s1
-            j += 1.0
         return s
     return x * math.log(x / m) + m - x
 
@@ -212,28 +216,31 @@ def temme_b(n, x):
     a = n + 1.0
     lam = x / a
     z2 = bd0(a, x)  # a eta**2 / 2
-    if z2 < 0.0:
-        z2 = 0.0
+    z2 = max(z2, 0.0)
     z = math.sqrt(z2)
     eta = math.sqrt(2.0 * z2 / a)
     if x < a:
         eta = -eta
     ra = math.sqrt(a)
-    ex = SQRT_PI_2 * ra * erfcx_pos(z, z2)
     gs = math.exp(stirlerr(a))  # Gamma*(a)
+    if x < a and z2 > 40.0:
+        # B = e^-z2 / (lam Gamma*(a) (sqrt(2 pi a) - e^-z2 (ex - S))): the correction
+        # e^-z2 (ex - S) < e^-40 (sqrt(pi a / 2) + 1) is below 1e-17 of sqrt(2 pi a)
+        return math.exp(-z2) / (lam * gs * SQRT_2PI * ra)
+    ex = SQRT_PI_2 * ra * erfcx_pos(z, z2)
     if x >= a:
-        # bracket ~ ex + S >= ~min(sqrt(a), 1/(lam - 1)): ask S for 1e-17 of it
-        s = temme_sum(eta, a, 1e-17 * max(0.5, ex - 0.35))
+        # bracket ex + S >= ex - 0.35 > 0: ask S for 5e-17 of it
+        s = temme_sum(eta, a, 5e-17 * max(0.5, ex - 0.35))
         return 1.0 / (lam * gs * (ex + s))
-    s = temme_sum(eta, a, 1e-17 * ra)
     e = math.exp(-z2)
+    s = temme_sum(eta, a, 5e-17 * ra)  # bracket >= sqrt(2 pi a) / 2 = 1.25 sqrt(a)
     return e / (lam * gs * (SQRT_2PI * ra - e * (ex - s)))
 
 
 @njit(cache=True)
 def erlang_b1(x, n):
     """Erlang B blocking for traffic x >= 0 (Erlangs) and servers n > -1 (real)."""
-    if x != x or n != n:
+    if math.isnan(x) or math.isnan(n):
         return np.nan
     if n == 0.0:
         return 1.0
@@ -261,6 +268,8 @@ def erlang_b1(x, n):
         if lp < -745.0:
             return 0.0
         p = math.exp(lp)
+        if lp < -40.0 and x < 0.5 * a:
+            return p  # p S <= p (x/a) / (1 - x/a) < 1e-17: B = p / (1 - p S) = p to full precision
         return p / (1.0 - p * series_s1(n, x))
     return 1.0 / cf_inv_b(n, x)
 
@@ -280,7 +289,7 @@ def _servers_guess(x, target):
     if target > 0.3:
         # overload: B ~ 1 - n/x
         g = x * (1.0 - target)
-        return g if g > 0.0 else 0.0
+        return max(0.0, g)
     z2 = lt - 0.5 * math.log(2.0 * math.pi * x)
     if z2 <= 0.0:
         return x - 1.0
@@ -291,13 +300,12 @@ def _servers_guess(x, target):
 @njit(cache=True)
 def erlang_b_servers1(x, target):
     """Smallest integer n with B(x, n) <= target (0 < target < 1)."""
-    if x != x or target != target:
+    if math.isnan(x) or math.isnan(target):
         return np.nan
     if x == 0.0:
         return 0.0
     n = math.floor(_servers_guess(x, target))
-    if n < 0.0:
-        n = 0.0
+    n = max(n, 0.0)
     b = erlang_b1(x, n)
     # Newton jumps in n on ln B using the local forward difference
     for _ in range(60):
@@ -311,8 +319,7 @@ def erlang_b_servers1(x, target):
         if abs(step) <= 6.0:
             break
         nn = n + math.floor(step)
-        if nn < 0.0:
-            nn = 0.0
+        nn = max(nn, 0.0)
         if nn == n:
             break
         n = nn
@@ -352,7 +359,7 @@ def erlang_b_servers1(x, target):
 @njit(cache=True)
 def erlang_b_traffic1(n, target):
     """Traffic x > 0 with B(x, n) = target (n > 0, 0 < target < 1): safeguarded Newton in ln x."""
-    if n != n or target != target:
+    if math.isnan(n) or math.isnan(target):
         return np.nan
     if n <= 0.0:
         return np.nan
@@ -390,7 +397,10 @@ def erlang_b_traffic1(n, target):
         if g == -np.inf or deriv <= 0.0:
             unew = 0.5 * (lo + hi)
         else:
-            unew = u - g / deriv
+            step = g / deriv
+            if abs(step) <= 4e-16 * max(1.0, abs(u)):
+                break  # converged to within a few ulps of ln x (the noise level of ln B)
+            unew = u - step
             if unew <= lo or unew >= hi:
                 unew = 0.5 * (lo + hi)
         if abs(unew - u) <= 1e-15 * max(1.0, abs(u)):
@@ -419,8 +429,11 @@ def _erlang_b_parallel(x, n, out):
 def erlang_b_vec(x: np.ndarray, n: np.ndarray) -> np.ndarray:
     """Erlang B over flat float64 arrays of equal length."""
     out = np.empty(x.size)
-    if x.size >= PAR_MIN:
-        _erlang_b_parallel(x, n, out)
+    if x.size >= PAR_MIN and _PAR_LOCK.acquire(blocking=False):
+        try:
+            _erlang_b_parallel(x, n, out)
+        finally:
+            _PAR_LOCK.release()
     else:
         _erlang_b_serial(x, n, out)
     return out
@@ -441,8 +454,11 @@ def _servers_parallel(x, t, out):
 def erlang_b_servers_vec(x: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Erlang B inverse in servers over flat arrays."""
     out = np.empty(x.size)
-    if x.size >= PAR_MIN // 10:
-        _servers_parallel(x, t, out)
+    if x.size >= PAR_MIN // 10 and _PAR_LOCK.acquire(blocking=False):
+        try:
+            _servers_parallel(x, t, out)
+        finally:
+            _PAR_LOCK.release()
     else:
         _servers_serial(x, t, out)
     return out
@@ -472,7 +488,7 @@ def extended_b1(a0, n, r):
     g(A) = A (1 - r B(A, n)) - a0 is increasing (carried traffic grows with A, so the lost traffic
     A B grows at most one for one) and concave; Newton from A = a0 climbs monotonically to the root.
     """
-    if a0 != a0 or n != n or r != r:
+    if math.isnan(a0) or math.isnan(n) or math.isnan(r):
         return np.nan, np.nan
     if a0 == 0.0:
         return erlang_b1(0.0, n), 0.0
@@ -490,8 +506,7 @@ def extended_b1(a0, n, r):
             xn = a0 / (1.0 - r * b)
         else:
             xn = x - g / dg
-        if xn < a0:
-            xn = a0
+        xn = max(xn, a0)
         if abs(xn - x) <= 1e-15 * xn:
             x = xn
             b = erlang_b1(x, n)
@@ -520,7 +535,7 @@ def extended_b_vec(a0: np.ndarray, n: np.ndarray, r: np.ndarray) -> tuple[np.nda
 @njit(cache=True)
 def extended_servers1(a0, target, r):
     """Smallest integer n whose retry equilibrium has blocking <= target."""
-    if a0 != a0 or target != target or r != r:
+    if math.isnan(a0) or math.isnan(target) or math.isnan(r):
         return np.nan
     if a0 == 0.0:
         return 0.0

@@ -30,7 +30,7 @@ __all__ = ["EngsetResult", "engset", "engset_servers"]
 @njit(cache=True)
 def _time_congestion(s, n, beta):
     """E(s, n, beta): probability that all n servers are busy, s sources (recurrence)."""
-    if s != s or n != n or beta != beta:
+    if math.isnan(s) or math.isnan(n) or math.isnan(beta):
         return np.nan
     if n > s:
         return 0.0  # state n unreachable
@@ -57,7 +57,7 @@ def _engset_serial(s, n, beta, call, time):
 
 @njit(cache=True)
 def _servers1(s, beta, target, call):
-    if s != s or beta != beta or target != target:
+    if math.isnan(s) or math.isnan(beta) or math.isnan(target):
         return np.nan
     ss = s - 1.0 if call else s
     # walk the recurrence up from n = 0 until the congestion meets the target

@@ -60,7 +60,7 @@ def _q_upper(y, x):
 def erlang_a1(lam, h, pat, n, t):
     """(P(wait), P(abandon), P(answered within t), E[wait] in s) for one M/M/N+M queue."""
     nan = np.nan
-    if lam != lam or h != h or pat != pat or n != n or t != t:
+    if math.isnan(lam) or math.isnan(h) or math.isnan(pat) or math.isnan(n) or math.isnan(t):
         return nan, nan, nan, nan
     a = lam * h
     if lam == 0.0:
@@ -112,10 +112,8 @@ def erlang_a1(lam, h, pat, n, t):
             term2 = math.exp(log_pin_e) * _k.series_s1(y, xp)
         ans = (y / x) * ((pw - pin) - term2)
     sl = 1.0 - pw + ans
-    if sl < 0.0:
-        sl = 0.0
-    if sl > 1.0:
-        sl = 1.0
+    sl = max(sl, 0.0)
+    sl = min(sl, 1.0)
     return pw, pab, sl, pab * pat
 
 
@@ -206,7 +204,7 @@ def erlang_a(
     t = (arrival_rate, handling_time, patience, agents, answer_within)
     lam, h, n, (pw, pab, sl, w) = _compute(*t)
     with np.errstate(invalid="ignore", divide="ignore"):
-        occ = np.where(n > 0, lam * h * (1.0 - pab) / n, np.nan)
+        occ = np.where(n > 0, np.minimum(lam * h * (1.0 - pab) / n, 1.0), np.nan)
     return ErlangA(
         like_input(pw, *t, name="wait_probability"),
         like_input(pab, *t, name="abandon_probability"),
@@ -355,19 +353,17 @@ def erlang_a_average_wait(arrival_rate: Any, handling_time: Any, patience: Any, 
 
 @njit(cache=True)
 def _meets(lam, h, pat, n, t, sl_target, ab_max, occ_max):
-    pw, pab, sl, w = erlang_a1(lam, h, pat, n, t)
+    _pw, pab, sl, _w = erlang_a1(lam, h, pat, n, t)
     if sl < sl_target or pab > ab_max:
         return False
-    if occ_max < 1.0 and lam * h * (1.0 - pab) > occ_max * n:
-        return False
-    return True
+    return not (occ_max < 1.0 and lam * h * (1.0 - pab) > occ_max * n)
 
 
 @njit(cache=True)
 def _agents1(lam, h, pat, sl_target, t, ab_max, occ_max):
-    if lam != lam or h != h or pat != pat or sl_target != sl_target or t != t:
+    if math.isnan(lam) or math.isnan(h) or math.isnan(pat) or math.isnan(sl_target) or math.isnan(t):
         return np.nan
-    if ab_max != ab_max or occ_max != occ_max:
+    if math.isnan(ab_max) or math.isnan(occ_max):
         return np.nan
     if lam == 0.0:
         return 0.0
@@ -458,8 +454,9 @@ def erlang_a_agents(
     out = np.empty(arrays[0].size)
     _agents_serial(*flat(*arrays), out)
     out = out.reshape(arrays[0].shape)
-    res = like_input(out, arrival_rate, handling_time, patience, service_level, answer_within, ab_in, occ_in,
-                     name="agents")
+    res = like_input(
+        out, arrival_rate, handling_time, patience, service_level, answer_within, ab_in, occ_in, name="agents"
+    )
     if isinstance(res, float) and np.isfinite(res):
         return int(res)
     return res

@@ -228,15 +228,14 @@ def occupancy(arrival_rate: Any, handling_time: Any, agents: Any) -> Any:
 @njit(cache=True)
 def _agents1(a, h, target, t, occ_max):
     """Smallest integer N with Erlang C service level >= target and A / N <= occ_max."""
-    if a != a or h != h or target != target or t != t or occ_max != occ_max:
+    if math.isnan(a) or math.isnan(h) or math.isnan(target) or math.isnan(t) or math.isnan(occ_max):
         return np.nan
     if a == 0.0:
         return 0.0
     n = math.floor(a) + 1.0  # stability: N > A
     if occ_max < 1.0:
         m = math.ceil(a / occ_max * (1.0 - 1e-12))
-        if m > n:
-            n = m
+        n = max(n, m)
     b = _k.erlang_b1(a, n)
     for _ in range(100_000_000):
         c = n * b / (n - a * (1.0 - b))
