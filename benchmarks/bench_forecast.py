@@ -117,6 +117,12 @@ class _Windowed:
         return self
 
 
+def _level(q: float) -> int | float:
+    """Central interval level (percent) whose bound is quantile ``q``: 0.1 and 0.9 -> 80."""
+    lv = round(abs(2 * q - 1) * 100, 6)
+    return int(lv) if float(lv).is_integer() else lv
+
+
 class StatsForecastPeer(_Windowed):
     """statsforecast AutoETS (season 24 h) or MSTL (24 h + 168 h) on the last 28 days, no indicators."""
 
@@ -139,7 +145,7 @@ class StatsForecastPeer(_Windowed):
         per_day = int(DAY / self.step)
         df = pd.DataFrame({"unique_id": np.repeat(ids.to_numpy(), len(grid)),
                            "ds": np.tile(grid.tz_localize(None).to_numpy(), len(ids)), "y": y.ravel()})
-        levels = sorted({round(abs(2 * q - 1) * 100, 6) for q in self.quantiles if q != 0.5})
+        levels = sorted({_level(q) for q in self.quantiles if q != 0.5})
         sf = StatsForecast(models=self._models(per_day), freq=pd.tseries.frequencies.to_offset(self.step),
                            n_jobs=self.n_jobs)
         with warnings.catch_warnings():
@@ -150,9 +156,7 @@ class StatsForecastPeer(_Windowed):
         out = pd.DataFrame({"resource_id": f["unique_id"].astype(str).to_numpy(),
                             "ts": pd.to_datetime(f["ds"]).dt.tz_localize("UTC"), "mean": f[name].to_numpy(float)})
         for q in self.quantiles:
-            lv = round(abs(2 * q - 1) * 100, 6)
-            lvs = f"{lv:g}"
-            col = name if q == 0.5 else f"{name}-{'lo' if q < 0.5 else 'hi'}-{lvs}"
+            col = name if q == 0.5 else f"{name}-{'lo' if q < 0.5 else 'hi'}-{_level(q)}"
             out[quantile_name(q)] = f[col].to_numpy(float)
         cols = ["mean", *[quantile_name(q) for q in self.quantiles]]
         out[cols] = out[cols].clip(lower=0.0)
@@ -160,21 +164,17 @@ class StatsForecastPeer(_Windowed):
 
 
 def lockdown_periods(indicators: pd.DataFrame | None) -> pd.DataFrame:
-    """Lockdown periods per region from indicators: ``lockdown`` = 1, else stay-at-home level >= 2."""
+    """Lockdown periods per region seen in ``indicators`` (``signals.lockdown_periods``, its default rule)."""
     if indicators is None or indicators.empty:
-        return pd.DataFrame(columns=["region", "start", "end"])
-    lk = indicators[indicators["name"] == "lockdown"]
-    if lk.empty:
-        lk = indicators[indicators["name"] == "stay_home_required"].assign(
-            value=lambda d: (d["value"] >= 2).astype(float))
-    rows = []
-    for region, d in lk.sort_values("date").groupby("region"):  # a few regions
-        on = d["value"].to_numpy() > 0.5
-        dates = pd.DatetimeIndex(d["date"])
-        edges = np.diff(np.r_[0, on.astype(int), 0])
-        for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
-            rows.append((region, dates[s], dates[e - 1] + DAY, e == len(on)))
-    return pd.DataFrame(rows, columns=["region", "start", "end", "ongoing"])
+        return pd.DataFrame(columns=["region", "start", "end", "ongoing"])
+    from surgeplan.signals import lockdown_periods as periods
+
+    try:
+        p = periods(indicators)
+    except SurgeplanError:  # no stay-at-home / stringency rows
+        return pd.DataFrame(columns=["region", "start", "end", "ongoing"])
+    # end: exclusive day after the last lockdown day
+    return p.assign(end=p["end"] + DAY)[["region", "start", "end", "ongoing"]]
 
 
 class ProphetPeer(_Windowed):
@@ -257,24 +257,9 @@ def peer_factories(include: Sequence[str]) -> dict[str, Callable[[Sequence[float
 
 def rte_france_data() -> dict[str, pd.DataFrame]:
     """The bundled RTE France load (hourly means), temperature covariate and FRA indicators."""
-    try:
-        from surgeplan.forecast.datasets import rte_france  # the forecast engineer's loader
+    from surgeplan.forecast.datasets import rte_france
 
-        d = rte_france()
-        if isinstance(d, dict):
-            meas, cov, ind = d.get("measurements"), d.get("covariates"), d.get("indicators")
-            if meas is not None:
-                return _hourly_rte(meas, cov, ind)
-    except Exception:  # noqa: BLE001 - fall back to reading the bundled files directly
-        pass
-    import surgeplan
-
-    base = Path(surgeplan.__file__).parent / "data" / "rte_france"
-    raw = pd.read_csv(base / "france_load_2019_2020.csv.gz")
-    ts = pd.to_datetime(raw["ts"], utc=True)
-    meas = pd.DataFrame({"resource_id": "FRA-national-load", "ts": ts, "load": raw["load_mw"].astype(float)})
-    cov = pd.DataFrame({"region": "FRA", "ts": ts, "name": "temperature_c", "value": raw["temperature_c"].astype(float)})
-    ind = pd.read_csv(base / "france_indicators_2020.csv", parse_dates=["date"])
+    meas, _inv, ind, cov = rte_france()
     return _hourly_rte(meas, cov, ind)
 
 
@@ -437,13 +422,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resources", type=int, default=40, help="simulated operator resources (subsample)")
     ap.add_argument("--peer-resources", type=int, default=8, help="of which run by statsforecast / Prophet")
     ap.add_argument("--speed-peer-series", type=int, default=20)
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: rte,operator,speed")
+    ap.add_argument("--skip", default="operator",
+                    help="comma list of parts to skip: rte,operator,alt,speed (default: operator, which "
+                         "benchmarks/replay_2020.py runs with the same peers on daily origins)")
     args = ap.parse_args(argv)
     from _machine import machine_markdown
 
     skip = set(filter(None, args.skip.split(",")))
     quick = args.quick
-    sections: list[str] = [machine_markdown()]
+    def emit(title: str, text: str) -> None:
+        """Print a part's table and write it as its own RESULTS.md section (partial runs persist)."""
+        body = text.replace("### ", "", 1).split("\n", 1)
+        md = f"**{body[0]}**\n\n{body[1].strip() if len(body) > 1 else ''}\n\n{machine_markdown()}"
+        if args.write_results and not quick:
+            write_section(title, md)
+            print(f"wrote section '{title}' of {RESULTS}")
+
 
     if "rte" not in skip:
         print("France electricity load (RTE), daily origins over the 2020 lockdown, 14-day horizon")
@@ -454,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
                          refit_every={"surgeplan": 7, "naive-day": 7, "naive-week": 7})
         table = comparison_table(res, [1, 7, 14])
         print(table.to_string(index=False))
-        sections.append(f"### France electricity load (RTE, real), origins {start} .. {end} (Paris midnights), "
+        emit("Forecast: France electricity load vs peers", f"### France electricity load (RTE, real), origins {start} .. {end} (Paris midnights), "
                         "14-day horizon, hourly means\n\n" + to_markdown(table))
 
     if "operator" not in skip:
@@ -474,23 +468,52 @@ def main(argv: list[str] | None = None) -> int:
         peer_t = comparison_table(res, [1, 7, 14, 28], on=peer_ids)
         print(all_t.to_string(index=False))
         print(peer_t.to_string(index=False))
-        sections.append(f"### Simulated operator 2020, origins {start} .. {end}, 28-day horizon\n\n"
+        emit("Forecast: simulated operator vs peers", f"### Simulated operator 2020, origins {start} .. {end}, 28-day horizon\n\n"
                         f"All {n} resources (random subsample of the bundled inventory, seed 0):\n\n"
                         + to_markdown(all_t) + f"\n\nThe {npeer} resources every peer ran on:\n\n" + to_markdown(peer_t))
+
+    if "alt" not in skip:
+        sys.path.insert(0, str(HERE.parent / "tests"))
+        from generators.alt_shock import generate
+
+        n = 10 if quick else 20
+        npeer = 3 if quick else args.peer_resources
+        gen = generate(n_resources=n, seed=11)
+        data = {"measurements": gen.measurements, "inventory": gen.inventory, "indicators": gen.indicators,
+                "covariates": gen.covariates}
+        start, end = ("2020-03-01", "2020-03-10") if quick else ("2020-02-15", "2020-05-31")
+        print(f"Second, independent generator (tests/generators/alt_shock.py): {n} resources, peers on {npeer}")
+        ids = list(gen.inventory["resource_id"])
+        peer_ids = ids[:npeer]
+        models = {"surgeplan": shock_model, **peer_factories(["naive-day", "naive-week", "AutoETS", "MSTL"])}
+        res = run_models(data, models, start=start, end=end, horizon="14d",
+                         refit_every={"surgeplan": 7, "naive-day": 7, "naive-week": 7},
+                         resources={"AutoETS": peer_ids, "MSTL": peer_ids})
+        all_t = comparison_table({k: v for k, v in res.items() if k in ("surgeplan", "naive-day", "naive-week")},
+                                 [1, 7, 14])
+        peer_t = comparison_table(res, [1, 7, 14], on=peer_ids)
+        ant = res["surgeplan"].metrics.query("horizon_days == 14").dropna(subset=["shortage_date"])
+        print(all_t.to_string(index=False))
+        print(peer_t.to_string(index=False))
+        emit(
+            "Forecast: second generator", f"### Second, independent generator (tests/generators/alt_shock.py, seed 11), origins {start} .. {end}, "
+            f"14-day horizon\n\nLogistic ramps with kind-specific lags (VPN 2 days before the order, bridges 4 "
+            "after), habits persisting after the lift, unrelated level shifts, 2% missing hours plus outages, "
+            "spikes, a temperature covariate; regions hit 7 days apart. "
+            f"All {n} resources:\n\n" + to_markdown(all_t) + f"\n\nThe {npeer} resources every peer ran on:\n\n"
+            + to_markdown(peer_t) + f"\n\nShortages: {len(ant)}; foreseen (p90 above capacity) >= 7 days ahead: "
+            f"{int((ant['anticipation_days'] >= 7).sum())}, at least 1 day ahead: "
+            f"{int((ant['anticipation_days'] >= 1).sum())}.")
 
     if "speed" not in skip:
         ns = 200 if quick else 1000
         print(f"Speed: fit + 14-day forecast of {ns} hourly series, 8 weeks of history")
         table = speed(ns, 5 if quick else args.speed_peer_series)
         print(table.to_string(index=False))
-        sections.append(f"### Speed: fit + 14-day forecast, {ns} hourly series, 8 weeks of history each\n\n"
+        emit("Forecast: speed", f"### Speed: fit + 14-day forecast, {ns} hourly series, 8 weeks of history each\n\n"
                         "Peers timed on a subsample and extrapolated linearly to 1,000 series (their cost is per "
                         "series); surgeplan timed on all of them. Target: surgeplan < 60 s.\n\n" + to_markdown(table))
 
-    body = "\n\n".join(sections)
-    if args.write_results and not quick:
-        write_section("Forecast: peers (bench_forecast.py)", body)
-        print(f"wrote {RESULTS}")
     return 0
 
 

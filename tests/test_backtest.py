@@ -264,3 +264,18 @@ def test_cli_bad_input_one_line_exit_2(csvs, edit, expected):
     assert r.exit_code == 2
     lines = [ln for ln in r.output.strip().splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and expected in lines[0], r.output
+
+
+def test_cli_forecast_busy_hour(csvs):
+    # r1's load is 100 + 30 sin(2 pi h / 24): its daily busy hour is 06:00 UTC (peak at h = 6), 130 Erlangs
+    pytest.importorskip("surgeplan.forecast.model")
+    out = csvs / "f.csv"
+    r = CliRunner().invoke(_cli_app(), ["forecast", "--inventory", str(csvs / "inv.csv"), "--measurements",
+                                        str(csvs / "meas.csv"), "--horizon", "2d", "--busy-hour", "D",
+                                        "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    f = pd.read_csv(out)
+    assert {"resource_id", "period", "busy_hour", "mean", "p50", "p90", "p99"} <= set(f.columns)
+    r1 = f[f["resource_id"] == "r1"]
+    assert (pd.to_datetime(r1["busy_hour"]).dt.hour == 6).all()
+    assert r1["mean"].to_numpy() == pytest.approx(130.0, rel=0.03)

@@ -133,11 +133,11 @@ def test_step_shock_forecast_level(step_shock):
 
 # --------------------------------------------------------------------------- transfer
 def _two_regions(days: int, size: float = 1.0):
-    """ITA hit on 2021-05-01, FRA on 2021-06-10; same kind, same response (x2), lag 0."""
+    """ITA hit on 2021-05-05, FRA on 2021-06-10 (both mid-week); same kind, same response (x2), lag 0."""
     ts = pd.date_range(START, periods=days * 24, freq="h", tz="UTC")
     rng = np.random.default_rng(3)
     frames, inds = [], []
-    for i, (region, lock) in enumerate((("ITA", "2021-05-01"), ("FRA", "2021-06-10"))):
+    for i, (region, lock) in enumerate((("ITA", "2021-05-05"), ("FRA", "2021-06-10"))):
         local_day = ts.tz_convert(TZ[region]).tz_localize(None).normalize()
         for j in range(2):
             on = local_day >= pd.Timestamp(lock)
@@ -271,3 +271,36 @@ def test_errors_name_the_problem():
     with pytest.raises(SurgeplanError, match="kind"):
         ts = pd.date_range(START, periods=48, freq="h", tz="UTC")
         ShockForecaster().fit(_frame("a", ts, np.ones(48)), inventory=pd.DataFrame({"resource_id": ["a"], "kind": ["router"]}))
+
+
+def test_long_horizon_stays_on_the_shifted_pattern(step_shock):
+    """26 weeks ahead the day-lag recursion must neither explode nor decay away from the
+    post-shock level (restrictions held at their last value)."""
+    model, _ = step_shock
+    fc = model.predict("26W")
+    for rid, region, factor in (("voice", "ITA", 2.0), ("data", "ESP", 0.7)):
+        f = fc[fc.resource_id == rid].tail(7 * 24)
+        truth = base_load(pd.DatetimeIndex(f["ts"]), region) * factor
+        assert np.abs(f["p50"].to_numpy() / truth - 1).mean() < 0.10
+        assert np.isfinite(f[["mean", "p50", "p90", "p99"]].to_numpy()).all()
+
+
+def test_known_covariate_is_used():
+    """Load = pattern x exp(0.03 per degree below 15 C): a cold spell in the forecast window,
+    announced by the covariate, must show up in the forecast."""
+    days = 70
+    ts = pd.date_range(START, periods=days * 24, freq="h", tz="UTC")
+    rng = np.random.default_rng(7)
+    # temperature: a slow random walk around 12 C plus a daily cycle; a 6 C colder week at the end
+    temp = 12 + np.cumsum(rng.normal(0, 0.15, len(ts))) * 0.5 + 3 * np.sin(2 * np.pi * (ts.hour.to_numpy() - 9) / 24)
+    temp[-7 * 24 :] -= 6.0
+    y = base_load(ts, None) * np.exp(0.03 * np.maximum(15.0 - temp, 0.0)) * np.exp(rng.normal(0, 0.005, len(ts)))
+    cov = pd.DataFrame({"resource_id": "r", "ts": ts, "name": "temperature_c", "value": temp})
+    hist = _frame("r", ts[: -7 * 24], y[: -7 * 24])
+    model = ShockForecaster(lags_days=()).fit(hist, covariates=cov)
+    fc = model.predict("7D")
+    truth = y[-7 * 24 :]
+    ape = np.abs(fc["p50"].to_numpy() / truth - 1)
+    no_cov = base_load(pd.DatetimeIndex(fc["ts"]), None) * np.exp(0.03 * np.maximum(15.0 - temp[-14 * 24 : -7 * 24], 0.0))
+    assert ape.mean() < 0.03
+    assert ape.mean() < 0.5 * np.abs(no_cov / truth - 1).mean()  # far better than last week's weather

@@ -125,6 +125,16 @@ def test_servers_against_mpmath():
         assert float(mp_erlang_b(a, n, dps=25)) <= b < float(mp_erlang_b(a, n - 1, dps=25))
 
 
+@pytest.mark.parametrize("a", [0.5, 250.0, 1840.0, 2e4, 1e6])
+@pytest.mark.parametrize("b", [1e-300, 1e-310, 5e-324])
+def test_servers_tiny_targets_minimal(a, b):
+    # the first guess lands where B underflows; the answer must still be the minimum
+    n = erlang_b_servers(a, b)
+    assert erlang_b(a, n) <= b < erlang_b(a, n - 1)
+    arr = erlang_b_servers(np.array([a, a]), np.array([b, 0.01]))
+    assert arr[0] == n
+
+
 def test_demo_answer():
     # surgeplan erlang b --traffic 1840 --blocking 0.01
     n = erlang_b_servers(1840, 0.01)

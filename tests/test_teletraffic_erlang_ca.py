@@ -156,6 +156,8 @@ def mp_erlang_a(lam: float, h: float, pat: float, n: int, t: float) -> tuple[flo
         (15 / 240, 240.0, 120.0, 10, 200.0),  # overloaded, x' < y
         (0.05, 100.0, 30.0, 5, 15.0),
         (0.2, 30.0, 60.0, 3, 5.0),  # A = 6 > N = 3: abandonment keeps it stable
+        (0.01, 100.0, 1.0, 1, 0.5),  # y = x = 0.01: patience far below handling time
+        (0.5, 100.0, 10.0, 2, 3.0),  # y = 0.2 < 1 < x = 5
     ],
 )
 def test_erlang_a_against_mpmath(lam, h, pat, n, t):

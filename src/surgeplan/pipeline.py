@@ -68,6 +68,9 @@ class PlanSettings:
         observed values).
     output_dir : Path
         Where exports and the report go.
+    max_growth : float or None
+        Forecast guard: busy-hour forecasts are capped at this multiple of the highest busy hour
+        measured on the resource (see :func:`bound_forecast`); None disables it.
     """
 
     asof: pd.Timestamp | None = None
@@ -82,10 +85,11 @@ class PlanSettings:
     gos: dict[str, float] = field(default_factory=dict)
     indicators: dict[str, dict[str, Any]] = field(default_factory=dict)
     output_dir: Path = Path("surgeplan-plan")
+    max_growth: float | None = 10.0
 
 
 _PLAN_KEYS = {"asof", "horizon_days", "cadence", "quantile", "alert_quantiles", "forecast_quantiles", "budget",
-              "ops_per_day", "ops_per_module", "output_dir"}
+              "ops_per_day", "ops_per_module", "output_dir", "max_growth"}
 _IND_KEYS = {"lockdown_start", "lockdown_end", "stringency", "stay_home_required"}
 
 
@@ -164,6 +168,8 @@ def load_plan_settings(path: str | Path | None = None, raw: Mapping[str, Any] | 
         if bad:
             raise SurgeplanError(f"{src}: [plan.ops_per_module] unknown kind {bad[0]!r}")
         s.ops_per_module = {k: num(f"ops_per_module.{k}", v, 0, integer=True) for k, v in o.items()}
+    if "max_growth" in plan:
+        s.max_growth = num("max_growth", plan["max_growth"], 1)
     if "output_dir" in plan:
         s.output_dir = Path(str(plan["output_dir"]))
     gos = raw.get("gos", {})
@@ -256,6 +262,38 @@ def forecast_busy_hour(
     return bh, fc
 
 
+def bound_forecast(bh: pd.DataFrame, history: pd.DataFrame, factor: float | None) -> tuple[pd.DataFrame, int]:
+    """Cap busy-hour forecasts at ``factor`` x the highest busy-hour load measured on the resource.
+
+    A guard against a diverging forecast (a shock response extrapolated without bound): no
+    crisis in the 2020 record multiplied a resource's busiest hour by more than about 8 (remote
+    access), so the default 10 only catches numerical runaways. Returns the capped table and the
+    number of (resource, period) rows capped; resources without history are left as they are.
+
+    Parameters
+    ----------
+    bh : DataFrame
+        Busy-hour forecasts ``resource_id, period, mean, p..``.
+    history : DataFrame
+        Measured busy hours ``resource_id, period, load`` (:func:`measured_busy_hour`).
+    factor : float or None
+        The cap; None disables it.
+    """
+    if factor is None or bh.empty or history.empty:
+        return bh, 0
+    peak = history.groupby("resource_id", observed=True)["load"].max() * float(factor)
+    bound = bh["resource_id"].map(peak).to_numpy(np.float64)
+    cols = [c for c in bh.columns if c == "mean" or (c.startswith("p") and c[1:].replace(".", "", 1).isdigit())]
+    out = bh.copy()
+    capped = np.zeros(len(bh), dtype=bool)
+    for c in cols:
+        v = out[c].to_numpy(np.float64)
+        over = np.isfinite(bound) & ~(v <= bound)  # NaN / inf forecasts count as over
+        capped |= over & np.isfinite(bound)
+        out[c] = np.where(over, bound, v)
+    return out, int(capped.sum())
+
+
 def export_plan(plan: Plan, out_dir: Path, stem: str = "plan") -> list[Path]:
     """Write the plan's tables as CSV files and one XLSX workbook (a sheet per table)."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -322,6 +360,8 @@ def run_plan(db: str | Path, settings: PlanSettings, asof: str | pd.Timestamp | 
         asof_ts = _naive(pd.to_datetime(meas["ts"]).max()) + pd.Timedelta(days=1)
     with progress("forecast", 1) as adv:
         bh, _ = forecast_busy_hour(meas, inv, ind, asof_ts, settings)
+        past = meas.loc[pd.to_datetime(meas["ts"], utc=True) < pd.Timestamp(asof_ts, tz="UTC")]
+        bh, _n_capped = bound_forecast(bh, measured_busy_hour(past), settings.max_growth)
         adv()
     with progress("dimension + plan", 1) as adv:
         plan = make_plan(inv, bh, asof_ts, quantile=settings.quantile, budget=settings.budget,
@@ -481,20 +521,25 @@ def run_demo(config: DemoConfig | None = None, progress: ProgressFactory = _sile
     meas = meas.sort_values(["resource_id", "ts"], ignore_index=True)
     ts = pd.to_datetime(meas["ts"], utc=True)
     committed = inv.set_index("resource_id")["capacity"].astype(float).copy()
+    actual = measured_busy_hour(meas)
     plans, rows, order_frames = {}, [], []
     t = time.perf_counter()
     fc = ShockForecaster(quantiles=s.forecast_quantiles)
-    with progress(f"replay daily planning ({len(asofs)} as-of dates)", len(asofs)) as adv:
+    with progress(f"fit the forecaster on the history before {asofs[0]:%Y-%m-%d}", 1) as adv:
+        cut0 = pd.Timestamp(asofs[0], tz="UTC")
+        fc.fit(meas.loc[(ts < cut0).to_numpy()], inv, ind, cutoff=cut0)
+        adv()
+    timings["fit"] = time.perf_counter() - t
+    with progress(f"replay planning ({len(asofs)} as-of dates)", len(asofs)) as adv:
         for i, asof in enumerate(asofs):  # the replay is a loop over dates, each fully vectorized
             cut = pd.Timestamp(asof, tz="UTC")
-            if i == 0:
-                fc.fit(meas.loc[(ts < cut).to_numpy()], inv, ind, cutoff=cut)
-            else:
+            if i > 0:
                 prev = pd.Timestamp(asofs[i - 1], tz="UTC")
                 fc.update(meas.loc[((ts >= prev) & (ts < cut)).to_numpy()])
             f = fc.predict(f"{s.horizon_days}D", indicators_future=s.indicators or None)
             bh = busy_hour(f, s.cadence)
             bh["period"] = pd.to_datetime(bh["period"]).dt.tz_convert(None)
+            bh, n_capped = bound_forecast(bh, actual.loc[actual["period"] < asof], s.max_growth)
             inv_now = inv.assign(capacity=committed.reindex(inv["resource_id"]).to_numpy())
             plan = make_plan(inv_now, bh, asof, quantile=s.quantile, budget=s.budget, ops_per_day=s.ops_per_day,
                              ops_per_module=s.ops_per_module or None, gos_overrides=s.gos or None,
@@ -506,18 +551,18 @@ def run_demo(config: DemoConfig | None = None, progress: ProgressFactory = _sile
                 add = (fund["modules_funded"] * fund["module_size"]).groupby(fund["resource_id"]).sum()
                 committed = committed.add(add, fill_value=0.0)
                 order_frames.append(fund.assign(ordered_on=asof))
-            rows.append({**plan.summary, "new_orders": int((a["modules_funded"] > 0).sum()) if len(a) else 0})
+            rows.append({**plan.summary, "new_orders": int((a["modules_funded"] > 0).sum()) if len(a) else 0,
+                         "forecast_rows_capped": n_capped})
             adv()
     timings["replay"] = time.perf_counter() - t
     orders = pd.concat(order_frames, ignore_index=True) if order_frames else pd.DataFrame(
         columns=["resource_id", "modules_funded", "module_size", "install_done", "ordered_on"])
     replay = pd.DataFrame(rows)
     cols = ["asof", "resources_short", "new_orders", "actions", "modules", "cost", "late_actions", "order_now",
-            "resources_short_after_plan"]
+            "resources_short_after_plan", "forecast_rows_capped"]
     replay = replay[[c for c in cols if c in replay.columns]]
 
     t = time.perf_counter()
-    actual = measured_busy_hour(meas)
     realized = realized_outcome(inv, actual, orders, pd.Timestamp(cfg.replay_start))
     timings["realized"] = time.perf_counter() - t
 

@@ -130,6 +130,8 @@ def cmd_b(
         b = tt.erlang_b(traffic, servers)
         offered, lost = traffic, traffic * b
     rows[:0] = [("model", model, "")]
+    if retry > 0:
+        rows += [("traffic_fresh", traffic, "Erlangs"), ("retry_probability", retry, "probability")]
     rows += [
         ("traffic_offered", offered, "Erlangs"),
         ("blocking", b, "probability"),

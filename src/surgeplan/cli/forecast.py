@@ -53,19 +53,19 @@ def backtest_command(
     start: str = typer.Option(..., "--start", help="First forecast origin (local day, YYYY-MM-DD)."),
     end: str = typer.Option(..., "--end", help="Last forecast origin (local day, YYYY-MM-DD)."),
     out: Path = typer.Option(..., "--out", help="Output directory (forecasts.parquet, metrics.csv)."),
-    inventory: Optional[Path] = typer.Option(None, "--inventory", help="Inventory CSV (resource_id, kind, region"
-                                             " [, capacity for anticipation])."),
+    inventory: Optional[Path] = typer.Option(None, "--inventory", help="Inventory CSV: resource_id, kind, region"
+                                             " (+ capacity for anticipation)."),
     indicators: Optional[Path] = typer.Option(None, "--indicators", help="Indicators CSV: region, date, name, value."),
     covariates: Optional[Path] = typer.Option(None, "--covariates",
                                               help="Covariates CSV: resource_id|region, ts, name, value."),
-    scenario: Optional[Path] = typer.Option(None, "--scenario", help="Scenario TOML ([backtest] defaults,"
-                                            " [indicators_future.REGION] assumed paths)."),
-    every: Optional[str] = typer.Option(None, "--every", help="Spacing of origins [default: 1d]."),
-    horizon: Optional[str] = typer.Option(None, "--horizon", help="Forecast window per origin [default: 1d]."),
-    tz: Optional[str] = typer.Option(None, "--tz", help="Time zone of origins and days [default: UTC]."),
-    quantiles: Optional[str] = typer.Option(None, "--quantiles", help="Quantiles written [default: 0.1,0.5,0.9]."),
+    scenario: Optional[Path] = typer.Option(None, "--scenario", help="Scenario TOML: a backtest table of defaults,"
+                                            " indicators_future.REGION tables of assumed paths."),
+    every: Optional[str] = typer.Option(None, "--every", help="Spacing of origins (default 1d)."),
+    horizon: Optional[str] = typer.Option(None, "--horizon", help="Forecast window per origin (default 1d)."),
+    tz: Optional[str] = typer.Option(None, "--tz", help="Time zone of origins and days (default UTC)."),
+    quantiles: Optional[str] = typer.Option(None, "--quantiles", help="Quantiles written (default 0.1,0.5,0.9)."),
     refit_every: Optional[int] = typer.Option(None, "--refit-every", help="Refit every N origins, update() in"
-                                              " between [default: 7]."),
+                                              " between (default 7)."),
     model: str = typer.Option("shock", "--model", help=f"Model: {', '.join(_MODELS)}."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
@@ -123,6 +123,48 @@ def backtest_command(
     sys.stdout.flush()
 
 
+def forecast_command(
+    measurements: Path = typer.Option(..., "--measurements", help="Measurements CSV: resource_id, ts, load."),
+    out: Path = typer.Option(..., "--out", help="Output file (.parquet or .csv)."),
+    inventory: Optional[Path] = typer.Option(None, "--inventory", help="Inventory CSV: resource_id, kind, region."),
+    indicators: Optional[Path] = typer.Option(None, "--indicators", help="Indicators CSV: region, date, name, value."),
+    covariates: Optional[Path] = typer.Option(None, "--covariates",
+                                              help="Covariates CSV: resource_id|region, ts, name, value."),
+    horizon: str = typer.Option("14d", "--horizon", help="Forecast window after the last measurement."),
+    quantiles: str = typer.Option("0.5,0.9,0.99", "--quantiles", help="Quantiles written."),
+    busy_hour_period: Optional[str] = typer.Option(None, "--busy-hour", help="Write the busy hour per period"
+                                                   " instead of every step: D (day) or W (week)."),
+) -> None:
+    """Forecast every resource from its measurements (and indicators, covariates) with quantiles."""
+    from surgeplan.forecast.backtest import parse_duration, parse_quantiles, read_inputs
+
+    try:
+        qs = parse_quantiles(quantiles)
+        h = parse_duration(horizon, "--horizon")
+        if busy_hour_period not in (None, "D", "W"):
+            raise SurgeplanError(f"--busy-hour must be D or W, got {busy_hour_period!r}")
+        if out.suffix.lower() not in (".parquet", ".csv"):
+            raise SurgeplanError(f"--out must end in .parquet or .csv, got {out.name!r}")
+        data = read_inputs(measurements, inventory=inventory, indicators=indicators, covariates=covariates)
+        from surgeplan.forecast import ShockForecaster, busy_hour
+
+        model = ShockForecaster(quantiles=qs).fit(data["measurements"], data["inventory"], data["indicators"],
+                                                  data["covariates"])
+        frame = model.predict(h)
+        if busy_hour_period is not None:
+            frame = busy_hour(frame, busy_hour_period)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() == ".parquet":
+            frame.to_parquet(out, index=False)
+        else:
+            frame.to_csv(out, index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
+    except (SurgeplanError, FileNotFoundError) as exc:
+        _fail(exc)
+        return
+    typer.echo(f"wrote {out} ({len(frame)} rows, {frame['resource_id'].nunique()} resources)")
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main app."""
     app.command("backtest")(backtest_command)
+    app.command("forecast")(forecast_command)

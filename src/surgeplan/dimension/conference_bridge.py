@@ -10,9 +10,11 @@ import numpy as np
 
 from surgeplan import teletraffic as tt
 from surgeplan.dimension._common import Sizing, positive
+from surgeplan.dimension.trunk_group import trunk_group_carriable
 
 
-def size_conference_bridge(load: np.ndarray, capacity: np.ndarray, blocking_target: np.ndarray) -> Sizing:
+def size_conference_bridge(load: np.ndarray, capacity: np.ndarray, blocking_target: np.ndarray, *,
+                           carriable: np.ndarray | None = None) -> Sizing:
     """Ports a conference bridge needs for its blocking target, and the blocking it gets.
 
     Parameters
@@ -23,6 +25,8 @@ def size_conference_bridge(load: np.ndarray, capacity: np.ndarray, blocking_targ
         Installed ports.
     blocking_target : array_like
         Target probability that a joining participant is refused, dimensionless.
+    carriable : array_like, optional
+        Precomputed Erlangs the installed ports carry at the target (per resource).
 
     Returns
     -------
@@ -39,5 +43,7 @@ def size_conference_bridge(load: np.ndarray, capacity: np.ndarray, blocking_targ
     a = positive(a)
     needed = np.where(a > 0, tt.erlang_b_servers(a, b), 0.0)
     gos = np.where(a > 0, tt.erlang_b(a, n), 0.0)
-    carriable = np.where(n > 0, np.nan_to_num(np.asarray(tt.erlang_b_traffic(n, b), dtype=np.float64)), 0.0)
+    if carriable is None:
+        carriable = trunk_group_carriable(n, b, 0.0)
+    carriable = np.broadcast_to(np.asarray(carriable, dtype=np.float64), a.shape)
     return Sizing(needed, gos, carriable, a * gos, "blocking", "blocked_erlang")

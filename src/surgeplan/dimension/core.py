@@ -17,7 +17,7 @@ from surgeplan.dimension._common import RTOL, Sizing
 from surgeplan.dimension.conference_bridge import size_conference_bridge
 from surgeplan.dimension.contact_center import size_contact_center
 from surgeplan.dimension.link import link_group_stats, size_link
-from surgeplan.dimension.trunk_group import size_trunk_group
+from surgeplan.dimension.trunk_group import size_trunk_group, trunk_group_carriable
 from surgeplan.dimension.vpn_gateway import size_vpn_gateway
 from surgeplan.errors import SurgeplanError, ValidationError
 from surgeplan.kinds import INVENTORY_OPTIONAL, INVENTORY_REQUIRED, KINDS
@@ -104,6 +104,7 @@ def dimension(
     *,
     gos_overrides: Mapping[str, float] | None = None,
     capacity: pd.Series | None = None,
+    row_index: bool = False,
 ) -> pd.DataFrame:
     """Capacity each resource needs in each period for its GoS target, and the GoS it gets now.
 
@@ -122,6 +123,8 @@ def dimension(
         GoS targets by kind name or resource_id (see :func:`gos_targets`).
     capacity : Series, optional
         Installed capacity by resource_id replacing the inventory's (e.g. after a plan's actions).
+    row_index : bool, default False
+        Add a column ``bh_row``: the position (``iloc``) of each output row's busy-hour row.
 
     Returns
     -------
@@ -173,39 +176,66 @@ def dimension(
     keep = dimensioned[pos]
     pos = pos[keep]
     bh = busy_hour.loc[keep] if not keep.all() else busy_hour
+    src_row = np.flatnonzero(keep)
     period = pd.to_datetime(bh["period"]).to_numpy()
     load = pd.to_numeric(bh[qcol], errors="coerce").to_numpy(np.float64)
-    # Sort rows by resource (inventory order) then period: a lexsort on dense codes.
-    order = np.lexsort((period, pos))
-    pos, period, load = pos[order], period[order], load[order]
-    busy = pd.to_datetime(bh["busy_hour"]).to_numpy()[order] if "busy_hour" in bh.columns else period
+    # Sort rows by resource (inventory order) then period: a lexsort on dense codes (skipped when
+    # the rows already come sorted, as busy_hour() returns them).
+    pv = period.astype("datetime64[ns]").astype(np.int64)
+    if pos.size > 1 and not (np.all(np.diff(pos) >= 0) and np.all((np.diff(pos) > 0) | (np.diff(pv) > 0))):
+        order = np.lexsort((pv, pos))
+        pos, period, load, src_row = pos[order], period[order], load[order], src_row[order]
+    else:
+        order = None
+    busy = pd.to_datetime(bh["busy_hour"]).to_numpy() if "busy_hour" in bh.columns else period
+    if order is not None and busy is not period:
+        busy = busy[order]
     ok_load = np.isfinite(load)
     if not ok_load.all():
         pos, period, load, busy = pos[ok_load], period[ok_load], load[ok_load], busy[ok_load]
+        src_row = src_row[ok_load]
 
     n = pos.size
-    kind = kinds_inv[pos]
-    cap = inv["capacity"].to_numpy(np.float64)[pos]
+    kcode_inv = pd.Categorical(kinds_inv, categories=list(KINDS)).codes.astype(np.int64)
+    kcode = kcode_inv[pos]
+    cap_inv = inv["capacity"].to_numpy(np.float64)
+    cap = cap_inv[pos]
     target = target_all[pos]
     needed = np.full(n, np.nan)
     gos = np.full(n, np.nan)
     carriable = np.full(n, np.nan)
     shortfall = np.full(n, np.nan)
-    metric = np.empty(n, dtype=object)
-    sunit = np.empty(n, dtype=object)
+    metric_code = np.full(n, -1, dtype=np.int64)
+    sunit_code = np.full(n, -1, dtype=np.int64)
+    metrics: list[str] = []
+    sunits: list[str] = []
 
     def put(mask: np.ndarray, s: Sizing) -> None:
         needed[mask], gos[mask], carriable[mask], shortfall[mask] = s.needed, s.gos, s.carriable, s.shortfall
-        metric[mask], sunit[mask] = s.gos_metric, s.shortfall_unit
+        for names, codes, value in ((metrics, metric_code, s.gos_metric), (sunits, sunit_code, s.shortfall_unit)):
+            if value not in names:
+                names.append(value)
+            codes[mask] = names.index(value)
 
     col = {c: inv[c].to_numpy(np.float64) for c in (
         "retry_probability", "aht_s", "patience_s", "answer_within_s", "abandon_max")}
-    for k in np.unique(kind):
-        m = kind == k
+    for j in np.unique(kcode_inv):  # a loop over the handful of kinds, never over resources
+        k = list(KINDS)[j]
+        m = kcode == j
+        if not m.any():
+            continue
+        inv_k = kcode_inv == j
         if k == "trunk_group":
-            put(m, size_trunk_group(load[m], cap[m], target[m], col["retry_probability"][pos[m]]))
+            # what the installed circuits carry depends on the resource only: once per resource
+            carry_inv = np.zeros(len(inv))
+            carry_inv[inv_k] = trunk_group_carriable(cap_inv[inv_k], target_all[inv_k],
+                                                     col["retry_probability"][inv_k])
+            put(m, size_trunk_group(load[m], cap[m], target[m], col["retry_probability"][pos[m]],
+                                    carriable=carry_inv[pos[m]]))
         elif k == "conference_bridge":
-            put(m, size_conference_bridge(load[m], cap[m], target[m]))
+            carry_inv = np.zeros(len(inv))
+            carry_inv[inv_k] = trunk_group_carriable(cap_inv[inv_k], target_all[inv_k], 0.0)
+            put(m, size_conference_bridge(load[m], cap[m], target[m], carriable=carry_inv[pos[m]]))
         elif k == "vpn_gateway":
             put(m, size_vpn_gateway(load[m], cap[m], target[m]))
         elif k == "contact_center":
@@ -213,53 +243,57 @@ def dimension(
             put(m, size_contact_center(load[m], cap[m], target[m], col["aht_s"][p], col["patience_s"][p],
                                        col["answer_within_s"][p], col["abandon_max"][p]))
         elif k == "link":
-            is_link = kinds_inv == "link"
             grp = inv["group"].to_numpy().astype(object)
             # An empty group means "alone": give it its own key so it never pools with others.
             key = np.where(grp == "", "\x00" + inv["resource_id"].to_numpy().astype(object), grp)
-            codes, _ = pd.factorize(pd.Series(key[is_link]))
+            codes, _ = pd.factorize(pd.Series(key[inv_k]))
             gcode_inv = np.full(len(inv), -1, dtype=np.int64)
-            gcode_inv[is_link] = codes
-            pcode, _ = pd.factorize(pd.Series(period[m]))
-            stats = link_group_stats(gcode_inv[pos[m]], pcode, load[m], codes,
-                                     inv["capacity"].to_numpy(np.float64)[is_link], target_all[is_link])
+            gcode_inv[inv_k] = codes
+            pcode, _ = pd.factorize(period[m])
+            stats = link_group_stats(gcode_inv[pos[m]], pcode, load[m], codes, cap_inv[inv_k], target_all[inv_k])
             put(m, size_link(load[m], cap[m], target[m], *stats))
         else:  # pragma: no cover - every dimensioned kind is handled above
             raise SurgeplanError(f"no sizing rule for kind {k!r}")
 
     gos_ok = needed <= cap * (1.0 + RTOL) + RTOL
+    # Categorical columns built from integer codes: cheap on millions of rows.
+    ids = pd.Index(inv["resource_id"].to_numpy())
+
+    def cat_of(values: np.ndarray) -> pd.Categorical:
+        codes, uniq = pd.factorize(values)
+        return pd.Categorical.from_codes(codes[pos], categories=pd.Index(uniq))
+
     out = pd.DataFrame({
-        "resource_id": inv["resource_id"].to_numpy()[pos],
+        "resource_id": pd.Categorical.from_codes(pos, categories=ids),
         "period": period,
         "busy_hour": busy,
-        "kind": pd.Categorical(kind, categories=list(KINDS)),
-        "region": inv["region"].to_numpy()[pos],
-        "group": inv["group"].to_numpy()[pos],
-        "priority_class": inv["priority_class"].to_numpy()[pos],
-        "quantile": qcol,
+        "kind": pd.Categorical.from_codes(kcode, categories=list(KINDS)),
+        "region": cat_of(inv["region"].astype(str).to_numpy()),
+        "group": cat_of(inv["group"].to_numpy()),
+        "priority_class": cat_of(inv["priority_class"].to_numpy()),
+        "quantile": pd.Categorical.from_codes(np.zeros(n, dtype=np.int64), categories=[qcol]),
         "load": load,
-        "load_unit": _unit(kind, 0),
+        "load_unit": _unit(kcode, 0),
         "capacity": cap,
         "needed": needed,
-        "capacity_unit": _unit(kind, 1),
-        "gos_metric": pd.Categorical(metric),
+        "capacity_unit": _unit(kcode, 1),
+        "gos_metric": pd.Categorical.from_codes(metric_code, categories=metrics or ["none"]),
         "gos_target": target,
         "gos": gos,
         "gos_ok": gos_ok,
         "shortfall": shortfall,
-        "shortfall_unit": pd.Categorical(sunit),
+        "shortfall_unit": pd.Categorical.from_codes(sunit_code, categories=sunits or ["none"]),
         "carriable": carriable,
         "headroom": carriable - load,
     })
-    for c in ("region", "group", "priority_class", "quantile"):
-        out[c] = out[c].astype("category")
+    if row_index:
+        out["bh_row"] = src_row
     return out
 
 
-def _unit(kind: np.ndarray, which: int) -> pd.Series:
-    """Load (0) or capacity (1) unit per row, as a categorical (cheap on millions of rows)."""
+def _unit(codes: np.ndarray, which: int) -> pd.Categorical:
+    """Load (0) or capacity (1) unit per row from kind codes, as a categorical."""
     names = list(KINDS)
-    codes = pd.Categorical(kind, categories=names).codes
     units = [(KINDS[k].load_unit, KINDS[k].capacity_unit)[which] for k in names]
     uniq = list(dict.fromkeys(units))
     remap = np.array([uniq.index(u) for u in units] + [-1])

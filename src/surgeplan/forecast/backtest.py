@@ -592,6 +592,7 @@ def backtest(
         raise SurgeplanError(f"refit_every must be >= 1, got {refit_every}")
     origins = rolling_origins(start, end, every, tz)
     meas = measurements[["resource_id", "ts", "load"]].copy()
+    meas["resource_id"] = meas["resource_id"].astype(str)
     meas["ts"] = _as_utc(meas["ts"])
     meas = meas.sort_values("ts", kind="stable").reset_index(drop=True)
     if meas.empty or meas["ts"].iloc[0] >= origins[0]:
@@ -656,6 +657,7 @@ def backtest(
         if progress is not None:
             progress(i + 1, len(origins), origin)
     internal = pd.concat(pieces, ignore_index=True)
+    internal["resource_id"] = internal["resource_id"].astype(str)
     internal["ts"] = _as_utc(internal["ts"])
     internal["origin"] = _as_utc(internal["origin"])
     t = time.perf_counter()
@@ -677,7 +679,7 @@ def _window_gap(meas: pd.DataFrame, ts_ns: np.ndarray, pos: int, origin: pd.Time
     recent = meas.iloc[lo:pos]
     if recent.empty:
         return pd.Timedelta(0)
-    last = recent.groupby("resource_id", sort=False)["ts"].max().min()
+    last = recent.groupby("resource_id", sort=False, observed=True)["ts"].max().min()
     return max(origin - last, pd.Timedelta(0)).ceil("h")
 
 
@@ -786,9 +788,11 @@ def score_backtest(
     if miss:
         raise SurgeplanError(f"forecasts lack column(s) {miss} needed for scoring")
     fc = forecasts[needed].copy()
+    fc["resource_id"] = fc["resource_id"].astype(str)
     fc["ts"] = _as_utc(fc["ts"])
     fc["origin"] = _as_utc(fc["origin"])
     meas = measurements[["resource_id", "ts", "load"]].copy()
+    meas["resource_id"] = meas["resource_id"].astype(str)
     meas["ts"] = _as_utc(meas["ts"])
     first_origin = fc["origin"].min()
     if scale is None:
@@ -859,7 +863,7 @@ def score_backtest(
         acts = acts[acts["day"] >= _local_day(pd.DatetimeIndex([first_origin]), tz)[0]]
         acts = acts.assign(cap=acts["resource_id"].map(capacity).to_numpy(np.float64))
         short = acts[acts["bh"] > acts["cap"]]
-        sday = short.groupby("resource_id")["day"].min()
+        sday = short.groupby("resource_id", observed=True)["day"].min()
         if len(sday):
             bh["sday"] = bh["resource_id"].map(sday).to_numpy(np.float64)
             warn = bh[(bh["f_warn"].to_numpy(np.float64) > cap) & (bh["day"] <= bh["sday"])

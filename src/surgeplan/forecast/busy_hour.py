@@ -51,6 +51,7 @@ def busy_hour(forecasts: pd.DataFrame, period: str = "D") -> pd.DataFrame:
         hourly["period"] = day
     else:
         hourly["period"] = day - pd.to_timedelta(day.dt.weekday, unit="D")
+    hourly = hourly[hourly["mean"].notna()]
     idx = hourly.groupby(["resource_id", "period"], sort=True)["mean"].idxmax()
     out = hourly.loc[idx.to_numpy()].rename(columns={"hour": "busy_hour"})
     return out[["resource_id", "period", "busy_hour", *value_cols]].reset_index(drop=True)

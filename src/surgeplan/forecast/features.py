@@ -20,7 +20,6 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy.signal import lfilter
 
 from surgeplan.errors import SurgeplanError, ValidationError
 
@@ -249,6 +248,8 @@ def ewma(x: np.ndarray, alpha: float, axis: int = -1) -> np.ndarray:
     ``s_t = (1 - alpha) s_{t-1} + alpha x_t``; computed with :func:`scipy.signal.lfilter` for
     all rows at once.
     """
+    from scipy.signal import lfilter  # lazy: scipy.signal is slow to import
+
     x = np.moveaxis(np.asarray(x, dtype=np.float64), axis, -1)
     if x.shape[-1] == 0:
         return np.moveaxis(x, -1, axis)

@@ -37,6 +37,7 @@ References
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,6 +84,7 @@ class _Group:
     cov_binary: np.ndarray | None = None
     t_ref_days: float = 0.0
     annual: bool = False
+    lags: tuple[int, ...] = ()
     names: list[str] = field(default_factory=list)
     groups: dict[str, np.ndarray] = field(default_factory=dict)  # feature family -> column indices
     beta: np.ndarray | None = None  # (n, nb, k)
@@ -269,6 +271,8 @@ class ShockForecaster:
 
     def refit(self) -> ShockForecaster:
         """Full refit on everything seen so far (``fit`` data plus all ``update`` data)."""
+        self._require_fit()
+        self._cutoff = None  # the origin moves to the end of the data folded in
         self._fit_all()
         return self
 
@@ -280,8 +284,15 @@ class ShockForecaster:
     ) -> ShockForecaster:
         """Fold new measurements in without refitting (Kalman step on the coefficients).
 
-        Rows at or before a resource's last folded-in step are ignored; unknown resources need
-        :meth:`refit`. New indicators and covariates are appended to the stored ones.
+        Rows before a resource's next expected step are ignored (no rewriting of the past);
+        resources unknown to the fit are kept for :meth:`refit` but not forecast until then. New
+        indicators and covariates are appended to the stored ones (same keys: last wins).
+
+        Cost: one batched Kalman step per new time step (all resources and blocks at once), plus
+        the design rows of the new steps: O(new steps x resources x k^2), independent of the
+        history length. The innovations also update the online error scale that widens or
+        narrows the quantiles, and resources of regions not hit yet take the kind pool's
+        response as soon as another region's resources have learned one.
         """
         self._require_fit()
         new = _ft.normalize_measurements(new_measurements, what="new_measurements")
@@ -477,6 +488,8 @@ class ShockForecaster:
         )
         g.t_ref_days = ndays
         g.annual = ndays >= 365
+        # a day lag needs history to learn from: keep lags shorter than a third of the history
+        g.lags = tuple(L for L in self.lags_days if 3 * L <= ndays)
         g.shock_lag = np.full(g.n, self.default_shock_lag, dtype=np.int64)
         g.evidence = np.zeros(g.n)
         g.shock_source = np.full(g.n, "prior", dtype=object)
@@ -584,7 +597,7 @@ class ShockForecaster:
                 cov_feats += [cname] + [f"{cname}_s{h:g}h" for h in self.covariate_smoothing_hours]
                 cov_feats += [f"{cname}_below_q20", f"{cname}_below_q50", f"{cname}_above_q80"]
         names += cov_feats
-        names += [f"lag{L}d" for L in self.lags_days]
+        names += [f"lag{L}d" for L in g.lags]
         names += ["shock", "shock_weekday"]
         g.names = names
         idx = {nm: i for i, nm in enumerate(names)}
@@ -592,7 +605,7 @@ class ShockForecaster:
             "level": np.array([idx["level"]]),
             "dow": np.array([idx[f"dow{d}"] for d in range(7)]),
             "covariate": np.array([idx[nm] for nm in cov_feats], dtype=np.int64),
-            "lag": np.array([idx[f"lag{L}d"] for L in self.lags_days], dtype=np.int64),
+            "lag": np.array([idx[f"lag{L}d"] for L in g.lags], dtype=np.int64),
             "shock": np.array([idx["shock"], idx["shock_weekday"]]),
             "other": np.array([idx[nm] for nm in names if nm in ("holiday", "trend", "annual_sin", "annual_cos")]),
         }
@@ -638,7 +651,7 @@ class ShockForecaster:
         if len(ic):
             cf = self._cov_features(g, a, b, covs) if covf is None else covf
             X[..., ic] = cf[rows]
-        for L, j in zip(self.lags_days, g.groups["lag"]):
+        for L, j in zip(g.lags, g.groups["lag"]):
             src = steps - L * g.p
             okk = src >= 0
             vals = np.full((n, m), np.nan)
@@ -725,6 +738,11 @@ class ShockForecaster:
 
     def _robust_fit(self, g, rows, covf, u, pm, psd, upto, mask=None):
         """Two-pass Huber IRLS Bayesian fit of rows ``rows`` on steps [0, upto) (``mask``: usable)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks (short or gappy series)
+            return self._robust_fit_inner(g, rows, covf, u, pm, psd, upto, mask)
+
+    def _robust_fit_inner(self, g, rows, covf, u, pm, psd, upto, mask):
         X = self._design(g, 0, upto, self._covariates, u=u, rows=rows, covf=covf)
         y = g.zraw[rows, :upto]
         if mask is not None:
@@ -750,8 +768,16 @@ class ShockForecaster:
             med = np.nanmedian(mad, axis=1, keepdims=True)
             med = np.where(np.isfinite(med), med, 0.05)
             cnt = okr.sum(-1)
+            # residuals of a fit with k coefficients understate the noise: degrees-of-freedom
+            # correction; blocks with fewer rows than coefficients fall back on a 5% default
+            k_eff = min(g.k, 3 + len(g.groups["covariate"]) + len(g.groups["lag"]) + 8)
+            dof = np.where(cnt > k_eff, cnt / np.maximum(cnt - k_eff, 1), np.nan)
+            mad = mad * np.sqrt(dof)
+            med = np.nanmedian(mad, axis=1, keepdims=True)
+            med = np.where(np.isfinite(med), med, 0.05)
             scale = np.sqrt((cnt * np.nan_to_num(mad, nan=0.0) ** 2 + 10 * med**2) / (cnt + 10))
-            sigma2 = np.maximum(scale**2, 1e-8)
+            scale = np.maximum(scale, 1e-3)  # 0.1%: a floor so a flat series keeps a spread
+            sigma2 = scale**2
             hw = _bl.huber_weights(resid, scale[..., None], c=self.robust)
             w = np.where(okr, hw, 0.0) if it < 2 else w
             if it == 0:
@@ -813,10 +839,13 @@ class ShockForecaster:
                     self._indicators, _sh.scenario_indicators(None), g.regions[rr], days, np.full(len(rr), L), self.stringency_range
                 )
                 X = self._block_view(g, self._design(g, 0, T, self._covariates, u=u, rows=rr, covf=covf))
+                # without the day lags: they would carry any level shift one day later and make
+                # every lag fit about equally well
+                X[..., g.groups["lag"]] = 0.0
                 yb = self._block_view(g, g.zraw[rr])
                 w = (np.isfinite(yb) & np.all(np.isfinite(X), axis=-1)).astype(float)
                 # compare on the same rows for every lag: drop the first max-lag days
-                w[..., : (max(self.shock_lag_grid) + max(self.lags_days, default=0)) * g.r] = 0.0
+                w[..., : (max(self.shock_lag_grid) + max(g.lags, default=0)) * g.r] = 0.0
                 xtx, xty, _ = _bl.normal_stats(X, yb, w)
                 beta, _ = _bl.posterior(xtx, xty, np.full(xtx.shape[:2], 1e-4), pm[rr], psd[rr])
                 res = yb - np.einsum("nbmk,nbk->nbm", np.nan_to_num(X), beta)
@@ -826,7 +855,8 @@ class ShockForecaster:
         regs = g.regions[rows]
         for region in pd.unique(regs):
             rr = regs == region
-            best = int(np.argmin(sse[:, rr].sum(1)))
+            tot = sse[:, rr].sum(1)
+            best = int(np.flatnonzero(tot <= 1.01 * tot.min())[0])  # near-ties: the shortest lag
             lag[rows[rr]] = self.shock_lag_grid[best]
         return lag
 
@@ -896,35 +926,45 @@ class ShockForecaster:
         g.t_obs = t_end
 
     def _finish_calibration(self) -> None:
-        zs, kinds, buckets = [], [], []
+        names = sorted({str(k) for g in self._groups for k in g.kinds})
+        code_of = {k: i for i, k in enumerate(names)}
+        zs, codes, buckets = [], [], []
         for g in self._groups:
             if g.cal_z:
-                z = np.concatenate(g.cal_z)
-                zs.append(z)
-                kinds.append(g.kinds[np.concatenate(g.cal_row)])
+                kc = np.array([code_of[str(k)] for k in g.kinds], dtype=np.int64)
+                zs.append(np.concatenate(g.cal_z))
+                codes.append(kc[np.concatenate(g.cal_row)])
                 buckets.append(_cf.lead_bucket(np.concatenate(g.cal_lead)))
-        q = np.array(self.quantiles)
-        if zs:
-            table, report = _cf.conformal_z(np.concatenate(zs), np.concatenate(kinds), np.concatenate(buckets), q)
-        else:
-            table, report = {}, pd.DataFrame()
-        self._ztable = table
-        self.calibration_ = report
-        # mean square of one-day-ahead standardized residuals per kind: the online scale's unit
-        self._ms1 = {}
-        for g in self._groups:
-            if g.cal_z:
-                z = np.concatenate(g.cal_z)
-                b = _cf.lead_bucket(np.concatenate(g.cal_lead))
-                kcode, kuniq = pd.factorize(g.kinds)
-                kd = kcode[np.concatenate(g.cal_row)]
-                for code, kind in enumerate(kuniq):
-                    sel = (kd == code) & (b == 0) & np.isfinite(z)
-                    if sel.sum() > 20:
-                        zz = np.clip(z[sel], -6 * 1.4826 * np.median(np.abs(z[sel])), 6 * 1.4826 * np.median(np.abs(z[sel])))
-                        self._ms1[str(kind)] = float(np.mean(zz**2))
-            g.v = np.array([self._ms1.get(str(kd), 1.0) for kd in g.kinds])
             g.cal_z = g.cal_lead = g.cal_row = None
+        q = np.array(self.quantiles)
+        self._ms1 = {}
+        if zs:
+            z, kc, b = np.concatenate(zs), np.concatenate(codes), np.concatenate(buckets)
+            # quantiles need no more than ~200k residuals per kind: keep an even stride (in
+            # origin order, so the split-half coverage check stays out of sample)
+            keep = np.ones(len(z), bool)
+            for c in np.unique(kc):
+                idx = np.flatnonzero(kc == c)
+                if len(idx) > 200_000:
+                    keep[idx] = False
+                    keep[idx[:: int(np.ceil(len(idx) / 200_000))]] = True
+            z, kc, b = z[keep], kc[keep], b[keep]
+            table, report = _cf.conformal_z(z, kc, b, q)
+            self._ztable = {(names[int(k)], bb): v for (k, bb), v in table.items()}
+            if len(report):
+                report["kind"] = [names[int(k)] for k in report["kind"]]
+            self.calibration_ = report
+            # mean square of one-day-ahead standardized residuals per kind: the online scale's unit
+            for c in np.unique(kc):
+                sel = (kc == c) & (b == 0) & np.isfinite(z)
+                if sel.sum() > 20:
+                    lim = 6 * 1.4826 * np.median(np.abs(z[sel]))
+                    ms = float(np.mean(np.clip(z[sel], -lim, lim) ** 2))
+                    self._ms1[names[int(c)]] = ms if np.isfinite(ms) and ms > 1e-6 else 1.0
+        else:
+            self._ztable, self.calibration_ = {}, pd.DataFrame()
+        for g in self._groups:
+            g.v = np.array([self._ms1.get(str(kd), 1.0) for kd in g.kinds])
 
     # ------------------------------------------------------------------ Kalman pass
     def _q(self, g: _Group) -> np.ndarray:

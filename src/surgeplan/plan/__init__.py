@@ -117,7 +117,7 @@ def make_plan(
         per = per.dt.tz_convert(None)
     bh = busy_hour.loc[(per >= asof_ts).to_numpy()]
     q = quantile_column(quantile)
-    dim = dimension(inv, bh, q, gos_overrides=gos_overrides)
+    dim = dimension(inv, bh, q, gos_overrides=gos_overrides, row_index=True)
     acts = schedule(prioritize(make_actions(dim, inv)), asof_ts, budget=budget, ops_per_day=ops_per_day,
                     ops_per_module=ops_per_module)
     planned = _planned(inv, bh, q, dim, acts, gos_overrides)
@@ -142,6 +142,9 @@ def make_plan(
         "resources_short_after_plan": short_after,
         "temporary_measures": int(len(temp)),
     }
+    dim = dim.drop(columns="bh_row")
+    if "bh_row" in planned.columns:
+        planned = planned.drop(columns="bh_row")
     return Plan(asof_ts, q, dim, planned, acts, late, temp, al, summary)
 
 
@@ -152,16 +155,26 @@ def _planned(inv, bh, q, dim, acts, gos_overrides) -> pd.DataFrame:
     a = acts.loc[acts["modules_funded"] > 0]
     after = pd.Series(a["capacity"].to_numpy() + a["modules_funded"].to_numpy() * a["module_size"].to_numpy(),
                       index=a["resource_id"].astype(str).to_numpy())
-    dim1 = dimension(inv, bh, q, gos_overrides=gos_overrides, capacity=after)
+    # Only the upgraded resources (and the other links of their groups, whose N+1 share changes)
+    # need re-dimensioning.
+    affected = set(after.index)
+    grp = inv["group"].to_numpy()
+    link_groups = set(grp[(inv["kind"].to_numpy() == "link") & inv["resource_id"].isin(affected).to_numpy()]) - {""}
+    if link_groups:
+        affected |= set(inv["resource_id"].to_numpy()[(inv["kind"].to_numpy() == "link") & np.isin(grp, list(link_groups))])
+    rows = bh["resource_id"].astype(str).isin(affected).to_numpy()
+    dim1 = dimension(inv, bh.loc[rows], q, gos_overrides=gos_overrides, capacity=after)
+    m = dim["resource_id"].astype(str).isin(affected).to_numpy()
     done = pd.Series(pd.to_datetime(a["install_done"]).to_numpy(), index=after.index)
-    done_row = done.reindex(dim["resource_id"].astype(str).to_numpy()).to_numpy()
-    use_after = ~pd.isna(done_row) & (dim["period"].to_numpy() >= done_row)
-    use_after = np.asarray(use_after, dtype=bool)
-    # dim and dim1 come from the same inventory and busy-hour rows, in the same order
+    done_row = done.reindex(dim1["resource_id"].astype(str).to_numpy()).to_numpy()
+    use_after = np.asarray(~pd.isna(done_row) & (dim1["period"].to_numpy() >= done_row), dtype=bool)
+    # dim restricted to the affected resources and dim1 hold the same rows in the same order
     planned = dim.copy()
     cols = ["capacity", "needed", "gos", "gos_ok", "shortfall", "carriable", "headroom"]
     for c in cols:
-        planned[c] = np.where(use_after, dim1[c].to_numpy(), dim[c].to_numpy())
+        col = dim[c].to_numpy().copy()
+        col[m] = np.where(use_after, dim1[c].to_numpy(), col[m])
+        planned[c] = col
     planned["gos_ok"] = planned["gos_ok"].astype(bool)
     return planned
 

@@ -37,6 +37,10 @@ def _load_label(unit: str) -> str:
     return {"erlang": "E", "gbps": "Gbps", "sessions": "sessions", "calls_per_hour": "calls/h"}.get(unit, unit)
 
 
+def _cap_label(unit: str) -> str:
+    return {"gbps": "Gbps"}.get(unit, unit)
+
+
 def _target_label(metric: str, target: float, kind: str, inv_row: dict) -> str:
     if metric == "blocking":
         return f"{target * 100:.3g}% blocking"
@@ -105,6 +109,8 @@ def make_actions(dim: pd.DataFrame, inventory: pd.DataFrame) -> pd.DataFrame:
         room = np.floor(np.maximum(maxcap - cap, 0.0) / msize + _EPS)
     wanted = np.where(msize > 0, wanted, 0.0)
     room = np.where(msize > 0, room, 0.0)
+    # a non-finite need (e.g. an unbounded forecast) can never be met: ask for all the room left
+    wanted = np.where(np.isfinite(wanted), wanted, np.where(np.isfinite(room), room + 1.0, 0.0))
     modules = np.minimum(wanted, room)
     lead = ri["lead_time_days"].fillna(0).to_numpy(np.float64)
     needed_by = pd.DatetimeIndex(first)
@@ -150,7 +156,7 @@ def _reasons(a: pd.DataFrame, ri: pd.DataFrame) -> list[str]:
     extra = ri[["answer_within_s", "abandon_max"]].to_dict("records")
     out = []
     for r, e in zip(a.itertuples(index=False), extra):
-        unit = r.capacity_unit
+        unit = _cap_label(r.capacity_unit)
         s = (f"{r.name}: busy-hour {_fmt(r.load_peak)} {_load_label(r.load_unit)} at {r.quantile} "
              f"on {pd.Timestamp(r.peak_period):%Y-%m-%d} needs {_fmt(r.needed_peak)} {unit} at "
              f"{_target_label(r.gos_metric, r.gos_target, r.kind, e)}; {_fmt(r.capacity)} installed")

@@ -69,12 +69,17 @@ def alerts(
     cols = [quantile_column(q) for q in quantiles]
     cols = [c for c in dict.fromkeys(cols) if c in busy_hour.columns]
     frames = []
+    known = dict(dimensioned or {})
+    ref_q, ref = next(iter(known.items())) if known else (None, None)
     for q in cols:
-        dim = (dimensioned or {}).get(q)
-        if dim is None:
-            dim = dimension(inv, busy_hour, q, gos_overrides=gos_overrides)
-        fb = first_break(dim)
-        ids = pd.unique(dim["resource_id"].astype(str))
+        dim = known.get(q)
+        if dim is None and ref is not None:
+            fb, ids = _first_break_from_reference(inv, busy_hour, q, ref_q, ref, gos_overrides)
+        else:
+            if dim is None:
+                dim = dimension(inv, busy_hour, q, gos_overrides=gos_overrides)
+            fb = first_break(dim)
+            ids = pd.unique(dim["resource_id"].astype(str))
         fb = fb.reindex(ids)
         ri = inv.loc[ids]
         lead = ri["lead_time_days"].fillna(0).to_numpy(np.float64)
@@ -98,6 +103,40 @@ def alerts(
     out = pd.concat(frames, ignore_index=True)
     out["status"] = _status(out["first_break"], out["order_by"], out["days_to_order"].to_numpy())
     return out[list(ALERT_COLUMNS)]
+
+
+def _first_break_from_reference(inv, busy_hour, q, ref_q, ref, gos_overrides):
+    """First breaks at quantile ``q`` re-dimensioning only the rows whose answer is not already
+    implied by the reference quantile's dimensioning ``ref``.
+
+    Every sizing rule needs more capacity for more load (for links: more load on any member of the
+    group), so where the load at ``q`` is not above the reference load and the reference row is
+    fine, the row is fine; where it is not below and the reference row is short, it is short.
+    Only the other rows (and, for simplicity, every link row, a cheap rule) are dimensioned again.
+    """
+    if "bh_row" in ref.columns:
+        at = ref["bh_row"].to_numpy()
+    else:  # match reference rows to busy-hour rows by (resource_id, period)
+        per = pd.to_datetime(busy_hour["period"])
+        if getattr(per.dt, "tz", None) is not None:
+            per = per.dt.tz_convert(None)
+        key_bh = pd.MultiIndex.from_arrays([busy_hour["resource_id"].astype(str).to_numpy(), per.to_numpy()])
+        key_ref = pd.MultiIndex.from_arrays([ref["resource_id"].astype(str).to_numpy(), ref["period"].to_numpy()])
+        at = key_bh.get_indexer(key_ref)
+    lq = pd.to_numeric(busy_hour[q], errors="coerce").to_numpy(np.float64)[at]
+    l0 = ref["load"].to_numpy(np.float64)
+    ok0 = ref["gos_ok"].to_numpy(bool)
+    is_link = (ref["kind"].to_numpy() == "link")
+    redo = is_link | ~((ok0 & (lq <= l0)) | (~ok0 & (lq >= l0)))
+    short = ~ok0
+    if redo.any():
+        sub = dimension(inv, busy_hour.iloc[at[redo]], q, gos_overrides=gos_overrides, row_index=True)
+        vals = np.zeros(int(redo.sum()), dtype=bool)  # rows dropped (NaN load) count as fine
+        vals[sub["bh_row"].to_numpy()] = ~sub["gos_ok"].to_numpy(bool)
+        short[redo] = vals
+    ts = pd.Series(ref["period"].to_numpy()).where(short)
+    fb = ts.groupby(ref["resource_id"].astype(str).to_numpy(), sort=False).min()
+    return fb, pd.unique(ref["resource_id"].astype(str))
 
 
 def _status(first: pd.Series, order_by: pd.Series, days: np.ndarray) -> np.ndarray:

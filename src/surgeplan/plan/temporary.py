@@ -48,8 +48,10 @@ def reroute_candidates(dim: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     if not has.any():
         return target, spare
     head = np.nan_to_num(dim["headroom"].to_numpy(np.float64), nan=-np.inf)
-    key = pd.factorize(pd.MultiIndex.from_arrays(
-        [grp, dim["kind"].astype(str).to_numpy(), pd.to_datetime(dim["period"]).to_numpy()]))[0]
+    gcode = pd.factorize(grp)[0].astype(np.int64)
+    kcode = pd.factorize(dim["kind"].to_numpy())[0].astype(np.int64)
+    pcode = pd.factorize(pd.to_datetime(dim["period"]).to_numpy().astype("datetime64[ns]").astype(np.int64))[0]
+    key = (gcode * (kcode.max(initial=0) + 1) + kcode) * (pcode.max(initial=0) + 1) + pcode
     key = np.where(has, key, -1)
     order = np.lexsort((-head, key))
     k_sorted = key[order]

@@ -62,3 +62,11 @@ def check(
 def flat(*arrays: np.ndarray) -> list[np.ndarray]:
     """Contiguous 1-d float64 views of broadcast arrays (for the numba drivers)."""
     return [np.ascontiguousarray(a, dtype=np.float64).ravel() for a in arrays]
+
+
+_SCALAR_TYPES = (int, float, np.integer, np.floating)
+
+
+def all_scalars(*values: object) -> bool:
+    """True when every value is a plain real scalar (the per-call fast path applies)."""
+    return all(isinstance(v, _SCALAR_TYPES) for v in values)

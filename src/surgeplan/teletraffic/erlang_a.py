@@ -50,10 +50,12 @@ __all__ = [
 def _q_upper(y, x):
     """Regularised upper incomplete gamma Q(y, x) for x >= y > 0, via the Erlang B kernel."""
     lp = _k.log_poisson(y, x)
-    b = _k.erlang_b1(x, y - 1.0)  # = p(y-1; x) / Q(y, x)
     if lp < -745.0:
         return 0.0
-    return math.exp(lp) * (y / x) / b
+    if y < 1.0:
+        # "servers" y - 1 < 0: only the continued fraction applies (valid for any a = y <= x)
+        return math.exp(lp) * (y / x) * _k.cf_inv_b(y - 1.0, x)
+    return math.exp(lp) * (y / x) / _k.erlang_b1(x, y - 1.0)  # B(x, y-1) = p(y-1; x) / Q(y, x)
 
 
 @njit(cache=True)

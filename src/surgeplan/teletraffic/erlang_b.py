@@ -12,7 +12,7 @@ import numpy as np
 
 from surgeplan._arrays import as_float_arrays, like_input
 from surgeplan.teletraffic import _kernels as _k
-from surgeplan.teletraffic._common import check, flat
+from surgeplan.teletraffic._common import all_scalars, check, flat
 
 __all__ = [
     "ExtendedErlangB",
@@ -72,6 +72,8 @@ def erlang_b(traffic: Any, servers: Any) -> Any:
     >>> round(erlang_b(4.46, 10), 4)
     0.01
     """
+    if all_scalars(traffic, servers) and traffic >= 0 and servers >= 0:  # fast path (NaN fails it)
+        return _k.erlang_b1(float(traffic), float(servers))
     a, n = as_float_arrays(traffic, servers)
     check("traffic", a, low=0.0, unit="Erlangs")
     check("servers", n, low=0.0, unit="circuits")
@@ -115,6 +117,8 @@ def erlang_b_servers(traffic: Any, blocking: Any) -> Any:
     >>> erlang_b_servers(1840, 0.01)
     1868
     """
+    if all_scalars(traffic, blocking) and 0 <= traffic < np.inf and 0 < blocking < 1:
+        return int(_k.erlang_b_servers1(float(traffic), float(blocking)))
     a, b = as_float_arrays(traffic, blocking)
     check("traffic", a, low=0.0, finite=True, unit="Erlangs")
     check("blocking", b, low=0.0, high=1.0, low_open=True, high_open=True)
@@ -157,6 +161,8 @@ def erlang_b_traffic(servers: Any, blocking: Any) -> Any:
     >>> round(erlang_b_traffic(10, 0.01), 2)
     4.46
     """
+    if all_scalars(servers, blocking) and servers >= 0 and 0 < blocking < 1:
+        return _k.erlang_b_traffic1(float(servers), float(blocking))
     n, b = as_float_arrays(servers, blocking)
     check("servers", n, low=0.0, unit="circuits")
     check("blocking", b, low=0.0, high=1.0, low_open=True, high_open=True)

@@ -16,7 +16,7 @@ from numba import njit
 
 from surgeplan._arrays import as_float_arrays, like_input
 from surgeplan.teletraffic import _kernels as _k
-from surgeplan.teletraffic._common import check, flat
+from surgeplan.teletraffic._common import all_scalars, check, flat
 
 __all__ = [
     "agents_for_service_level",
@@ -78,6 +78,12 @@ def erlang_c(traffic: Any, agents: Any) -> Any:
     >>> round(erlang_c(2.0, 3), 6)  # 4/9 by hand: (8/6 * 3) / (1 + 2 + 2 + 4)
     0.444444
     """
+    if all_scalars(traffic, agents) and 0 <= traffic < np.inf and 0 <= agents < np.inf:
+        a1, n1 = float(traffic), float(agents)
+        if a1 >= n1:
+            return 1.0
+        b1 = _k.erlang_b1(a1, n1)
+        return n1 * b1 / (n1 - a1 * (1.0 - b1))
     a, n = as_float_arrays(traffic, agents)
     check("traffic", a, low=0.0, unit="Erlangs")
     check("agents", n, low=0.0)
@@ -299,6 +305,18 @@ def agents_for_service_level(
     >>> agents_for_service_level(600 / 3600, 240, 0.8, 20)
     46
     """
+    if (
+        all_scalars(arrival_rate, handling_time, service_level, answer_within)
+        and (max_occupancy is None or all_scalars(max_occupancy))
+        and 0 <= arrival_rate < np.inf
+        and 0 < handling_time < np.inf
+        and 0 < service_level < 1
+        and 0 <= answer_within < np.inf
+        and (max_occupancy is None or 0 < max_occupancy <= 1)
+    ):  # fast path for one scenario
+        occ1 = 1.0 if max_occupancy is None else float(max_occupancy)
+        lam1, h1 = float(arrival_rate), float(handling_time)
+        return int(_agents1(lam1 * h1, h1, float(service_level), float(answer_within), occ1))
     lam, h, s, t = as_float_arrays(arrival_rate, handling_time, service_level, answer_within)
     check("arrival_rate", lam, low=0.0, finite=True, unit="calls/s")
     check("handling_time", h, low=0.0, low_open=True, finite=True, unit="s")
