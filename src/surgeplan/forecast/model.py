@@ -55,6 +55,7 @@ from surgeplan.kinds import KINDS
 
 __all__ = ["ShockForecaster"]
 
+_EMPTY_SCEN = _sh.scenario_indicators(None)
 _DEFAULT_Q = {"level": 3e-3, "dow": 3e-4, "shock": 3e-2, "lag": 0.0, "covariate": 1e-4, "other": 1e-5}
 
 
@@ -388,6 +389,16 @@ class ShockForecaster:
         return pd.concat(rows, ignore_index=True)
 
     # ------------------------------------------------------------------ setup
+    def _obs_driver(self) -> pd.DataFrame:
+        """Daily driver of the observed indicators (cached until the indicators change)."""
+        key = (id(self._indicators), len(self._indicators))
+        if getattr(self, "_drv_key", None) != key:
+            self._drv = _sh._daily_driver(self._indicators, self.stringency_range)
+            if self._drv.empty:
+                self._drv = pd.DataFrame(index=pd.DatetimeIndex([], name="date"))
+            self._drv_key = key
+        return self._drv
+
     def _require_fit(self) -> None:
         if not self._groups:
             raise SurgeplanError("ShockForecaster is not fitted: call fit() first")
@@ -659,7 +670,7 @@ class ShockForecaster:
             X[..., j] = vals
         if u is None:
             u, _ = _sh.driver_matrix(
-                self._indicators, _sh.scenario_indicators(None), regs, days_all, g.shock_lag[rows], self.stringency_range
+                self._obs_driver(), _EMPTY_SCEN, regs, days_all, g.shock_lag[rows], self.stringency_range
             )
         ud = u[:, dpos]
         weekday = (dtype < 5).astype(float)
@@ -703,7 +714,7 @@ class ShockForecaster:
         days = g.wall_days(0, T)
         # evidence of shock in the history (days with u >= 0.5 at lag 0)
         u0, _ = _sh.driver_matrix(
-            self._indicators, _sh.scenario_indicators(None), g.regions, days, np.zeros(g.n, np.int64), self.stringency_range
+            self._obs_driver(), _EMPTY_SCEN, g.regions, days, np.zeros(g.n, np.int64), self.stringency_range
         )
         seen = np.isfinite(g.zraw).reshape(g.n, D, g.p).mean(-1)
         g.evidence = ((u0 >= 0.5) * seen).sum(1)
@@ -719,7 +730,7 @@ class ShockForecaster:
         g.cov = np.zeros((g.n, g.nb, k, k))
         for rows in _chunks(g.n, self.batch_size):
             u, _ = _sh.driver_matrix(
-                self._indicators, _sh.scenario_indicators(None), g.regions[rows], days, g.shock_lag[rows], self.stringency_range
+                self._obs_driver(), _EMPTY_SCEN, g.regions[rows], days, g.shock_lag[rows], self.stringency_range
             )
             hit = np.flatnonzero(u.max(1) > 0.05)
             if len(hit):
@@ -836,7 +847,7 @@ class ShockForecaster:
             for ch in _chunks(len(rows), self.batch_size):
                 rr = rows[ch]
                 u, _ = _sh.driver_matrix(
-                    self._indicators, _sh.scenario_indicators(None), g.regions[rr], days, np.full(len(rr), L), self.stringency_range
+                    self._obs_driver(), _EMPTY_SCEN, g.regions[rr], days, np.full(len(rr), L), self.stringency_range
                 )
                 X = self._block_view(g, self._design(g, 0, T, self._covariates, u=u, rows=rr, covf=covf))
                 # without the day lags: they would carry any level shift one day later and make
@@ -895,7 +906,7 @@ class ShockForecaster:
         D0 = start // g.p
         for rows in _chunks(g.n, self.batch_size):
             u, _ = _sh.driver_matrix(
-                self._indicators, _sh.scenario_indicators(None), g.regions[rows], days, g.shock_lag[rows], self.stringency_range
+                self._obs_driver(), _EMPTY_SCEN, g.regions[rows], days, g.shock_lag[rows], self.stringency_range
             )
             X = self._block_view(g, self._design(g, 0, D0 * g.p, self._covariates, u=u[:, :D0], rows=rows, covf=None if covf is None else covf[:, : D0 * g.p]))
             yb = self._block_view(g, g.zraw[rows, : D0 * g.p])
@@ -1053,7 +1064,7 @@ class ShockForecaster:
         """Recursive day-by-day forecast of the centred log load on wall steps [t_obs, t_obs + h)."""
         a, b = g.t_obs, g.t_obs + h
         days = g.wall_days(a, b)
-        u, src = _sh.driver_matrix(self._indicators, scen, g.regions, days, g.shock_lag, self.stringency_range)
+        u, src = _sh.driver_matrix(self._obs_driver(), scen, g.regions, days, g.shock_lag, self.stringency_range)
         need = int(np.ceil(b / g.p)) * g.p
         saved = g.zfill
         if need > g.zfill.shape[1]:

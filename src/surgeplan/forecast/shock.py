@@ -116,7 +116,8 @@ def driver_matrix(
 
     Parameters
     ----------
-    indicators : observed indicators (long table).
+    indicators : observed indicators (long table), or their daily driver already pivoted
+        (index = date, one column per region) to save the pivot in loops.
     scenario : future indicators from :func:`scenario_indicators` (may be empty).
     regions : (n,) region of each resource (None/'' = no region: u = 0).
     days : (D,) ``datetime64[D]`` local calendar days.
@@ -132,7 +133,8 @@ def driver_matrix(
     source: dict[str, str] = {}
     if nd == 0 or n == 0:
         return out, source
-    obs = _daily_driver(indicators, stringency_range)
+    wide = "name" not in indicators.columns  # already the daily driver (index date, one column per region)
+    obs = indicators if wide else _daily_driver(indicators, stringency_range)
     scen = _daily_driver(scenario, stringency_range)
     lag_max = int(np.max(lags)) if len(lags) else 0
     grid = pd.DatetimeIndex(np.arange(days[0] - lag_max, days[-1] + 1, dtype="datetime64[D]")).as_unit("ns")

@@ -178,6 +178,7 @@ def write_report(
         asof=f"{plan.asof:%Y-%m-%d}",
         cards=cards,
         load_charts=load_charts,
+        charts_available=charts.available(),
         timeline=charts.action_timeline(a),
         actions_note=(f"{n_act:,} actions by priority (vital customers first, then soonest and worst GoS break). "
                       "Orders are placed on the as-of date; modules arrive after the lead time and are installed "

@@ -16,6 +16,15 @@ _UNIT = {"erlang": "Erlangs", "gbps": "Gbps", "sessions": "sessions", "calls_per
 VITAL, STANDARD, LATE, OK = "#c0392b", "#2471a3", "#e67e22", "#27ae60"
 
 
+def available() -> bool:
+    """True when matplotlib can be imported (the report then has charts; otherwise tables only)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _plt():
     import matplotlib
 
@@ -56,6 +65,8 @@ def load_vs_capacity(
     asof : Timestamp, optional
         Planning date (a vertical line).
     """
+    if not available():
+        return None
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.2, 2.6))
     if history is not None and len(history):
@@ -93,7 +104,7 @@ def action_timeline(actions: pd.DataFrame, top: int = 25) -> str | None:
     diamond marks ``needed_by``. Red = vital, blue = standard, orange bar = late.
     """
     a = actions.head(top)
-    if a.empty:
+    if a.empty or not available():
         return None
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 0.26 * len(a) + 1.0))
@@ -122,7 +133,7 @@ def action_timeline(actions: pd.DataFrame, top: int = 25) -> str | None:
 
 def replay_chart(replay: pd.DataFrame) -> str | None:
     """Per as-of date of a replay: resources short, actions, late actions (left) and cost (right)."""
-    if replay is None or replay.empty:
+    if replay is None or replay.empty or not available():
         return None
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.0, 2.6))
