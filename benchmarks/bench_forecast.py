@@ -54,8 +54,8 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from surgeplan.errors import SurgeplanError  # noqa: E402
-from surgeplan.forecast.backtest import (  # noqa: E402
+from surgeplan.errors import SurgeplanError
+from surgeplan.forecast.backtest import (
     COVERAGE_QUANTILES,
     SeasonalNaive,
     backtest,
@@ -273,7 +273,7 @@ def _hourly_rte(meas, cov, ind):
 
 
 def operator_2020(n_resources: int = 60, seed: int = 0, start: str = "2019-12-01", end: str = "2020-07-01",
-                  kinds: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
+                  kinds: Sequence[str] | None = None, exclude_regions: Sequence[str] = ()) -> dict[str, pd.DataFrame]:
     """Simulated 2020 for a random subsample of the bundled operator (same seed -> same resources)."""
     from surgeplan.signals import bundled_indicators
     from surgeplan.simulate import bundled_inventory, simulate
@@ -281,6 +281,8 @@ def operator_2020(n_resources: int = 60, seed: int = 0, start: str = "2019-12-01
     inv = bundled_inventory()
     if kinds is not None:
         inv = inv[inv["kind"].isin(list(kinds))]
+    if exclude_regions:
+        inv = inv[~inv["region"].isin(list(exclude_regions))]
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.choice(len(inv), size=min(n_resources, len(inv)), replace=False))
     inv = inv.iloc[pick].reset_index(drop=True)

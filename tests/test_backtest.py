@@ -140,7 +140,7 @@ def test_coverage_and_pinball_by_hand():
     # p1 = 0.5 x, p99 = 2 x -> 98% coverage 1. Pinball for q = 0.9 alone: even hours the forecast
     # is 1 over -> 0.1 * 1 = 0.1 ; odd hours 0.5 under -> 0.9 * 0.5 = 0.45 ; mean 0.275.
     truth = _frame(["a"], HOURS, [np.full(len(HOURS), 10.0)])
-    p90 = lambda ts: np.where(ts.dt.hour % 2 == 0, 1.1, 0.95)  # noqa: E731
+    p90 = lambda ts: np.where(ts.dt.hour % 2 == 0, 1.1, 0.95)
     factors = {0.01: 0.5, 0.1: 0.9, 0.9: p90, 0.99: 2.0}
     res = backtest(truth, start="2020-03-01", end="2020-03-05", horizon="1d", quantiles=[0.9],
                    model=lambda q: Oracle(truth, q, factors))

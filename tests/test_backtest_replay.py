@@ -29,7 +29,7 @@ def replay():
     inv = inv.reset_index(drop=True)
     ind = signals_mod.bundled_indicators(regions=sorted(inv["region"].unique()), start="2019-12-01", end="2020-05-31")
     meas = simulate_mod.simulate(inv, ind, None, "2020-01-01", "2020-05-01", "1h", 7)
-    kw = dict(start="2020-03-05", end="2020-04-14", every="5d", horizon="14d")
+    kw = {"start": "2020-03-05", "end": "2020-04-14", "every": "5d", "horizon": "14d"}
     ours = backtest(meas, inv, ind, refit_every=3, **kw)
     naive = backtest(meas, inv, ind, model=lambda q: SeasonalNaive("week", q), refit_every=3, **kw)
     return inv, meas, ours, naive

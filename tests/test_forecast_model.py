@@ -123,7 +123,7 @@ def test_step_shock_lag_size_and_sign_recovered(step_shock):
 
 
 def test_step_shock_forecast_level(step_shock):
-    model, ts = step_shock
+    model, _ = step_shock
     fc = model.predict("7D")
     for rid, region, factor in (("voice", "ITA", 2.0), ("data", "ESP", 0.7)):
         f = fc[fc.resource_id == rid]
@@ -304,3 +304,30 @@ def test_known_covariate_is_used():
     no_cov = base_load(pd.DatetimeIndex(fc["ts"]), None) * np.exp(0.03 * np.maximum(15.0 - temp[-14 * 24 : -7 * 24], 0.0))
     assert ape.mean() < 0.03
     assert ape.mean() < 0.5 * np.abs(no_cov / truth - 1).mean()  # far better than last week's weather
+
+
+def test_update_learns_a_x8_surge_within_two_days():
+    """VPN sessions x8 from the lockdown day (March 2020 order of magnitude), no earlier region to
+    borrow from: the day-0 forecast cannot know the size, but after folding in one lockdown day
+    with update() the next weekday forecasts are within 15% (innovations are not clipped as
+    outliers while a fresh shock is being learned)."""
+    ts = pd.date_range(START, periods=60 * 24, freq="h", tz="UTC")
+    rng = np.random.default_rng(8)
+    lock = pd.Timestamp("2021-05-19")  # a Wednesday
+    local = ts.tz_convert("Europe/Paris").tz_localize(None).normalize()
+    y = base_load(ts, "FRA") * np.where(local >= lock, 8.0, 1.0) * np.exp(rng.normal(0, 0.03, len(ts)))
+    meas = _frame("vpn", ts, y)
+    inv = pd.DataFrame({"resource_id": ["vpn"], "kind": ["vpn_gateway"], "region": ["FRA"]})
+    ind = indicator_table("FRA", "2021-01-01", 200, "2021-05-19")
+    origin = pd.Timestamp("2021-05-19", tz="Europe/Paris").tz_convert("UTC")
+    model = ShockForecaster().fit(meas, inventory=inv, indicators=ind[ind.date <= "2021-05-19"], cutoff=origin)
+    apes = []
+    for d in range(3):
+        o = origin + pd.Timedelta(days=d)
+        f = model.predict("1D").merge(meas, on=["resource_id", "ts"])
+        apes.append(float((f["p50"] / f["load"] - 1).abs().mean()))
+        model.update(meas[(meas.ts >= o) & (meas.ts < o + pd.Timedelta(days=1))])
+    assert apes[0] > 0.5  # nothing to borrow: the day-0 forecast misses the surge
+    assert apes[1] < 0.15 and apes[2] < 0.15
+    r = model.response_.iloc[0]
+    assert r["response"] > 3.0  # on its way to +700%

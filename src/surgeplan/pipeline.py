@@ -594,8 +594,10 @@ def run_demo(config: DemoConfig | None = None, progress: ProgressFactory = _sile
         replay=replay,
         title="surgeplan demo: a fictional operator through the first COVID-19 wave",
         subtitle=(f"{len(inv)} resources in {len(regions)} countries, hourly load simulated from the real 2020 "
-                  f"OxCGRT indicators; planning replayed daily {cfg.replay_start} .. {cfg.replay_end}; the detailed "
-                  f"plan is the one of {head:%Y-%m-%d} (the day with the most new orders)."),
+                  f"OxCGRT indicators; planning replayed every {cfg.replay_every_days} day(s) from {cfg.replay_start} "
+                  f"to {cfg.replay_end} (daily planning periods, {s.horizon_days}-day horizon); the detailed plan "
+                  f"is the one of {head:%Y-%m-%d}" + (" (the day with the most new orders)." if cfg.headline is None
+                                                      else ".")),
         files=[p.name for p in exports] + [db.name])
     timings["report"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0

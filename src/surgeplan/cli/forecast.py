@@ -10,7 +10,7 @@ import json
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -49,25 +49,28 @@ def _read_scenario(path: Path) -> dict[str, Any]:
 
 
 def backtest_command(
-    measurements: Path = typer.Option(..., "--measurements", help="Measurements CSV: resource_id, ts, load."),
-    start: str = typer.Option(..., "--start", help="First forecast origin (local day, YYYY-MM-DD)."),
-    end: str = typer.Option(..., "--end", help="Last forecast origin (local day, YYYY-MM-DD)."),
-    out: Path = typer.Option(..., "--out", help="Output directory (forecasts.parquet, metrics.csv)."),
-    inventory: Optional[Path] = typer.Option(None, "--inventory", help="Inventory CSV: resource_id, kind, region"
-                                             " (+ capacity for anticipation)."),
-    indicators: Optional[Path] = typer.Option(None, "--indicators", help="Indicators CSV: region, date, name, value."),
-    covariates: Optional[Path] = typer.Option(None, "--covariates",
-                                              help="Covariates CSV: resource_id|region, ts, name, value."),
-    scenario: Optional[Path] = typer.Option(None, "--scenario", help="Scenario TOML: a backtest table of defaults,"
-                                            " indicators_future.REGION tables of assumed paths."),
-    every: Optional[str] = typer.Option(None, "--every", help="Spacing of origins (default 1d)."),
-    horizon: Optional[str] = typer.Option(None, "--horizon", help="Forecast window per origin (default 1d)."),
-    tz: Optional[str] = typer.Option(None, "--tz", help="Time zone of origins and days (default UTC)."),
-    quantiles: Optional[str] = typer.Option(None, "--quantiles", help="Quantiles written (default 0.1,0.5,0.9)."),
-    refit_every: Optional[int] = typer.Option(None, "--refit-every", help="Refit every N origins, update() in"
-                                              " between (default 7)."),
-    model: str = typer.Option("shock", "--model", help=f"Model: {', '.join(_MODELS)}."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    measurements: Annotated[Path, typer.Option(help="Measurements CSV: resource_id, ts, load.")],
+    start: Annotated[str, typer.Option(help="First forecast origin (local day, YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option(help="Last forecast origin (local day, YYYY-MM-DD).")],
+    out: Annotated[Path, typer.Option(help="Output directory (forecasts.parquet, metrics.csv).")],
+    inventory: Annotated[
+        Path | None, typer.Option(help="Inventory CSV: resource_id, kind, region (+ capacity for anticipation).")
+    ] = None,
+    indicators: Annotated[Path | None, typer.Option(help="Indicators CSV: region, date, name, value.")] = None,
+    covariates: Annotated[Path | None, typer.Option(help="Covariates CSV: resource_id|region, ts, name, value.")] = None,
+    scenario: Annotated[
+        Path | None,
+        typer.Option(help="Scenario TOML: a backtest table of defaults, indicators_future.REGION tables of paths."),
+    ] = None,
+    every: Annotated[str | None, typer.Option(help="Spacing of origins (default 1d).")] = None,
+    horizon: Annotated[str | None, typer.Option(help="Forecast window per origin (default 1d).")] = None,
+    tz: Annotated[str | None, typer.Option(help="Time zone of origins and days (default UTC).")] = None,
+    quantiles: Annotated[str | None, typer.Option(help="Quantiles written (default 0.1,0.5,0.9).")] = None,
+    refit_every: Annotated[
+        int | None, typer.Option(help="Refit every N origins, update() in between (default 7).")
+    ] = None,
+    model: Annotated[str, typer.Option(help=f"Model: {', '.join(_MODELS)}.")] = "shock",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Rolling-origin backtest: forecasts at each local midnight, scored per resource and lead day."""
     from surgeplan.forecast.backtest import SeasonalNaive, backtest, read_inputs, summarize
@@ -92,7 +95,7 @@ def backtest_command(
         factory = None
         if model != "shock":
             season = model.split("-")[1]
-            factory = lambda q: SeasonalNaive(season, q)  # noqa: E731
+            factory = lambda q: SeasonalNaive(season, q)
         result = backtest(
             data["measurements"], data["inventory"], data["indicators"], data["covariates"],
             start=start, end=end, every=settings["every"], horizon=settings["horizon"], tz=settings["tz"],
@@ -108,7 +111,7 @@ def backtest_command(
     if as_json:
         payload = {
             "forecasts": str(paths["forecasts"]), "metrics": str(paths["metrics"]),
-            "n_forecast_rows": int(len(result.forecasts)),
+            "n_forecast_rows": len(result.forecasts),
             "n_resources": int(result.metrics["resource_id"].nunique()),
             "timings_s": {k: round(float(v), 3) for k, v in result.timings.items()},
             "median_by_horizon": json.loads(summary.to_json(orient="index")),
@@ -124,16 +127,17 @@ def backtest_command(
 
 
 def forecast_command(
-    measurements: Path = typer.Option(..., "--measurements", help="Measurements CSV: resource_id, ts, load."),
-    out: Path = typer.Option(..., "--out", help="Output file (.parquet or .csv)."),
-    inventory: Optional[Path] = typer.Option(None, "--inventory", help="Inventory CSV: resource_id, kind, region."),
-    indicators: Optional[Path] = typer.Option(None, "--indicators", help="Indicators CSV: region, date, name, value."),
-    covariates: Optional[Path] = typer.Option(None, "--covariates",
-                                              help="Covariates CSV: resource_id|region, ts, name, value."),
-    horizon: str = typer.Option("14d", "--horizon", help="Forecast window after the last measurement."),
-    quantiles: str = typer.Option("0.5,0.9,0.99", "--quantiles", help="Quantiles written."),
-    busy_hour_period: Optional[str] = typer.Option(None, "--busy-hour", help="Write the busy hour per period"
-                                                   " instead of every step: D (day) or W (week)."),
+    measurements: Annotated[Path, typer.Option(help="Measurements CSV: resource_id, ts, load.")],
+    out: Annotated[Path, typer.Option(help="Output file (.parquet or .csv).")],
+    inventory: Annotated[Path | None, typer.Option(help="Inventory CSV: resource_id, kind, region.")] = None,
+    indicators: Annotated[Path | None, typer.Option(help="Indicators CSV: region, date, name, value.")] = None,
+    covariates: Annotated[Path | None, typer.Option(help="Covariates CSV: resource_id|region, ts, name, value.")] = None,
+    horizon: Annotated[str, typer.Option(help="Forecast window after the last measurement.")] = "14d",
+    quantiles: Annotated[str, typer.Option(help="Quantiles written.")] = "0.5,0.9,0.99",
+    busy_hour_period: Annotated[
+        str | None,
+        typer.Option("--busy-hour", help="Write the busy hour per period instead of every step: D (day) or W (week)."),
+    ] = None,
 ) -> None:
     """Forecast every resource from its measurements (and indicators, covariates) with quantiles."""
     from surgeplan.forecast.backtest import parse_duration, parse_quantiles, read_inputs

@@ -37,8 +37,8 @@ def register(app: typer.Typer) -> None:
         regions: Optional[str] = typer.Option(None, help="Only these regions, e.g. 'FRA,ITA'."),
         json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     ) -> None:
-        """End-to-end demo: bundled operator + real 2020 indicators -> store, simulation, daily
-        replanning Feb-Apr 2020, HTML report and CSV/XLSX exports."""
+        """End-to-end demo: bundled operator + real 2020 indicators -> store, simulation, planning
+        replayed Feb-Apr 2020 (weekly; --every 1 for daily), HTML report and CSV/XLSX exports."""
         from rich.console import Console
 
         from surgeplan.pipeline import DemoConfig, rich_progress, run_demo

@@ -21,7 +21,7 @@ from surgeplan.dimension.conference_bridge import size_conference_bridge
 from surgeplan.dimension.contact_center import size_contact_center
 from surgeplan.dimension.core import DIMENSION_COLUMNS, dimension, gos_targets, prepare_inventory, quantile_column
 from surgeplan.dimension.link import link_group_stats, size_link
-from surgeplan.dimension.trunk_group import size_trunk_group
+from surgeplan.dimension.trunk_group import size_trunk_group, trunk_group_carriable
 from surgeplan.dimension.vpn_gateway import size_vpn_gateway
 
 __all__ = [
@@ -36,4 +36,5 @@ __all__ = [
     "size_link",
     "size_trunk_group",
     "size_vpn_gateway",
+    "trunk_group_carriable",
 ]

@@ -172,7 +172,7 @@ def dimension(
         raise ValidationError(f"resource_id {rid[row]!r} is not in the inventory",
                               file="<busy_hour>", row=row + 1, column="resource_id")
     kinds_inv = inv["kind"].to_numpy()
-    dimensioned = np.isin(kinds_inv, [k for k, v in KINDS.items() if v.dimensioned])
+    dimensioned = pd.Series(kinds_inv).isin([k for k, v in KINDS.items() if v.dimensioned]).to_numpy()
     keep = dimensioned[pos]
     pos = pos[keep]
     bh = busy_hour.loc[keep] if not keep.all() else busy_hour

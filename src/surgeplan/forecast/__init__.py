@@ -35,9 +35,9 @@ from surgeplan.forecast.shock import driver, scenario_indicators
 __all__ = [
     "ShockForecaster",
     "busy_hour",
-    "quantile_column",
-    "parse_quantile_column",
     "driver",
+    "parse_quantile_column",
+    "quantile_column",
     "scenario_indicators",
 ]
 

@@ -118,7 +118,7 @@ def parse_quantiles(text: str | Sequence[float]) -> tuple[float, ...]:
     return tuple(sorted(set(values)))
 
 
-def parse_duration(text: str | pd.Timedelta | int | float, name: str = "duration") -> pd.Timedelta:
+def parse_duration(text: str | pd.Timedelta | float, name: str = "duration") -> pd.Timedelta:
     """Parse ``"1d"``, ``"14d"``, ``"2w"``, ``"12h"`` (or a Timedelta, or a number of days)."""
     if isinstance(text, pd.Timedelta):
         out = text
@@ -171,8 +171,8 @@ def rolling_origins(start: Any, end: Any, every: Any = "1d", tz: str = "UTC") ->
         else:
             local = pd.date_range(t0, t1 + _DAY - pd.Timedelta(1), freq=step)
         return local.tz_localize(tz, ambiguous=True, nonexistent="shift_forward").tz_convert("UTC")
-    except Exception as exc:  # unknown zone
-        raise SurgeplanError(f"--tz: {exc}") from None
+    except (KeyError, ValueError) as exc:  # unknown zone (zoneinfo / pytz errors subclass these)
+        raise SurgeplanError(f"--tz: unknown time zone {tz!r} ({exc})") from None
 
 
 def _local_day(ts: pd.Series | pd.DatetimeIndex, tz: str) -> np.ndarray:
@@ -198,7 +198,7 @@ def _read_csv(path: str | os.PathLike, required: Sequence[str], what: str) -> pd
         raise ValidationError(f"{what} file not found", file=str(path))
     try:
         frame = pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except Exception as exc:
+    except (ValueError, UnicodeDecodeError, OSError) as exc:  # pandas ParserError/EmptyDataError are ValueErrors
         raise ValidationError(f"not a readable CSV ({exc.__class__.__name__}: {exc})", file=str(path)) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in required if c not in frame.columns]
@@ -433,7 +433,7 @@ class SeasonalNaive:
         j = np.arange(1, n + 1)
         k = -(-j // s)  # ceil
         point = np.full((y.shape[0], n), np.nan)
-        for extra in range(0, 4):  # fall back to older seasons where the last one is missing
+        for extra in range(4):  # fall back to older seasons where the last one is missing
             idx = T + j - (k + extra) * s - 1
             ok = idx >= 0
             cand = np.full_like(point, np.nan)
@@ -665,7 +665,7 @@ def backtest(
     if inventory is not None and "capacity" in inventory.columns:
         capacity = inventory.set_index("resource_id")["capacity"].astype(float)
     scores, bh_table = score_backtest(internal, meas, quantiles=user_q, tz=tz, capacity=capacity,
-                                      warning_quantile=warning_quantile, horizon_days=int(math.ceil(h / _DAY)),
+                                      warning_quantile=warning_quantile, horizon_days=math.ceil(h / _DAY),
                                       return_busy_hour=True)
     timings["score_s"] = time.perf_counter() - t
     cols = ["resource_id", "origin", "ts", "mean", *[quantile_name(q) for q in user_q]]

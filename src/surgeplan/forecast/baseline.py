@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["normal_stats", "posterior", "huber_weights", "kalman_update"]
+__all__ = ["huber_weights", "kalman_update", "normal_stats", "posterior"]
 
 
 def normal_stats(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -90,7 +90,7 @@ def kalman_update(
     y: np.ndarray,
     sigma2: np.ndarray,
     q: np.ndarray,
-    clip: float = 3.0,
+    clip: float | np.ndarray = 3.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One robust Kalman step for a batch of regression states (updated in place).
 
@@ -101,7 +101,8 @@ def kalman_update(
     Parameters
     ----------
     beta : (B, k); cov : (B, k, k); x : (B, k); y : (B,) (NaN = no observation: predict only);
-    sigma2 : (B,); q : (B, k) or (k,) state-noise variances relative to ``sigma2``.
+    sigma2 : (B,); q : (B, k) or (k,) state-noise variances relative to ``sigma2``;
+    clip : float or (B,) Huber threshold in predictive sd (``inf`` = no clipping).
 
     Returns
     -------
@@ -114,6 +115,7 @@ def kalman_update(
     s = np.einsum("bk,bk->b", xs, px) + sigma2
     e = np.where(ok, y - np.einsum("bk,bk->b", xs, beta), 0.0)
     z = e / np.sqrt(s)
+    clip = np.broadcast_to(np.asarray(clip, float), z.shape)
     ec = np.clip(z, -clip, clip) * np.sqrt(s)
     gain = px / s[:, None]
     gain[~ok] = 0.0

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["BUCKET_EDGES_DAYS", "lead_bucket", "conformal_z", "gaussian_z"]
+__all__ = ["BUCKET_EDGES_DAYS", "conformal_z", "gaussian_z", "lead_bucket"]
 
 #: Lead-time bucket edges, in days: (0, 1], (1, 2], (2, 4], (4, 7], (7, 14], (14, 28], (28, inf).
 BUCKET_EDGES_DAYS = np.array([0.0, 1.0, 2.0, 4.0, 7.0, 14.0, 28.0, np.inf])

@@ -24,15 +24,15 @@ import pandas as pd
 from surgeplan.errors import SurgeplanError, ValidationError
 
 __all__ = [
-    "quantile_column",
-    "parse_quantile_column",
-    "normalize_measurements",
+    "ewma",
+    "infer_cadence",
     "normalize_covariates",
     "normalize_indicators",
-    "infer_cadence",
-    "region_timezone",
+    "normalize_measurements",
+    "parse_quantile_column",
+    "quantile_column",
     "region_holidays",
-    "ewma",
+    "region_timezone",
 ]
 
 _NIXTLA = {"unique_id": "resource_id", "ds": "ts", "y": "load"}
@@ -198,7 +198,7 @@ def _alpha2(region: str) -> str | None:
         import holidays
 
         return holidays.country_holidays(region).country
-    except Exception:  # unknown code: no holidays, UTC
+    except (NotImplementedError, KeyError, AttributeError, ImportError):  # unknown code: no holidays, UTC
         return None
 
 
@@ -215,7 +215,7 @@ def region_timezone(region: str | None) -> str:
 
         zones = pytz.country_timezones(a2)
         return zones[0] if zones else "UTC"
-    except Exception:
+    except (ImportError, KeyError):  # pytz absent or unknown country
         return "UTC"
 
 
@@ -225,7 +225,7 @@ def _holiday_dates(region: str, y0: int, y1: int) -> np.ndarray:
         import holidays
 
         h = holidays.country_holidays(region, years=range(y0, y1 + 1))
-    except Exception:
+    except (NotImplementedError, KeyError, AttributeError, ImportError):
         return np.array([], dtype="datetime64[D]")
     return np.array(sorted(h.keys()), dtype="datetime64[D]")
 

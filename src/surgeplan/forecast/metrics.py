@@ -36,14 +36,14 @@ from surgeplan.errors import SurgeplanError
 
 __all__ = [
     "absolute_percentage_error",
-    "mape",
-    "rmse",
-    "mae",
-    "seasonal_naive_mae",
-    "mase",
-    "pinball_loss",
-    "mean_pinball_loss",
     "interval_coverage",
+    "mae",
+    "mape",
+    "mase",
+    "mean_pinball_loss",
+    "pinball_loss",
+    "rmse",
+    "seasonal_naive_mae",
 ]
 
 

@@ -18,6 +18,10 @@ coefficient per block) and weekday/weekend contrast. ``u`` comes from the region
 allowed). The coefficients have Gaussian priors; the shock coefficients' prior is pooled from the
 resources of the same kind in regions hit earlier (:mod:`surgeplan.forecast.transfer`).
 
+Identification: the day lags are estimated on the "calm" days (driver ~ 0) and then held nearly
+fixed, their sum is capped at 0.9 (stable recursion at any horizon), and the shock lag is chosen
+without the day lags (otherwise yesterday's load carries any level shift and every lag fits).
+
 Fit: robust (Huber IRLS) Bayesian regression for every (resource, block) at once; then a rolling-
 origin pass over the last ``calibration_days`` days with a Kalman filter on the coefficients
 (random-walk state noise: recursive least squares with forgetting) gives both the adapted state
@@ -692,7 +696,7 @@ class ShockForecaster:
         pm = np.array([prior.get(kd, 0.0) if isinstance(prior, Mapping) else float(prior) for kd in g.kinds])
         m[..., iu] = pm[:, None]
         sd[..., iu] = self.response_prior_sd
-        sd[..., iw] = self.response_prior_sd
+        sd[..., iw] = self.response_prior_sd / 2.0  # profile change: a smaller correction a priori
         return m, sd
 
     def _block_view(self, g: _Group, X: np.ndarray) -> np.ndarray:
@@ -717,7 +721,8 @@ class ShockForecaster:
             self._obs_driver(), _EMPTY_SCEN, g.regions, days, np.zeros(g.n, np.int64), self.stringency_range
         )
         seen = np.isfinite(g.zraw).reshape(g.n, D, g.p).mean(-1)
-        g.evidence = ((u0 >= 0.5) * seen).sum(1)
+        g.evidence_daily = (u0 >= 0.5) * seen
+        g.evidence = g.evidence_daily.sum(1)
         if self.shock_lag == "auto":
             g.shock_lag = self._select_lag(g, covf, days)
         elif self.shock_lag is not None:
@@ -768,7 +773,7 @@ class ShockForecaster:
         s0 = np.where(np.isfinite(s0) & (s0 > 0), s0, 0.05)
         sigma2 = np.maximum(s0**2, 1e-8)
         for it in range(3):
-            xtx, xty, nobs = _bl.normal_stats(Xb, yb, w)
+            xtx, xty, _ = _bl.normal_stats(Xb, yb, w)
             beta, cov = _bl.posterior(xtx, xty, sigma2, pm, psd)
             fitted = np.einsum("nbmk,nbk->nbm", np.nan_to_num(Xb), beta)
             resid = yb - fitted
@@ -914,20 +919,31 @@ class ShockForecaster:
             w = np.isfinite(yb) & np.all(np.isfinite(X), axis=-1)
             hw = np.where(w, _bl.huber_weights(resid, np.sqrt(g.sigma2[rows])[..., None], c=self.robust), 0.0)
             xtx, xty, _ = _bl.normal_stats(X, yb, hw)
-            g.beta[rows], g.cov[rows] = _bl.posterior(xtx, xty, g.sigma2[rows], g.prior_mean[rows], g.prior_sd[rows])
-        # roll forward one day at a time
+            pm, psd, s2 = g.prior_mean[rows], g.prior_sd[rows], g.sigma2[rows]
+            beta, cov = _bl.posterior(xtx, xty, s2, pm, psd)
+            g.beta[rows], g.cov[rows] = self._stabilize(g, xtx, xty, s2, pm, psd, beta, cov)
+        # roll forward one day at a time; the evidence restarts from the window's start
+        g.evidence = g.evidence_daily[:, :D0].sum(1)
+        u_all, _ = _sh.driver_matrix(self._obs_driver(), _EMPTY_SCEN, g.regions, days, g.shock_lag, self.stringency_range)
         H = self.calibration_horizon_days * g.p
         t_end = g.t_obs
         g.t_obs = start
         while g.t_obs < t_end:
             h = min(H, t_end - g.t_obs)
+            d0, d1 = g.t_obs // g.p, (g.t_obs + h - 1) // g.p + 1
+            # origins facing a shock they have not learned yet are not "normal" errors: the
+            # online scale covers them when they happen; they would inflate every later interval
+            # (restrictions on and little shock seen, or harder restrictions than ever seen)
+            u_win = u_all[:, d0:d1].max(1)
+            u_seen = u_all[:, :d0].max(1) if d0 > 0 else np.zeros(g.n)
+            fresh = ((g.evidence < self.min_evidence_days) & (u_win >= 0.5)) | (u_win > u_seen + 0.1)
             mean_log, _ = self._forecast_log(g, h, _sh.scenario_indicators(None), self._covariates, observed_only=True)
             actual = g.zraw[:, g.t_obs : g.t_obs + h]
             err = actual - mean_log
             blocks = ((np.arange(g.t_obs, g.t_obs + h) % g.p) // g.r)
             sd = np.sqrt(g.sigma2[:, blocks])
             lead = (np.arange(h) + 1) * g.cadence_s / 86400.0
-            ok = np.isfinite(err)
+            ok = np.isfinite(err) & ~fresh[:, None]
             g.cal_z.append((err / sd)[ok])
             g.cal_lead.append(np.broadcast_to(lead, err.shape)[ok])
             g.cal_row.append(np.broadcast_to(np.arange(g.n)[:, None], err.shape)[ok])
@@ -1008,7 +1024,11 @@ class ShockForecaster:
                 cov = g.cov[:, bb, :, :].reshape(-1, g.k, g.k).copy()
                 s2 = g.sigma2[:, bb].reshape(-1)
                 pred = np.einsum("bk,bk->b", np.nan_to_num(xs), beta)
-                beta, cov, z = _bl.kalman_update(beta, cov, xs, ys, s2, q, clip=self.robust)
+                # at a fresh shock (restrictions on, little shock seen yet) large innovations are
+                # the signal, not outliers: no clipping there, so the response is learned in a day
+                fresh = (X[:, sel, g.groups["shock"][0]] >= 0.5) & (g.evidence < self.min_evidence_days)[:, None]
+                clip = np.where(fresh, np.inf, self.robust)
+                beta, cov, z = _bl.kalman_update(beta, cov, xs, ys, s2, q, clip=clip.reshape(-1))
                 g.beta[:, bb, :] = beta.reshape(g.n, len(sel), g.k)
                 g.cov[:, bb, :, :] = cov.reshape(g.n, len(sel), g.k, g.k)
                 z = z.reshape(g.n, len(sel))
@@ -1020,6 +1040,7 @@ class ShockForecaster:
                 # shift must reach the lags, a spike must not
                 ms1 = np.array([self._ms1.get(str(kd), 1.0) for kd in g.kinds]) if hasattr(self, "_ms1") else 1.0
                 lim = 3 * self.robust * sd * np.sqrt(np.maximum(g.v / ms1, 1.0))[:, None]
+                lim = np.where(fresh, np.inf, lim)
                 clean = np.where(np.isfinite(obs), pred + np.clip(obs - pred, -lim, lim), pred)
                 g.zfill[:, c0 + sel] = clean
                 # online scale (standardized by the block noise sd)

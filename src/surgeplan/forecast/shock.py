@@ -27,7 +27,7 @@ import pandas as pd
 
 from surgeplan.errors import SurgeplanError
 
-__all__ = ["driver", "scenario_indicators", "driver_matrix"]
+__all__ = ["driver", "driver_matrix", "scenario_indicators"]
 
 
 def driver(

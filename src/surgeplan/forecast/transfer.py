@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["kind_pools", "apply_to_prior", "apply_to_state", "block_hours"]
+__all__ = ["apply_to_prior", "apply_to_state", "block_hours", "kind_pools"]
 
 _SD_FLOOR = 0.05
 _EVIDENCE_CAP = 28.0

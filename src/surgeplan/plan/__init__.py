@@ -118,12 +118,14 @@ def make_plan(
     bh = busy_hour.loc[(per >= asof_ts).to_numpy()]
     q = quantile_column(quantile)
     dim = dimension(inv, bh, q, gos_overrides=gos_overrides, row_index=True)
+    bh_row = dim.pop("bh_row").to_numpy()
     acts = schedule(prioritize(make_actions(dim, inv)), asof_ts, budget=budget, ops_per_day=ops_per_day,
                     ops_per_module=ops_per_module)
     planned = _planned(inv, bh, q, dim, acts, gos_overrides)
     late = _late(acts, dim)
     temp = temporary_measures(planned, acts, asof_ts)
-    al = alerts(inv, bh, asof_ts, alert_quantiles, gos_overrides=gos_overrides, dimensioned={q: dim})
+    al = alerts(inv, bh, asof_ts, alert_quantiles, gos_overrides=gos_overrides, dimensioned={q: dim},
+                reference_rows=bh_row)
     short_before = int(dim.loc[~dim["gos_ok"], "resource_id"].nunique())
     short_after = int(planned.loc[~planned["gos_ok"], "resource_id"].nunique())
     summary = {
@@ -142,9 +144,6 @@ def make_plan(
         "resources_short_after_plan": short_after,
         "temporary_measures": int(len(temp)),
     }
-    dim = dim.drop(columns="bh_row")
-    if "bh_row" in planned.columns:
-        planned = planned.drop(columns="bh_row")
     return Plan(asof_ts, q, dim, planned, acts, late, temp, al, summary)
 
 
@@ -161,7 +160,8 @@ def _planned(inv, bh, q, dim, acts, gos_overrides) -> pd.DataFrame:
     grp = inv["group"].to_numpy()
     link_groups = set(grp[(inv["kind"].to_numpy() == "link") & inv["resource_id"].isin(affected).to_numpy()]) - {""}
     if link_groups:
-        affected |= set(inv["resource_id"].to_numpy()[(inv["kind"].to_numpy() == "link") & np.isin(grp, list(link_groups))])
+        in_groups = pd.Series(grp).isin(link_groups).to_numpy()
+        affected |= set(inv["resource_id"].to_numpy()[(inv["kind"].to_numpy() == "link") & in_groups])
     rows = bh["resource_id"].astype(str).isin(affected).to_numpy()
     dim1 = dimension(inv, bh.loc[rows], q, gos_overrides=gos_overrides, capacity=after)
     m = dim["resource_id"].astype(str).isin(affected).to_numpy()
@@ -169,7 +169,7 @@ def _planned(inv, bh, q, dim, acts, gos_overrides) -> pd.DataFrame:
     done_row = done.reindex(dim1["resource_id"].astype(str).to_numpy()).to_numpy()
     use_after = np.asarray(~pd.isna(done_row) & (dim1["period"].to_numpy() >= done_row), dtype=bool)
     # dim restricted to the affected resources and dim1 hold the same rows in the same order
-    planned = dim.copy()
+    planned = dim.copy(deep=False)  # columns below are replaced, never written in place
     cols = ["capacity", "needed", "gos", "gos_ok", "shortfall", "carriable", "headroom"]
     for c in cols:
         col = dim[c].to_numpy().copy()

@@ -41,18 +41,6 @@ def _cap_label(unit: str) -> str:
     return {"gbps": "Gbps"}.get(unit, unit)
 
 
-def _target_label(metric: str, target: float, kind: str, inv_row: dict) -> str:
-    if metric == "blocking":
-        return f"{target * 100:.3g}% blocking"
-    if metric == "utilization":
-        extra = " with N+1" if kind == "link" else ""
-        return f"a {target * 100:.0f}% utilisation ceiling{extra}"
-    if metric == "service_level":
-        return (f"{target * 100:.0f}% answered within {inv_row['answer_within_s']:.0f} s and "
-                f"<= {inv_row['abandon_max'] * 100:.3g}% abandoned")
-    return f"GoS {target:g}"
-
-
 def make_actions(dim: pd.DataFrame, inventory: pd.DataFrame) -> pd.DataFrame:
     """Actions (modules to add) for every resource short in some period of ``dim``.
 
@@ -146,25 +134,55 @@ def make_actions(dim: pd.DataFrame, inventory: pd.DataFrame) -> pd.DataFrame:
         "cost": modules * ri["module_cost"].fillna(0).to_numpy(np.float64),
         "severity": severity,
     })
-    out["reason"] = _reasons(out, ri)
+    out["reason"] = _reasons(out, ri).to_numpy()
     return out.reset_index(drop=True)
 
 
-def _reasons(a: pd.DataFrame, ri: pd.DataFrame) -> list[str]:
+def _fmt_col(x: np.ndarray) -> pd.Series:
+    """:func:`_fmt` over an array (formatting is per element; the rest of the sentence is not)."""
+    return pd.Series(np.asarray(x, dtype=np.float64)).map(_fmt)
+
+
+def _reasons(a: pd.DataFrame, ri: pd.DataFrame) -> pd.Series:
     """One sentence per action, e.g. ``FRA-ITA interconnect: busy-hour 1,840 E at p90 on 2020-03-19
-    needs 1,874 circuits at 1% blocking; 1,560 installed; add 11 x 30 circuits``."""
-    extra = ri[["answer_within_s", "abandon_max"]].to_dict("records")
-    out = []
-    for r, e in zip(a.itertuples(index=False), extra):
-        unit = _cap_label(r.capacity_unit)
-        s = (f"{r.name}: busy-hour {_fmt(r.load_peak)} {_load_label(r.load_unit)} at {r.quantile} "
-             f"on {pd.Timestamp(r.peak_period):%Y-%m-%d} needs {_fmt(r.needed_peak)} {unit} at "
-             f"{_target_label(r.gos_metric, r.gos_target, r.kind, e)}; {_fmt(r.capacity)} installed")
-        if r.modules > 0:
-            s += f"; add {r.modules} x {_fmt(r.module_size)} {unit}"
-        if r.capped:
-            s += (f" (max_capacity allows only {r.modules} of the {r.modules_wanted} modules wanted: "
-                  f"{_fmt(r.needed_peak - r.capacity_after)} {unit} still short)")
-        s += f"; short from {pd.Timestamp(r.needed_by):%Y-%m-%d}, order by {pd.Timestamp(r.order_by):%Y-%m-%d}"
-        out.append(s)
-    return out
+    needs 1,868 circuits at 1% blocking; 1,560 installed; add 11 x 30 circuits``.
+
+    Built column-wise with pandas string operations (no Python loop over actions except the
+    number formatting)."""
+    n = len(a)
+    if n == 0:
+        return pd.Series([], dtype=object)
+    unit = a["capacity_unit"].map(_cap_label).astype(str).reset_index(drop=True)
+    load_u = a["load_unit"].map(_load_label).astype(str).reset_index(drop=True)
+    metric = a["gos_metric"].to_numpy()
+    tgt = a["gos_target"].to_numpy(np.float64)
+    pct = pd.Series(tgt * 100).map("{:.3g}".format)
+    aw = pd.Series(ri["answer_within_s"].to_numpy(np.float64)).map("{:.0f}".format)
+    am = pd.Series(ri["abandon_max"].to_numpy(np.float64) * 100).map("{:.3g}".format)
+    is_link = pd.Series(a["kind"].to_numpy() == "link")
+    target = pd.Series(np.full(n, "", dtype=object))
+    target[:] = "GoS " + pd.Series(tgt).map("{:g}".format)
+    m = metric == "blocking"
+    target[m] = (pct + "% blocking")[m]
+    m = metric == "utilization"
+    target[m] = ("a " + pd.Series(tgt * 100).map("{:.0f}".format) + "% utilisation ceiling"
+                 + is_link.map({True: " with N+1", False: ""}))[m]
+    m = metric == "service_level"
+    target[m] = (pct + "% answered within " + aw + " s and <= " + am + "% abandoned")[m]
+    peak = pd.Series(pd.DatetimeIndex(a["peak_period"]).strftime("%Y-%m-%d"))
+    due = pd.Series(pd.DatetimeIndex(a["needed_by"]).strftime("%Y-%m-%d"))
+    order = pd.Series(pd.DatetimeIndex(a["order_by"]).strftime("%Y-%m-%d"))
+    modules = a["modules"].to_numpy()
+    wanted = a["modules_wanted"].to_numpy()
+    capped = a["capped"].to_numpy(bool)
+    text = (a["name"].astype(str).reset_index(drop=True) + ": busy-hour " + _fmt_col(a["load_peak"]) + " " + load_u
+            + " at " + a["quantile"].astype(str).reset_index(drop=True) + " on " + peak + " needs "
+            + _fmt_col(a["needed_peak"]) + " " + unit + " at " + target + "; " + _fmt_col(a["capacity"]) + " installed")
+    add = "; add " + pd.Series(modules).astype(str) + " x " + _fmt_col(a["module_size"]) + " " + unit
+    text = text + add.where(modules > 0, "")
+    cap_txt = (" (max_capacity allows only " + pd.Series(modules).astype(str) + " of the "
+               + pd.Series(wanted).astype(str) + " modules wanted: "
+               + _fmt_col(a["needed_peak"].to_numpy() - a["capacity_after"].to_numpy()) + " " + unit + " still short)")
+    text = text + cap_txt.where(capped, "")
+    text = text + "; short from " + due + ", order by " + order
+    return text

@@ -36,6 +36,7 @@ def alerts(
     *,
     gos_overrides: dict[str, float] | None = None,
     dimensioned: dict[str, pd.DataFrame] | None = None,
+    reference_rows: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """First GoS break per resource and quantile, and whether an order can still arrive in time.
 
@@ -53,7 +54,12 @@ def alerts(
     gos_overrides : dict, optional
         As in :func:`surgeplan.dimension.dimension`.
     dimensioned : dict, optional
-        Already computed dimensioning tables by quantile column (reused, not recomputed).
+        Already computed dimensioning tables by quantile column (reused, not recomputed); the
+        first one is the reference from which other quantiles are derived where monotonicity
+        decides (see :func:`_first_break_from_reference`).
+    reference_rows : ndarray, optional
+        For the reference table, the ``busy_hour`` position of each row
+        (``dimension(..., row_index=True)``); matched by (resource_id, period) when omitted.
 
     Returns
     -------
@@ -74,7 +80,7 @@ def alerts(
     for q in cols:
         dim = known.get(q)
         if dim is None and ref is not None:
-            fb, ids = _first_break_from_reference(inv, busy_hour, q, ref_q, ref, gos_overrides)
+            fb, ids = _first_break_from_reference(inv, busy_hour, q, ref, gos_overrides, reference_rows)
         else:
             if dim is None:
                 dim = dimension(inv, busy_hour, q, gos_overrides=gos_overrides)
@@ -105,7 +111,7 @@ def alerts(
     return out[list(ALERT_COLUMNS)]
 
 
-def _first_break_from_reference(inv, busy_hour, q, ref_q, ref, gos_overrides):
+def _first_break_from_reference(inv, busy_hour, q, ref, gos_overrides, reference_rows=None):
     """First breaks at quantile ``q`` re-dimensioning only the rows whose answer is not already
     implied by the reference quantile's dimensioning ``ref``.
 
@@ -114,7 +120,9 @@ def _first_break_from_reference(inv, busy_hour, q, ref_q, ref, gos_overrides):
     fine, the row is fine; where it is not below and the reference row is short, it is short.
     Only the other rows (and, for simplicity, every link row, a cheap rule) are dimensioned again.
     """
-    if "bh_row" in ref.columns:
+    if reference_rows is not None:
+        at = np.asarray(reference_rows)
+    elif "bh_row" in ref.columns:
         at = ref["bh_row"].to_numpy()
     else:  # match reference rows to busy-hour rows by (resource_id, period)
         per = pd.to_datetime(busy_hour["period"])

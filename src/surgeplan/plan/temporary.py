@@ -171,31 +171,42 @@ def _causes(t: pd.DataFrame, scheduled: pd.DataFrame, asof: pd.Timestamp) -> np.
     return cause
 
 
-def _measures(t: pd.DataFrame) -> list[str]:
-    out = []
-    for r in t.itertuples(index=False):
-        u = _UNIT.get(r.load_unit, r.load_unit)
-        if r.kind == "link" and r.excess_load <= 0:
-            out.append(f"run without N+1 protection until the upgrade (a failure of the largest member "
-                       f"would put the group at {r.peak_gos:.0%} utilisation)")
-            continue
-        parts = []
-        if r.reroute_load > 0:
-            parts.append(f"move {r.reroute_load:,.1f} {u} to {r.reroute_to} (same group, spare capacity)")
-        left = r.residual_excess
-        if left > 0 or not parts:
-            what = {
-                "trunk_group": f"{r.peak_shortfall:,.1f} E blocked at peak ({r.peak_gos:.1%} blocking): call gapping "
-                               "for non-vital traffic, overflow routes, recorded announcements",
-                "conference_bridge": f"{r.peak_shortfall:,.1f} participant-Erlangs refused at peak: cap meeting size, "
-                                     "audio-only for large meetings",
-                "contact_center": f"{r.peak_shortfall:,.0f} calls/h abandoned at peak (service level "
-                                  f"{r.peak_gos:.0%}): temporary agents, call-back, IVR deflection",
-                "vpn_gateway": f"{r.peak_shortfall:,.0f} sessions over the ceiling at peak: temporary licences, "
-                               "split tunnelling for video, staggered shifts",
-                "link": f"{r.peak_shortfall:,.2f} Gbps over the ceiling at peak: shape bulk and video traffic, "
-                        "ask content providers to lower bit rates",
-            }.get(r.kind, f"{r.peak_shortfall:,.1f} {r.shortfall_unit} at peak")
-            parts.append(what if not parts else f"then {what}")
-        out.append("; ".join(parts))
-    return out
+def _measures(t: pd.DataFrame) -> np.ndarray:
+    """One sentence per short resource, built column-wise (pandas string operations)."""
+    n = len(t)
+    if n == 0:
+        return np.array([], dtype=object)
+    kind = t["kind"].to_numpy()
+    u = t["load_unit"].map(lambda x: _UNIT.get(x, x)).astype(str).reset_index(drop=True)
+    sf = t["peak_shortfall"].to_numpy(np.float64)
+    gos = pd.Series(t["peak_gos"].to_numpy(np.float64))
+    f1 = pd.Series(sf).map("{:,.1f}".format)
+    f0 = pd.Series(sf).map("{:,.0f}".format)
+    f2 = pd.Series(sf).map("{:,.2f}".format)
+    what = f1 + " " + t["shortfall_unit"].astype(str).reset_index(drop=True) + " at peak"
+    for k, text in (
+        ("trunk_group", f1 + " E blocked at peak (" + gos.map("{:.1%}".format) + " blocking): call gapping for "
+         "non-vital traffic, overflow routes, recorded announcements"),
+        ("conference_bridge", f1 + " participant-Erlangs refused at peak: cap meeting size, audio-only for large "
+         "meetings"),
+        ("contact_center", f0 + " calls/h abandoned at peak (service level " + gos.map("{:.0%}".format)
+         + "): temporary agents, call-back, IVR deflection"),
+        ("vpn_gateway", f0 + " sessions over the ceiling at peak: temporary licences, split tunnelling for video, "
+         "staggered shifts"),
+        ("link", f2 + " Gbps over the ceiling at peak: shape bulk and video traffic, ask content providers to lower "
+         "bit rates"),
+    ):
+        m = kind == k
+        what[m] = text[m]
+    rr = t["reroute_load"].to_numpy(np.float64)
+    left = t["residual_excess"].to_numpy(np.float64)
+    move = ("move " + pd.Series(rr).map("{:,.1f}".format) + " " + u + " to "
+            + t["reroute_to"].astype(str).reset_index(drop=True) + " (same group, spare capacity)")
+    out = what.copy()
+    has_rr = rr > 0
+    out[has_rr & (left > 0)] = (move + "; then " + what)[has_rr & (left > 0)]
+    out[has_rr & ~(left > 0)] = move[has_rr & ~(left > 0)]
+    n1 = (kind == "link") & (t["excess_load"].to_numpy(np.float64) <= 0)
+    out[n1] = ("run without N+1 protection until the upgrade (a failure of the largest member would put the "
+               "group at " + gos.map("{:.0%}".format) + " utilisation)")[n1]
+    return out.to_numpy()
