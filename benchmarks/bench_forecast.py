@@ -18,11 +18,16 @@ Data:
 1. **France electricity load** (RTE, real, bundled in ``surgeplan/data/rte_france``) averaged to
    hours, with the national temperature as covariate and the OxCGRT indicators for FRA; daily
    origins over the lockdown 2020-03-01 .. 2020-05-31, horizon 14 days.
-2. **Simulated operator** (``surgeplan.simulate`` on the bundled inventory and indicators, 2020):
+2. **Simulated operator** (off by default: ``benchmarks/replay_2020.py`` runs it with the same peers)
+   (``surgeplan.simulate`` on the bundled inventory and indicators, 2020):
    a fixed random subsample of resources (seed 0), daily origins 2020-02-15 .. 2020-05-31, 28 days.
    statsforecast and Prophet are slow per series: they run on the first ``--peer-resources`` of the
    subsample, and every comparison table says on how many resources it is computed.
-3. **Speed**: fit + 14-day forecast of 1,000 hourly series (8 weeks of history): surgeplan on all
+3. **Second, independent generator** (``tests/generators/alt_shock.py``): 20 resources, daily origins
+   2020-02-15 .. 2020-05-31, 14 days, the same peers (statsforecast on the first ``--peer-resources``).
+4. **Backtest engine**: 300 hourly series of the second generator, 100 daily origins, 1-day horizon,
+   weekly refit and daily ``update()``: the wall time of the whole ``backtest()``.
+5. **Speed**: fit + 14-day forecast of 1,000 hourly series (8 weeks of history): surgeplan on all
    1,000; statsforecast AutoETS / MSTL timed on ``--speed-peer-series`` series and extrapolated
    linearly to 1,000 (their cost is per series), ratios printed. Target: surgeplan < 60 s.
 
@@ -152,7 +157,7 @@ class StatsForecastPeer(_Windowed):
             warnings.simplefilter("ignore")
             f = sf.forecast(df=df, h=n, level=[lv for lv in levels])
         f = f.reset_index() if "unique_id" not in f.columns else f
-        name = [c for c in f.columns if c not in ("unique_id", "ds") and "-lo-" not in c and "-hi-" not in c][0]
+        name = next(c for c in f.columns if c not in ("unique_id", "ds") and "-lo-" not in c and "-hi-" not in c)
         out = pd.DataFrame({"resource_id": f["unique_id"].astype(str).to_numpy(),
                             "ts": pd.to_datetime(f["ds"]).dt.tz_localize("UTC"), "mean": f[name].to_numpy(float)})
         for q in self.quantiles:
@@ -294,11 +299,22 @@ def operator_2020(n_resources: int = 60, seed: int = 0, start: str = "2019-12-01
 # ============================================================================================ runs
 
 
+CACHE = Path.home() / ".cache" / "surgeplan-bench"
+
+
 def run_models(data: dict[str, pd.DataFrame], models: dict[str, Callable], *, start: str, end: str, horizon: str,
                tz: str = "UTC", refit_every: dict[str, int] | None = None,
-               resources: dict[str, Sequence[str]] | None = None, log: Callable[[str], None] = print
-               ) -> dict[str, Any]:
-    """Backtest each model on the same origins; returns {name: BacktestResult} and timings."""
+               resources: dict[str, Sequence[str]] | None = None, log: Callable[[str], None] = print,
+               cache_key: str | None = None) -> dict[str, Any]:
+    """Backtest each model on the same origins; returns {name: BacktestResult} (timings in ``.timings``).
+
+    With ``cache_key``, the peers' results (everything but ``surgeplan``: they do not change when the
+    model does) are kept in ``~/.cache/surgeplan-bench`` keyed by data, origins and resources, so a
+    re-run after a model change only re-runs the model.
+    """
+    import hashlib
+    import pickle
+
     out = {}
     for name, factory in models.items():
         meas, inv = data["measurements"], data.get("inventory")
@@ -306,6 +322,18 @@ def run_models(data: dict[str, pd.DataFrame], models: dict[str, Callable], *, st
             keep = set(resources[name])
             meas = meas[meas["resource_id"].isin(keep)]
             inv = inv[inv["resource_id"].isin(keep)] if inv is not None else None
+        path = None
+        if cache_key and name != "surgeplan":
+            ids = ",".join(sorted(map(str, meas["resource_id"].unique())))
+            digest = hashlib.sha1(f"{cache_key}|{name}|{start}|{end}|{horizon}|{tz}|{len(meas)}|{ids}".encode()
+                                  ).hexdigest()[:16]
+            path = CACHE / f"{cache_key}-{name}-{digest}.pkl"
+            if path.exists():
+                with open(path, "rb") as fh:
+                    out[name] = pickle.load(fh)
+                log(f"  {name:<11} {meas['resource_id'].nunique():>4} resources  (cached run: "
+                    f"{out[name].timings['total_s']:.1f} s)")
+                continue
         t = time.perf_counter()
         res = backtest(meas, inv, data.get("indicators"), data.get("covariates"), start=start, end=end,
                        horizon=horizon, tz=tz, quantiles=(0.1, 0.5, 0.9), model=factory,
@@ -313,6 +341,12 @@ def run_models(data: dict[str, pd.DataFrame], models: dict[str, Callable], *, st
         res.timings["total_s"] = time.perf_counter() - t
         log(f"  {name:<11} {meas['resource_id'].nunique():>4} resources  {res.timings['total_s']:7.1f} s "
             f"({int(res.timings['n_fits'])} fits)")
+        if path is not None:
+            CACHE.mkdir(parents=True, exist_ok=True)
+            slim = type(res)(forecasts=res.forecasts.iloc[:0], metrics=res.metrics, quantiles=res.quantiles,
+                             internal=res.internal.iloc[:0], busy_hour=res.busy_hour, timings=res.timings)
+            with open(path, "wb") as fh:
+                pickle.dump(slim, fh)
         out[name] = res
     return out
 
@@ -425,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--peer-resources", type=int, default=8, help="of which run by statsforecast / Prophet")
     ap.add_argument("--speed-peer-series", type=int, default=20)
     ap.add_argument("--skip", default="operator",
-                    help="comma list of parts to skip: rte,operator,alt,speed (default: operator, which "
+                    help="comma list of parts to skip: rte,operator,alt,engine,speed (default: operator, which "
                          "benchmarks/replay_2020.py runs with the same peers on daily origins)")
     args = ap.parse_args(argv)
     from _machine import machine_markdown
@@ -447,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
         start, end = ("2020-03-10", "2020-03-20") if quick else ("2020-03-01", "2020-05-31")
         models = {"surgeplan": shock_model, **peer_factories(["naive-day", "naive-week", "AutoETS", "MSTL", "Prophet"])}
         res = run_models(data, models, start=start, end=end, horizon="14d", tz="Europe/Paris",
-                         refit_every={"surgeplan": 7, "naive-day": 7, "naive-week": 7})
+                         refit_every={"surgeplan": 7, "naive-day": 7, "naive-week": 7}, cache_key="rte")
         table = comparison_table(res, [1, 7, 14])
         print(table.to_string(index=False))
         emit("Forecast: France electricity load vs peers", f"### France electricity load (RTE, real), origins {start} .. {end} (Paris midnights), "
@@ -464,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
         models = {"surgeplan": shock_model, **peer_factories(["naive-day", "naive-week", "AutoETS", "MSTL", "Prophet"])}
         res = run_models(data, models, start=start, end=end, horizon="28d",
                          refit_every={"surgeplan": 7, "naive-day": 7, "naive-week": 7},
-                         resources={"AutoETS": peer_ids, "MSTL": peer_ids, "Prophet": peer_ids})
+                         resources={"AutoETS": peer_ids, "MSTL": peer_ids, "Prophet": peer_ids}, cache_key="operator")
         all_t = comparison_table({k: v for k, v in res.items() if k in ("surgeplan", "naive-day", "naive-week")},
                                  [1, 7, 14, 28])
         peer_t = comparison_table(res, [1, 7, 14, 28], on=peer_ids)
@@ -490,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
         models = {"surgeplan": shock_model, **peer_factories(["naive-day", "naive-week", "AutoETS", "MSTL"])}
         res = run_models(data, models, start=start, end=end, horizon="14d",
                          refit_every={"surgeplan": 7, "naive-day": 7, "naive-week": 7},
-                         resources={"AutoETS": peer_ids, "MSTL": peer_ids})
+                         resources={"AutoETS": peer_ids, "MSTL": peer_ids}, cache_key="alt")
         all_t = comparison_table({k: v for k, v in res.items() if k in ("surgeplan", "naive-day", "naive-week")},
                                  [1, 7, 14])
         peer_t = comparison_table(res, [1, 7, 14], on=peer_ids)
@@ -506,6 +540,27 @@ def main(argv: list[str] | None = None) -> int:
             + to_markdown(peer_t) + f"\n\nShortages: {len(ant)}; foreseen (p90 above capacity) >= 7 days ahead: "
             f"{int((ant['anticipation_days'] >= 7).sum())}, at least 1 day ahead: "
             f"{int((ant['anticipation_days'] >= 1).sum())}.")
+
+    if "engine" not in skip:
+        sys.path.insert(0, str(HERE.parent / "tests"))
+        from generators.alt_shock import generate
+
+        n = 50 if quick else 300
+        gen = generate(n_resources=n, seed=5, start="2020-01-01", end="2020-05-31")
+        start, end = "2020-02-20", ("2020-02-29" if quick else "2020-05-29")
+        print(f"Backtest engine: {n} hourly series, daily origins {start} .. {end}, 1-day horizon, refit weekly")
+        t = time.perf_counter()
+        res = backtest(gen.measurements, gen.inventory, gen.indicators, gen.covariates, start=start, end=end,
+                       horizon="1d", model=shock_model, refit_every=7)
+        total = time.perf_counter() - t
+        tm = res.timings
+        n_origins = res.forecasts["origin"].nunique()
+        line = (f"{n} series x {n_origins} daily origins ({len(gen.measurements):,} measurements): {total:.0f} s in all "
+                f"= {int(tm['n_fits'])} fits {tm['fit_s']:.0f} s + {n_origins - int(tm['n_fits'])} updates "
+                f"{tm['update_s']:.0f} s + predictions {tm['predict_s']:.0f} s + scoring {tm['score_s']:.0f} s")
+        print("  " + line)
+        emit("Forecast: backtest engine", "### Backtest engine throughput (surgeplan backtest, second generator)\n\n"
+             + line + ". Target: a 100-day daily backtest over hundreds of series in minutes.")
 
     if "speed" not in skip:
         ns = 200 if quick else 1000

@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     models = {"surgeplan": shock_model, **peer_factories(peers)}
     res = run_models(data, models, start=start, end=end, horizon="28d",
                      refit_every={"surgeplan": 7, "naive-day": 7, "naive-week": 7},
-                     resources={"AutoETS": peer_ids, "MSTL": peer_ids})
+                     resources={"AutoETS": peer_ids, "MSTL": peer_ids}, cache_key="replay2020")
     all_t = comparison_table({k: v for k, v in res.items() if k in ("surgeplan", "naive-day", "naive-week")}, HORIZONS)
     peer_t = comparison_table(res, HORIZONS, on=peer_ids) if not args.no_statsforecast else None
 
@@ -191,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     body += "\n\nBusy-hour scores, all resources (medians over resources; coverage pooled):\n\n" + to_markdown(all_t)
     if peer_t is not None:
         body += f"\n\nOn the {len(peer_ids)} resources the statsforecast peers ran on:\n\n" + to_markdown(peer_t)
+    worst = (m[m["horizon_days"] == 14].nlargest(5, "mase")
+             .merge(data["inventory"][["resource_id", "kind", "region"]], on="resource_id")
+             [["resource_id", "kind", "region", "mase", "mape", "coverage_80"]])
+    body += "\n\nThe five resources with the largest surgeplan MASE at 14 days (where to look first):\n\n" + \
+        to_markdown(worst)
     if len(tr):
         body += "\n\nTransfer to regions hit later (forecast made the midnight after the crossing):\n\n" + to_markdown(tr)
     if len(ant):

@@ -26,10 +26,14 @@ def base_load(ts: pd.DatetimeIndex, region: str | None, level: float = 100.0) ->
     if region is not None:
         hol = holidays.country_holidays(region, years=range(day.year.min(), day.year.max() + 1))
         weekend = weekend | np.isin(day.date, list(hol.keys()))
-    return np.asarray(level * (1.0 + 0.3 * np.sin(2 * np.pi * (np.asarray(h) - 8) / 24)) * np.where(weekend, 0.7, 1.0))
+    return np.asarray(
+        level * (1.0 + 0.3 * np.sin(2 * np.pi * (np.asarray(h) - 8) / 24)) * np.where(weekend, 0.7, 1.0)
+    )
 
 
-def indicator_table(region: str, start: str, days: int, lockdown: str | None, value: float = 90.0) -> pd.DataFrame:
+def indicator_table(
+    region: str, start: str, days: int, lockdown: str | None, value: float = 90.0
+) -> pd.DataFrame:
     dates = pd.date_range(start, periods=days, freq="D")
     on = np.zeros(days) if lockdown is None else (dates >= pd.Timestamp(lockdown)).astype(float)
     return pd.concat(
@@ -81,7 +85,9 @@ def test_nixtla_names_and_cadences():
     """A daily and a 15-min series in one fit: each is forecast at its own cadence."""
     d = pd.date_range(START, periods=120, freq="D", tz="UTC")
     q = pd.date_range(START, periods=30 * 96, freq="15min", tz="UTC")
-    frame = pd.concat([_frame("daily", d, base_load(d + pd.Timedelta(hours=14), None)), _frame("q", q, base_load(q, None))])
+    frame = pd.concat(
+        [_frame("daily", d, base_load(d + pd.Timedelta(hours=14), None)), _frame("q", q, base_load(q, None))]
+    )
     frame = frame.rename(columns={"resource_id": "unique_id", "ts": "ds", "load": "y"})
     model = ShockForecaster(quantiles=(0.5,)).fit(frame)
     assert model.cadence_.to_dict() == {"daily": 86400, "q": 900}
@@ -108,7 +114,9 @@ def step_shock():
         y = base_load(ts, region) * (1 + size * on) * np.exp(rng.normal(0, 0.01, len(ts)))
         frames.append(_frame(rid, ts, y))
         inds.append(indicator_table(region, START, days + 30, lock_day.strftime("%Y-%m-%d")))
-    inv = pd.DataFrame({"resource_id": ["voice", "data"], "kind": ["trunk_group", "link"], "region": ["ITA", "ESP"]})
+    inv = pd.DataFrame(
+        {"resource_id": ["voice", "data"], "kind": ["trunk_group", "link"], "region": ["ITA", "ESP"]}
+    )
     model = ShockForecaster().fit(pd.concat(frames), inventory=inv, indicators=pd.concat(inds))
     return model, ts
 
@@ -141,11 +149,19 @@ def _two_regions(days: int, size: float = 1.0):
         local_day = ts.tz_convert(TZ[region]).tz_localize(None).normalize()
         for j in range(2):
             on = local_day >= pd.Timestamp(lock)
-            y = base_load(ts, region, level=50 + 50 * j) * (1 + size * on) * np.exp(rng.normal(0, 0.01, len(ts)))
+            y = (
+                base_load(ts, region, level=50 + 50 * j)
+                * (1 + size * on)
+                * np.exp(rng.normal(0, 0.01, len(ts)))
+            )
             frames.append(_frame(f"{region}-{j}", ts, y))
         inds.append(indicator_table(region, START, 200, lock))
     inv = pd.DataFrame(
-        {"resource_id": [f"{r}-{j}" for r in ("ITA", "FRA") for j in range(2)], "kind": "vpn_gateway", "region": np.repeat(["ITA", "FRA"], 2)}
+        {
+            "resource_id": [f"{r}-{j}" for r in ("ITA", "FRA") for j in range(2)],
+            "kind": "vpn_gateway",
+            "region": np.repeat(["ITA", "FRA"], 2),
+        }
     )
     return pd.concat(frames), inv, pd.concat(inds)
 
@@ -166,7 +182,9 @@ def test_transfer_on_the_lockdown_day():
         truth = base_load(pd.DatetimeIndex(f["ts"]), "FRA", level=level) * 2.0
         assert np.abs(f["p50"].to_numpy() / truth - 1).mean() < 0.08
     # the same FRA data alone: no pool, no change forecast (about half the truth)
-    alone = ShockForecaster().fit(meas[meas.resource_id.str.startswith("FRA")], inventory=inv, indicators=ind_known, cutoff=cutoff)
+    alone = ShockForecaster().fit(
+        meas[meas.resource_id.str.startswith("FRA")], inventory=inv, indicators=ind_known, cutoff=cutoff
+    )
     fa = alone.predict("3D")
     f = fa[fa.resource_id == "FRA-1"]
     truth = base_load(pd.DatetimeIndex(f["ts"]), "FRA", level=100.0) * 2.0
@@ -226,7 +244,13 @@ def test_interval_coverage_on_fresh_data():
     ts = pd.date_range(START, periods=days * 24, freq="h", tz="UTC")
     rng = np.random.default_rng(6)
     y = base_load(ts, None)[None, :] * rng.uniform(0.5, 2, (n, 1)) * np.exp(rng.normal(0, 0.05, (n, len(ts))))
-    frame = pd.DataFrame({"resource_id": np.repeat([f"r{i}" for i in range(n)], len(ts)), "ts": np.tile(ts, n), "load": y.ravel()})
+    frame = pd.DataFrame(
+        {
+            "resource_id": np.repeat([f"r{i}" for i in range(n)], len(ts)),
+            "ts": np.tile(ts, n),
+            "load": y.ravel(),
+        }
+    )
     hist = frame[frame.ts < ts[-7 * 24]]
     model = ShockForecaster(quantiles=(0.1, 0.5, 0.9)).fit(hist)
     fc = model.predict("7D").merge(frame, on=["resource_id", "ts"])
@@ -249,7 +273,10 @@ def test_busy_hour_hand_example():
     mean[96 + 72 : 96 + 76] = 12.0  # day 2 hour 18 -> 12
     fc = pd.DataFrame({"resource_id": "a", "ts": ts, "mean": mean, "p90": mean * 1.5})
     bh = busy_hour(fc, "D")
-    assert list(bh["busy_hour"]) == [pd.Timestamp("2021-03-01 10:00", tz="UTC"), pd.Timestamp("2021-03-02 18:00", tz="UTC")]
+    assert list(bh["busy_hour"]) == [
+        pd.Timestamp("2021-03-01 10:00", tz="UTC"),
+        pd.Timestamp("2021-03-02 18:00", tz="UTC"),
+    ]
     assert list(bh["mean"]) == [25.0, 12.0] and list(bh["p90"]) == [37.5, 18.0]
     wk = busy_hour(fc, "W")
     assert len(wk) == 1 and wk["period"].iloc[0] == pd.Timestamp("2021-03-01", tz="UTC")  # a Monday
@@ -258,9 +285,15 @@ def test_busy_hour_hand_example():
 
 # --------------------------------------------------------------------------- inputs
 def test_scenario_dict_to_indicators():
-    t = scenario_indicators({"FRA": {"lockdown_start": "2020-03-17", "lockdown_end": "2020-05-11", "stringency": 88}})
+    t = scenario_indicators(
+        {"FRA": {"lockdown_start": "2020-03-17", "lockdown_end": "2020-05-11", "stringency": 88}}
+    )
     s = t[(t.name == "stringency_index")].set_index("date")["value"]
-    assert s[pd.Timestamp("2020-03-17")] == 88 and s[pd.Timestamp("2020-05-10")] == 88 and s[pd.Timestamp("2020-05-11")] == 0
+    assert (
+        s[pd.Timestamp("2020-03-17")] == 88
+        and s[pd.Timestamp("2020-05-10")] == 88
+        and s[pd.Timestamp("2020-05-11")] == 0
+    )
 
 
 def test_errors_name_the_problem():
@@ -270,7 +303,9 @@ def test_errors_name_the_problem():
         ShockForecaster().predict(3)
     with pytest.raises(SurgeplanError, match="kind"):
         ts = pd.date_range(START, periods=48, freq="h", tz="UTC")
-        ShockForecaster().fit(_frame("a", ts, np.ones(48)), inventory=pd.DataFrame({"resource_id": ["a"], "kind": ["router"]}))
+        ShockForecaster().fit(
+            _frame("a", ts, np.ones(48)), inventory=pd.DataFrame({"resource_id": ["a"], "kind": ["router"]})
+        )
 
 
 def test_long_horizon_stays_on_the_shifted_pattern(step_shock):
@@ -292,16 +327,26 @@ def test_known_covariate_is_used():
     ts = pd.date_range(START, periods=days * 24, freq="h", tz="UTC")
     rng = np.random.default_rng(7)
     # temperature: a slow random walk around 12 C plus a daily cycle; a 6 C colder week at the end
-    temp = 12 + np.cumsum(rng.normal(0, 0.15, len(ts))) * 0.5 + 3 * np.sin(2 * np.pi * (ts.hour.to_numpy() - 9) / 24)
+    temp = (
+        12
+        + np.cumsum(rng.normal(0, 0.15, len(ts))) * 0.5
+        + 3 * np.sin(2 * np.pi * (ts.hour.to_numpy() - 9) / 24)
+    )
     temp[-7 * 24 :] -= 6.0
-    y = base_load(ts, None) * np.exp(0.03 * np.maximum(15.0 - temp, 0.0)) * np.exp(rng.normal(0, 0.005, len(ts)))
+    y = (
+        base_load(ts, None)
+        * np.exp(0.03 * np.maximum(15.0 - temp, 0.0))
+        * np.exp(rng.normal(0, 0.005, len(ts)))
+    )
     cov = pd.DataFrame({"resource_id": "r", "ts": ts, "name": "temperature_c", "value": temp})
     hist = _frame("r", ts[: -7 * 24], y[: -7 * 24])
     model = ShockForecaster(lags_days=()).fit(hist, covariates=cov)
     fc = model.predict("7D")
     truth = y[-7 * 24 :]
     ape = np.abs(fc["p50"].to_numpy() / truth - 1)
-    no_cov = base_load(pd.DatetimeIndex(fc["ts"]), None) * np.exp(0.03 * np.maximum(15.0 - temp[-14 * 24 : -7 * 24], 0.0))
+    no_cov = base_load(pd.DatetimeIndex(fc["ts"]), None) * np.exp(
+        0.03 * np.maximum(15.0 - temp[-14 * 24 : -7 * 24], 0.0)
+    )
     assert ape.mean() < 0.03
     assert ape.mean() < 0.5 * np.abs(no_cov / truth - 1).mean()  # far better than last week's weather
 
@@ -320,7 +365,9 @@ def test_update_learns_a_x8_surge_within_two_days():
     inv = pd.DataFrame({"resource_id": ["vpn"], "kind": ["vpn_gateway"], "region": ["FRA"]})
     ind = indicator_table("FRA", "2021-01-01", 200, "2021-05-19")
     origin = pd.Timestamp("2021-05-19", tz="Europe/Paris").tz_convert("UTC")
-    model = ShockForecaster().fit(meas, inventory=inv, indicators=ind[ind.date <= "2021-05-19"], cutoff=origin)
+    model = ShockForecaster().fit(
+        meas, inventory=inv, indicators=ind[ind.date <= "2021-05-19"], cutoff=origin
+    )
     apes = []
     for d in range(3):
         o = origin + pd.Timedelta(days=d)
@@ -331,3 +378,37 @@ def test_update_learns_a_x8_surge_within_two_days():
     assert apes[1] < 0.15 and apes[2] < 0.15
     r = model.response_.iloc[0]
     assert r["response"] > 3.0  # on its way to +700%
+
+
+def test_anticipated_lockdown_from_case_growth():
+    """As of 2020-03-10 with the bundled OxCGRT/OWID indicators, France is not under restrictions
+    yet; 'anticipate' projects its lockdown from case growth (France really locked down on
+    2020-03-17), and the forecast then carries the doubling learned on the Italian trunk group."""
+    from surgeplan.signals import bundled_indicators
+
+    ind = bundled_indicators()
+    ts = pd.date_range("2020-02-01", "2020-03-10", freq="h", tz="UTC", inclusive="left")
+    flat = base_load(ts, None)
+    hit = np.asarray(ts >= pd.Timestamp("2020-03-01", tz="UTC"))
+    meas = pd.concat([_frame("ITA-v", ts, flat * np.where(hit, 2.0, 1.0)), _frame("FRA-v", ts, flat)])
+    inv = pd.DataFrame({"resource_id": ["ITA-v", "FRA-v"], "kind": "trunk_group", "region": ["ITA", "FRA"]})
+    model = ShockForecaster().fit(meas, inventory=inv, indicators=ind[ind.date < "2020-03-10"])
+    fc = model.predict("21D", indicators_future="anticipate")
+    assert fc.attrs["indicator_source"]["FRA"] == "anticipated"
+    held = model.predict("21D")
+    assert held.attrs["indicator_source"]["FRA"] == "held_last"
+    last_week = fc[fc.resource_id == "FRA-v"].tail(7 * 24)
+    truth = base_load(pd.DatetimeIndex(last_week["ts"]), None)
+    assert (last_week["p50"].to_numpy() / truth).mean() > 1.3  # the pooled surge, not "no change"
+
+
+def test_update_with_cutoff_moves_the_origin_over_missing_hours():
+    ts = pd.date_range(START, periods=40 * 24, freq="h", tz="UTC")
+    y = base_load(ts, None) * np.exp(np.random.default_rng(9).normal(0, 0.01, len(ts)))
+    model = ShockForecaster().fit(_frame("r", ts[:-48], y[:-48]))
+    # the next day arrives with its last 6 hours missing; the origin is still the day's end
+    model.update(_frame("r", ts[-48:-30], y[-48:-30]), cutoff=ts[-24])
+    fc = model.predict(24)
+    assert fc["ts"].iloc[0] == ts[-24]
+    ape = np.abs(fc["p50"].to_numpy() / base_load(pd.DatetimeIndex(fc["ts"]), None) - 1)
+    assert ape.mean() < 0.02

@@ -185,7 +185,7 @@ def test_alerts_first_break_per_quantile():
     assert bool(al.loc["p50", "can_order_in_time"]) and al.loc["p50", "status"] == "order by 2020-03-05"
 
 
-KINDS = ("trunk_group", "vpn_gateway", "link", "conference_bridge")
+KINDS = ("trunk_group", "vpn_gateway", "link", "conference_bridge", "contact_center")
 
 
 @st.composite

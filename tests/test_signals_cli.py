@@ -41,7 +41,9 @@ def test_anticipate_table_and_json():
     assert "FRA" in res.output and "forecast" in res.output and "crossed" in res.output
     res = run("anticipate", "--asof", "2020-03-10", "--threshold", "4.41", "--regions", "FRA", "--json")
     row = json.loads(res.output)[0]
-    assert row["region"] == "FRA" and row["earliest"] <= row["median"] <= row["latest"]
+    # the calibrated range may leave its late end open (null) when past errors cannot bound it
+    assert row["region"] == "FRA" and row["earliest"] <= row["median"]
+    assert row["latest"] is None or row["median"] <= row["latest"]
 
 
 def test_backtest_summary():

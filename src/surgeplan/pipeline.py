@@ -3,8 +3,10 @@
 Two entry points, both used by the CLI:
 
 * :func:`run_demo` - the end-to-end demo on the bundled fictional operator and the real 2020
-  indicators: builds a DuckDB store, simulates hourly load, replays planning day by day as the
-  operator would have done in Feb-Apr 2020, and writes the HTML report plus CSV / XLSX exports;
+  indicators: builds a DuckDB store, simulates hourly load, replays planning on chosen as-of
+  dates in Feb-Apr 2020 (every Monday by default, every day with ``replay_every_days=1``; each
+  plan has daily periods) as the operator would have done, and writes the HTML report plus
+  CSV / XLSX exports;
 * :func:`run_plan` - one plan for the user's own data already in a store, driven by a scenario
   TOML (see ``surgeplan/data/scenarios/plan_example.toml``).
 
@@ -598,10 +600,32 @@ def run_demo(config: DemoConfig | None = None, progress: ProgressFactory = _sile
                   f"to {cfg.replay_end} (daily planning periods, {s.horizon_days}-day horizon); the detailed plan "
                   f"is the one of {head:%Y-%m-%d}" + (" (the day with the most new orders)." if cfg.headline is None
                                                       else ".")),
-        files=[p.name for p in exports] + [db.name])
+        files=[p.name for p in exports] + [db.name],
+        replay_findings=_findings(replay, orders, realized, s.max_growth))
     timings["report"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     return DemoResult(db, rep, exports, replay, orders, realized, plan, timings)
+
+
+def _findings(replay: pd.DataFrame, orders: pd.DataFrame, realized: pd.DataFrame,
+              max_growth: float | None = None) -> list[str]:
+    """Plain sentences on the replay and on what really happened with the orders placed."""
+    out = []
+    if len(replay):
+        out.append(f"{int(replay['new_orders'].sum()):,} orders placed over {len(replay)} planning dates, "
+                   f"cost {orders['cost_funded'].sum() if len(orders) else 0:,.0f}.")
+    if len(realized):
+        short = realized.loc[~realized["gos_ok"].to_numpy(bool)]
+        out.append(f"Measured load against the capacity in service: {short['resource_id'].nunique():,} of "
+                   f"{realized['resource_id'].nunique():,} resources were short on {len(short):,} resource-days "
+                   f"(of {len(realized):,}); see realized.csv.")
+        late = short.groupby("kind", observed=True)["resource_id"].nunique()
+        if len(late):
+            out.append("Short resources by kind: " + ", ".join(f"{k} {v:,}" for k, v in late.items() if v) + ".")
+    if len(replay) and "forecast_rows_capped" in replay and replay["forecast_rows_capped"].sum():
+        out.append(f"Forecast guard: {int(replay['forecast_rows_capped'].sum()):,} busy-hour forecasts were capped "
+                   f"at {max_growth:g}x the highest measured busy hour (max_growth).")
+    return out
 
 
 def _storable(df: pd.DataFrame) -> pd.DataFrame:

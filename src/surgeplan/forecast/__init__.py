@@ -7,8 +7,10 @@ Public API (stable names; see ``docs/INTERFACES.md``)
     ``.predict(horizon, indicators_future=None, covariates=None) -> DataFrame``
         columns ``resource_id, ts, mean, p50, p90, p99`` (one ``p..`` per quantile), ``ts`` UTC,
         at each resource's own cadence; ``horizon`` = steps (int) or a duration (``'14D'``).
+        ``indicators_future``: long table, ``{region: {"lockdown_start": ..., "stringency": ...}}``,
+        or ``'anticipate'`` (lockdown dates projected from case growth by ``surgeplan.signals``).
         ``attrs['indicator_source']`` and ``model.indicator_source_``: {region: 'observed' |
-        'held_last' | 'scenario' | 'none'}.
+        'held_last' | 'scenario' | 'anticipated' | 'none'}.
     ``.update(new_measurements, indicators=None, covariates=None) -> self``  Kalman fold-in, no refit
     ``.refit() -> self``  full refit on all data seen
     ``.response_``  per-resource shock response (lag, size weekday/weekend, evidence, source)

@@ -37,7 +37,9 @@ def busy_hour(forecasts: pd.DataFrame, period: str = "D") -> pd.DataFrame:
     need = {"resource_id", "ts", "mean"}
     if not need.issubset(forecasts.columns):
         raise SurgeplanError(f"forecasts: needs columns {sorted(need)}, has {list(forecasts.columns)}")
-    value_cols = ["mean"] + [c for c in forecasts.columns if c.startswith("p") and c[1:].replace(".", "", 1).isdigit()]
+    value_cols = ["mean"] + [
+        c for c in forecasts.columns if c.startswith("p") and c[1:].replace(".", "", 1).isdigit()
+    ]
     ts = pd.to_datetime(forecasts["ts"], utc=True)
     hourly = (
         forecasts[["resource_id", *value_cols]]

@@ -90,7 +90,9 @@ def conformal_z(
                         "quantile": float(qq),
                         "z": float(zq[j]),
                         "coverage": float(np.mean(vals <= zq[j])),
-                        "coverage_split": float(np.mean(vals[half:] <= zq1[j])) if half >= 20 else float("nan"),
+                        "coverage_split": float(np.mean(vals[half:] <= zq1[j]))
+                        if half >= 20
+                        else float("nan"),
                     }
                 )
     return table, pd.DataFrame(rows)

@@ -33,6 +33,8 @@ def rte_france() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame
         ind = pd.read_csv(p, parse_dates=["date"])
     ts = pd.to_datetime(raw["ts"], utc=True)
     meas = pd.DataFrame({"resource_id": "FRA-load", "ts": ts, "load": raw["load_mw"].astype(float)})
-    cov = pd.DataFrame({"region": "FRA", "ts": ts, "name": "temperature_c", "value": raw["temperature_c"].astype(float)})
+    cov = pd.DataFrame(
+        {"region": "FRA", "ts": ts, "name": "temperature_c", "value": raw["temperature_c"].astype(float)}
+    )
     inv = pd.DataFrame({"resource_id": ["FRA-load"], "kind": ["generic"], "region": ["FRA"]})
     return meas, inv, ind, cov

@@ -87,7 +87,9 @@ def normalize_measurements(frame: pd.DataFrame, what: str = "measurements") -> p
     """
     if not isinstance(frame, pd.DataFrame):
         raise SurgeplanError(f"{what} must be a pandas DataFrame")
-    df = frame.rename(columns={k: v for k, v in _NIXTLA.items() if k in frame.columns and v not in frame.columns})
+    df = frame.rename(
+        columns={k: v for k, v in _NIXTLA.items() if k in frame.columns and v not in frame.columns}
+    )
     for col in ("resource_id", "ts", "load"):
         if col not in df.columns:
             raise ValidationError(f"missing column (have {list(frame.columns)})", file=what, column=col)
@@ -100,7 +102,9 @@ def normalize_measurements(frame: pd.DataFrame, what: str = "measurements") -> p
     )
     bad = ~np.isfinite(out["load"].to_numpy()) & out["load"].notna().to_numpy()
     if bad.any():
-        raise ValidationError("load is not finite", file=what, row=int(np.flatnonzero(bad)[0]) + 1, column="load")
+        raise ValidationError(
+            "load is not finite", file=what, row=int(np.flatnonzero(bad)[0]) + 1, column="load"
+        )
     out = out.dropna(subset=["load"])
     if out.duplicated(["resource_id", "ts"]).any():
         out = out.groupby(["resource_id", "ts"], as_index=False, sort=False)["load"].mean()
@@ -188,7 +192,9 @@ def infer_cadence(measurements: pd.DataFrame) -> pd.Series:
     ids = pd.unique(rid)
     med = med.reindex(ids).fillna(3600.0)
     divisors = np.array([s for s in range(60, 86401, 60) if 86400 % s == 0], dtype=np.float64)
-    snapped = divisors[np.abs(np.log(np.clip(med.to_numpy(), 60, 86400))[:, None] - np.log(divisors)[None, :]).argmin(1)]
+    snapped = divisors[
+        np.abs(np.log(np.clip(med.to_numpy(), 60, 86400))[:, None] - np.log(divisors)[None, :]).argmin(1)
+    ]
     return pd.Series(snapped.astype(np.int64), index=med.index, name="cadence_s")
 
 

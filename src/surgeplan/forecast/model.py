@@ -163,6 +163,9 @@ class ShockForecaster:
     lag_prior_sd : float
         Prior sd of the day-lag coefficients (shrinks them toward 0, keeps the recursion stable:
         a strongly periodic series can otherwise trade its calendar terms for lags summing > 1).
+    trend_prior_sd : float
+        Prior sd of the linear trend (log load per year): small values keep a ramp inside the
+        history from being extrapolated over long horizons.
     batch_size : int
         Resources processed together (memory bound, not a loop per resource).
 
@@ -204,6 +207,7 @@ class ShockForecaster:
         scale_halflife_days: float = 7.0,
         robust: float = 3.0,
         lag_prior_sd: float = 0.3,
+        trend_prior_sd: float = 0.5,
         batch_size: int = 256,
     ) -> None:
         self.quantiles = tuple(float(q) for q in quantiles)
@@ -225,6 +229,7 @@ class ShockForecaster:
         self.scale_halflife_days = float(scale_halflife_days)
         self.robust = float(robust)
         self.lag_prior_sd = float(lag_prior_sd)
+        self.trend_prior_sd = float(trend_prior_sd)
         self.batch_size = int(batch_size)
         self._groups: list[_Group] = []
         self.indicator_source_: dict[str, str] = {}
@@ -286,8 +291,12 @@ class ShockForecaster:
         new_measurements: pd.DataFrame,
         indicators: pd.DataFrame | None = None,
         covariates: pd.DataFrame | None = None,
+        cutoff: Any = None,
     ) -> ShockForecaster:
         """Fold new measurements in without refitting (Kalman step on the coefficients).
+
+        ``cutoff`` (optional timestamp) moves the forecast origin to it even when the last steps
+        before it have no data (they become gaps); rows at or after it are ignored.
 
         Rows before a resource's next expected step are ignored (no rewriting of the past);
         resources unknown to the fit are kept for :meth:`refit` but not forecast until then. New
@@ -302,17 +311,27 @@ class ShockForecaster:
         self._require_fit()
         new = _ft.normalize_measurements(new_measurements, what="new_measurements")
         if indicators is not None:
-            self._indicators = pd.concat([self._indicators, _ft.normalize_indicators(indicators)], ignore_index=True)
+            self._indicators = pd.concat(
+                [self._indicators, _ft.normalize_indicators(indicators)], ignore_index=True
+            )
             self._indicators = self._indicators.drop_duplicates(["region", "date", "name"], keep="last")
         if covariates is not None:
-            self._covariates = pd.concat([self._covariates, _ft.normalize_covariates(covariates)], ignore_index=True)
-            self._covariates = self._covariates.drop_duplicates(["key_type", "key", "ts", "name"], keep="last")
+            self._covariates = pd.concat(
+                [self._covariates, _ft.normalize_covariates(covariates)], ignore_index=True
+            )
+            self._covariates = self._covariates.drop_duplicates(
+                ["key_type", "key", "ts", "name"], keep="last"
+            )
         self._measurements = pd.concat([self._measurements, new], ignore_index=True)
+        if cutoff is not None:
+            cutoff = pd.Timestamp(cutoff)
+            cutoff = cutoff.tz_localize("UTC") if cutoff.tz is None else cutoff.tz_convert("UTC")
+            new = new[new["ts"] < cutoff]
         for g in self._groups:
             sub = new[new["resource_id"].isin(g.ids)]
-            if sub.empty:
+            if sub.empty and cutoff is None:
                 continue
-            self._update_group(g, sub)
+            self._update_group(g, sub, cutoff)
         self._transfer(in_update=True)
         return self
 
@@ -328,19 +347,30 @@ class ShockForecaster:
         ----------
         horizon : int or str or Timedelta
             Steps at each resource's own cadence (int), or a duration (``'14D'``, up to 26 weeks).
-        indicators_future : DataFrame or dict, optional
+        indicators_future : DataFrame or dict or 'anticipate', optional
             Scenario for the future indicators: a long table ``region, date, name, value`` or
-            ``{region: {"lockdown_start": date, "stringency": 80, "lockdown_end": date}}``. Without
-            it the last observed indicators are held.
+            ``{region: {"lockdown_start": date, "stringency": 80, "lockdown_end": date}}``; or
+            ``'anticipate'``: regions not under restrictions yet lock down on the day their case
+            incidence is projected to reach the level at which earlier regions did
+            (``surgeplan.signals.anticipate_crossing``; source ``'anticipated'``). Without it the
+            last observed indicators are held (source ``'held_last'``).
         covariates : DataFrame, optional
             Future (or any) covariate values, overriding stored ones.
 
         Returns
         -------
         DataFrame ``resource_id, ts, mean, p50, p90, p99`` (one column per quantile), ``ts`` UTC.
-        ``attrs['indicator_source']`` = {region: source}, also in ``indicator_source_``.
+        ``attrs['indicator_source']`` = {region: 'observed' | 'held_last' | 'scenario' |
+        'anticipated' | 'none'}, also in ``indicator_source_``.
         """
         self._require_fit()
+        anticipated: dict[str, str] = {}
+        if isinstance(indicators_future, str):
+            if indicators_future != "anticipate":
+                raise SurgeplanError(
+                    f"indicators_future: unknown projection {indicators_future!r} (use 'anticipate')"
+                )
+            indicators_future, anticipated = self._anticipate()
         scen = _sh.scenario_indicators(indicators_future)
         covs = self._covariates
         if covariates is not None:
@@ -361,9 +391,46 @@ class ShockForecaster:
             frames.append(f)
             sources.update(src)
         out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        for region, how in anticipated.items():
+            if sources.get(region) == "scenario":
+                sources[region] = how
         self.indicator_source_ = sources
         out.attrs["indicator_source"] = dict(sources)
         return out
+
+    def _anticipate(self) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        """Lockdown dates projected from the case indicators (``surgeplan.signals``).
+
+        For every region not under restrictions yet, the day its 7-day incidence is projected to
+        reach the level at which earlier regions locked down (median of
+        :func:`surgeplan.signals.threshold_from_earlier_regions`, date from
+        :func:`surgeplan.signals.anticipate_crossing`) becomes a scenario lockdown start.
+        Regions without a projection keep their last value.
+        """
+        from surgeplan.signals import anticipate_crossing, threshold_from_earlier_regions
+
+        ind = self._indicators
+        if ind.empty:
+            return {}, {}
+        asof = (max(g.end_utc for g in self._groups)).tz_convert("UTC").tz_localize(
+            None
+        ).normalize() + pd.Timedelta(days=1)
+        drv = self._obs_driver()
+        calm = [r for r in drv.columns if drv[r].dropna().iloc[-1] < 0.5] if not drv.empty else []
+        if not calm:
+            return {}, {}
+        try:
+            thr = threshold_from_earlier_regions(ind, asof=asof)
+            est = anticipate_crossing(ind, asof=asof, threshold=thr, regions=calm)
+        except (SurgeplanError, KeyError, ValueError):
+            return {}, {}
+        scen, how = {}, {}
+        for _, row in est.iterrows():
+            day = row.get("crossed_on") if row.get("status") == "crossed" else row.get("median")
+            if row.get("status") in ("crossed", "forecast") and pd.notna(day):
+                scen[str(row["region"])] = {"lockdown_start": pd.Timestamp(day)}
+                how[str(row["region"])] = "anticipated"
+        return scen, how
 
     @property
     def response_(self) -> pd.DataFrame:
@@ -415,7 +482,9 @@ class ShockForecaster:
             for col in ("resource_id", "kind"):
                 if col not in inventory.columns:
                     raise SurgeplanError(f"inventory: missing column {col!r}")
-            inv = inventory.assign(resource_id=inventory["resource_id"].astype(str)).drop_duplicates("resource_id")
+            inv = inventory.assign(resource_id=inventory["resource_id"].astype(str)).drop_duplicates(
+                "resource_id"
+            )
             inv = inv.set_index("resource_id")
             kinds = inv["kind"].reindex(ids)
             bad = kinds.dropna()[~kinds.dropna().isin(list(KINDS))]
@@ -431,7 +500,13 @@ class ShockForecaster:
         meta = self._inventory
         ids_all = pd.unique(meas["resource_id"])
         if len(meta) < len(ids_all):
-            extra = pd.DataFrame({"resource_id": ids_all[~np.isin(ids_all, meta["resource_id"])], "kind": "generic", "region": ""})
+            extra = pd.DataFrame(
+                {
+                    "resource_id": ids_all[~np.isin(ids_all, meta["resource_id"])],
+                    "kind": "generic",
+                    "region": "",
+                }
+            )
             meta = self._inventory = pd.concat([meta, extra], ignore_index=True)
         self.cadence_ = _ft.infer_cadence(meas)
         meta = meta.assign(
@@ -540,10 +615,16 @@ class ShockForecaster:
                 part = cn["key_type"].to_numpy() == key_type
                 if not part.any():
                     continue
-                wide = pd.DataFrame({"key": cn["key"].to_numpy()[part], "pos": pos[part], "v": cn["value"].to_numpy()[part]})
+                wide = pd.DataFrame(
+                    {"key": cn["key"].to_numpy()[part], "pos": pos[part], "v": cn["value"].to_numpy()[part]}
+                )
                 wide = wide.groupby(["pos", "key"])["v"].mean().unstack("key")
                 grid = np.arange(a, b, dtype=float)
-                full = wide.reindex(wide.index.union(grid)).interpolate(method="index", limit_area="inside").reindex(grid)
+                full = (
+                    wide.reindex(wide.index.union(grid))
+                    .interpolate(method="index", limit_area="inside")
+                    .reindex(grid)
+                )
                 keys = regions if key_type == "region" else pd.Series(g.ids)
                 col = full.columns.get_indexer(keys.to_numpy())
                 hit = col >= 0
@@ -561,13 +642,21 @@ class ShockForecaster:
         raw = _fill_time(raw)
         g.cov_mean = np.nanmean(raw, axis=1)  # (n, C)
         sd = np.nanstd(raw, axis=1)
-        g.cov_binary = np.array([np.unique(raw[..., j][np.isfinite(raw[..., j])]).size <= 2 for j in range(len(names))])
+        g.cov_binary = np.array(
+            [np.unique(raw[..., j][np.isfinite(raw[..., j])]).size <= 2 for j in range(len(names))]
+        )
         g.cov_sd = np.where(np.isfinite(sd) & (sd > 0), sd, 1.0)
         g.cov_mean = np.where(np.isfinite(g.cov_mean), g.cov_mean, 0.0)
         xs = (raw - g.cov_mean[:, None, :]) / g.cov_sd[:, None, :]
-        alpha = 1.0 - np.exp(-g.cadence_s / 3600.0 / self.covariate_smoothing_hours[0]) if self.covariate_smoothing_hours else 1.0
+        alpha = (
+            1.0 - np.exp(-g.cadence_s / 3600.0 / self.covariate_smoothing_hours[0])
+            if self.covariate_smoothing_hours
+            else 1.0
+        )
         e1 = _ft.ewma(np.nan_to_num(xs), alpha, axis=1)
-        g.cov_knots = np.nanquantile(np.where(np.isfinite(xs), e1, np.nan), [0.2, 0.5, 0.8], axis=1).transpose(1, 2, 0)
+        g.cov_knots = np.nanquantile(
+            np.where(np.isfinite(xs), e1, np.nan), [0.2, 0.5, 0.8], axis=1
+        ).transpose(1, 2, 0)
         g.cov_knots = np.nan_to_num(g.cov_knots)
 
     def _cov_features(self, g: _Group, a: int, b: int, covs: pd.DataFrame) -> np.ndarray:
@@ -588,7 +677,8 @@ class ShockForecaster:
                 feats.append(x[..., None])
                 continue
             sm = [
-                _ft.ewma(x, 1.0 - np.exp(-g.cadence_s / 3600.0 / h), axis=1) for h in self.covariate_smoothing_hours
+                _ft.ewma(x, 1.0 - np.exp(-g.cadence_s / 3600.0 / h), axis=1)
+                for h in self.covariate_smoothing_hours
             ]
             e1 = sm[0] if sm else x
             kn = g.cov_knots[:, j, :]  # (n, 3)
@@ -622,7 +712,9 @@ class ShockForecaster:
             "covariate": np.array([idx[nm] for nm in cov_feats], dtype=np.int64),
             "lag": np.array([idx[f"lag{L}d"] for L in g.lags], dtype=np.int64),
             "shock": np.array([idx["shock"], idx["shock_weekday"]]),
-            "other": np.array([idx[nm] for nm in names if nm in ("holiday", "trend", "annual_sin", "annual_cos")]),
+            "other": np.array(
+                [idx[nm] for nm in names if nm in ("holiday", "trend", "annual_sin", "annual_cos")]
+            ),
         }
 
     # ------------------------------------------------------------------ design
@@ -690,7 +782,7 @@ class ShockForecaster:
         sd[..., g.groups["level"]] = 10.0
         sd[..., g.groups["dow"]] = 1.0
         sd[..., g.groups["lag"]] = self.lag_prior_sd
-        sd[..., g.names.index("trend")] = 0.5
+        sd[..., g.names.index("trend")] = self.trend_prior_sd
         iu, iw = g.groups["shock"]
         prior = self.response_prior
         pm = np.array([prior.get(kd, 0.0) if isinstance(prior, Mapping) else float(prior) for kd in g.kinds])
@@ -735,7 +827,12 @@ class ShockForecaster:
         g.cov = np.zeros((g.n, g.nb, k, k))
         for rows in _chunks(g.n, self.batch_size):
             u, _ = _sh.driver_matrix(
-                self._obs_driver(), _EMPTY_SCEN, g.regions[rows], days, g.shock_lag[rows], self.stringency_range
+                self._obs_driver(),
+                _EMPTY_SCEN,
+                g.regions[rows],
+                days,
+                g.shock_lag[rows],
+                self.stringency_range,
             )
             hit = np.flatnonzero(u.max(1) > 0.05)
             if len(hit):
@@ -769,7 +866,9 @@ class ShockForecaster:
         w = w.astype(float)
         # noise guess: robust scale of day-to-day differences
         d1 = yb[..., 1:] - yb[..., :-1]
-        s0 = 1.4826 * np.nanmedian(np.abs(d1 - np.nanmedian(d1, axis=-1, keepdims=True)), axis=-1) / np.sqrt(2)
+        s0 = (
+            1.4826 * np.nanmedian(np.abs(d1 - np.nanmedian(d1, axis=-1, keepdims=True)), axis=-1) / np.sqrt(2)
+        )
         s0 = np.where(np.isfinite(s0) & (s0 > 0), s0, 0.05)
         sigma2 = np.maximum(s0**2, 1e-8)
         for it in range(3):
@@ -852,7 +951,12 @@ class ShockForecaster:
             for ch in _chunks(len(rows), self.batch_size):
                 rr = rows[ch]
                 u, _ = _sh.driver_matrix(
-                    self._obs_driver(), _EMPTY_SCEN, g.regions[rr], days, np.full(len(rr), L), self.stringency_range
+                    self._obs_driver(),
+                    _EMPTY_SCEN,
+                    g.regions[rr],
+                    days,
+                    np.full(len(rr), L),
+                    self.stringency_range,
                 )
                 X = self._block_view(g, self._design(g, 0, T, self._covariates, u=u, rows=rr, covf=covf))
                 # without the day lags: they would carry any level shift one day later and make
@@ -911,9 +1015,25 @@ class ShockForecaster:
         D0 = start // g.p
         for rows in _chunks(g.n, self.batch_size):
             u, _ = _sh.driver_matrix(
-                self._obs_driver(), _EMPTY_SCEN, g.regions[rows], days, g.shock_lag[rows], self.stringency_range
+                self._obs_driver(),
+                _EMPTY_SCEN,
+                g.regions[rows],
+                days,
+                g.shock_lag[rows],
+                self.stringency_range,
             )
-            X = self._block_view(g, self._design(g, 0, D0 * g.p, self._covariates, u=u[:, :D0], rows=rows, covf=None if covf is None else covf[:, : D0 * g.p]))
+            X = self._block_view(
+                g,
+                self._design(
+                    g,
+                    0,
+                    D0 * g.p,
+                    self._covariates,
+                    u=u[:, :D0],
+                    rows=rows,
+                    covf=None if covf is None else covf[:, : D0 * g.p],
+                ),
+            )
             yb = self._block_view(g, g.zraw[rows, : D0 * g.p])
             resid = yb - np.einsum("nbmk,nbk->nbm", np.nan_to_num(X), g.beta[rows])
             w = np.isfinite(yb) & np.all(np.isfinite(X), axis=-1)
@@ -924,7 +1044,9 @@ class ShockForecaster:
             g.beta[rows], g.cov[rows] = self._stabilize(g, xtx, xty, s2, pm, psd, beta, cov)
         # roll forward one day at a time; the evidence restarts from the window's start
         g.evidence = g.evidence_daily[:, :D0].sum(1)
-        u_all, _ = _sh.driver_matrix(self._obs_driver(), _EMPTY_SCEN, g.regions, days, g.shock_lag, self.stringency_range)
+        u_all, _ = _sh.driver_matrix(
+            self._obs_driver(), _EMPTY_SCEN, g.regions, days, g.shock_lag, self.stringency_range
+        )
         H = self.calibration_horizon_days * g.p
         t_end = g.t_obs
         g.t_obs = start
@@ -937,10 +1059,12 @@ class ShockForecaster:
             u_win = u_all[:, d0:d1].max(1)
             u_seen = u_all[:, :d0].max(1) if d0 > 0 else np.zeros(g.n)
             fresh = ((g.evidence < self.min_evidence_days) & (u_win >= 0.5)) | (u_win > u_seen + 0.1)
-            mean_log, _ = self._forecast_log(g, h, _sh.scenario_indicators(None), self._covariates, observed_only=True)
+            mean_log, _ = self._forecast_log(
+                g, h, _sh.scenario_indicators(None), self._covariates, observed_only=True
+            )
             actual = g.zraw[:, g.t_obs : g.t_obs + h]
             err = actual - mean_log
-            blocks = ((np.arange(g.t_obs, g.t_obs + h) % g.p) // g.r)
+            blocks = (np.arange(g.t_obs, g.t_obs + h) % g.p) // g.r
             sd = np.sqrt(g.sigma2[:, blocks])
             lead = (np.arange(h) + 1) * g.cadence_s / 86400.0
             ok = np.isfinite(err) & ~fresh[:, None]
@@ -1026,7 +1150,9 @@ class ShockForecaster:
                 pred = np.einsum("bk,bk->b", np.nan_to_num(xs), beta)
                 # at a fresh shock (restrictions on, little shock seen yet) large innovations are
                 # the signal, not outliers: no clipping there, so the response is learned in a day
-                fresh = (X[:, sel, g.groups["shock"][0]] >= 0.5) & (g.evidence < self.min_evidence_days)[:, None]
+                fresh = (X[:, sel, g.groups["shock"][0]] >= 0.5) & (g.evidence < self.min_evidence_days)[
+                    :, None
+                ]
                 clip = np.where(fresh, np.inf, self.robust)
                 beta, cov, z = _bl.kalman_update(beta, cov, xs, ys, s2, q, clip=clip.reshape(-1))
                 g.beta[:, bb, :] = beta.reshape(g.n, len(sel), g.k)
@@ -1038,7 +1164,11 @@ class ShockForecaster:
                 obs = g.zraw[:, c0 + sel]
                 # wide limit (3x the Huber threshold, scaled by the online error level): a level
                 # shift must reach the lags, a spike must not
-                ms1 = np.array([self._ms1.get(str(kd), 1.0) for kd in g.kinds]) if hasattr(self, "_ms1") else 1.0
+                ms1 = (
+                    np.array([self._ms1.get(str(kd), 1.0) for kd in g.kinds])
+                    if hasattr(self, "_ms1")
+                    else 1.0
+                )
                 lim = 3 * self.robust * sd * np.sqrt(np.maximum(g.v / ms1, 1.0))[:, None]
                 lim = np.where(fresh, np.inf, lim)
                 clean = np.where(np.isfinite(obs), pred + np.clip(obs - pred, -lim, lim), pred)
@@ -1054,14 +1184,22 @@ class ShockForecaster:
             seen = np.isfinite(y_all).mean(1) * (c1 - c0) / g.p
             g.evidence += (np.nanmax(X[..., iu], axis=1) >= 0.5) * seen
 
-    def _update_group(self, g: _Group, sub: pd.DataFrame) -> None:
+    def _update_group(self, g: _Group, sub: pd.DataFrame, cutoff: pd.Timestamp | None = None) -> None:
         step = np.timedelta64(g.cadence_s, "s").astype("timedelta64[ns]")
         idx = self._utc_to_step(pd.DatetimeIndex(sub["ts"]), g.tz, g.w0, step)
         keep = idx >= g.t_obs
-        if not keep.any():
-            return
         sub, idx = sub[keep], idx[keep]
-        t_new = max(int(idx.max()) + 1, int(self._utc_to_step(pd.DatetimeIndex([sub["ts"].max() + pd.Timedelta(seconds=g.cadence_s)]), g.tz, g.w0, step)[0]))
+        t_new, end_utc = g.t_obs, g.end_utc
+        if len(sub):
+            last = sub["ts"].max() + pd.Timedelta(seconds=g.cadence_s)
+            t_last = int(self._utc_to_step(pd.DatetimeIndex([last]), g.tz, g.w0, step)[0])
+            t_new, end_utc = max(t_new, int(idx.max()) + 1, t_last), max(end_utc, last)
+        if cutoff is not None and cutoff > end_utc:
+            # the origin moves to the cutoff: steps without data are gaps (predicted, not learned)
+            t_new = max(t_new, int(self._utc_to_step(pd.DatetimeIndex([cutoff]), g.tz, g.w0, step)[0]))
+            end_utc = cutoff
+        if t_new <= g.t_obs:
+            return
         T = g.zraw.shape[1]
         need = int(np.ceil(t_new / g.p)) * g.p
         if need > T:
@@ -1078,14 +1216,18 @@ class ShockForecaster:
         g.zraw[:, g.t_obs : t_new] = z
         self._kalman_pass(g, g.t_obs, t_new, self._covariates, from_raw=True)
         g.t_obs = t_new
-        g.end_utc = max(g.end_utc, sub["ts"].max() + pd.Timedelta(seconds=g.cadence_s))
+        g.end_utc = end_utc
 
     # ------------------------------------------------------------------ forecasting
-    def _forecast_log(self, g: _Group, h: int, scen: pd.DataFrame, covs: pd.DataFrame, observed_only: bool = False):
+    def _forecast_log(
+        self, g: _Group, h: int, scen: pd.DataFrame, covs: pd.DataFrame, observed_only: bool = False
+    ):
         """Recursive day-by-day forecast of the centred log load on wall steps [t_obs, t_obs + h)."""
         a, b = g.t_obs, g.t_obs + h
         days = g.wall_days(a, b)
-        u, src = _sh.driver_matrix(self._obs_driver(), scen, g.regions, days, g.shock_lag, self.stringency_range)
+        u, src = _sh.driver_matrix(
+            self._obs_driver(), scen, g.regions, days, g.shock_lag, self.stringency_range
+        )
         need = int(np.ceil(b / g.p)) * g.p
         saved = g.zfill
         if need > g.zfill.shape[1]:
@@ -1099,7 +1241,9 @@ class ShockForecaster:
             for c0 in range(a, b, g.p):
                 c1 = min(c0 + g.p, b)
                 uc = u[:, (c0 // g.p - d_a) : ((c1 - 1) // g.p - d_a) + 1]
-                X = self._design(g, c0, c1, covs, u=uc, covf=None if covf is None else covf[:, c0 - a : c1 - a])
+                X = self._design(
+                    g, c0, c1, covs, u=uc, covf=None if covf is None else covf[:, c0 - a : c1 - a]
+                )
                 blocks = (np.arange(c0, c1) % g.p) // g.r
                 yhat = np.einsum("nmk,nmk->nm", np.nan_to_num(X), g.beta[:, blocks, :])
                 out[:, c0 - a : c1 - a] = yhat
@@ -1159,7 +1303,11 @@ class ShockForecaster:
                     if grid:
                         zq = _grid_from(zq, np.array(self.quantiles), q)
                     lmax = _cf.BUCKET_EDGES_DAYS[bb + 1]
-                    growth = np.sqrt(np.clip(lead[cols] / lmax, 1.0, 9.0)) if np.isfinite(lmax) else np.ones(cols.sum())
+                    growth = (
+                        np.sqrt(np.clip(lead[cols] / lmax, 1.0, 9.0))
+                        if np.isfinite(lmax)
+                        else np.ones(cols.sum())
+                    )
                     med = zq[np.argmin(np.abs(q - 0.5))] if (np.abs(q - 0.5) < 1e-9).any() else 0.0
                     out[np.ix_(rows, cols)] = (med + (zq[None, :] - med) * growth[:, None])[None]
                 else:
@@ -1188,7 +1336,9 @@ def _seasonal_fill(z: np.ndarray, p: int) -> np.ndarray:
     """Fill gaps with the same step on the nearest earlier day, then later day, then the median."""
     n, T = z.shape
     D = T // p
-    x = pd.DataFrame(z.reshape(n * D, p) if False else z.reshape(n, D, p).transpose(0, 2, 1).reshape(n * p, D).T)
+    x = pd.DataFrame(
+        z.reshape(n * D, p) if False else z.reshape(n, D, p).transpose(0, 2, 1).reshape(n * p, D).T
+    )
     x = x.ffill().bfill()
     out = x.T.to_numpy().reshape(n, p, D).transpose(0, 2, 1).reshape(n, T)
     med = np.nanmedian(z, axis=1)

@@ -55,8 +55,8 @@ def _daily_driver(indicators: pd.DataFrame, stringency_range: tuple[float, float
     if sub.empty:
         return pd.DataFrame()
     wide = sub.pivot_table(index=["date", "region"], columns="name", values="value", aggfunc="last")
-    s = wide["stringency_index"] if "stringency_index" in wide else np.nan
-    c6 = wide["stay_home_required"] if "stay_home_required" in wide else np.nan
+    s = wide.get("stringency_index", np.nan)
+    c6 = wide.get("stay_home_required", np.nan)
     u = pd.Series(driver(s, c6, stringency_range), index=wide.index)
     return u.unstack("region").sort_index()
 
@@ -97,7 +97,11 @@ def scenario_indicators(scenario: Mapping[str, Mapping[str, Any]] | pd.DataFrame
         on = np.ones(len(days), bool) if end is None else np.asarray(days < end)
         for name, default in (("stringency_index", 80.0), ("stay_home_required", 2.0)):
             val = float(spec.get("stringency" if name == "stringency_index" else name, default))
-            rows.append(pd.DataFrame({"region": str(region), "date": days, "name": name, "value": np.where(on, val, 0.0)}))
+            rows.append(
+                pd.DataFrame(
+                    {"region": str(region), "date": days, "name": name, "value": np.where(on, val, 0.0)}
+                )
+            )
     return normalize_indicators(pd.concat(rows, ignore_index=True) if rows else None)
 
 
@@ -145,13 +149,15 @@ def driver_matrix(
             col = obs[region].dropna()
         else:
             col = pd.Series(dtype=float)
-        if col.empty and not (region in getattr(scen, "columns", [])):
+        if col.empty and region not in getattr(scen, "columns", []):
             source[region] = "none"
             continue
         last = col.index.max() if not col.empty else None
         # start early enough to hold the last observed value into the requested days
         g0 = min(grid[0], last) if last is not None else grid[0]
-        full = pd.DatetimeIndex(np.arange(np.datetime64(g0, "D"), days[-1] + 1, dtype="datetime64[D]")).as_unit("ns")
+        full = pd.DatetimeIndex(
+            np.arange(np.datetime64(g0, "D"), days[-1] + 1, dtype="datetime64[D]")
+        ).as_unit("ns")
         off = len(full) - len(grid)
         series = col.reindex(full)
         if last is not None:

@@ -57,17 +57,24 @@ def html_table(df: pd.DataFrame, columns: Sequence[str], formats: dict[str, str]
 
 
 def most_stressed(planned: pd.DataFrame, n: int = 8) -> list[str]:
-    """Resource ids with the highest peak ``load / carriable`` under the *installed* capacity.
+    """The ``n`` most stressed resources, taken round-robin across kinds.
 
-    Vital resources break ties. Vectorized (one group-by).
+    Stress = peak ``load / carriable`` (load over what the capacity carries at its GoS target).
+    The worst of each kind comes first, then the second worst of each kind, and so on, so a chart
+    grid shows every kind that is under stress rather than ``n`` resources of one kind.
+    Vectorized (group-bys).
     """
     if planned.empty:
         return []
-    ratio = planned["load"].to_numpy(np.float64) / np.where(
-        planned["carriable"].to_numpy(np.float64) > 0, planned["carriable"].to_numpy(np.float64), np.nan)
-    s = pd.Series(np.nan_to_num(ratio, nan=0.0), index=planned["resource_id"].astype(str).to_numpy())
-    peak = s.groupby(level=0).max().sort_values(ascending=False)
-    return list(peak.index[:n])
+    carry = planned["carriable"].to_numpy(np.float64)
+    ratio = planned["load"].to_numpy(np.float64) / np.where(carry > 0, carry, np.nan)
+    df = pd.DataFrame({"rid": planned["resource_id"].astype(str).to_numpy(),
+                       "kind": planned["kind"].astype(str).to_numpy(), "r": np.nan_to_num(ratio, nan=0.0)})
+    peak = df.groupby(["rid", "kind"], sort=False)["r"].max().reset_index()
+    peak = peak.loc[peak["r"] > 0].sort_values("r", ascending=False, kind="stable")
+    peak["rank"] = peak.groupby("kind").cumcount()
+    peak = peak.sort_values(["rank", "r"], ascending=[True, False], kind="stable")
+    return list(peak["rid"].head(n))
 
 
 def write_report(
@@ -82,6 +89,7 @@ def write_report(
     subtitle: str | None = None,
     files: Sequence[str] = (),
     n_charts: int = 8,
+    replay_findings: Sequence[str] = (),
 ) -> Path:
     """Write the HTML report of ``plan`` to ``path`` and return the path.
 
@@ -105,6 +113,8 @@ def write_report(
         Companion files to list (exports).
     n_charts : int, default 8
         How many of the most stressed resources to chart.
+    replay_findings : sequence of str
+        Sentences shown under the replay (e.g. what really happened with the orders placed).
     """
     from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -189,6 +199,7 @@ def write_report(
         temporary_table=temporary_table,
         replay_chart=charts.replay_chart(replay) if replay is not None else None,
         replay_table=replay_table,
+        replay_findings=list(replay_findings),
         replay_note=("Each row is the plan made on that date from the data known then (forecast fitted on "
                      "measurements up to the date), as an operator replanning daily would have seen it."),
         method=[

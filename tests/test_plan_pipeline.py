@@ -1,0 +1,79 @@
+"""Pipeline helpers: scenario settings, measured busy hour, forecast guard, realized outcome.
+
+Expected values are computed by hand in the comments (Erlang B values from the published table:
+15 circuits carry 8.108 E at 1%, 18 circuits 10.437 E).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from surgeplan.errors import SurgeplanError
+from surgeplan.pipeline import bound_forecast, load_plan_settings, measured_busy_hour, realized_outcome
+
+
+def test_settings_defaults_and_errors_name_the_key(tmp_path):
+    s = load_plan_settings(None)
+    assert s.quantile == "p90" and s.horizon_days == 42 and s.budget is None
+    s = load_plan_settings(raw={"plan": {"quantile": 0.99, "budget": 1000, "ops_per_day": 7},
+                                "gos": {"trunk_group": 0.02}})
+    assert s.quantile == "p99" and s.budget == 1000.0 and s.ops_per_day == 7 and s.gos == {"trunk_group": 0.02}
+    bad = {
+        "horizon_dayz": ({"plan": {"horizon_dayz": 3}}, "horizon_dayz"),
+        "cadence": ({"plan": {"cadence": "M"}}, "cadence"),
+        "quantile": ({"plan": {"quantile": "p95"}}, "p95"),
+        "gos": ({"gos": {"trunk_group": 5}}, "trunk_group"),
+        "indicators": ({"indicators": {"FRA": {"stringency": 80}}}, "lockdown_start"),
+        "ops kind": ({"plan": {"ops_per_module": {"router": 1}}}, "router"),
+    }
+    for raw, word in bad.values():
+        with pytest.raises(SurgeplanError, match=word):
+            load_plan_settings(raw=raw)
+    f = tmp_path / "s.toml"
+    f.write_text("[plan\n")
+    with pytest.raises(SurgeplanError, match="s.toml"):
+        load_plan_settings(f)
+
+
+def test_measured_busy_hour_is_the_hour_with_the_highest_mean():
+    # 15-minute data on one day: hour 09 averages (10+10+10+50)/4 = 20, hour 10 averages 18
+    # (18 x 4); the single 50 peak must not win on its own: the busy hour is 09:00 with 20.
+    ts = pd.date_range("2020-03-02 09:00", periods=8, freq="15min", tz="UTC")
+    m = pd.DataFrame({"resource_id": "A", "ts": ts, "load": [10, 10, 10, 50, 18, 18, 18, 18]})
+    bh = measured_busy_hour(m)
+    assert len(bh) == 1
+    assert bh["busy_hour"].iloc[0] == pd.Timestamp("2020-03-02 09:00", tz="UTC")
+    assert bh["load"].iloc[0] == pytest.approx(20.0)
+    assert bh["period"].iloc[0] == pd.Timestamp("2020-03-02")
+
+
+def test_bound_forecast_caps_runaways_only():
+    hist = pd.DataFrame({"resource_id": ["A", "A", "B"], "period": pd.to_datetime(["2020-02-01"] * 3),
+                         "load": [10.0, 12.0, 5.0]})
+    bh = pd.DataFrame({"resource_id": ["A", "A", "B", "C"], "period": pd.to_datetime(["2020-03-01"] * 4),
+                       "mean": [50.0, 500.0, np.inf, 1e9], "p90": [60.0, 600.0, 40.0, 1e9]})
+    out, n = bound_forecast(bh, hist, 10)
+    # A: cap 10 x 12 = 120 -> row 2 capped; B: cap 50 -> inf mean capped; C: no history, untouched
+    assert list(out["p90"]) == [60.0, 120.0, 40.0, 1e9]
+    assert list(out["mean"]) == [50.0, 120.0, 50.0, 1e9]
+    assert n == 2
+    assert bound_forecast(bh, hist, None)[1] == 0
+
+
+def test_realized_outcome_counts_upgrades_from_their_install_day():
+    # a trunk group of 15 circuits (carries 8.108 E at 1%) gets +3 circuits in service on 03-03:
+    # 18 circuits carry 10.437 E. Load 10 E every day: short on 03-01 and 03-02, fine from 03-03.
+    inv = pd.DataFrame([dict(resource_id="T", kind="trunk_group", region="FRA", capacity=15.0, module_size=3.0,
+                             max_capacity=60.0, lead_time_days=2.0, module_cost=1.0, group="",
+                             priority_class="standard")])
+    actual = pd.DataFrame({"resource_id": "T", "period": pd.date_range("2020-03-01", periods=4),
+                           "busy_hour": pd.date_range("2020-03-01 10:00", periods=4), "load": 10.0})
+    orders = pd.DataFrame({"resource_id": ["T"], "modules_funded": [1], "module_size": [3.0],
+                           "install_done": [pd.Timestamp("2020-03-03")]})
+    r = realized_outcome(inv, actual, orders, pd.Timestamp("2020-03-01"))
+    assert list(r["capacity"]) == [15, 15, 18, 18]
+    assert list(r["gos_ok"]) == [False, False, True, True]
+    assert r["carriable"].iloc[0] == pytest.approx(8.108, abs=2e-3)
+    assert r["carriable"].iloc[3] == pytest.approx(10.437, abs=2e-3)
