@@ -19,8 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/surgeplan erlang b --traffic 1840 --blocking 0.01
-	$(VENV)/bin/surgeplan erlang c --calls-per-hour 600 --aht 240 --service-level 0.8 --answer-within 20
+	$(VENV)/bin/surgeplan demo
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 -q

@@ -19,8 +19,10 @@ import math
 from functools import lru_cache
 
 import numpy as np
+
 import pandas as pd
 
+from surgeplan import regions as _regions
 from surgeplan.errors import SurgeplanError, ValidationError
 
 __all__ = [
@@ -199,41 +201,13 @@ def infer_cadence(measurements: pd.DataFrame) -> pd.Series:
 
 
 @lru_cache(maxsize=512)
-def _alpha2(region: str) -> str | None:
-    try:
-        import holidays
-
-        return holidays.country_holidays(region).country
-    except (NotImplementedError, KeyError, AttributeError, ImportError):  # unknown code: no holidays, UTC
-        return None
-
-
-@lru_cache(maxsize=512)
 def region_timezone(region: str | None) -> str:
-    """IANA time zone of an ISO 3166 alpha-3 (or alpha-2) region: its first listed zone, else UTC."""
-    if region is None or region in ("", "nan", "None"):
-        return "UTC"
-    a2 = _alpha2(region) if len(region) != 2 else region
-    if a2 is None:
-        return "UTC"
-    try:
-        import pytz
-
-        zones = pytz.country_timezones(a2)
-        return zones[0] if zones else "UTC"
-    except (ImportError, KeyError):  # pytz absent or unknown country
-        return "UTC"
+    """IANA time zone of an ISO 3166 alpha-3 region (:func:`surgeplan.regions.region_timezone`)."""
+    return _regions.region_timezone(region)
 
 
-@lru_cache(maxsize=512)
 def _holiday_dates(region: str, y0: int, y1: int) -> np.ndarray:
-    try:
-        import holidays
-
-        h = holidays.country_holidays(region, years=range(y0, y1 + 1))
-    except (NotImplementedError, KeyError, AttributeError, ImportError):
-        return np.array([], dtype="datetime64[D]")
-    return np.array(sorted(h.keys()), dtype="datetime64[D]")
+    return _regions.holiday_dates(region, y0, y1)
 
 
 def region_holidays(region: str | None, days: np.ndarray) -> np.ndarray:

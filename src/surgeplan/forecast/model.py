@@ -1003,7 +1003,7 @@ class ShockForecaster:
         T = g.zraw.shape[1]
         D = T // g.p
         C = min(self.calibration_days, max(0, D // 3 - 1))
-        g.cal_z, g.cal_lead, g.cal_row = [], [], []
+        g.cal_z, g.cal_lead, g.cal_row, g.cal_zn = [], [], [], []
         g.v = np.ones(g.n)
         if C < 3:
             return
@@ -1068,6 +1068,8 @@ class ShockForecaster:
             sd = np.sqrt(g.sigma2[:, blocks])
             lead = (np.arange(h) + 1) * g.cadence_s / 86400.0
             ok = np.isfinite(err) & ~fresh[:, None]
+            naive = self._naive_week(g, np.arange(g.t_obs, g.t_obs + h), u_all, days[0])
+            g.cal_zn.append(((actual - naive) / sd)[ok])
             g.cal_z.append((err / sd)[ok])
             g.cal_lead.append(np.broadcast_to(lead, err.shape)[ok])
             g.cal_row.append(np.broadcast_to(np.arange(g.n)[:, None], err.shape)[ok])
@@ -1079,18 +1081,34 @@ class ShockForecaster:
     def _finish_calibration(self) -> None:
         names = sorted({str(k) for g in self._groups for k in g.kinds})
         code_of = {k: i for i, k in enumerate(names)}
-        zs, codes, buckets = [], [], []
+        zs, zns, codes, buckets = [], [], [], []
         for g in self._groups:
             if g.cal_z:
                 kc = np.array([code_of[str(k)] for k in g.kinds], dtype=np.int64)
                 zs.append(np.concatenate(g.cal_z))
+                zns.append(np.concatenate(g.cal_zn))
                 codes.append(kc[np.concatenate(g.cal_row)])
                 buckets.append(_cf.lead_bucket(np.concatenate(g.cal_lead)))
-            g.cal_z = g.cal_lead = g.cal_row = None
+            g.cal_z = g.cal_lead = g.cal_row = g.cal_zn = None
         q = np.array(self.quantiles)
         self._ms1 = {}
+        self._wtable = {}
         if zs:
-            z, kc, b = np.concatenate(zs), np.concatenate(codes), np.concatenate(buckets)
+            z, zn, kc, b = np.concatenate(zs), np.concatenate(zns), np.concatenate(codes), np.concatenate(buckets)
+            # forecast combination with the seasonal naive (same step, latest week), one weight per
+            # kind and lead bucket, least squares on the calibration errors (Bates & Granger 1969)
+            both = np.isfinite(z) & np.isfinite(zn)
+            for c in np.unique(kc):
+                for bb in np.unique(b[kc == c]):
+                    sel = both & (kc == c) & (b == bb)
+                    if sel.sum() < 50:
+                        continue
+                    d = zn[sel] - z[sel]
+                    den = float(np.sum(d * d))
+                    w = float(np.clip(np.sum(zn[sel] * d) / den, 0.0, 1.0)) if den > 0 else 1.0
+                    self._wtable[(names[int(c)], int(bb))] = w
+            wv = np.array([self._wtable.get((names[int(c)], int(bb)), 1.0) for c, bb in zip(kc, b)]) if len(z) else z
+            z = np.where(np.isfinite(zn), wv * z + (1.0 - wv) * zn, z)
             # quantiles need no more than ~200k residuals per kind: keep an even stride (in
             # origin order, so the split-half coverage check stays out of sample)
             keep = np.ones(len(z), bool)
@@ -1252,6 +1270,45 @@ class ShockForecaster:
             g.zfill = saved
         return out, src
 
+    def _naive_week(self, g: _Group, steps: np.ndarray, u: np.ndarray, day0: np.datetime64) -> np.ndarray:
+        """Seasonal naive in log: the same step in the latest week before the origin ``g.t_obs``.
+
+        NaN where that week is not in the history or had another restriction level than the
+        target day (``u`` = driver per resource and day from ``day0``): the naive cannot know a
+        change of regime, the model can.
+        """
+        wk = 7 * g.p
+        k = (steps - g.t_obs) // wk + 1
+        src = steps - wk * k
+        okk = src >= 0
+        out = np.full((g.n, len(steps)), np.nan)
+        out[:, okk] = g.zfill[:, src[okk]]
+        d_t = g.wall_days(steps[0], steps[-1] + 1)[steps // g.p - steps[0] // g.p]
+        d_s = d_t - 7 * k
+        it = (d_t - day0).astype(np.int64)
+        is_ = (d_s - day0).astype(np.int64)
+        inside = (is_ >= 0) & (it < u.shape[1])
+        differ = np.ones((g.n, len(steps)), bool)
+        differ[:, inside] = np.abs(u[:, it[inside]] - u[:, is_[inside]]) > 0.1
+        out[differ] = np.nan
+        return out
+
+    def _combine(self, g: _Group, ml: np.ndarray, naive: np.ndarray, lead: np.ndarray) -> np.ndarray:
+        """Calibrated combination of the model and the seasonal naive (log scale)."""
+        if not getattr(self, "_wtable", None):
+            return ml
+        bucket = _cf.lead_bucket(lead)
+        w = np.ones(ml.shape)
+        for kind in pd.unique(g.kinds):
+            rows = g.kinds == kind
+            have = sorted(bb for (kd, bb) in self._wtable if kd == kind)
+            if not have:
+                continue
+            for bb in np.unique(bucket):
+                use = max([x for x in have if x <= bb], default=have[0])
+                w[np.ix_(rows, bucket == bb)] = self._wtable[(str(kind), use)]
+        return np.where(np.isfinite(naive), w * ml + (1.0 - w) * naive, ml)
+
     def _predict_group(self, g: _Group, h: int, scen: pd.DataFrame, covs: pd.DataFrame):
         step = np.timedelta64(g.cadence_s, "s").astype("timedelta64[ns]")
         utc = pd.date_range(g.end_utc, periods=h, freq=pd.Timedelta(seconds=g.cadence_s))
@@ -1261,6 +1318,14 @@ class ShockForecaster:
         mean_log, src = self._forecast_log(g, hw, scen, covs)
         pos = widx - g.t_obs
         ml = mean_log[:, pos]  # (n, h)
+        lead0 = (np.arange(h) + 1) * g.cadence_s / 86400.0
+        if getattr(self, "_wtable", None):
+            first_day = g.wall_days(max(0, g.t_obs - 7 * g.p), g.t_obs + 1)[0]
+            last_day = g.wall_days(int(widx.max()), int(widx.max()) + 1)[-1]
+            span = np.arange(first_day, last_day + 1, dtype="datetime64[D]")
+            u, _ = _sh.driver_matrix(self._obs_driver(), scen, g.regions, span, g.shock_lag, self.stringency_range)
+            naive = self._naive_week(g, widx, u, span[0])
+            ml = self._combine(g, ml, naive, lead0)
         blocks = (widx % g.p) // g.r
         sd = np.sqrt(g.sigma2[:, blocks])
         ms1 = np.array([self._ms1.get(str(kd), 1.0) for kd in g.kinds])

@@ -32,111 +32,18 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 import numpy as np
+
 import pandas as pd
 from scipy.interpolate import CubicSpline
 
 from surgeplan._arrays import as_float_arrays, like_input
+from surgeplan.regions import REGION_TIMEZONES, REGION_WEEK_START, holiday_dates, region_timezone  # noqa: F401 (re-exported)
 from surgeplan.simulate.scenario import ProfileParams
-
-#: One IANA zone per region (ISO 3166 alpha-3): the zone of the country's capital or most populous
-#: area. Countries spanning several zones (USA, CAN, BRA, MEX, AUS, RUS) get the zone of most of
-#: their population; override per scenario (``[timezones]``). Unknown regions use UTC.
-REGION_TIMEZONES: dict[str, str] = {
-    "ARE": "Asia/Dubai",
-    "ARG": "America/Argentina/Buenos_Aires",
-    "AUS": "Australia/Sydney",
-    "AUT": "Europe/Vienna",
-    "BEL": "Europe/Brussels",
-    "BGD": "Asia/Dhaka",
-    "BRA": "America/Sao_Paulo",
-    "CAN": "America/Toronto",
-    "CHE": "Europe/Zurich",
-    "CHL": "America/Santiago",
-    "CHN": "Asia/Shanghai",
-    "CIV": "Africa/Abidjan",
-    "CMR": "Africa/Douala",
-    "COL": "America/Bogota",
-    "CZE": "Europe/Prague",
-    "DEU": "Europe/Berlin",
-    "DNK": "Europe/Copenhagen",
-    "DZA": "Africa/Algiers",
-    "EGY": "Africa/Cairo",
-    "ESP": "Europe/Madrid",
-    "ETH": "Africa/Addis_Ababa",
-    "FIN": "Europe/Helsinki",
-    "FRA": "Europe/Paris",
-    "GBR": "Europe/London",
-    "GHA": "Africa/Accra",
-    "GRC": "Europe/Athens",
-    "HKG": "Asia/Hong_Kong",
-    "HUN": "Europe/Budapest",
-    "IDN": "Asia/Jakarta",
-    "IND": "Asia/Kolkata",
-    "IRL": "Europe/Dublin",
-    "IRN": "Asia/Tehran",
-    "ISR": "Asia/Jerusalem",
-    "ITA": "Europe/Rome",
-    "JOR": "Asia/Amman",
-    "JPN": "Asia/Tokyo",
-    "KEN": "Africa/Nairobi",
-    "KOR": "Asia/Seoul",
-    "LUX": "Europe/Luxembourg",
-    "MAR": "Africa/Casablanca",
-    "MEX": "America/Mexico_City",
-    "MUS": "Indian/Mauritius",
-    "MYS": "Asia/Kuala_Lumpur",
-    "NGA": "Africa/Lagos",
-    "NLD": "Europe/Amsterdam",
-    "NOR": "Europe/Oslo",
-    "NZL": "Pacific/Auckland",
-    "PAK": "Asia/Karachi",
-    "PER": "America/Lima",
-    "PHL": "Asia/Manila",
-    "POL": "Europe/Warsaw",
-    "PRT": "Europe/Lisbon",
-    "QAT": "Asia/Qatar",
-    "ROU": "Europe/Bucharest",
-    "RUS": "Europe/Moscow",
-    "SAU": "Asia/Riyadh",
-    "SEN": "Africa/Dakar",
-    "SGP": "Asia/Singapore",
-    "SVK": "Europe/Bratislava",
-    "SWE": "Europe/Stockholm",
-    "THA": "Asia/Bangkok",
-    "TUN": "Africa/Tunis",
-    "TUR": "Europe/Istanbul",
-    "UKR": "Europe/Kyiv",
-    "USA": "America/New_York",
-    "VNM": "Asia/Ho_Chi_Minh",
-    "ZAF": "Africa/Johannesburg",
-}
-
-#: First working day of the week (Monday = 0) where the weekend is not Saturday-Sunday: Friday-
-#: Saturday weekends start the week on Sunday (6); Iran works Saturday to Wednesday (5). The UAE moved
-#: to a Saturday-Sunday weekend in 2022; the map describes 2020-2021.
-REGION_WEEK_START: dict[str, int] = {
-    "ARE": 6,
-    "BHR": 6,
-    "DZA": 6,
-    "EGY": 6,
-    "IRN": 5,
-    "ISR": 6,
-    "JOR": 6,
-    "KWT": 6,
-    "OMN": 6,
-    "QAT": 6,
-    "SAU": 6,
-}
 
 _NS_PER_HOUR = 3_600_000_000_000
 _NS_PER_DAY = 24 * _NS_PER_HOUR
 
 
-def region_timezone(region: str, overrides: Mapping[str, str] | None = None) -> str:
-    """IANA time zone of ``region`` (alpha-3): scenario override, else :data:`REGION_TIMEZONES`, else UTC."""
-    if overrides and region in overrides:
-        return overrides[region]
-    return REGION_TIMEZONES.get(str(region).upper(), "UTC")
 
 
 def local_clock(ts_utc_ns: np.ndarray, tz: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -185,21 +92,13 @@ def profile_day(dow: Any, region: str) -> Any:
 def holiday_days(region: str, first_day: int, last_day: int) -> np.ndarray:
     """Public holidays of ``region`` as local day numbers (days since 1970-01-01) in [first, last].
 
-    From the ``holidays`` package (national holidays of the alpha-3 country); an unknown region
-    has none.
+    From the ``holidays`` package (national holidays of the alpha-3 country, via
+    :func:`surgeplan.regions.holiday_dates`); an unknown region has none.
     """
-    try:
-        import holidays as _holidays
-
-        years = range(
-            int(np.datetime64(int(first_day), "D").astype(object).year),
-            int(np.datetime64(int(last_day), "D").astype(object).year) + 1,
-        )
-        cal = _holidays.country_holidays(str(region).upper(), years=list(years))
-    except Exception:  # noqa: BLE001 - unknown country code or package problem: no holidays
-        return np.empty(0, dtype=np.int64)
-    days = np.array([np.datetime64(d, "D").astype(np.int64) for d in cal.keys()], dtype=np.int64)
-    return np.sort(days[(days >= first_day) & (days <= last_day)])
+    y0 = int(np.datetime64(int(first_day), "D").astype(object).year)
+    y1 = int(np.datetime64(int(last_day), "D").astype(object).year)
+    days = holiday_dates(str(region).upper(), y0, y1).astype(np.int64)
+    return days[(days >= first_day) & (days <= last_day)]
 
 
 @lru_cache(maxsize=256)
