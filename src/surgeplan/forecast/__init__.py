@@ -15,6 +15,7 @@ Public API (stable names; see ``docs/INTERFACES.md``)
     ``.refit() -> self``  full refit on all data seen
     ``.response_``  per-resource shock response (lag, size weekday/weekend, evidence, source)
     ``.calibration_``  achieved quantile coverage on the rolling-origin calibration set
+    ``.combination_``  model vs seasonal-naive weight per kind and lead bucket
     ``.cadence_``  inferred cadence per resource (s)
 ``busy_hour(forecasts, period='D'|'W') -> DataFrame resource_id, period, busy_hour, mean, p..``
 ``quantile_column(q) -> str``  (0.5 -> 'p50', 0.975 -> 'p97.5'); ``parse_quantile_column``

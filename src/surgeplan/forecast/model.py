@@ -22,6 +22,12 @@ Identification: the day lags are estimated on the "calm" days (driver ~ 0) and t
 fixed, their sum is capped at 0.9 (stable recursion at any horizon), and the shock lag is chosen
 without the day lags (otherwise yesterday's load carries any level shift and every lag fits).
 
+Forecast combination: at each lead bucket the model's log forecast is blended with the seasonal
+naive (same step in the latest week) with a weight per kind fitted by least squares on the
+calibration errors (Bates & Granger 1969); the naive is left out where the restriction level of
+its source day differs from the target day's (it cannot know a change of regime). Day-ahead the
+weight is ~1; at two weeks the naive's persistence often helps. See ``combination_``.
+
 Fit: robust (Huber IRLS) Bayesian regression for every (resource, block) at once; then a rolling-
 origin pass over the last ``calibration_days`` days with a Kalman filter on the coefficients
 (random-walk state noise: recursive least squares with forgetting) gives both the adapted state
@@ -37,6 +43,8 @@ References
 .. [3] A. Pierrot, Y. Goude, "Short-term electricity load forecasting with generalized additive
    models", Proc. ISAP Power, 2011.
 .. [4] ITU-T Recommendation E.500, "Traffic intensity measurement principles", 1998.
+.. [5] J. M. Bates, C. W. J. Granger, "The combination of forecasts", Operational Research
+   Quarterly 20(4), 451-468, 1969.
 """
 
 from __future__ import annotations
@@ -179,6 +187,8 @@ class ShockForecaster:
         source`` (relative change of load at full restriction, long-run, weekday / weekend).
     calibration_ : DataFrame
         Achieved coverage on the calibration set (see :func:`conformal.conformal_z`).
+    combination_ : DataFrame
+        Weight of the model against the seasonal naive per kind and lead bucket.
     cadence_ : Series
         Inferred cadence per resource (seconds).
 
@@ -207,7 +217,7 @@ class ShockForecaster:
         scale_halflife_days: float = 7.0,
         robust: float = 3.0,
         lag_prior_sd: float = 0.3,
-        trend_prior_sd: float = 0.5,
+        trend_prior_sd: float = 0.1,
         batch_size: int = 256,
     ) -> None:
         self.quantiles = tuple(float(q) for q in quantiles)
@@ -431,6 +441,16 @@ class ShockForecaster:
                 scen[str(row["region"])] = {"lockdown_start": pd.Timestamp(day)}
                 how[str(row["region"])] = "anticipated"
         return scen, how
+
+    @property
+    def combination_(self) -> pd.DataFrame:
+        """Weight of the model (vs the seasonal naive) per kind and lead bucket, from calibration."""
+        self._require_fit()
+        rows = [
+            {"kind": k, "bucket": b, "lead_days_max": float(_cf.BUCKET_EDGES_DAYS[b + 1]), "weight_model": w}
+            for (k, b), w in sorted(getattr(self, "_wtable", {}).items())
+        ]
+        return pd.DataFrame(rows, columns=["kind", "bucket", "lead_days_max", "weight_model"])
 
     @property
     def response_(self) -> pd.DataFrame:
@@ -1094,7 +1114,12 @@ class ShockForecaster:
         self._ms1 = {}
         self._wtable = {}
         if zs:
-            z, zn, kc, b = np.concatenate(zs), np.concatenate(zns), np.concatenate(codes), np.concatenate(buckets)
+            z, zn, kc, b = (
+                np.concatenate(zs),
+                np.concatenate(zns),
+                np.concatenate(codes),
+                np.concatenate(buckets),
+            )
             # forecast combination with the seasonal naive (same step, latest week), one weight per
             # kind and lead bucket, least squares on the calibration errors (Bates & Granger 1969)
             both = np.isfinite(z) & np.isfinite(zn)
@@ -1107,7 +1132,11 @@ class ShockForecaster:
                     den = float(np.sum(d * d))
                     w = float(np.clip(np.sum(zn[sel] * d) / den, 0.0, 1.0)) if den > 0 else 1.0
                     self._wtable[(names[int(c)], int(bb))] = w
-            wv = np.array([self._wtable.get((names[int(c)], int(bb)), 1.0) for c, bb in zip(kc, b)]) if len(z) else z
+            wv = (
+                np.array([self._wtable.get((names[int(c)], int(bb)), 1.0) for c, bb in zip(kc, b)])
+                if len(z)
+                else z
+            )
             z = np.where(np.isfinite(zn), wv * z + (1.0 - wv) * zn, z)
             # quantiles need no more than ~200k residuals per kind: keep an even stride (in
             # origin order, so the split-half coverage check stays out of sample)
@@ -1323,7 +1352,9 @@ class ShockForecaster:
             first_day = g.wall_days(max(0, g.t_obs - 7 * g.p), g.t_obs + 1)[0]
             last_day = g.wall_days(int(widx.max()), int(widx.max()) + 1)[-1]
             span = np.arange(first_day, last_day + 1, dtype="datetime64[D]")
-            u, _ = _sh.driver_matrix(self._obs_driver(), scen, g.regions, span, g.shock_lag, self.stringency_range)
+            u, _ = _sh.driver_matrix(
+                self._obs_driver(), scen, g.regions, span, g.shock_lag, self.stringency_range
+            )
             naive = self._naive_week(g, widx, u, span[0])
             ml = self._combine(g, ml, naive, lead0)
         blocks = (widx % g.p) // g.r
