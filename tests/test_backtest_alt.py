@@ -55,8 +55,6 @@ def test_model_forecasts_are_well_formed(alt):
     assert (f["p50"] <= f["p90"] + 1e-9).all() and (f["p90"] <= f["p99"] + 1e-9).all()
 
 
-@pytest.mark.xfail(strict=False, reason="ShockForecaster extrapolates the VPN gateway (x6 shock) beyond 10x any "
-                   "load it ever carried at 7-day leads (found by this backtest; reported to the model's owner)")
 def test_model_does_not_explode(alt):
     data, ours, _ = alt
     peak = data.measurements.groupby("resource_id")["load"].max()

@@ -19,7 +19,6 @@ import math
 from functools import lru_cache
 
 import numpy as np
-
 import pandas as pd
 
 from surgeplan import regions as _regions

@@ -6,6 +6,9 @@ response has either sign, saturates because ``u`` is bounded in [0, 1], decays w
 restrictions are lifted (``u`` falls with the stringency), and changes the daily *profile*
 (one coefficient per block) and the weekday/weekend contrast (the ``weekday`` interaction).
 
+The load follows ``u`` through :func:`response_filter` (lag, then a first-order rise / decay with
+its own time constants; the model chooses them per region and kind, see ``ShockForecaster``).
+
 ``u`` is a ramp of the OxCGRT stringency index between ``stringency_range`` (default 40 -> 0,
 80 -> 1), or half the stay-at-home level (C6, 0-3, capped at 1) when that is higher.
 
@@ -27,7 +30,7 @@ import pandas as pd
 
 from surgeplan.errors import SurgeplanError
 
-__all__ = ["driver", "driver_matrix", "scenario_indicators"]
+__all__ = ["driver", "driver_matrix", "response_filter", "scenario_indicators"]
 
 
 def driver(
@@ -105,6 +108,42 @@ def scenario_indicators(scenario: Mapping[str, Mapping[str, Any]] | pd.DataFrame
     return normalize_indicators(pd.concat(rows, ignore_index=True) if rows else None)
 
 
+def response_filter(u: np.ndarray, tau_up: Any = 0.0, tau_down: Any = 0.0) -> np.ndarray:
+    """Asymmetric first-order response of the load to the driver, day by day.
+
+    ``x[d] = x[d-1] + (1 - exp(-1 / tau[d])) (u[d] - x[d-1])`` with ``tau = tau_up`` while ``u``
+    is above ``x`` (restrictions tightening: adoption takes time) and ``tau_down`` while below
+    (restrictions lifted: habits fade slowly); ``tau = 0`` follows ``u`` at once. ``x`` starts at
+    0 (no restrictions before the first indicator). A step of the driver becomes an exponential
+    ramp, a logistic ramp is matched by a lag plus ``tau_up`` of about a quarter of its width.
+
+    Parameters
+    ----------
+    u : (n, D) driver per row and day, in [0, 1].
+    tau_up, tau_down : float or (n,) time constants (days, >= 0).
+
+    Returns
+    -------
+    (n, D) filtered driver, in [0, 1].
+    """
+    u = np.atleast_2d(np.asarray(u, float))
+    n, nd = u.shape
+    tu = np.broadcast_to(np.asarray(tau_up, float), (n,))
+    td = np.broadcast_to(np.asarray(tau_down, float), (n,))
+    if nd == 0 or (np.all(tu <= 0) and np.all(td <= 0)):
+        return u.copy()
+    with np.errstate(divide="ignore"):
+        a_up = np.where(tu > 0, 1.0 - np.exp(-1.0 / np.where(tu > 0, tu, 1.0)), 1.0)
+        a_dn = np.where(td > 0, 1.0 - np.exp(-1.0 / np.where(td > 0, td, 1.0)), 1.0)
+    out = np.empty_like(u)
+    x = np.zeros(n)
+    for d in range(nd):  # days (hundreds), vectorized over rows
+        ud = u[:, d]
+        x = x + np.where(ud > x, a_up, a_dn) * (ud - x)
+        out[:, d] = x
+    return out
+
+
 def driver_matrix(
     indicators: pd.DataFrame,
     scenario: pd.DataFrame,
@@ -112,6 +151,7 @@ def driver_matrix(
     days: np.ndarray,
     lags: np.ndarray,
     stringency_range: tuple[float, float] = (40.0, 80.0),
+    taus: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, str]]:
     """Driver ``u(d - lag)`` for each resource (row) and day (column).
 
@@ -125,7 +165,12 @@ def driver_matrix(
     scenario : future indicators from :func:`scenario_indicators` (may be empty).
     regions : (n,) region of each resource (None/'' = no region: u = 0).
     days : (D,) ``datetime64[D]`` local calendar days.
-    lags : (n,) integer lag in days per resource.
+    lags : (n,) integer lag in days per resource; negative = the load moves before the
+        indicator (announcements, anticipation): ``u(d + |lag|)``, read from the scenario or the
+        held last value beyond the observed indicators.
+    taus : (n, 2) optional ``(tau_up, tau_down)`` days per resource: the lagged driver goes
+        through :func:`response_filter` (run from the region's first indicator day, so the
+        result does not depend on the requested window).
 
     Returns
     -------
@@ -137,14 +182,17 @@ def driver_matrix(
     source: dict[str, str] = {}
     if nd == 0 or n == 0:
         return out, source
+    lags = np.asarray(lags, dtype=np.int64)
     wide = "name" not in indicators.columns  # already the daily driver (index date, one column per region)
     obs = indicators if wide else _daily_driver(indicators, stringency_range)
     scen = _daily_driver(scenario, stringency_range)
-    lag_max = int(np.max(lags)) if len(lags) else 0
-    grid = pd.DatetimeIndex(np.arange(days[0] - lag_max, days[-1] + 1, dtype="datetime64[D]")).as_unit("ns")
+    lag_max = max(int(np.max(lags)), 0) if len(lags) else 0
+    lag_min = min(int(np.min(lags)), 0) if len(lags) else 0
+    grid0 = days[0] - lag_max
     regs = pd.unique(pd.Series(regions).astype(str))
+    reg_arr = pd.Series(regions).astype(str).to_numpy()
     for region in regs:  # loop over regions (few), never over resources
-        rows = np.flatnonzero(pd.Series(regions).astype(str).to_numpy() == region)
+        rows = np.flatnonzero(reg_arr == region)
         if region in obs.columns:
             col = obs[region].dropna()
         else:
@@ -153,12 +201,16 @@ def driver_matrix(
             source[region] = "none"
             continue
         last = col.index.max() if not col.empty else None
-        # start early enough to hold the last observed value into the requested days
-        g0 = min(grid[0], last) if last is not None else grid[0]
-        full = pd.DatetimeIndex(
-            np.arange(np.datetime64(g0, "D"), days[-1] + 1, dtype="datetime64[D]")
-        ).as_unit("ns")
-        off = len(full) - len(grid)
+        first = col.index.min() if not col.empty else None
+        # start early enough to hold the last observed value into the requested days, and (for
+        # the response filter) at the region's first indicator day
+        g0 = np.datetime64(grid0, "D")
+        if last is not None:
+            g0 = min(g0, np.datetime64(last, "D"))
+        if taus is not None and first is not None:
+            g0 = min(g0, np.datetime64(first, "D"))
+        full = pd.DatetimeIndex(np.arange(g0, days[-1] - lag_min + 1, dtype="datetime64[D]")).as_unit("ns")
+        off = int((np.datetime64(days[0], "D") - g0).astype(np.int64))  # position of days[0]
         series = col.reindex(full)
         if last is not None:
             series[full < col.index.min()] = 0.0
@@ -171,11 +223,30 @@ def driver_matrix(
             take = future & sc.notna().to_numpy()
             series[take] = sc[take]
         vals = series.ffill().fillna(0.0).to_numpy()
-        for lag in np.unique(lags[rows]):  # distinct lags, few
-            r = rows[lags[rows] == lag]
-            idx = np.arange(nd) + off + lag_max - int(lag)
-            out[r] = vals[idx][None, :]
-        needed_last = days[-1] - int(np.min(lags[rows]))
+        rl = lags[rows]
+        if taus is None:
+            for lag in np.unique(rl):  # distinct lags, few
+                r = rows[rl == lag]
+                idx = np.arange(nd) + off - int(lag)
+                out[r] = vals[idx][None, :]
+        else:
+            tr = np.asarray(taus, float)[rows]
+            keys = np.column_stack([rl.astype(float), tr])
+            uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+            inv = np.asarray(inv).reshape(-1)
+            # lag first (shift of the indicator), then the response dynamics
+            for j, (lag, tu, td) in enumerate(uniq):  # distinct (lag, tau) pairs, few
+                r = rows[inv == j]
+                L = int(lag)
+                shifted = np.zeros(len(vals))
+                if L >= 0:
+                    shifted[L:] = vals[: len(vals) - L] if L else vals
+                else:
+                    shifted[: len(vals) + L] = vals[-L:]
+                    shifted[len(vals) + L :] = vals[-1]
+                x = response_filter(shifted[None, :], tu, td)[0]
+                out[r] = x[np.arange(nd) + off][None, :]
+        needed_last = days[-1] - int(np.min(rl))
         if last is not None and needed_last <= np.datetime64(last, "D"):
             used = "observed"
         elif has_scen:
