@@ -11,6 +11,10 @@ Public API (stable names; see ``docs/INTERFACES.md``)
         or ``'anticipate'`` (lockdown dates projected from case growth by ``surgeplan.signals``).
         ``attrs['indicator_source']`` and ``model.indicator_source_``: {region: 'observed' |
         'held_last' | 'scenario' | 'anticipated' | 'none'}.
+        With held indicators, regions not under restrictions yet get quantiles widened for the
+        chance that restrictions start within the lead (option ``regime_change=True``: a mixture
+        with the shock-response path, probability from signals' projected crossing or the
+        empirical onset rate; ``conformal.regime_mixture_z``).
     ``.update(new_measurements, indicators=None, covariates=None) -> self``  Kalman fold-in, no refit
     ``.refit() -> self``  full refit on all data seen
     ``.response_``  per-resource shock response (lag, size weekday/weekend, evidence, source)

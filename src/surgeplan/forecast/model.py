@@ -207,6 +207,16 @@ class ShockForecaster:
         long-run change of the shock term (``beta / (1 - sum of day-lag coefficients)``) and the
         direct change of the calendar (holidays), trend and covariate terms, instead of the day-lag recursion, whose coefficient errors compound
         over long horizons. 0 = pure recursion.
+    regime_change : bool
+        When the future indicators are held at their last value (no ``indicators_future``), widen
+        the quantiles of resources in regions not under restrictions yet for the chance that
+        restrictions start within the lead time: the calibrated (calm-period) law is mixed with its
+        copy shifted by the resource's shock response (its forecast under a lockdown starting at
+        the origin), with the probability of a lockdown by each lead from the projected
+        case-threshold crossing (:func:`surgeplan.signals.anticipate_crossing`, its
+        earliest/median/latest range read as a split normal) or, at least, the empirical daily
+        rate of restriction onsets among calm regions (see
+        :func:`surgeplan.forecast.conformal.regime_mixture_z`). The mean follows the mixture.
 
     Attributes (after fit)
     ----------------------
@@ -254,6 +264,7 @@ class ShockForecaster:
         trend_prior_sd: float = 0.1,
         batch_size: int = 256,
         anchor_days: int = 7,
+        regime_change: bool = True,
     ) -> None:
         self.quantiles = tuple(float(q) for q in quantiles)
         for q in self.quantiles:
@@ -281,6 +292,7 @@ class ShockForecaster:
         self.trend_prior_sd = float(trend_prior_sd)
         self.batch_size = int(batch_size)
         self.anchor_days = int(anchor_days)
+        self.regime_change = bool(regime_change)
         self._groups: list[_Group] = []
         self.indicator_source_: dict[str, str] = {}
 
@@ -421,6 +433,9 @@ class ShockForecaster:
                     f"indicators_future: unknown projection {indicators_future!r} (use 'anticipate')"
                 )
             indicators_future, anticipated = self._anticipate()
+        regime = None
+        if self.regime_change and indicators_future is None:
+            regime = self._regime_risk()
         scen = _sh.scenario_indicators(indicators_future)
         covs = self._covariates
         if covariates is not None:
@@ -437,7 +452,7 @@ class ShockForecaster:
                 raise SurgeplanError(f"horizon must be positive, got {horizon!r}")
             if h * g.cadence_s > 366 * 86400:
                 raise SurgeplanError(f"horizon {horizon!r} is longer than a year")
-            f, src = self._predict_group(g, h, scen, covs)
+            f, src = self._predict_group(g, h, scen, covs, regime)
             frames.append(f)
             sources.update(src)
         out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -447,6 +462,51 @@ class ShockForecaster:
         self.indicator_source_ = sources
         out.attrs["indicator_source"] = dict(sources)
         return out
+
+    def _regime_risk(self) -> dict[str, Any] | None:
+        """Calm regions and the law of their restriction onset day, relative to the origin.
+
+        Returns ``None`` without indicators or calm regions, else ``{"asof": day, "scen": scenario
+        with every calm region locked down from the origin, "law": {region: (median, sd_low,
+        sd_high) days}, "hazard": daily onset rate}``.
+        """
+        ind = self._indicators
+        drv = self._obs_driver()
+        if ind.empty or drv.empty:
+            return None
+        asof = (max(g.end_utc for g in self._groups)).tz_convert("UTC").tz_localize(
+            None
+        ).normalize() + pd.Timedelta(days=1)
+        last = drv.ffill().iloc[-1]
+        calm = [str(r) for r in drv.columns if np.isfinite(last[r]) and last[r] < 0.5]
+        if not calm:
+            return None
+        # empirical daily onset rate among calm region-days (restrictions crossing u = 0.5)
+        on = drv.ffill().to_numpy(float) >= 0.5
+        prev, now = on[:-1], on[1:]
+        at_risk = float((~prev).sum())
+        hazard = float((now & ~prev).sum()) / at_risk if at_risk > 0 else 0.0
+        law: dict[str, tuple[float, float, float]] = {}
+        z90 = 1.6448536269514722
+        try:
+            from surgeplan.signals import anticipate_crossing, threshold_from_earlier_regions
+
+            thr = threshold_from_earlier_regions(ind, asof=asof)
+            est = anticipate_crossing(ind, asof=asof, threshold=thr, regions=calm)
+        except (SurgeplanError, KeyError, ValueError, ImportError):
+            est = pd.DataFrame()
+        for _, row in est.iterrows():
+            st = row.get("status")
+            if st == "crossed":  # threshold reached, restrictions not yet: any day now
+                law[str(row["region"])] = (0.0, 1.0, 7.0)
+            elif st == "forecast" and pd.notna(row.get("median")):
+                med = (pd.Timestamp(row["median"]) - asof).days
+                e, lt = row.get("earliest"), row.get("latest")
+                sl = (med - (pd.Timestamp(e) - asof).days) / z90 if pd.notna(e) else med / 2.0
+                sh = ((pd.Timestamp(lt) - asof).days - med) / z90 if pd.notna(lt) else 3.0 * max(sl, 1.0)
+                law[str(row["region"])] = (float(med), float(max(sl, 1.0)), float(max(sh, 1.0)))
+        scen = _sh.scenario_indicators({r: {"lockdown_start": asof} for r in calm})
+        return {"asof": asof, "calm": set(calm), "law": law, "hazard": hazard, "scen": scen}
 
     def _anticipate(self) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
         """Lockdown dates projected from the case indicators (``surgeplan.signals``).
@@ -587,6 +647,7 @@ class ShockForecaster:
         self._transfer(in_update=False)
         for g in self._groups:
             self._calibrate(g)
+            self._bound_extrapolation(g)
         self._finish_calibration()
 
     def _build_group(self, cad: int, tz: str, sub: pd.DataFrame, m: pd.DataFrame) -> _Group:
@@ -1175,6 +1236,30 @@ class ShockForecaster:
                         g.xtx[rows], g.xty[rows], g.sigma2[rows], g.prior_mean[rows], g.prior_sd[rows]
                     )
 
+    def _bound_extrapolation(self, g: _Group) -> None:
+        """Keep the full-intensity response of thinly evidenced resources within their kind's pool.
+
+        Resources with less than ``min_evidence_days`` of shock (``u >= 0.5``, counted by the
+        rolling pass on the lagged, filtered driver) have a response slope learned at partial
+        intensity or on the first days of a ramp; the linear-in-``u`` model would extrapolate it
+        many-fold to ``u = 1`` (the regime-change scenario, a hardening of restrictions). Their
+        long-run shock coefficients are clipped to the pool band
+        (:func:`surgeplan.forecast.transfer.extrapolation_band`); ``source`` is then 'pooled',
+        and 'fitted' only with enough evidence.
+        """
+        if g.beta is None:
+            return
+        pools = getattr(self, "_pools", None) or {}
+        banded = _tr.extrapolation_band(g, pools, self.min_evidence_days)
+        sh = g.groups["shock"]
+        moved = np.any(np.abs(banded[..., sh] - g.beta[..., sh]) > 1e-12, axis=(1, 2))
+        g.beta = banded
+        enough = g.evidence >= self.min_evidence_days
+        was = g.shock_source.astype(str)
+        g.shock_source = np.where(enough, "fitted", np.where(moved | (was != "prior"), "pooled", was)).astype(
+            object
+        )
+
     # ------------------------------------------------------------------ calibration
     def _calibrate(self, g: _Group) -> None:
         """Rolling-origin pass over the last days: adapted state + calibration residuals."""
@@ -1526,7 +1611,9 @@ class ShockForecaster:
                 w[np.ix_(rows, bucket == bb)] = self._wtable[(str(kind), use)]
         return np.where(np.isfinite(naive), w * ml + (1.0 - w) * naive, ml)
 
-    def _predict_group(self, g: _Group, h: int, scen: pd.DataFrame, covs: pd.DataFrame):
+    def _predict_group(
+        self, g: _Group, h: int, scen: pd.DataFrame, covs: pd.DataFrame, regime: dict[str, Any] | None = None
+    ):
         step = np.timedelta64(g.cadence_s, "s").astype("timedelta64[ns]")
         utc = pd.date_range(g.end_utc, periods=h, freq=pd.Timedelta(seconds=g.cadence_s))
         widx = self._utc_to_step(utc, g.tz, g.w0, step)
@@ -1535,6 +1622,32 @@ class ShockForecaster:
         mean_log, src = self._forecast_log(g, hw, scen, covs)
         pos = widx - g.t_obs
         ml = mean_log[:, pos]  # (n, h)
+        prob = shift = shift_sd = None
+        if regime is not None:
+            at_risk = np.isin(g.regions.astype(str), list(regime["calm"]))
+            if at_risk.any():
+                shocked, _ = self._forecast_log(g, hw, regime["scen"], covs)
+                shift = np.where(at_risk[:, None], shocked[:, pos] - ml, 0.0)
+                # leads counted from the origin day (the first forecast step's UTC day)
+                day0 = regime["asof"]
+                lead_from = (utc.tz_convert("UTC").tz_localize(None) - day0) / pd.Timedelta(days=1) + 1.0
+                law = np.array([regime["law"].get(str(r), (np.nan, 1.0, 1.0)) for r in g.regions], float)
+                haz = np.where(at_risk, regime["hazard"], 0.0)
+                prob = _cf.regime_probability(
+                    np.asarray(lead_from, float), law[:, 0], law[:, 1], law[:, 2], haz
+                )
+                prob = np.where(at_risk[:, None] & np.isfinite(shift), prob, 0.0)
+                shift = np.nan_to_num(shift)
+                # uncertainty of the response itself (prior / pool spread, posterior once seen),
+                # long run: sd(beta) / (1 - sum of day lags), the larger of weekend / weekday size
+                iu, iw = g.groups["shock"]
+                cv = g.cov
+                var = np.maximum(cv[..., iu, iu], cv[..., iu, iu] + cv[..., iw, iw] + 2 * cv[..., iu, iw])
+                lagc = g.groups["lag"]
+                phi = g.beta[..., lagc].sum(-1) if len(lagc) else np.zeros((g.n, g.nb))
+                shift_sd = (np.sqrt(np.clip(var, 0.0, None)) / np.clip(1.0 - phi, 0.3, None))[
+                    :, (widx % g.p) // g.r
+                ]
         lead0 = (np.arange(h) + 1) * g.cadence_s / 86400.0
         if getattr(self, "_wtable", None):
             first_day = g.wall_days(max(0, g.t_obs - 7 * g.p), g.t_obs + 1)[0]
@@ -1558,13 +1671,31 @@ class ShockForecaster:
         lead = (np.arange(h) + 1) * g.cadence_s / 86400.0
         zq = self._zq(g.kinds, lead)  # (n, h, nq)
         scale = sd * mult
+        zgrid = self._zq(g.kinds, lead, grid=True)  # (n, h, 99)
+        if prob is not None:
+            live = (prob > 1e-4) & ((np.abs(shift) > 1e-6) | (shift_sd > 1e-6))
+            if live.any():
+                from scipy.special import ndtri
+
+                spread = (zgrid[..., -1] - zgrid[..., 0]) / (2.0 * ndtri(0.995))
+                zq = zq.copy()
+                zq[live] = _cf.regime_mixture_z(
+                    zq[live],
+                    np.array(self.quantiles),
+                    spread[live],
+                    shift[live] / scale[live],
+                    prob[live],
+                    shift_sd[live] / scale[live],
+                )
         cols = {}
         for j, q in enumerate(self.quantiles):
             cols[_ft.quantile_column(q)] = np.exp(ml + g.mu[:, None] + zq[..., j] * scale) - g.c[:, None]
         # mean of the predictive distribution: average over the calibrated quantile function
-        zgrid = self._zq(g.kinds, lead, grid=True)  # (n, h, 99)
         mean = np.exp(ml + g.mu[:, None])[..., None] * np.exp(zgrid * scale[..., None])
-        mean = mean.mean(-1) - g.c[:, None]
+        mean = mean.mean(-1)
+        if prob is not None:  # the changed regime: the same law shifted by N(shift, shift_sd^2) (log)
+            mean = mean * ((1.0 - prob) + prob * np.exp(shift + 0.5 * shift_sd**2))
+        mean = mean - g.c[:, None]
         n = g.n
         frame = pd.DataFrame(
             {
