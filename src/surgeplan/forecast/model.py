@@ -1254,6 +1254,10 @@ class ShockForecaster:
         sh = g.groups["shock"]
         moved = np.any(np.abs(banded[..., sh] - g.beta[..., sh]) > 1e-12, axis=(1, 2))
         g.beta = banded
+        # resources with enough evidence: precision-weighted shrinkage toward the pool (the pool
+        # counts as one fully evidenced resource, 28 days), so an early, weak own response keeps
+        # part of the response learned elsewhere
+        g.beta = _tr.shrink_to_pool(g, pools, self.min_evidence_days)
         enough = g.evidence >= self.min_evidence_days
         was = g.shock_source.astype(str)
         g.shock_source = np.where(enough, "fitted", np.where(moved | (was != "prior"), "pooled", was)).astype(
