@@ -19,7 +19,6 @@ from surgeplan.kinds import INVENTORY_OPTIONAL, INVENTORY_REQUIRED
 from surgeplan.store import schema
 from surgeplan.store.export import export_query, infer_format
 from surgeplan.store.ingest import IngestReport, _from_frame, run_ingest
-from surgeplan.store.schema import rollback
 from surgeplan.store.validate import RULES, sql_literal
 
 __all__ = ["DEFAULT_PATH", "Store"]
@@ -459,8 +458,7 @@ class Store:
         q = schema.quote_ident(name)
         try:
             exists = name in set(self.tables()["table"])
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with schema.transaction(con, f"write_table {name!r}"):
                 if not exists:
                     con.execute(
                         f"CREATE TABLE main.{q} AS SELECT CAST(? AS VARCHAR) AS run_id, * FROM __derived",
@@ -479,13 +477,6 @@ class Store:
                     con.execute(f"DELETE FROM main.{q} WHERE run_id = ?", [run_id])
                     con.execute(f"INSERT INTO main.{q} SELECT CAST(? AS VARCHAR), * FROM __derived", [run_id])
                     con.execute("UPDATE derived_tables SET updated_at = now() WHERE name = ?", [name])
-                con.execute("COMMIT")
-            except BaseException as exc:
-                rollback(con)
-                if isinstance(exc, duckdb.Error):
-                    raise SurgeplanError(f"write_table {name!r} failed and was rolled back: {exc}") from exc
-                raise
-            con.execute("CHECKPOINT")
         finally:
             con.unregister("__derived")
         return run_id
@@ -527,17 +518,9 @@ class Store:
                 f"CAST({schema.quote_ident(s)} AS DOUBLE) FROM __fc"
                 for s in stats
             )
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with schema.transaction(con, "write_forecasts"):
                 con.execute("DELETE FROM forecasts WHERE run_id = ?", [run_id])
                 con.execute(f"INSERT INTO forecasts {unpivot}", [run_id] * len(stats))
-                con.execute("COMMIT")
-            except BaseException as exc:
-                rollback(con)
-                if isinstance(exc, duckdb.Error):
-                    raise SurgeplanError(f"write_forecasts failed and was rolled back: {exc}") from exc
-                raise
-            con.execute("CHECKPOINT")
         finally:
             con.unregister("__fc")
         return run_id

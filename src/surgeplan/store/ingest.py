@@ -34,7 +34,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from surgeplan.errors import SurgeplanError, ValidationError
-from surgeplan.store.schema import TABLES, quote_ident, rollback
+from surgeplan.store.schema import TABLES, quote_ident, transaction
 from surgeplan.store.validate import STAGE, TableRules, sql_literal, stage_and_validate
 
 __all__ = ["IngestReport", "Source", "open_source", "run_ingest"]
@@ -395,8 +395,7 @@ def run_ingest(
                 else ""
             )
             bulk = empty_target and n_rows >= BULK_ROWS
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(con, f"{source.label}: ingest into {spec.name}"):
                 if bulk:
                     # empty table, many rows: load without the key index, then build it in one go
                     con.execute(f"DROP TABLE {target}")
@@ -408,15 +407,6 @@ def run_ingest(
                     "INSERT INTO main.runs VALUES (?, now(), ?, ?)",
                     [run_id, command, json.dumps(params, default=str)],
                 )
-                con.execute("COMMIT")
-            except BaseException as exc:
-                rollback(con)
-                if isinstance(exc, duckdb.Error):
-                    raise SurgeplanError(
-                        f"{source.label}: ingest into {spec.name} failed and was rolled back: {exc}"
-                    ) from exc
-                raise
-            con.execute("CHECKPOINT")
         return IngestReport(
             table=spec.name,
             source=source.label,

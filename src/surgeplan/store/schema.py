@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import duckdb
@@ -55,6 +55,7 @@ __all__ = [
     "migrate",
     "quote_ident",
     "sync_kinds",
+    "transaction",
 ]
 
 
@@ -62,6 +63,26 @@ def rollback(con: duckdb.DuckDBPyConnection) -> None:
     """Roll the open transaction back; a failure here must not hide the error that caused it."""
     with contextlib.suppress(duckdb.Error):
         con.execute("ROLLBACK")
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection, what: str) -> Iterator[None]:
+    """One all-or-nothing write: BEGIN, COMMIT on success, ROLLBACK on any error, then CHECKPOINT.
+
+    A DuckDB error becomes ``SurgeplanError("<what> failed and was rolled back: ...")``; other
+    exceptions (validation, KeyboardInterrupt) propagate unchanged after the rollback. The checkpoint
+    keeps the file self-contained (no WAL left beside it) after every committed write.
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException as exc:
+        rollback(con)
+        if isinstance(exc, duckdb.Error):
+            raise SurgeplanError(f"{what} failed and was rolled back: {exc}") from exc
+        raise
+    con.execute("CHECKPOINT")
 
 
 def quote_ident(name: str) -> str:
