@@ -139,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--anticipate", action="store_true",
                     help="surgeplan predicts with indicators_future='anticipate' (lockdown days projected "
                          "from case growth) instead of holding the last indicators")
+    ap.add_argument("--dump", type=Path, help="also pickle the data and every model's result to this file "
+                    "(for looking into where the errors come from)")
     args = ap.parse_args(argv)
     from _machine import machine_markdown
 
@@ -156,6 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     res = run_models(data, models, start=start, end=end, horizon="28d",
                      refit_every={"surgeplan": 7, "naive-day": 7, "naive-week": 7},
                      resources={"AutoETS": peer_ids, "MSTL": peer_ids}, cache_key="replay2020")
+    if args.dump:
+        import pickle
+
+        args.dump.write_bytes(pickle.dumps({"data": data, "results": res}))
     all_t = comparison_table({k: v for k, v in res.items() if k in ("surgeplan", "naive-day", "naive-week")}, HORIZONS)
     peer_t = comparison_table(res, HORIZONS, on=peer_ids) if not args.no_statsforecast else None
 

@@ -122,6 +122,7 @@ class _Group:
     shock_tau: np.ndarray | None = None  # (n, 2) response time constants up / down (days)
     evidence: np.ndarray | None = None  # (n,) days of shock seen (u >= 0.5)
     shock_source: np.ndarray | None = None  # (n,) 'fitted' | 'pooled' | 'prior'
+    spec: np.ndarray | None = None  # (n,) index of the driver mapping (ShockForecaster.driver_specs_)
 
     @property
     def n(self) -> int:
@@ -170,7 +171,15 @@ class ShockForecaster:
         the lagged driver goes through :func:`surgeplan.forecast.shock.response_filter`, so a step
         of the indicators becomes a ramp, and a lifting a slow return (habits that persist).
     stringency_range : (float, float)
-        Stringency index mapped to driver 0 and 1 (:func:`surgeplan.forecast.shock.driver`).
+        Stringency index mapped to driver 0 and 1 (:func:`surgeplan.forecast.shock.driver`): the
+        mapping of kinds with no shock history anywhere, and the first candidate of the search.
+    driver_grid : sequence of (float, float), or None
+        With ``shock_lag='auto'``, the stringency ranges searched for the mapping from
+        indicators to restriction intensity, per kind over all regions with shock history
+        (whether the stay-at-home level counts is searched too): how much a country's measures
+        move a service's load is learned from the regions hit first, and a region hit later at
+        intermediate stringency takes it. ``None``: ``stringency_range`` with the stay-at-home
+        level, fixed.
     response_prior : dict or float
         Prior mean of the log response at ``u = 1`` per kind (``{'trunk_group': log(2)}``), used
         when no earlier-hit region of the same kind exists. Default 0 (no change), sd
@@ -225,9 +234,12 @@ class ShockForecaster:
         ``'held_last'``, ``'scenario'`` or ``'none'``.
     response_ : DataFrame
         Per resource: ``kind, region, lag_days, tau_up_days, tau_down_days, response,
-        response_weekend, evidence_days, source`` (relative change of load at full restriction,
-        long-run, weekday / weekend; the response follows the lagged driver through a first-order
-        rise / decay with the two time constants, see :func:`shock.response_filter`).
+        response_weekend, evidence_days, source, stringency_zero, stringency_full,
+        stay_home_counts`` (relative change of load at full restriction, long-run, weekday /
+        weekend; the response follows the lagged driver through a first-order rise / decay with
+        the two time constants, see :func:`shock.response_filter`; the driver is 0 at stringency
+        ``stringency_zero`` and 1 at ``stringency_full``, or at stay-at-home level 2 where
+        ``stay_home_counts``).
     calibration_ : DataFrame
         Achieved coverage on the calibration set (see :func:`conformal.conformal_z`).
     combination_ : DataFrame
@@ -250,6 +262,10 @@ class ShockForecaster:
         shock_lag_grid: Sequence[int] = (0, 1, 2, 3, 5, 7, 10, 14),
         shock_tau_grid: tuple[Sequence[float], Sequence[float]] = ((2.0, 4.0, 7.0, 14.0), (7.0, 21.0, 60.0)),
         stringency_range: tuple[float, float] = (40.0, 80.0),
+        driver_grid: Sequence[tuple[float, float]] | None = (
+            (20.0, 50.0), (20.0, 70.0), (30.0, 60.0), (30.0, 80.0), (40.0, 60.0),
+            (40.0, 90.0), (50.0, 70.0), (50.0, 90.0), (60.0, 80.0), (60.0, 100.0),
+        ),
         response_prior: Mapping[str, float] | float = 0.0,
         response_prior_sd: float = 0.3,
         min_evidence_days: float = 7.0,
@@ -278,6 +294,14 @@ class ShockForecaster:
             tuple(float(x) for x in shock_tau_grid[1]),
         )
         self.stringency_range = tuple(stringency_range)
+        self.driver_grid = None if driver_grid is None else tuple(tuple(map(float, r)) for r in driver_grid)
+        ranges = [self.stringency_range] + [r for r in (self.driver_grid or ()) if r != self.stringency_range]
+        for lo, hi in ranges:
+            if not hi > lo:
+                raise SurgeplanError(f"stringency ranges must be increasing, got {(lo, hi)!r}")
+        # driver mappings (stringency range, stay-at-home counts): index 0 is the default
+        self.driver_specs_: list[tuple[tuple[float, float], bool]] = [(tuple(r), c6) for c6 in (True, False)
+                                                                      for r in ranges]
         self.response_prior = response_prior
         self.response_prior_sd = float(response_prior_sd)
         self.min_evidence_days = float(min_evidence_days)
@@ -576,21 +600,60 @@ class ShockForecaster:
                         "response_weekend": np.exp(lr_u).mean(1) - 1.0,
                         "evidence_days": g.evidence,
                         "source": g.shock_source,
+                        "stringency_zero": [self.driver_specs_[i][0][0] for i in g.spec],
+                        "stringency_full": [self.driver_specs_[i][0][1] for i in g.spec],
+                        "stay_home_counts": [self.driver_specs_[i][1] for i in g.spec],
                     }
                 )
             )
         return pd.concat(rows, ignore_index=True)
 
     # ------------------------------------------------------------------ setup
-    def _obs_driver(self) -> pd.DataFrame:
-        """Daily driver of the observed indicators (cached until the indicators change)."""
+    def _obs_driver(self, spec: int = 0) -> pd.DataFrame:
+        """Daily driver of the observed indicators under mapping ``spec`` (cached until they change)."""
         key = (id(self._indicators), len(self._indicators))
         if getattr(self, "_drv_key", None) != key:
-            self._drv = _sh._daily_driver(self._indicators, self.stringency_range)
-            if self._drv.empty:
-                self._drv = pd.DataFrame(index=pd.DatetimeIndex([], name="date"))
+            self._drv = {}
             self._drv_key = key
-        return self._drv
+        if spec not in self._drv:
+            rng, c6 = self.driver_specs_[spec]
+            drv = _sh._daily_driver(self._indicators, rng, c6)
+            if drv.empty:
+                drv = pd.DataFrame(index=pd.DatetimeIndex([], name="date"))
+            self._drv[spec] = drv
+        return self._drv[spec]
+
+    def _u(
+        self,
+        g: _Group,
+        rows: np.ndarray | None,
+        days: np.ndarray,
+        lags: np.ndarray,
+        taus: np.ndarray | None,
+        scen: pd.DataFrame = _EMPTY_SCEN,
+        spec: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, dict[str, str]]:
+        """Driver per row and day (:func:`shock.driver_matrix`) under each row's own mapping."""
+        rows = np.arange(g.n) if rows is None else np.asarray(rows)
+        spec = (g.spec[rows] if g.spec is not None else np.zeros(len(rows), np.int64)) if spec is None else spec
+        lags = np.asarray(lags)
+        out = np.zeros((len(rows), len(days)))
+        src: dict[str, str] = {}
+        for sp in np.unique(spec):  # distinct mappings, few
+            sel = np.flatnonzero(spec == sp)
+            rng, c6 = self.driver_specs_[int(sp)]
+            out[sel], s1 = _sh.driver_matrix(
+                self._obs_driver(int(sp)),
+                scen,
+                g.regions[rows[sel]],
+                days,
+                lags[sel],
+                rng,
+                taus=None if taus is None else np.asarray(taus)[sel],
+                use_stay_home=c6,
+            )
+            src.update(s1)
+        return out, src
 
     def _require_fit(self) -> None:
         if not self._groups:
@@ -641,6 +704,14 @@ class ShockForecaster:
             self._groups.append(self._build_group(int(cad), str(tz), sub, m))
         for g in self._groups:
             self._shape_stage(g)
+        self._select_driver()
+        for g in self._groups:
+            if getattr(g, "search", None) is not None:
+                g.search.finish()
+                g.search = None
+            if self._kind_spec:  # evidence under the chosen mappings
+                g.evidence_daily = self._evidence_daily(g)
+                g.evidence = g.evidence_daily.sum(1)
         self._pool_shapes()
         for g in self._groups:
             self._fit_stage1(g)
@@ -710,6 +781,7 @@ class ShockForecaster:
         g.shock_tau = np.zeros((g.n, 2))
         g.evidence = np.zeros(g.n)
         g.shock_source = np.full(g.n, "prior", dtype=object)
+        g.spec = np.zeros(g.n, dtype=np.int64)
         self._setup_covariates(g, self._covariates)
         self._setup_names(g)
         return g
@@ -892,15 +964,7 @@ class ShockForecaster:
             vals[:, okk] = g.zfill[rows][:, src[okk]]
             X[..., j] = vals
         if u is None:
-            u, _ = _sh.driver_matrix(
-                self._obs_driver(),
-                _EMPTY_SCEN,
-                regs,
-                days_all,
-                g.shock_lag[rows],
-                self.stringency_range,
-                taus=g.shock_tau[rows],
-            )
+            u, _ = self._u(g, rows, days_all, g.shock_lag[rows], g.shock_tau[rows])
         ud = u[:, dpos]
         weekday = (dtype < 5).astype(float)
         iu, iw = g.groups["shock"]
@@ -934,25 +998,68 @@ class ShockForecaster:
         return Y.reshape(n, g.nb, D * g.r, *rest)
 
     # ------------------------------------------------------------------ fitting
-    def _shape_stage(self, g: _Group) -> None:
-        """Shock evidence in the history and the shock response shape (lag, time constants)."""
+    def _evidence_daily(self, g: _Group) -> np.ndarray:
+        """(n, D) days of shock in the history: share of the day measured where ``u >= 0.5`` (lag 0)."""
         T = g.zraw.shape[1]
         D = T // g.p
-        days = g.wall_days(0, T)
-        # evidence of shock in the history (days with u >= 0.5 at lag 0)
-        u0, _ = _sh.driver_matrix(
-            self._obs_driver(), _EMPTY_SCEN, g.regions, days, np.zeros(g.n, np.int64), self.stringency_range
-        )
+        u0, _ = self._u(g, None, g.wall_days(0, T), np.zeros(g.n, np.int64), None)
         seen = np.isfinite(g.zraw).reshape(g.n, D, g.p).mean(-1)
-        g.evidence_daily = (u0 >= 0.5) * seen
+        return (u0 >= 0.5) * seen
+
+    def _shape_stage(self, g: _Group) -> None:
+        """Shock evidence in the history, and the first step of the shape search (the lag)."""
+        T = g.zraw.shape[1]
+        g.evidence_daily = self._evidence_daily(g)
         g.evidence = g.evidence_daily.sum(1)
         g.shape_hit = np.zeros(g.n, bool)
+        g.search = None
         if self.shock_lag == "auto":
-            covf = self._cov_features(g, 0, T, self._covariates) if len(g.cov_names) else None
-            g.shock_lag, g.shock_tau = self._select_lag(g, covf, days)
             g.shape_hit = g.evidence >= self.min_evidence_days
+            if g.shape_hit.any() and len(self.shock_lag_grid) >= 2:
+                covf = self._cov_features(g, 0, T, self._covariates) if len(g.cov_names) else None
+                g.search = _ShapeSearch(self, g, covf)
+                g.search.lag_step()
         elif self.shock_lag is not None:
             g.shock_lag = np.full(g.n, int(self.shock_lag), dtype=np.int64)
+
+    def _select_driver(self) -> None:
+        """Mapping from indicators to restriction intensity, per kind, over every group and region.
+
+        Candidates (``driver_specs_``) are scored by the total absolute residual of the resources
+        with shock history at their own lag (immediate response): first with and without the
+        stay-at-home level at the default stringency range, then the stringency ranges of
+        ``driver_grid``. Near-ties (1%) keep the earlier (default) candidate. Every resource of
+        the kind, hit or not, takes the kind's mapping.
+        """
+        searches = [g.search for g in self._groups if getattr(g, "search", None) is not None]
+        self._kind_spec = {}
+        if not searches or not self.driver_grid:
+            return
+        kinds = sorted({str(k) for sr in searches for k in sr.kinds})
+        nr = len(self.driver_specs_) // 2
+
+        def totals(cands: list[np.ndarray]) -> np.ndarray:
+            """(len(cands), len(kinds)) total LAD; cands[i] = spec index per kind."""
+            out = np.zeros((len(cands), len(kinds)))
+            for sr in searches:
+                kidx = np.array([kinds.index(str(k)) for k in sr.kinds])
+                for i, cand in enumerate(cands):
+                    sse = sr.score(sr.lag, sr.tau0, spec=cand[kidx])
+                    np.add.at(out[i], kidx, sse)
+            return out
+
+        def best(tot: np.ndarray) -> np.ndarray:
+            return np.array([int(np.flatnonzero(c <= 1.01 * c.min() + 1e-12)[0]) for c in tot.T])
+
+        c6_cands = [np.zeros(len(kinds), np.int64), np.full(len(kinds), nr, np.int64)]
+        off = np.where(best(totals(c6_cands)) == 1, nr, 0)
+        range_cands = [off + j for j in range(nr)]
+        choice = best(totals(range_cands))
+        spec = off + choice
+        self._kind_spec = {kd: int(sp) for kd, sp in zip(kinds, spec)}
+        for g in self._groups:
+            for kd, sp in self._kind_spec.items():
+                g.spec[g.kinds == kd] = sp
 
     def _pool_shapes(self) -> None:
         """Resources without shock history take their kind's shape from regions hit earlier.
@@ -1000,15 +1107,7 @@ class ShockForecaster:
         g.beta = np.zeros((g.n, g.nb, k))
         g.cov = np.zeros((g.n, g.nb, k, k))
         for rows in _chunks(g.n, self.batch_size):
-            u, _ = _sh.driver_matrix(
-                self._obs_driver(),
-                _EMPTY_SCEN,
-                g.regions[rows],
-                days,
-                g.shock_lag[rows],
-                self.stringency_range,
-                taus=g.shock_tau[rows],
-            )
+            u, _ = self._u(g, rows, days, g.shock_lag[rows], g.shock_tau[rows])
             hit = np.flatnonzero(u.max(1) > 0.05)
             if len(hit):
                 # baseline dynamics (day lags) from normal times only, then held nearly fixed: with
@@ -1113,100 +1212,6 @@ class ShockForecaster:
         x = a.reshape(n, g.nb, D, g.r)
         return np.moveaxis(x, 1, 2).reshape(n, D * g.p)
 
-    def _select_lag(self, g: _Group, covf, days) -> tuple[np.ndarray, np.ndarray]:
-        """Shape of the shock response: lag and response time constants, pooled by kind.
-
-        The total least absolute deviation of a fit without the day lags (they would carry any
-        level shift one day later and make every shape fit about equally well) is computed per
-        resource for each candidate shape; candidates are compared on the totals over the
-        resources of one (region, kind) (a shape is a property of a service in a country), and
-        over all regions of the kind for the kind's pooled shape, which resources without enough
-        shock history of their own take (transfer from regions hit earlier). Search: the lag on
-        ``shock_lag_grid`` (negative = the load moves before the indicator) with an immediate
-        response, then (lag, rise time constant) jointly around it, then the decay time constant
-        (habits that persist after restrictions lift). Near-ties keep the simpler shape.
-        """
-        lag = np.full(g.n, self.default_shock_lag, dtype=np.int64)
-        tau = np.zeros((g.n, 2))
-        hit = g.evidence >= self.min_evidence_days
-        if not hit.any() or len(self.shock_lag_grid) < 2:
-            return lag, tau
-        rows = np.flatnonzero(hit)
-        T = g.zraw.shape[1]
-        pm, psd = self._prior(g)
-        iu, iw = g.groups["shock"]
-        grid = self.shock_lag_grid
-        skip = (max(max(grid), 0) + max(g.lags, default=0)) * g.r
-        cache = {}
-        for ch in _chunks(len(rows), self.batch_size):
-            rr = rows[ch]
-            X = self._block_view(
-                g,
-                self._design(g, 0, T, self._covariates, u=np.zeros((len(rr), T // g.p)), rows=rr, covf=covf),
-            )
-            X[..., g.groups["lag"]] = 0.0
-            yb = self._block_view(g, g.zraw[rr])
-            w = (np.isfinite(yb) & np.all(np.isfinite(X), axis=-1)).astype(float)
-            w[..., :skip] = 0.0  # compare on the same rows for every shape
-            cache[ch[0]] = (rr, ch, X, yb, w)
-
-        def score(cand_lag: np.ndarray, cand_tau: np.ndarray) -> np.ndarray:
-            """(len(rows),) total absolute residual per resource for one shape per resource."""
-            out = np.zeros(len(rows))
-            for rr, ch, X, yb, w in cache.values():
-                u, _ = _sh.driver_matrix(
-                    self._obs_driver(),
-                    _EMPTY_SCEN,
-                    g.regions[rr],
-                    days,
-                    cand_lag[ch],
-                    self.stringency_range,
-                    taus=cand_tau[ch],
-                )
-                ub = self._block_view(g, np.repeat(u, g.p, axis=1))
-                wd = self._weekday_b(g, rr, T)
-                X[..., iu] = ub
-                X[..., iw] = ub * wd
-                xtx, xty, _ = _bl.normal_stats(X, yb, w)
-                beta, _ = _bl.posterior(xtx, xty, np.full(xtx.shape[:2], 1e-4), pm[rr], psd[rr])
-                res = yb - np.einsum("nbmk,nbk->nbm", np.nan_to_num(X), beta)
-                out[ch] = np.where(w > 0, np.abs(res), 0.0).sum((1, 2))  # LAD: robust to spikes
-            return out
-
-        keys = np.array([f"{r}\x00{k}" for r, k in zip(g.regions[rows], g.kinds[rows])])
-
-        def pick(sse: np.ndarray) -> np.ndarray:
-            # per (region, kind); near-ties (1%): the first (simplest) candidate
-            best = np.zeros(len(rows), dtype=np.int64)
-            for key in pd.unique(keys):
-                sel = keys == key
-                tot = sse[:, sel].sum(1)
-                best[sel] = int(np.flatnonzero(tot <= 1.01 * tot.min() + 1e-12)[0])
-            return best
-
-        z2 = np.zeros((len(rows), 2))
-        # 1) lag, immediate response
-        sse = np.stack([score(np.full(len(rows), L), z2) for L in grid])
-        ch_lag = np.array([grid[i] for i in pick(sse)])
-        # 2) (lag, rise) jointly: a ramp centred later than its start is a shorter lag + a rise
-        cand = [(0, 0.0)] + [(dl, tu) for tu in self.shock_tau_grid[0] if tu > 0 for dl in (0, -2, -4)]
-        lo = min(grid)
-        sse2 = np.stack(
-            [
-                score(np.maximum(ch_lag + dl, lo), np.column_stack([np.full(len(rows), tu), z2[:, 1]]))
-                for dl, tu in cand
-            ]
-        )
-        i2 = pick(sse2)
-        ch_lag = np.maximum(ch_lag + np.array([cand[i][0] for i in i2]), lo)
-        ch_up = np.array([cand[i][1] for i in i2])
-        # 3) decay (persistence after lifting)
-        dn = [0.0] + [t for t in self.shock_tau_grid[1] if t > 0]
-        sse3 = np.stack([score(ch_lag, np.column_stack([ch_up, np.full(len(rows), td)])) for td in dn])
-        ch_dn = np.array([dn[i] for i in pick(sse3)])
-        lag[rows], tau[rows, 0], tau[rows, 1] = ch_lag, ch_up, ch_dn
-        return lag, tau
-
     def _weekday_b(self, g: _Group, rows: np.ndarray, T: int) -> np.ndarray:
         """Blocked weekday indicator (non-holiday Monday-Friday) for rows on steps [0, T)."""
         days = g.wall_days(0, T)
@@ -1281,15 +1286,7 @@ class ShockForecaster:
         days = g.wall_days(0, T)
         D0 = start // g.p
         for rows in _chunks(g.n, self.batch_size):
-            u, _ = _sh.driver_matrix(
-                self._obs_driver(),
-                _EMPTY_SCEN,
-                g.regions[rows],
-                days,
-                g.shock_lag[rows],
-                self.stringency_range,
-                taus=g.shock_tau[rows],
-            )
+            u, _ = self._u(g, rows, days, g.shock_lag[rows], g.shock_tau[rows])
             X = self._block_view(
                 g,
                 self._design(
@@ -1312,15 +1309,7 @@ class ShockForecaster:
             g.beta[rows], g.cov[rows] = self._stabilize(g, xtx, xty, s2, pm, psd, beta, cov)
         # roll forward one day at a time; the evidence restarts from the window's start
         g.evidence = g.evidence_daily[:, :D0].sum(1)
-        u_all, _ = _sh.driver_matrix(
-            self._obs_driver(),
-            _EMPTY_SCEN,
-            g.regions,
-            days,
-            g.shock_lag,
-            self.stringency_range,
-            taus=g.shock_tau,
-        )
+        u_all, _ = self._u(g, None, days, g.shock_lag, g.shock_tau)
         H = self.calibration_horizon_days * g.p
         t_end = g.t_obs
         g.t_obs = start
@@ -1526,9 +1515,7 @@ class ShockForecaster:
         """Recursive day-by-day forecast of the centred log load on wall steps [t_obs, t_obs + h)."""
         a, b = g.t_obs, g.t_obs + h
         days = g.wall_days(a, b)
-        u, src = _sh.driver_matrix(
-            self._obs_driver(), scen, g.regions, days, g.shock_lag, self.stringency_range, taus=g.shock_tau
-        )
+        u, src = self._u(g, None, days, g.shock_lag, g.shock_tau, scen)
         need = int(np.ceil(b / g.p)) * g.p
         saved = g.zfill
         if need > g.zfill.shape[1]:
@@ -1596,6 +1583,12 @@ class ShockForecaster:
         inside = (is_ >= 0) & (it < u.shape[1])
         differ = np.ones((g.n, len(steps)), bool)
         differ[:, inside] = np.abs(u[:, it[inside]] - u[:, is_[inside]]) > 0.1
+        # nor a public holiday: "same day last week" of Easter Monday is an ordinary Monday
+        for region in pd.unique(g.regions):  # regions, few
+            rr = g.regions == region
+            hol_t = _ft.region_holidays(region or None, d_t)
+            hol_s = _ft.region_holidays(region or None, d_s)
+            differ[rr] |= (hol_t | hol_s)[None, :]
         out[differ] = np.nan
         return out
 
@@ -1657,15 +1650,7 @@ class ShockForecaster:
             first_day = g.wall_days(max(0, g.t_obs - 7 * g.p), g.t_obs + 1)[0]
             last_day = g.wall_days(int(widx.max()), int(widx.max()) + 1)[-1]
             span = np.arange(first_day, last_day + 1, dtype="datetime64[D]")
-            u, _ = _sh.driver_matrix(
-                self._obs_driver(),
-                scen,
-                g.regions,
-                span,
-                g.shock_lag,
-                self.stringency_range,
-                taus=g.shock_tau,
-            )
+            u, _ = self._u(g, None, span, g.shock_lag, g.shock_tau, scen)
             naive = self._naive_week(g, widx, u, span[0])
             ml = self._combine(g, ml, naive, lead0)
         blocks = (widx % g.p) // g.r
@@ -1738,6 +1723,102 @@ class ShockForecaster:
                 else:
                     out[np.ix_(rows, cols)] = _cf.gaussian_z(q)[None, None, :]
         return out
+
+
+
+class _ShapeSearch:
+    """Search of the shock response shape of one group's resources with shock history.
+
+    The total least absolute deviation of a fit without the day lags (they would carry any
+    level shift one day later and make every shape fit about equally well) is computed per
+    resource for each candidate shape; candidates are compared on the totals over the resources
+    of one (region, kind) (a shape is a property of a service in a country); the kind's pooled
+    shape, which resources without enough shock history of their own take (transfer from regions
+    hit earlier), is the median over them (``ShockForecaster._pool_shapes``). Steps: the lag on
+    ``shock_lag_grid`` (negative = the load moves before the indicator) with an immediate
+    response (:meth:`lag_step`); then, once the driver mapping is chosen over all groups
+    (``ShockForecaster._select_driver``, which calls :meth:`score`), (lag, rise time constant)
+    jointly around the lag, and the decay time constant (habits that persist after restrictions
+    lift) (:meth:`finish`). Near-ties (1%) keep the simpler shape.
+    """
+
+    def __init__(self, model: ShockForecaster, g: _Group, covf: np.ndarray | None) -> None:
+        self.m, self.g = model, g
+        self.rows = rows = np.flatnonzero(g.evidence >= model.min_evidence_days)
+        self.kinds = g.kinds[rows]
+        self.keys = np.array([f"{r}\x00{k}" for r, k in zip(g.regions[rows], g.kinds[rows])])
+        self.lag = np.full(len(rows), model.default_shock_lag, dtype=np.int64)
+        self.tau0 = np.zeros((len(rows), 2))
+        T = g.zraw.shape[1]
+        self.days = g.wall_days(0, T)
+        self.pm, self.psd = model._prior(g)
+        grid = model.shock_lag_grid
+        skip = (max(max(grid), 0) + max(g.lags, default=0)) * g.r
+        self.cache = []
+        for ch in _chunks(len(rows), model.batch_size):
+            rr = rows[ch]
+            X = model._block_view(
+                g, model._design(g, 0, T, model._covariates, u=np.zeros((len(rr), T // g.p)), rows=rr, covf=covf)
+            )
+            X[..., g.groups["lag"]] = 0.0
+            yb = model._block_view(g, g.zraw[rr])
+            w = (np.isfinite(yb) & np.all(np.isfinite(X), axis=-1)).astype(float)
+            w[..., :skip] = 0.0  # compare on the same rows for every shape
+            self.cache.append((rr, ch, X, yb, w, model._weekday_b(g, rr, T)))
+
+    def score(self, lag: np.ndarray, tau: np.ndarray, spec: np.ndarray | None = None) -> np.ndarray:
+        """(len(rows),) total absolute residual per resource for one shape (and mapping) per resource."""
+        g, m = self.g, self.m
+        iu, iw = g.groups["shock"]
+        out = np.zeros(len(self.rows))
+        for rr, ch, X, yb, w, wd in self.cache:
+            u, _ = m._u(g, rr, self.days, lag[ch], tau[ch], spec=None if spec is None else spec[ch])
+            ub = m._block_view(g, np.repeat(u, g.p, axis=1))
+            X[..., iu] = ub
+            X[..., iw] = ub * wd
+            xtx, xty, _ = _bl.normal_stats(X, yb, w)
+            beta, _ = _bl.posterior(xtx, xty, np.full(xtx.shape[:2], 1e-4), self.pm[rr], self.psd[rr])
+            res = yb - np.einsum("nbmk,nbk->nbm", np.nan_to_num(X), beta)
+            out[ch] = np.where(w > 0, np.abs(res), 0.0).sum((1, 2))  # LAD: robust to spikes
+        return out
+
+    def pick(self, sse: np.ndarray) -> np.ndarray:
+        """Best candidate per (region, kind); near-ties (1%): the first (simplest) one."""
+        best = np.zeros(len(self.rows), dtype=np.int64)
+        for key in pd.unique(self.keys):
+            sel = self.keys == key
+            tot = sse[:, sel].sum(1)
+            best[sel] = int(np.flatnonzero(tot <= 1.01 * tot.min() + 1e-12)[0])
+        return best
+
+    def lag_step(self) -> None:
+        grid = self.m.shock_lag_grid
+        n = len(self.rows)
+        sse = np.stack([self.score(np.full(n, L), self.tau0) for L in grid])
+        self.lag = np.array([grid[i] for i in self.pick(sse)], dtype=np.int64)
+
+    def finish(self) -> None:
+        m, g = self.m, self.g
+        n = len(self.rows)
+        z2 = self.tau0
+        # (lag, rise) jointly: a ramp centred later than its start is a shorter lag + a rise
+        cand = [(0, 0.0)] + [(dl, tu) for tu in m.shock_tau_grid[0] if tu > 0 for dl in (0, -2, -4)]
+        lo = min(m.shock_lag_grid)
+        sse2 = np.stack(
+            [
+                self.score(np.maximum(self.lag + dl, lo), np.column_stack([np.full(n, tu), z2[:, 1]]))
+                for dl, tu in cand
+            ]
+        )
+        i2 = self.pick(sse2)
+        lag = np.maximum(self.lag + np.array([cand[i][0] for i in i2]), lo)
+        up = np.array([cand[i][1] for i in i2])
+        # decay (persistence after lifting)
+        dn = [0.0] + [t for t in m.shock_tau_grid[1] if t > 0]
+        sse3 = np.stack([self.score(lag, np.column_stack([up, np.full(n, td)])) for td in dn])
+        down = np.array([dn[i] for i in self.pick(sse3)])
+        g.shock_lag[self.rows], g.shock_tau[self.rows, 0], g.shock_tau[self.rows, 1] = lag, up, down
+        self.cache = []
 
 
 def _grid_from(zq: np.ndarray, q: np.ndarray, grid: np.ndarray) -> np.ndarray:

@@ -34,23 +34,29 @@ __all__ = ["driver", "driver_matrix", "response_filter", "scenario_indicators"]
 
 
 def driver(
-    stringency: Any = np.nan, stay_home: Any = np.nan, stringency_range: tuple[float, float] = (40.0, 80.0)
+    stringency: Any = np.nan,
+    stay_home: Any = np.nan,
+    stringency_range: tuple[float, float] = (40.0, 80.0),
+    use_stay_home: bool = True,
 ) -> np.ndarray:
     """Restriction intensity ``u`` in [0, 1] from stringency (0-100) and stay-at-home level (0-3).
 
     ``u = max(clip((s - lo) / (hi - lo), 0, 1), clip(c6 / 2, 0, 1))``, missing parts ignored,
-    0 when both are missing.
+    0 when both are missing; ``use_stay_home=False`` drops the stay-at-home part (where it is
+    declared for part of a country only, the national stringency tells more).
     """
     s, c6 = np.broadcast_arrays(np.asarray(stringency, float), np.asarray(stay_home, float))
     lo, hi = stringency_range
     if not hi > lo:
         raise SurgeplanError(f"stringency_range must be increasing, got {stringency_range!r}")
     a = np.clip((s - lo) / (hi - lo), 0.0, 1.0)
-    b = np.clip(c6 / 2.0, 0.0, 1.0)
+    b = np.clip(c6 / 2.0, 0.0, 1.0) if use_stay_home else np.zeros_like(a)
     return np.fmax(np.nan_to_num(a, nan=0.0) * np.isfinite(a), np.nan_to_num(b, nan=0.0))
 
 
-def _daily_driver(indicators: pd.DataFrame, stringency_range: tuple[float, float]) -> pd.DataFrame:
+def _daily_driver(
+    indicators: pd.DataFrame, stringency_range: tuple[float, float], use_stay_home: bool = True
+) -> pd.DataFrame:
     """Wide daily driver: index = date, columns = region; NaN where a region has no row that day."""
     if indicators.empty:
         return pd.DataFrame()
@@ -60,7 +66,7 @@ def _daily_driver(indicators: pd.DataFrame, stringency_range: tuple[float, float
     wide = sub.pivot_table(index=["date", "region"], columns="name", values="value", aggfunc="last")
     s = wide.get("stringency_index", np.nan)
     c6 = wide.get("stay_home_required", np.nan)
-    u = pd.Series(driver(s, c6, stringency_range), index=wide.index)
+    u = pd.Series(driver(s, c6, stringency_range, use_stay_home), index=wide.index)
     return u.unstack("region").sort_index()
 
 
@@ -152,6 +158,7 @@ def driver_matrix(
     lags: np.ndarray,
     stringency_range: tuple[float, float] = (40.0, 80.0),
     taus: np.ndarray | None = None,
+    use_stay_home: bool = True,
 ) -> tuple[np.ndarray, dict[str, str]]:
     """Driver ``u(d - lag)`` for each resource (row) and day (column).
 
@@ -171,6 +178,8 @@ def driver_matrix(
     taus : (n, 2) optional ``(tau_up, tau_down)`` days per resource: the lagged driver goes
         through :func:`response_filter` (run from the region's first indicator day, so the
         result does not depend on the requested window).
+    use_stay_home : bool
+        Whether the stay-at-home level counts (see :func:`driver`).
 
     Returns
     -------
@@ -184,8 +193,8 @@ def driver_matrix(
         return out, source
     lags = np.asarray(lags, dtype=np.int64)
     wide = "name" not in indicators.columns  # already the daily driver (index date, one column per region)
-    obs = indicators if wide else _daily_driver(indicators, stringency_range)
-    scen = _daily_driver(scenario, stringency_range)
+    obs = indicators if wide else _daily_driver(indicators, stringency_range, use_stay_home)
+    scen = _daily_driver(scenario, stringency_range, use_stay_home)
     lag_max = max(int(np.max(lags)), 0) if len(lags) else 0
     lag_min = min(int(np.min(lags)), 0) if len(lags) else 0
     grid0 = days[0] - lag_max
