@@ -710,8 +710,7 @@ class ShockForecaster:
                 g.search.finish()
                 g.search = None
             if self._kind_spec:  # evidence under the chosen mappings
-                g.evidence_daily = self._evidence_daily(g)
-                g.evidence = g.evidence_daily.sum(1)
+                self._evidence_daily(g)
         self._pool_shapes()
         for g in self._groups:
             self._fit_stage1(g)
@@ -780,6 +779,7 @@ class ShockForecaster:
         g.shock_lag = np.full(g.n, self.default_shock_lag, dtype=np.int64)
         g.shock_tau = np.zeros((g.n, 2))
         g.evidence = np.zeros(g.n)
+        g.evidence_full = np.zeros(g.n)
         g.shock_source = np.full(g.n, "prior", dtype=object)
         g.spec = np.zeros(g.n, dtype=np.int64)
         self._setup_covariates(g, self._covariates)
@@ -998,19 +998,23 @@ class ShockForecaster:
         return Y.reshape(n, g.nb, D * g.r, *rest)
 
     # ------------------------------------------------------------------ fitting
-    def _evidence_daily(self, g: _Group) -> np.ndarray:
-        """(n, D) days of shock in the history: share of the day measured where ``u >= 0.5`` (lag 0)."""
+    def _evidence_daily(self, g: _Group) -> None:
+        """Days of shock in the history, per resource and day: share of the day measured where
+        ``u >= 0.5`` (``g.evidence_daily``) and where ``u >= FULL_INTENSITY`` (``g.evidence_full_daily``:
+        direct evidence of the response at full restriction, what the kind pools are weighted by)."""
         T = g.zraw.shape[1]
         D = T // g.p
         u0, _ = self._u(g, None, g.wall_days(0, T), np.zeros(g.n, np.int64), None)
         seen = np.isfinite(g.zraw).reshape(g.n, D, g.p).mean(-1)
-        return (u0 >= 0.5) * seen
+        g.evidence_daily = (u0 >= 0.5) * seen
+        g.evidence_full_daily = (u0 >= _tr.FULL_INTENSITY) * seen
+        g.evidence = g.evidence_daily.sum(1)
+        g.evidence_full = g.evidence_full_daily.sum(1)
 
     def _shape_stage(self, g: _Group) -> None:
         """Shock evidence in the history, and the first step of the shape search (the lag)."""
         T = g.zraw.shape[1]
-        g.evidence_daily = self._evidence_daily(g)
-        g.evidence = g.evidence_daily.sum(1)
+        self._evidence_daily(g)
         g.shape_hit = np.zeros(g.n, bool)
         g.search = None
         if self.shock_lag == "auto":
@@ -1309,6 +1313,7 @@ class ShockForecaster:
             g.beta[rows], g.cov[rows] = self._stabilize(g, xtx, xty, s2, pm, psd, beta, cov)
         # roll forward one day at a time; the evidence restarts from the window's start
         g.evidence = g.evidence_daily[:, :D0].sum(1)
+        g.evidence_full = g.evidence_full_daily[:, :D0].sum(1)
         u_all, _ = self._u(g, None, days, g.shock_lag, g.shock_tau)
         H = self.calibration_horizon_days * g.p
         t_end = g.t_obs
@@ -1473,6 +1478,7 @@ class ShockForecaster:
             iu = g.groups["shock"][0]
             seen = np.isfinite(y_all).mean(1) * (c1 - c0) / g.p
             g.evidence += (np.nanmax(X[..., iu], axis=1) >= 0.5) * seen
+            g.evidence_full += (np.nanmax(X[..., iu], axis=1) >= _tr.FULL_INTENSITY) * seen
 
     def _update_group(self, g: _Group, sub: pd.DataFrame, cutoff: pd.Timestamp | None = None) -> None:
         step = np.timedelta64(g.cadence_s, "s").astype("timedelta64[ns]")
