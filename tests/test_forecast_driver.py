@@ -112,3 +112,36 @@ def test_holiday_is_not_forecast_from_the_same_day_last_week():
     assert np.isnan(naive[day_of == np.datetime64("2021-05-24")]).all()
     assert np.isfinite(naive[day_of == np.datetime64("2021-05-25")]).all()
 
+
+
+def test_pool_is_set_by_regions_at_full_restriction():
+    """ITA was held at stringency 65 for six weeks, below the level at which voice moves (70): no
+    change, but many days "under restrictions" with the fixed 40 -> 80 mapping (u = 0.625). ESP
+    locked down fully (85) for two weeks: x2. FRA, hit later at 85, must carry ESP's x2 from its
+    first day: the pool is the response at full restriction, not a slope seen at partial."""
+    days = 100
+    ts = pd.date_range(START, periods=days * 24, freq="h", tz="UTC")
+    dates = pd.date_range(START, periods=days + 30, freq="D")
+    paths = {"ITA": ("2021-05-01", 65.0), "ESP": ("2021-06-01", 85.0), "FRA": ("2021-06-16", 85.0)}
+    rng = np.random.default_rng(21)
+    frames, inds, inv = [], [], []
+    for region, (day, level) in paths.items():
+        s = np.where(dates >= pd.Timestamp(day), level, 0.0)
+        inds.append(pd.DataFrame({"region": region, "date": dates, "name": "stringency_index", "value": s}))
+        local_day = ts.tz_convert(TZ[region]).tz_localize(None).normalize()
+        s_day = pd.Series(s, index=dates).reindex(local_day).to_numpy()
+        for j in range(2):
+            rid = f"{region}-{j}"
+            y = base_load(ts, region, level=60 + 40 * j) * np.where(s_day >= 70, 2.0, 1.0)
+            frames.append(_frame(rid, ts, y * np.exp(rng.normal(0, 0.01, len(ts)))))
+            inv.append({"resource_id": rid, "kind": "trunk_group", "region": region})
+    meas, inv, ind = pd.concat(frames), pd.DataFrame(inv), pd.concat(inds)
+    cutoff = pd.Timestamp("2021-06-15 22:00", tz="UTC")  # FRA local midnight of its first day
+    model = ShockForecaster(driver_grid=None).fit(
+        meas, inventory=inv, indicators=ind[ind["date"] <= "2021-06-16"], cutoff=cutoff
+    )
+    fc = model.predict("3D")
+    for j in range(2):
+        f = fc[fc.resource_id == f"FRA-{j}"]
+        truth = base_load(pd.DatetimeIndex(f["ts"]), "FRA", level=60 + 40 * j) * 2.0
+        assert np.abs(f["p50"].to_numpy() / truth - 1).mean() < 0.1

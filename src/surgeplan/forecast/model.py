@@ -419,6 +419,11 @@ class ShockForecaster:
                 continue
             self._update_group(g, sub, cutoff)
         self._transfer(in_update=True)
+        pools = getattr(self, "_pools", None) or {}
+        for g in self._groups:
+            # a response learned online from a day or two of restrictions is a slope seen at partial
+            # intensity: bounded by the kind's pool as in fit() until there is enough evidence
+            g.beta = _tr.extrapolation_band(g, pools, self.min_evidence_days)
         return self
 
     def predict(
