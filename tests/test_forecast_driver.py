@@ -145,3 +145,4 @@ def test_pool_is_set_by_regions_at_full_restriction():
         f = fc[fc.resource_id == f"FRA-{j}"]
         truth = base_load(pd.DatetimeIndex(f["ts"]), "FRA", level=60 + 40 * j) * 2.0
         assert np.abs(f["p50"].to_numpy() / truth - 1).mean() < 0.1
+
