@@ -1244,6 +1244,7 @@ class ShockForecaster:
         """Pool long-run shock responses per kind and give them to resources not hit yet."""
         pools = _tr.kind_pools(self._groups, self.min_evidence_days)
         self._pools = pools
+        self._full_kinds = _tr.full_evidence_kinds(self._groups, self.min_evidence_days)
         for g in self._groups:
             if in_update:
                 _tr.apply_to_state(g, pools)
@@ -1277,7 +1278,9 @@ class ShockForecaster:
         # resources with enough evidence: precision-weighted shrinkage toward the pool (the pool
         # counts as one fully evidenced resource, 28 days), so an early, weak own response keeps
         # part of the response learned elsewhere
-        g.beta = _tr.shrink_to_pool(g, pools, self.min_evidence_days)
+        g.beta = _tr.shrink_to_pool(
+            g, pools, self.min_evidence_days, full_kinds=getattr(self, "_full_kinds", None)
+        )
         enough = g.evidence >= self.min_evidence_days
         was = g.shock_source.astype(str)
         g.shock_source = np.where(enough, "fitted", np.where(moved | (was != "prior"), "pooled", was)).astype(
