@@ -146,3 +146,22 @@ def test_pool_is_set_by_regions_at_full_restriction():
         truth = base_load(pd.DatetimeIndex(f["ts"]), "FRA", level=60 + 40 * j) * 2.0
         assert np.abs(f["p50"].to_numpy() / truth - 1).mean() < 0.1
 
+
+
+def test_mean_within_the_central_interval_and_busy_hour_on_target():
+    """A contact-centre-like series: busy by day, a handful of calls at night (Poisson counts), so
+    the log scale of the night hours is wide. Four weeks ahead, the mean of every hour stays
+    between its p10 and p90 (no regime change in play), and the busy-hour mean within 10% of the
+    expected peak (1000 calls per hour)."""
+    ts = pd.date_range(START, periods=70 * 24, freq="h", tz="UTC")
+    h = ts.tz_convert("Europe/Paris").hour.to_numpy()
+    rate = 2.0 + 998.0 * np.exp(-0.5 * ((h - 11) / 2.5) ** 2)  # calls per hour, peak 1000 at 11 h
+    y = np.random.default_rng(4).poisson(rate).astype(float)
+    inv = pd.DataFrame({"resource_id": ["cc"], "kind": ["contact_center"], "region": ["FRA"]})
+    model = ShockForecaster(quantiles=(0.1, 0.5, 0.9)).fit(_frame("cc", ts, y), inventory=inv)
+    fc = model.predict("28D")
+    assert (fc["mean"] >= fc["p10"] - 1e-9).all() and (fc["mean"] <= fc["p90"] + 1e-9).all()
+    day = fc["ts"].dt.tz_convert("Europe/Paris").dt.date
+    full_days = fc.groupby(day)["mean"].size() == 24
+    peak = fc.groupby(day)["mean"].max()[full_days]
+    assert np.abs(peak / 1000.0 - 1).max() < 0.10

@@ -721,7 +721,7 @@ class ShockForecaster:
                 g.search.finish()
                 g.search = None
             if self._kind_spec:  # evidence under the chosen mappings
-                self._evidence_daily(g)
+                self._count_evidence(g)
         self._pool_shapes()
         for g in self._groups:
             self._fit_stage1(g)
@@ -1009,7 +1009,7 @@ class ShockForecaster:
         return Y.reshape(n, g.nb, D * g.r, *rest)
 
     # ------------------------------------------------------------------ fitting
-    def _evidence_daily(self, g: _Group) -> None:
+    def _count_evidence(self, g: _Group) -> None:
         """Days of shock in the history, per resource and day: share of the day measured where
         ``u >= 0.5`` (``g.evidence_daily``) and where ``u >= FULL_INTENSITY`` (``g.evidence_full_daily``:
         direct evidence of the response at full restriction, what the kind pools are weighted by)."""
@@ -1025,7 +1025,7 @@ class ShockForecaster:
     def _shape_stage(self, g: _Group) -> None:
         """Shock evidence in the history, and the first step of the shape search (the lag)."""
         T = g.zraw.shape[1]
-        self._evidence_daily(g)
+        self._count_evidence(g)
         g.shape_hit = np.zeros(g.n, bool)
         g.search = None
         if self.shock_lag == "auto":
