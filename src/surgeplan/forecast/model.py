@@ -1242,9 +1242,9 @@ class ShockForecaster:
     # ------------------------------------------------------------------ transfer
     def _transfer(self, in_update: bool) -> None:
         """Pool long-run shock responses per kind and give them to resources not hit yet."""
-        pools = _tr.kind_pools(self._groups, self.min_evidence_days)
-        self._pools = pools
         self._full_kinds = _tr.full_evidence_kinds(self._groups, self.min_evidence_days)
+        pools = _tr.kind_pools(self._groups, self.min_evidence_days, self._full_kinds)
+        self._pools = pools
         for g in self._groups:
             if in_update:
                 _tr.apply_to_state(g, pools)

@@ -89,7 +89,9 @@ def _response_evidence(g: Any, full_kinds: set[str]) -> np.ndarray:
     return np.where(np.isin(g.kinds.astype(str), list(full_kinds)), full, g.evidence)
 
 
-def kind_pools(groups: list[Any], min_evidence: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def kind_pools(
+    groups: list[Any], min_evidence: float, full_kinds: set[str] | None = None
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Evidence-weighted robust centre and spread of long-run shock coefficients per kind and hour.
 
     Centre: the evidence-weighted median of the resources' long-run coefficients (log of
@@ -114,7 +116,8 @@ def kind_pools(groups: list[Any], min_evidence: float) -> dict[str, tuple[np.nda
     """
     vals: dict[str, list[np.ndarray]] = {}
     wts: dict[str, list[np.ndarray]] = {}
-    full_kinds = full_evidence_kinds(groups, min_evidence)
+    if full_kinds is None:
+        full_kinds = full_evidence_kinds(groups, min_evidence)
     for g in groups:
         if g.beta is None:
             continue
@@ -268,7 +271,7 @@ def shrink_to_pool(
     rows, m = rows[ok], m[ok]
     if len(rows) == 0:
         return beta
-    n_ev = _response_evidence(g, full_kinds or set())[rows] if full_kinds else g.evidence[rows]
+    n_ev = _response_evidence(g, full_kinds or set())[rows]
     wt = (n_ev / (n_ev + k))[:, None, None]
     sh = g.groups["shock"]
     beta[rows[:, None], :, np.asarray(sh)[None, :]] = np.swapaxes(
