@@ -412,3 +412,44 @@ def test_update_with_cutoff_moves_the_origin_over_missing_hours():
     assert fc["ts"].iloc[0] == ts[-24]
     ape = np.abs(fc["p50"].to_numpy() / base_load(pd.DatetimeIndex(fc["ts"]), None) - 1)
     assert ape.mean() < 0.02
+
+
+# --------------------------------------------------------------------------- Friday-Saturday weekend
+def _working_week_load(ts, tz, weekend_days, lock):
+    """Remote-access load: x3 on working days, x1.3 on weekend days from ``lock`` (local day)."""
+    local = ts.tz_convert(tz)
+    lday = local.tz_localize(None).normalize()
+    weekend = np.isin(local.dayofweek, weekend_days)
+    base = 100 * (1 + 0.5 * np.sin(2 * np.pi * (local.hour.to_numpy() - 8) / 24)) * np.where(weekend, 0.5, 1.0)
+    return base * np.where(lday >= pd.Timestamp(lock), np.where(weekend, 1.3, 3.0), 1.0), weekend
+
+
+def test_transferred_response_follows_the_regions_working_week():
+    """Italy (weekend Saturday-Sunday) is hit first; Egypt (weekend Friday-Saturday in 2021) is hit
+    on 2021-03-14 with no load under lockdown yet. The response learned in Italy (x3 on working
+    days, x1.3 on weekend days, truth written here) must land on Egypt's working days: x3 on
+    Sunday, x1.3 on Friday. Counting Monday-Friday as working days everywhere swaps them."""
+    ts = pd.date_range("2021-01-04", "2021-03-14", freq="h", tz="UTC", inclusive="left")
+    rng = np.random.default_rng(8)
+    frames, inds = [], []
+    for region, tz, weekend_days, lock in (("ITA", "Europe/Rome", (5, 6), "2021-02-01"),
+                                           ("EGY", "Africa/Cairo", (4, 5), "2021-03-14")):
+        for j in range(2):
+            y, _ = _working_week_load(ts, tz, weekend_days, lock)
+            frames.append(_frame(f"{region}-{j}", ts, (1 + j) * y * np.exp(rng.normal(0, 0.01, len(ts)))))
+        inds.append(indicator_table(region, "2021-01-01", 120, lock))
+    inv = pd.DataFrame({"resource_id": [f"{r}-{j}" for r in ("ITA", "EGY") for j in range(2)],
+                        "kind": "vpn_gateway", "region": np.repeat(["ITA", "EGY"], 2)})
+    ind = pd.concat(inds)
+    cutoff = pd.Timestamp("2021-03-13 22:00", tz="UTC")  # Cairo midnight of 2021-03-14
+    model = ShockForecaster(quantiles=(0.5,)).fit(pd.concat(frames), inv, ind[ind["date"] <= "2021-03-14"],
+                                                  cutoff=cutoff)
+    fc = model.predict("7D")
+    f = fc[fc["resource_id"] == "EGY-0"]
+    fts = pd.DatetimeIndex(f["ts"])
+    truth, _ = _working_week_load(fts, "Africa/Cairo", (4, 5), "2021-03-14")
+    dow = fts.tz_convert("Africa/Cairo").dayofweek
+    for days_of_week in ((6,), (4,), (5,), (0, 1, 2, 3)):  # Sunday, Friday, Saturday, Monday-Thursday
+        sel = np.isin(dow, days_of_week)
+        err = np.abs(f["p50"].to_numpy()[sel] / truth[sel] - 1).mean()
+        assert err < 0.15, (days_of_week, err)  # 0.56 on Sundays with a Monday-Friday week

@@ -8,7 +8,7 @@ For resource ``i`` at local wall-clock step ``t`` (day ``d``, block ``b`` of the
          = level + dow(d) + holiday(d) + trend(t) [+ annual(t)]          calendar
            + sum_c f_c(covariate_c, smoothed_c)                           weather, events
            + phi_1 z_{i,t-1 day} + phi_7 z_{i,t-7 days}                   same step yesterday / last week
-           + beta_u x_r(d) + beta_w x_r(d) weekday(d)                      shock response
+           + beta_u x_r(d) + beta_w x_r(d) workday_r(d)                    shock response
            + eps,   eps ~ N(0, sigma2_ib)
 
     x_r = F_{tau_up, tau_down}(u_r(. - lag))                              response shape
@@ -22,12 +22,12 @@ restrictions becomes a ramp with time constant ``tau_up``, a lifting a return wi
 (habits that persist). The shape ``(lag, tau_up, tau_down)`` is chosen per (region, kind) on
 the resources' shock history (least absolute deviations), and resources without a shock history
 of their own take the shape most resources of their kind were given in regions hit earlier.
-``c_i`` is 0 for positive series, else 1% of the median (zeros
-allowed). The coefficients have Gaussian priors; the shock coefficients' prior is pooled from the
+``c_i`` is 0 for series that stay well above zero, else a few % of the busy
+level (:func:`log_shift`: idle hours otherwise get unbounded log-scale noise; zeros allowed). The coefficients have Gaussian priors; the shock coefficients' prior is pooled from the
 resources of the same kind in regions hit earlier (:mod:`surgeplan.forecast.transfer`).
 
 Identification: the day lags are estimated on the "calm" days (driver ~ 0) and then held nearly
-fixed, their sum is capped at 0.9 (stable recursion at any horizon), and the shock lag is chosen
+fixed, the sum of their absolute values is capped at 0.9 (stable recursion at any horizon), and the shock lag is chosen
 without the day lags (otherwise yesterday's load carries any level shift and every lag fits).
 
 Long leads: the day-lag recursion runs for the first ``anchor_days`` (7) days; beyond, each step
@@ -76,6 +76,7 @@ from surgeplan.forecast import baseline as _bl
 from surgeplan.forecast import conformal as _cf
 from surgeplan.forecast import features as _ft
 from surgeplan.forecast import shock as _sh
+from surgeplan.forecast import projection as _pj
 from surgeplan.forecast import transfer as _tr
 from surgeplan.kinds import KINDS
 
@@ -86,6 +87,8 @@ _EMPTY_SCEN = _sh.scenario_indicators(None)
 _GRID = np.linspace(0.005, 0.995, 99)
 #: tail share winsorized on each side when averaging the grid into the mean
 _MEAN_WINSOR = 0.10
+#: the log's shift lifts a series' 1st percentile to at least this share of its 95th (:func:`log_shift`)
+LOG_FLOOR_SHARE = 0.05
 _DEFAULT_Q = {"level": 3e-3, "dow": 3e-4, "shock": 3e-2, "lag": 0.0, "covariate": 1e-4, "other": 1e-5}
 
 
@@ -230,12 +233,21 @@ class ShockForecaster:
         earliest/median/latest range read as a split normal) or, at least, the empirical daily
         rate of restriction onsets among calm regions (see
         :func:`surgeplan.forecast.conformal.regime_mixture_z`). The mean follows the mixture.
+    project_restrictions : bool
+        When the future indicators are held (no ``indicators_future``), a region whose first
+        lockdown started within ``projection_window_days`` follows the median restriction path
+        of the regions that crossed before it, from the same number of days after their
+        crossing, never below its own last value (:func:`surgeplan.forecast.projection.
+        project_after_crossing`; source ``'projected'``): a region crossing at stringency 45 is
+        not assumed to stay at 45. ``False``: its last value is held.
+    projection_window_days : int
+        Days after a region's crossing during which its indicators are projected.
 
     Attributes (after fit)
     ----------------------
     indicator_source_ : dict
         Region -> which future indicators the last :meth:`predict` used: ``'observed'``,
-        ``'held_last'``, ``'scenario'`` or ``'none'``.
+        ``'held_last'``, ``'projected'``, ``'scenario'``, ``'anticipated'`` or ``'none'``.
     response_ : DataFrame
         Per resource: ``kind, region, lag_days, tau_up_days, tau_down_days, response,
         response_weekend, evidence_days, source, stringency_zero, stringency_full,
@@ -285,6 +297,8 @@ class ShockForecaster:
         batch_size: int = 256,
         anchor_days: int = 7,
         regime_change: bool = True,
+        project_restrictions: bool = True,
+        projection_window_days: int = 28,
     ) -> None:
         self.quantiles = tuple(float(q) for q in quantiles)
         for q in self.quantiles:
@@ -321,6 +335,8 @@ class ShockForecaster:
         self.batch_size = int(batch_size)
         self.anchor_days = int(anchor_days)
         self.regime_change = bool(regime_change)
+        self.project_restrictions = bool(project_restrictions)
+        self.projection_window_days = int(projection_window_days)
         self._groups: list[_Group] = []
         self.indicator_source_: dict[str, str] = {}
 
@@ -448,7 +464,9 @@ class ShockForecaster:
             ``'anticipate'``: regions not under restrictions yet lock down on the day their case
             incidence is projected to reach the level at which earlier regions did
             (``surgeplan.signals.anticipate_crossing``; source ``'anticipated'``). Without it the
-            last observed indicators are held (source ``'held_last'``).
+            last observed indicators are held (source ``'held_last'``), except in regions that
+            crossed their lockdown threshold recently, which follow the restriction path of the
+            regions that crossed before them (``project_restrictions``; source ``'projected'``).
         covariates : DataFrame, optional
             Future (or any) covariate values, overriding stored ones.
 
@@ -457,8 +475,8 @@ class ShockForecaster:
         DataFrame ``resource_id, ts, mean, p50, p90, p99`` (one column per quantile), ``ts`` UTC.
         ``mean`` is the predictive distribution's mean winsorized at its 10% / 90% quantiles (a
         robust mean, between p10 and p90 unless a regime change is mixed in; see the class notes).
-        ``attrs['indicator_source']`` = {region: 'observed' | 'held_last' | 'scenario' |
-        'anticipated' | 'none'}, also in ``indicator_source_``.
+        ``attrs['indicator_source']`` = {region: 'observed' | 'held_last' | 'projected' |
+        'scenario' | 'anticipated' | 'none'}, also in ``indicator_source_``.
         """
         self._require_fit()
         anticipated: dict[str, str] = {}
@@ -471,6 +489,12 @@ class ShockForecaster:
         regime = None
         if self.regime_change and indicators_future is None:
             regime = self._regime_risk()
+        if indicators_future is None and self.project_restrictions and not self._indicators.empty:
+            table, projected = _pj.project_after_crossing(
+                self._indicators, self._asof_day(), window_days=self.projection_window_days
+            )
+            if projected:
+                indicators_future, anticipated = table, projected
         scen = _sh.scenario_indicators(indicators_future)
         covs = self._covariates
         if covariates is not None:
@@ -509,9 +533,7 @@ class ShockForecaster:
         drv = self._obs_driver()
         if ind.empty or drv.empty:
             return None
-        asof = (max(g.end_utc for g in self._groups)).tz_convert("UTC").tz_localize(
-            None
-        ).normalize() + pd.Timedelta(days=1)
+        asof = self._asof_day()
         last = drv.ffill().iloc[-1]
         calm = [str(r) for r in drv.columns if np.isfinite(last[r]) and last[r] < 0.5]
         if not calm:
@@ -557,9 +579,7 @@ class ShockForecaster:
         ind = self._indicators
         if ind.empty:
             return {}, {}
-        asof = (max(g.end_utc for g in self._groups)).tz_convert("UTC").tz_localize(
-            None
-        ).normalize() + pd.Timedelta(days=1)
+        asof = self._asof_day()
         drv = self._obs_driver()
         calm = [r for r in drv.columns if drv[r].dropna().iloc[-1] < 0.5] if not drv.empty else []
         if not calm:
@@ -576,6 +596,11 @@ class ShockForecaster:
                 scen[str(row["region"])] = {"lockdown_start": pd.Timestamp(day)}
                 how[str(row["region"])] = "anticipated"
         return scen, how
+
+    def _asof_day(self) -> pd.Timestamp:
+        """First day whose indicators the forecast cannot know: the day after the last origin's day."""
+        end = max(g.end_utc for g in self._groups)
+        return end.tz_convert("UTC").tz_localize(None).normalize() + pd.Timedelta(days=1)
 
     @property
     def combination_(self) -> pd.DataFrame:
@@ -758,9 +783,7 @@ class ShockForecaster:
         np.add.at(cnt, (row, idx), 1.0)
         with np.errstate(invalid="ignore"):
             load = acc / cnt
-        med = np.nanmedian(load, axis=1)
-        mn = np.nanmin(load, axis=1)
-        c = np.where(mn > 0, 0.0, 0.01 * np.where(np.abs(med) > 0, np.abs(med), 1.0) - np.minimum(mn, 0.0))
+        c = log_shift(load)
         with np.errstate(invalid="ignore", divide="ignore"):
             z = np.log(load + c[:, None])
         mu = np.nanmedian(z, axis=1)
@@ -946,13 +969,16 @@ class ShockForecaster:
         days_all = g.wall_days(a, b)
         dpos = dayidx - a // g.p
         days = days_all[dpos]
-        dow = (days.astype("datetime64[D]").astype(np.int64) + 3) % 7  # Monday = 0
+        # day of the region's working week (0-4 working, 5-6 weekend: Friday-Saturday weekends
+        # too); a public holiday takes the last weekend day's coefficients
+        wd = np.zeros((n, m), np.int64)
         hol = np.zeros((n, m), bool)
         regs = g.regions[rows]
         for region in pd.unique(regs):  # regions, few
             rr = regs == region
             hol[rr] = _ft.region_holidays(region or None, days)[None, :]
-        dtype = np.where(hol, 6, dow[None, :])
+            wd[rr] = _ft.working_week_day(region or None, days)[None, :]
+        dtype = np.where(hol, 6, wd)
         X = np.zeros((n, m, g.k))
         X[..., 0] = 1.0
         X[..., 1:8] = dtype[..., None] == np.arange(7)
@@ -1203,13 +1229,18 @@ class ShockForecaster:
         return xtx, xty, sigma2, beta, cov
 
     def _stabilize(self, g, xtx, xty, sigma2, pm, psd, beta, cov, phi_max: float = 0.9):
-        """Keep the day-lag recursion stable: where the lags sum above ``phi_max`` (possible when a
-        strongly periodic series makes lags and calendar terms interchangeable), scale them down
-        to sum ``phi_max`` and re-solve the other coefficients given them."""
+        """Keep the day-lag recursion stable: where the lags' absolute values sum above ``phi_max``,
+        scale them down to ``phi_max`` and re-solve the other coefficients given them.
+
+        ``sum |phi_j| < 1`` is what makes the recursion ``z_d = sum_j phi_j z_{d-j} + ...`` stable
+        (every root of its characteristic polynomial inside the unit circle); a bound on the plain
+        sum is not: lags of opposite signs (1.30 yesterday, -1.77 last week, sum -0.47, seen on a
+        night block of a contact centre whose lags and weekday terms were interchangeable) made
+        one hour's forecast grow x3 a day, to 300x the load within a week."""
         lag = g.groups["lag"]
         if len(lag) == 0:
             return beta, cov
-        tot = beta[..., lag].sum(-1)
+        tot = np.abs(beta[..., lag]).sum(-1)
         over = tot > phi_max
         if not over.any():
             return beta, cov
@@ -1228,15 +1259,14 @@ class ShockForecaster:
         return np.moveaxis(x, 1, 2).reshape(n, D * g.p)
 
     def _weekday_b(self, g: _Group, rows: np.ndarray, T: int) -> np.ndarray:
-        """Blocked weekday indicator (non-holiday Monday-Friday) for rows on steps [0, T)."""
+        """Blocked working-day indicator (non-holiday, the region's working week) for rows on steps [0, T)."""
         days = g.wall_days(0, T)
-        dow = (days.astype("datetime64[D]").astype(np.int64) + 3) % 7
         out = np.zeros((len(rows), T // g.p))
         regs = g.regions[rows]
         for region in pd.unique(regs):  # regions, few
             rr = regs == region
             hol = _ft.region_holidays(region or None, days)
-            out[rr] = ((dow < 5) & ~hol)[None, :]
+            out[rr] = ((_ft.working_week_day(region or None, days) < 5) & ~hol)[None, :]
         return self._block_view(g, np.repeat(out, g.p, axis=1))
 
     # ------------------------------------------------------------------ transfer
@@ -1846,6 +1876,29 @@ class _ShapeSearch:
         down = np.array([dn[i] for i in self.pick(sse3)])
         g.shock_lag[self.rows], g.shock_tau[self.rows, 0], g.shock_tau[self.rows, 1] = lag, up, down
         self.cache = []
+
+
+def log_shift(load: np.ndarray, floor_share: float = LOG_FLOOR_SHARE) -> np.ndarray:
+    """Shift ``c`` added before the log, per row of ``load`` (n, T; NaN = missing), in load units.
+
+    The log makes a multiplicative shock additive, but near zero it has no bounded variance: a
+    contact centre taking 2-5 calls an hour at night (sd of the log ~0.5) or 0 (log of the shift
+    alone) has night-time log residuals ten times the busy hours', and their calibrated quantiles
+    turn to p90 = 1,500 calls where 89 came. ``c`` lifts the low end so that
+    ``1st percentile + c >= floor_share x 95th percentile``: series that never come near zero
+    (electricity, trunk groups with base traffic) keep ``c = 0``, a pure log; series idle at
+    night get ``c`` of a few % of their busy level (a started log, Box & Cox 1964), which bounds
+    the log-scale noise of idle hours while the busy hours, which dimensioning uses, stay within
+    ``floor_share`` of a pure log. Series with zeros or negative values get at least
+    ``1% x |median| - min``.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
+        q01, q50, q95 = np.nanquantile(load, [0.01, 0.5, 0.95], axis=1)
+        mn = np.nanmin(load, axis=1)
+    started = np.clip(floor_share * np.clip(q95, 0.0, None) - q01, 0.0, None)
+    at_zero = np.where(mn > 0, 0.0, 0.01 * np.where(np.abs(q50) > 0, np.abs(q50), 1.0) - np.minimum(mn, 0.0))
+    return np.nan_to_num(np.maximum(started, at_zero), nan=0.0)
 
 
 def _grid_from(zq: np.ndarray, q: np.ndarray, grid: np.ndarray) -> np.ndarray:

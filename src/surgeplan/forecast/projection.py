@@ -1,0 +1,131 @@
+"""Future restriction indicators of a region that has just crossed its lockdown threshold.
+
+When a region crosses its lockdown threshold, its measures rarely stay where they were on that
+day: in March 2020 the United Arab Emirates crossed at stringency 45 (stay-at-home ordered) and
+stood at 84 five days later; Italy went from 70 to 82 within a week; the United Kingdom from 62
+to 80. Holding the last value ("held_last") then forecasts only the part of the shock that the
+first day's measures explain, while the planners of 2020 watched the countries hit earlier and
+expected the same path.
+
+:func:`project_after_crossing` does that: for a region whose first lockdown (by
+:class:`surgeplan.signals.LockdownRule`) started within the last ``window_days``, the future value
+of each restriction indicator ``d`` days after the crossing is the median, over the regions that
+crossed earlier, of their own value ``d`` days after their crossing (an analogue forecast of the
+policy path), never below the region's last observed value nor below an earlier projected day
+(easing is announced, not projected).
+Only indicators known before ``asof`` are used, so it is usable in a backtest.
+
+References
+----------
+.. [1] T. Hale et al., "A global panel database of pandemic policies (Oxford COVID-19 Government
+   Response Tracker)", Nature Human Behaviour 5, 529-538, 2021.
+.. [2] E. N. Lorenz, "Atmospheric predictability as revealed by naturally occurring analogues",
+   J. Atmospheric Sciences 26(4), 636-646, 1969 (analogue forecasting).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["RESTRICTION_INDICATORS", "project_after_crossing"]
+
+#: indicators projected (the ones the shock driver reads, :func:`surgeplan.forecast.shock.driver`)
+RESTRICTION_INDICATORS = ("stringency_index", "stay_home_required")
+
+
+def project_after_crossing(
+    indicators: pd.DataFrame,
+    asof: pd.Timestamp | str,
+    *,
+    window_days: int = 28,
+    horizon_days: int = 190,
+    min_regions: int = 3,
+    rule=None,
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Projected restriction indicators of the regions that crossed their lockdown threshold recently.
+
+    Parameters
+    ----------
+    indicators : DataFrame
+        Long table ``region, date, name, value`` (dates naive, daily); rows dated ``asof`` or
+        later are ignored.
+    asof : date-like
+        First day not known (the forecast origin's day).
+    window_days : int
+        Regions whose first lockdown started more than this many days before their last observed
+        day keep their last value (the path of earlier regions says little about month two).
+    horizon_days : int
+        Days projected after each region's last observed day.
+    min_regions : int
+        Earlier regions needed at a given day after crossing for their median to count; beyond
+        the days they cover, the last median is held.
+    rule : LockdownRule, optional
+        Lockdown threshold (default :class:`surgeplan.signals.LockdownRule`).
+
+    Returns
+    -------
+    (DataFrame ``region, date, name, value``, {region: 'projected'}): rows only for projected
+    regions and for dates after their last observed day; empty when nothing is projected.
+    """
+    from surgeplan.signals import first_lockdown
+
+    empty = pd.DataFrame({"region": pd.Series(dtype=object), "date": pd.Series(dtype="datetime64[ns]"),
+                          "name": pd.Series(dtype=object), "value": pd.Series(dtype=float)})
+    asof = pd.Timestamp(asof).tz_localize(None).normalize() if pd.Timestamp(asof).tzinfo else pd.Timestamp(asof).normalize()
+    if indicators is None or indicators.empty:
+        return empty, {}
+    ind = indicators[pd.to_datetime(indicators["date"]) < asof]
+    try:
+        starts = first_lockdown(ind, rule)
+    except Exception:  # noqa: BLE001 - no indicator the rule needs: nothing to project
+        return empty, {}
+    if len(starts) <= min_regions:
+        return empty, {}
+    sub = ind[ind["name"].isin(RESTRICTION_INDICATORS)]
+    wide = sub.pivot_table(index="date", columns=["name", "region"], values="value", aggfunc="last").sort_index()
+    wide.index = pd.DatetimeIndex(wide.index)
+    frames, how = [], {}
+    starts = starts.sort_values()
+    for region, cross in starts.items():  # regions, a few dozen
+        earlier = starts[starts < cross]
+        if len(earlier) < min_regions:
+            continue
+        have = [n for n in RESTRICTION_INDICATORS if (n, region) in wide.columns and wide[(n, region)].notna().any()]
+        if not have:
+            continue
+        last = max(wide[(n, region)].dropna().index.max() for n in have)
+        k_now = int((last - cross).days)
+        if k_now < 0 or k_now > window_days:
+            continue
+        k = np.arange(k_now + 1, k_now + 1 + horizon_days)
+        dates = last + pd.to_timedelta(k - k_now, unit="D")
+        values, rises = {}, False
+        for name in have:  # two indicators
+            current = float(wide[(name, region)].dropna().iloc[-1])
+            paths = np.full((len(earlier), len(k)), np.nan)
+            for j, (other, c_o) in enumerate(earlier.items()):  # earlier regions, a few dozen
+                if (name, other) in wide.columns:
+                    paths[j] = wide[(name, other)].reindex(c_o + pd.to_timedelta(k, unit="D")).to_numpy(float)
+            cnt = np.isfinite(paths).sum(0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # days no earlier region covers
+                med = np.nanmedian(paths, axis=0)
+            med[cnt < min_regions] = np.nan
+            # beyond the days they cover, the last median; the path never eases (the set of regions
+            # covering a day shrinks with the day, and easing is announced, not projected)
+            med = pd.Series(med).ffill().cummax().to_numpy()
+            values[name] = np.fmax(np.nan_to_num(med, nan=current), current)
+            rises |= bool(np.any(values[name] > current))
+        if not rises:
+            continue
+        # every indicator the region has is written (a projected one and a held one): the driver
+        # reads the scenario's rows only, a missing indicator would count as no measure
+        for name, value in values.items():
+            frames.append(pd.DataFrame({"region": region, "date": dates, "name": name, "value": value}))
+        how[str(region)] = "projected"
+    if not frames:
+        return empty, {}
+    return pd.concat(frames, ignore_index=True), how

@@ -1,0 +1,109 @@
+"""Restriction paths projected after a region crosses its lockdown threshold (analogue forecast).
+
+Known answers by construction: four regions cross the threshold (stringency >= 70) one day
+apart and tighten to 86 three days after their crossing; a fifth crosses later at stringency 45
+by a nationwide stay-at-home order. Its projected stringency three days after its crossing is
+the median of the earlier regions' value then: 86, whatever its own value on the day.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from surgeplan.forecast import ShockForecaster
+from surgeplan.forecast.projection import project_after_crossing
+
+DAYS = pd.date_range("2020-02-01", "2020-05-31", freq="D")
+
+
+def _region(name: str, steps: list[tuple[str, float, float]]) -> pd.DataFrame:
+    """Indicator rows from ``(first day, stringency, stay_home level)`` steps (0 before the first)."""
+    s, c6 = np.zeros(len(DAYS)), np.zeros(len(DAYS))
+    for day, sv, cv in steps:
+        on = DAYS >= pd.Timestamp(day)
+        s[on], c6[on] = sv, cv
+    return pd.concat([
+        pd.DataFrame({"region": name, "date": DAYS, "name": "stringency_index", "value": s}),
+        pd.DataFrame({"region": name, "date": DAYS, "name": "stay_home_required", "value": c6}),
+        pd.DataFrame({"region": name, "date": DAYS, "name": "stay_home_general", "value": (c6 > 0) * 1.0}),
+    ])
+
+
+def _earlier(i: int) -> list[tuple[str, float, float]]:
+    d0 = pd.Timestamp("2020-03-02") + pd.Timedelta(days=i)
+    return [(str(d0.date()), 72.0, 1.0), (str((d0 + pd.Timedelta(days=3)).date()), 86.0, 2.0)]
+
+
+@pytest.fixture(scope="module")
+def indicators() -> pd.DataFrame:
+    frames = [_region(f"E{i}", _earlier(i)) for i in range(4)]
+    frames.append(_region("LATE", [("2020-03-20", 45.0, 2.0)]))  # crosses by stay-at-home, at 45
+    frames.append(_region("CALM", [("2020-03-10", 30.0, 0.0)]))  # never crosses
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_late_region_follows_the_earlier_regions_path(indicators):
+    # known up to 2020-03-21 (the crossing day 20 March and one day after)
+    table, how = project_after_crossing(indicators, "2020-03-22")
+    assert how.get("LATE") == "projected" and "CALM" not in how
+    late = table[(table["region"] == "LATE")].pivot(index="date", columns="name", values="value")
+    assert late.index.min() == pd.Timestamp("2020-03-22")  # only days after the last observed one
+    s = late["stringency_index"]
+    # day +2 after crossing: the earlier regions were still at 72 (below 45? no: above) -> 72
+    assert s[pd.Timestamp("2020-03-22")] == pytest.approx(72.0)
+    # day +3 onwards: 86, held over the horizon (never eases)
+    assert (s[s.index >= pd.Timestamp("2020-03-23")] == 86.0).all()
+    # the stay-at-home level is written too (held at 2: never below its own last value)
+    assert (late["stay_home_required"] == 2.0).all()
+
+
+def test_regions_that_crossed_long_ago_and_the_first_ones_are_not_projected(indicators):
+    table, how = project_after_crossing(indicators, "2020-05-01")
+    assert "LATE" not in how  # crossed 42 days before: beyond the 28-day window
+    table, how = project_after_crossing(indicators, "2020-03-04")
+    assert how == {}  # E0, E1 crossed, but nobody crossed before them (min_regions = 3)
+
+
+def test_nothing_known_after_asof_is_used(indicators):
+    # a variant whose earlier regions tighten further after the as-of day: same projection
+    later = indicators.copy()
+    after = (later["date"] >= pd.Timestamp("2020-03-22")) & later["region"].str.startswith("E") & (
+        later["name"] == "stringency_index")
+    later.loc[after, "value"] = 100.0
+    a, _ = project_after_crossing(indicators, "2020-03-22")
+    b, _ = project_after_crossing(later, "2020-03-22")
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
+
+
+def test_forecast_at_crossing_carries_the_full_response():
+    """The load doubles at full restriction: ``load = base x 2 ** u``, ``u`` a ramp of the
+    stringency from 50 (0) to 80 (1), one day late. Earlier regions cross at 72 and tighten to
+    86; the late region crosses at 70 (u = 2/3). Its forecast made two days after the crossing
+    carries the doubling (x2) when projected, x2 ** (2/3) = 1.59 when its last value is held."""
+    frames = [_region(f"E{i}", [(a, s, 0.0) for a, s, _ in _earlier(i)]) for i in range(4)]
+    frames.append(_region("LATE", [("2020-03-20", 70.0, 0.0)]))
+    ind = pd.concat(frames, ignore_index=True)
+    ts = pd.date_range("2020-02-03", "2020-03-22", freq="h", tz="UTC", inclusive="left")
+    rng = np.random.default_rng(3)
+    st = ind[ind["name"] == "stringency_index"].pivot(index="date", columns="region", values="value")
+    meas, inv = [], []
+    day = ts.tz_localize(None).normalize()
+    base = 100 * (1 + 0.3 * np.sin(2 * np.pi * (ts.hour.to_numpy() - 8) / 24))  # mean 100
+    for region in ("E0", "E1", "E2", "E3", "LATE"):
+        u = np.clip((st[region].reindex(day - pd.Timedelta(days=1)).fillna(0).to_numpy() - 50) / 30, 0, 1)
+        y = base * 2.0 ** u * np.exp(rng.normal(0, 0.02, len(ts)))
+        meas.append(pd.DataFrame({"resource_id": f"TG-{region}", "ts": ts, "load": y}))
+        inv.append({"resource_id": f"TG-{region}", "kind": "trunk_group", "region": region})
+    meas = pd.concat(meas, ignore_index=True)
+    known = ind[ind["date"] < pd.Timestamp("2020-03-22")]
+    out = {}
+    for project in (True, False):
+        model = ShockForecaster(project_restrictions=project, driver_grid=None, stringency_range=(50.0, 80.0))
+        fc = model.fit(meas, pd.DataFrame(inv), known).predict("14D")
+        late = fc[(fc["resource_id"] == "TG-LATE") & (pd.to_datetime(fc["ts"]) >= pd.Timestamp("2020-03-27", tz="UTC"))]
+        out[project] = (late["p50"].mean(), model.indicator_source_["LATE"])
+    assert out[True][1] == "projected" and out[False][1] == "held_last"
+    assert out[True][0] == pytest.approx(200.0, rel=0.08)
+    assert out[False][0] == pytest.approx(100.0 * 2.0 ** (2 / 3), rel=0.08)
