@@ -247,6 +247,13 @@ def _naive(ts) -> pd.Timestamp:
     return (t.tz_convert(None) if t.tzinfo else t).normalize()
 
 
+def known_before(indicators: pd.DataFrame | None, day: Any) -> pd.DataFrame | None:
+    """The indicator rows dated before ``day`` (naive date): what a planner knew that morning."""
+    if indicators is None or indicators.empty:
+        return indicators
+    return indicators.loc[pd.to_datetime(indicators["date"]) < _naive(day)]
+
+
 def forecast_busy_hour(
     measurements: pd.DataFrame,
     inventory: pd.DataFrame,
@@ -254,11 +261,16 @@ def forecast_busy_hour(
     asof: pd.Timestamp,
     settings: PlanSettings,
 ) -> tuple[pd.DataFrame, Any]:
-    """Fit the shock forecaster on data before ``asof`` and return its busy-hour forecast."""
+    """Fit the shock forecaster on data before ``asof`` and return its busy-hour forecast.
+
+    Only indicators dated before ``asof`` are used (a store filled after the fact holds the later
+    ones too; a plan made on ``asof`` could not have known them): later days are projected or
+    held (``ShockForecaster.indicator_source_``) or come from ``settings.indicators``.
+    """
     from surgeplan.forecast import ShockForecaster, busy_hour
 
     fc = ShockForecaster(quantiles=settings.forecast_quantiles)
-    fc.fit(measurements, inventory, indicators, cutoff=pd.Timestamp(asof).tz_localize("UTC"))
+    fc.fit(measurements, inventory, known_before(indicators, asof), cutoff=pd.Timestamp(asof).tz_localize("UTC"))
     f = fc.predict(f"{settings.horizon_days}D", indicators_future=settings.indicators or None)
     bh = busy_hour(f, settings.cadence)
     bh["period"] = pd.to_datetime(bh["period"]).dt.tz_convert(None)
@@ -535,7 +547,8 @@ def run_demo(config: DemoConfig | None = None, progress: ProgressFactory = _sile
     fc = ShockForecaster(quantiles=s.forecast_quantiles)
     with progress(f"fit the forecaster on the history before {asofs[0]:%Y-%m-%d}", 1) as adv:
         cut0 = pd.Timestamp(asofs[0], tz="UTC")
-        fc.fit(meas.loc[(ts < cut0).to_numpy()], inv, ind, cutoff=cut0)
+        # indicators as known on each as-of date: no peeking at later lockdowns
+        fc.fit(meas.loc[(ts < cut0).to_numpy()], inv, known_before(ind, asofs[0]), cutoff=cut0)
         last_fit = cut0
         adv()
     timings["fit"] = time.perf_counter() - t
@@ -544,7 +557,7 @@ def run_demo(config: DemoConfig | None = None, progress: ProgressFactory = _sile
             cut = pd.Timestamp(asof, tz="UTC")
             if i > 0:
                 prev = pd.Timestamp(asofs[i - 1], tz="UTC")
-                fc.update(meas.loc[((ts >= prev) & (ts < cut)).to_numpy()])
+                fc.update(meas.loc[((ts >= prev) & (ts < cut)).to_numpy()], indicators=known_before(ind, asof))
                 if cfg.refit_every_days and (cut - last_fit) >= pd.Timedelta(days=cfg.refit_every_days):
                     fc.refit()
                     last_fit = cut

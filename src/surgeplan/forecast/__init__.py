@@ -10,7 +10,10 @@ Public API (stable names; see ``docs/INTERFACES.md``)
         ``indicators_future``: long table, ``{region: {"lockdown_start": ..., "stringency": ...}}``,
         or ``'anticipate'`` (lockdown dates projected from case growth by ``surgeplan.signals``).
         ``attrs['indicator_source']`` and ``model.indicator_source_``: {region: 'observed' |
-        'held_last' | 'scenario' | 'anticipated' | 'none'}.
+        'held_last' | 'projected' | 'scenario' | 'anticipated' | 'none'}. Without
+        ``indicators_future``, regions that crossed their lockdown threshold in the last four weeks
+        follow the restriction path of the regions that crossed before them ('projected', option
+        ``project_restrictions=True``, :func:`projection.project_after_crossing`).
         With held indicators, regions not under restrictions yet get quantiles widened for the
         chance that restrictions start within the lead (option ``regime_change=True``: a mixture
         with the shock-response path, probability from signals' projected crossing or the
@@ -25,6 +28,7 @@ Public API (stable names; see ``docs/INTERFACES.md``)
 ``quantile_column(q) -> str``  (0.5 -> 'p50', 0.975 -> 'p97.5'); ``parse_quantile_column``
 ``driver(stringency, stay_home)``  restriction intensity u in [0, 1]
 ``scenario_indicators(dict | DataFrame)``  scenario -> indicators long table
+``project_after_crossing(indicators, asof)``  restriction paths after a crossing, from earlier regions
 ``datasets.rte_france()``  bundled French lockdown load data (proof of the model)
 
 Tables (Nixtla shape): measurements ``resource_id, ts, load`` (= ``unique_id, ds, y``; both
@@ -37,6 +41,7 @@ from __future__ import annotations
 from surgeplan.forecast.busy_hour import busy_hour
 from surgeplan.forecast.features import parse_quantile_column, quantile_column
 from surgeplan.forecast.model import ShockForecaster
+from surgeplan.forecast.projection import project_after_crossing
 from surgeplan.forecast.shock import driver, scenario_indicators
 
 __all__ = [
@@ -44,6 +49,7 @@ __all__ = [
     "busy_hour",
     "driver",
     "parse_quantile_column",
+    "project_after_crossing",
     "quantile_column",
     "scenario_indicators",
 ]
