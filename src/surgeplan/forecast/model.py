@@ -487,12 +487,8 @@ class ShockForecaster:
                 )
             indicators_future, anticipated = self._anticipate()
         regime = None
-        if self.regime_change and indicators_future is None:
-            regime = self._regime_risk()
-        if indicators_future is None and self.project_restrictions and not self._indicators.empty:
-            table, projected = _pj.project_after_crossing(
-                self._indicators, self._asof_day(), window_days=self.projection_window_days
-            )
+        if indicators_future is None:
+            regime, table, projected = self._held_future()
             if projected:
                 indicators_future, anticipated = table, projected
         scen = _sh.scenario_indicators(indicators_future)
@@ -521,6 +517,23 @@ class ShockForecaster:
         self.indicator_source_ = sources
         out.attrs["indicator_source"] = dict(sources)
         return out
+
+    def _held_future(self) -> tuple[dict[str, Any] | None, pd.DataFrame | None, dict[str, str]]:
+        """Regime risk of calm regions and projected paths of regions that crossed, when no scenario
+        is given. They change only with the origin's day or the indicators: computed once per
+        day, not at every minute of a minute-by-minute loop."""
+        key = (id(self._indicators), len(self._indicators), self._asof_day())
+        cached = getattr(self, "_held_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        regime = self._regime_risk() if self.regime_change else None
+        table, projected = None, {}
+        if self.project_restrictions and not self._indicators.empty:
+            table, projected = _pj.project_after_crossing(
+                self._indicators, key[2], window_days=self.projection_window_days
+            )
+        self._held_cache = (key, (regime, table, projected))
+        return regime, table, projected
 
     def _regime_risk(self) -> dict[str, Any] | None:
         """Calm regions and the law of their restriction onset day, relative to the origin.
@@ -659,6 +672,20 @@ class ShockForecaster:
             self._drv[spec] = drv
         return self._drv[spec]
 
+    def _scen_driver(self, scen: pd.DataFrame, spec: int) -> pd.DataFrame:
+        """Daily driver of a scenario table under mapping ``spec``, pivoted once per scenario (a
+        forecast reads it for every group of resources and every day chunk)."""
+        if scen.empty or "name" not in scen.columns:
+            return scen
+        cache = getattr(self, "_scen_cache", None)
+        if cache is None or cache[0] is not scen:
+            cache = self._scen_cache = (scen, {})
+        if spec not in cache[1]:
+            rng, c6 = self.driver_specs_[spec]
+            drv = _sh._daily_driver(scen, rng, c6)
+            cache[1][spec] = drv if not drv.empty else scen
+        return cache[1][spec]
+
     def _u(
         self,
         g: _Group,
@@ -680,7 +707,7 @@ class ShockForecaster:
             rng, c6 = self.driver_specs_[int(sp)]
             out[sel], s1 = _sh.driver_matrix(
                 self._obs_driver(int(sp)),
-                scen,
+                self._scen_driver(scen, int(sp)),
                 g.regions[rows[sel]],
                 days,
                 lags[sel],

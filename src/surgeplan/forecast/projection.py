@@ -30,6 +30,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from surgeplan.errors import SurgeplanError
+from surgeplan.signals import LockdownRule, first_lockdown
+
 __all__ = ["RESTRICTION_INDICATORS", "project_after_crossing"]
 
 #: indicators projected (the ones the shock driver reads, :func:`surgeplan.forecast.shock.driver`)
@@ -43,7 +46,7 @@ def project_after_crossing(
     window_days: int = 28,
     horizon_days: int = 190,
     min_regions: int = 3,
-    rule=None,
+    rule: LockdownRule | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Projected restriction indicators of the regions that crossed their lockdown threshold recently.
 
@@ -70,17 +73,16 @@ def project_after_crossing(
     (DataFrame ``region, date, name, value``, {region: 'projected'}): rows only for projected
     regions and for dates after their last observed day; empty when nothing is projected.
     """
-    from surgeplan.signals import first_lockdown
-
     empty = pd.DataFrame({"region": pd.Series(dtype=object), "date": pd.Series(dtype="datetime64[ns]"),
                           "name": pd.Series(dtype=object), "value": pd.Series(dtype=float)})
-    asof = pd.Timestamp(asof).tz_localize(None).normalize() if pd.Timestamp(asof).tzinfo else pd.Timestamp(asof).normalize()
+    asof = pd.Timestamp(asof)
+    asof = (asof.tz_convert("UTC").tz_localize(None) if asof.tzinfo else asof).normalize()
     if indicators is None or indicators.empty:
         return empty, {}
     ind = indicators[pd.to_datetime(indicators["date"]) < asof]
     try:
         starts = first_lockdown(ind, rule)
-    except Exception:  # noqa: BLE001 - no indicator the rule needs: nothing to project
+    except SurgeplanError:  # none of the indicators the rule needs: nothing to project
         return empty, {}
     if len(starts) <= min_regions:
         return empty, {}

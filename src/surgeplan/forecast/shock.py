@@ -169,7 +169,8 @@ def driver_matrix(
     ----------
     indicators : observed indicators (long table), or their daily driver already pivoted
         (index = date, one column per region) to save the pivot in loops.
-    scenario : future indicators from :func:`scenario_indicators` (may be empty).
+    scenario : future indicators from :func:`scenario_indicators` (may be empty), or their daily
+        driver already pivoted like ``indicators``.
     regions : (n,) region of each resource (None/'' = no region: u = 0).
     days : (D,) ``datetime64[D]`` local calendar days.
     lags : (n,) integer lag in days per resource; negative = the load moves before the
@@ -194,7 +195,7 @@ def driver_matrix(
     lags = np.asarray(lags, dtype=np.int64)
     wide = "name" not in indicators.columns  # already the daily driver (index date, one column per region)
     obs = indicators if wide else _daily_driver(indicators, stringency_range, use_stay_home)
-    scen = _daily_driver(scenario, stringency_range, use_stay_home)
+    scen = scenario if "name" not in scenario.columns else _daily_driver(scenario, stringency_range, use_stay_home)
     lag_max = max(int(np.max(lags)), 0) if len(lags) else 0
     lag_min = min(int(np.min(lags)), 0) if len(lags) else 0
     grid0 = days[0] - lag_max
