@@ -77,11 +77,11 @@ def test_nothing_known_after_asof_is_used(indicators):
     pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
 
 
-def test_forecast_at_crossing_carries_the_full_response():
+@pytest.fixture(scope="module")
+def ramp_case():
     """The load doubles at full restriction: ``load = base x 2 ** u``, ``u`` a ramp of the
     stringency from 50 (0) to 80 (1), one day late. Earlier regions cross at 72 and tighten to
-    86; the late region crosses at 70 (u = 2/3). Its forecast made two days after the crossing
-    carries the doubling (x2) when projected, x2 ** (2/3) = 1.59 when its last value is held."""
+    86; the late region crosses at 70 (u = 2/3) on 2020-03-20."""
     frames = [_region(f"E{i}", [(a, s, 0.0) for a, s, _ in _earlier(i)]) for i in range(4)]
     frames.append(_region("LATE", [("2020-03-20", 70.0, 0.0)]))
     ind = pd.concat(frames, ignore_index=True)
@@ -96,14 +96,40 @@ def test_forecast_at_crossing_carries_the_full_response():
         y = base * 2.0 ** u * np.exp(rng.normal(0, 0.02, len(ts)))
         meas.append(pd.DataFrame({"resource_id": f"TG-{region}", "ts": ts, "load": y}))
         inv.append({"resource_id": f"TG-{region}", "kind": "trunk_group", "region": region})
-    meas = pd.concat(meas, ignore_index=True)
+    return pd.concat(meas, ignore_index=True), pd.DataFrame(inv), ind
+
+
+def _late_mean(fc: pd.DataFrame) -> float:
+    late = fc[(fc["resource_id"] == "TG-LATE") & (pd.to_datetime(fc["ts"]) >= pd.Timestamp("2020-03-27", tz="UTC"))]
+    return float(late["p50"].mean())
+
+
+def test_forecast_at_crossing_carries_the_full_response(ramp_case):
+    """The late region's forecast made two days after its crossing carries the doubling (x2)
+    when projected, x2 ** (2/3) = 1.59 when its last value is held."""
+    meas, inv, ind = ramp_case
     known = ind[ind["date"] < pd.Timestamp("2020-03-22")]
     out = {}
     for project in (True, False):
         model = ShockForecaster(project_restrictions=project, driver_grid=None, stringency_range=(50.0, 80.0))
-        fc = model.fit(meas, pd.DataFrame(inv), known).predict("14D")
-        late = fc[(fc["resource_id"] == "TG-LATE") & (pd.to_datetime(fc["ts"]) >= pd.Timestamp("2020-03-27", tz="UTC"))]
-        out[project] = (late["p50"].mean(), model.indicator_source_["LATE"])
+        fc = model.fit(meas, inv, known).predict("14D")
+        out[project] = (_late_mean(fc), model.indicator_source_["LATE"])
     assert out[True][1] == "projected" and out[False][1] == "held_last"
     assert out[True][0] == pytest.approx(200.0, rel=0.08)
     assert out[False][0] == pytest.approx(100.0 * 2.0 ** (2 / 3), rel=0.08)
+
+
+def test_projection_follows_indicators_that_arrive_through_update(ramp_case):
+    """Fitted before the late region crossed (nothing to project), then told of the crossing by
+    ``update``: the next forecast projects it (the once-a-day cache follows the indicators)."""
+    meas, inv, ind = ramp_case
+    ts = pd.to_datetime(meas["ts"])
+    cut = pd.Timestamp("2020-03-20", tz="UTC")
+    model = ShockForecaster(driver_grid=None, stringency_range=(50.0, 80.0))
+    model.fit(meas[ts < cut], inv, ind[ind["date"] < pd.Timestamp("2020-03-20")])
+    model.predict("7D")
+    assert model.indicator_source_["LATE"] == "held_last"
+    model.update(meas[ts >= cut], indicators=ind[ind["date"] < pd.Timestamp("2020-03-22")])
+    fc = model.predict("14D")
+    assert model.indicator_source_["LATE"] == "projected"
+    assert _late_mean(fc) == pytest.approx(200.0, rel=0.10)
