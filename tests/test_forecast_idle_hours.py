@@ -113,3 +113,17 @@ def test_day_lag_recursion_is_stable_on_the_simulated_operator():
     meas = simulate(inv, ind, None, "2020-01-06", "2020-02-24", "1h", 2020)
     model = ShockForecaster().fit(meas, inv, ind)
     assert _max_root(model) < 1.0
+
+
+def test_cap_idle_spread_by_hand():
+    """Two whole days of 4 steps plus a partial third; hand-computed caps."""
+    from surgeplan.forecast.model import cap_idle_spread
+
+    day = np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 2])
+    median = np.array([[1.0, 10.0, 100.0, 5.0, 2.0, 50.0, 200.0, 3.0, 1.0, 2.0]])
+    p90 = np.array([[500.0, 15.0, 130.0, 6.0, 2.5, 900.0, 260.0, 40.0, 300.0, 2.5]])
+    cap_idle_spread(median, [p90], day, steps_per_day=4)
+    # day 0: busy step 100 -> excess 30; day 1: busy step 200 -> excess 60; day 2 (partial) takes
+    # day 1's bound
+    expected = [31.0, 15.0, 130.0, 6.0, 2.5, 110.0, 260.0, 40.0, 61.0, 2.5]
+    np.testing.assert_allclose(p90[0], expected)

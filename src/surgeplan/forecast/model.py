@@ -1769,6 +1769,14 @@ class ShockForecaster:
         if prob is not None:  # the changed regime: the same law shifted by N(shift, shift_sd^2) (log)
             mean = mean * ((1.0 - prob) + prob * np.exp(shift + 0.5 * shift_sd**2))
         mean = mean - g.c[:, None]
+        # the median of the law the columns come from (a regime mixture moves it too)
+        median = cols.get("p50")
+        if median is None:
+            median = np.exp(ml + g.mu[:, None] + zgrid[..., len(_GRID) // 2] * scale) - g.c[:, None]
+        qs = sorted(self.quantiles)
+        cap_idle_spread(median, [cols[_ft.quantile_column(q)] for q in qs if q > 0.5] + [mean], widx // g.p, g.p)
+        for lo, hi in zip(qs[:-1], qs[1:]):  # quantiles stay ordered
+            np.maximum(cols[_ft.quantile_column(hi)], cols[_ft.quantile_column(lo)], out=cols[_ft.quantile_column(hi)])
         n = g.n
         frame = pd.DataFrame(
             {
@@ -1903,6 +1911,44 @@ class _ShapeSearch:
         down = np.array([dn[i] for i in self.pick(sse3)])
         g.shock_lag[self.rows], g.shock_tau[self.rows, 0], g.shock_tau[self.rows, 1] = lag, up, down
         self.cache = []
+
+
+def cap_idle_spread(median: np.ndarray, upper: list[np.ndarray], day: np.ndarray, steps_per_day: int) -> None:
+    """Bound the upper spread of a day's quiet steps by its busy step's, in load units (in place).
+
+    The quantiles come from the log scale, where a near-idle hour (a contact centre at night, 2-5
+    calls) has a residual spread ten times the busy hours', widened further at long leads by the
+    online scale and the sqrt(lead) growth: four weeks ahead a contact centre's 22:00 hour got
+    p50 = 0.2, p90 = 730 and p99 = 37 million calls, its p90 twenty times the day's busy hour. The
+    started log (:func:`log_shift`) removes most of that; this bound is the guarantee. For each
+    resource and local day, the excess over the median (``column - median``) of every step of
+    every upper column (quantiles above 0.5, the mean) is at most that of the day's busiest step
+    (highest median): an idle hour is never less certain, in calls or Erlangs, than the busy hour.
+    Steps of a partial day (start and end of the horizon) take the nearest whole day's bound;
+    a horizon shorter than a day is left as it is (its leads are calibrated directly).
+
+    Parameters
+    ----------
+    median : (n, h) predictive median per resource and step (load units).
+    upper : list of (n, h) arrays (quantile columns above 0.5, the mean), capped in place.
+    day : (h,) non-decreasing local day index of each step.
+    steps_per_day : steps in a whole day at the cadence.
+    """
+    if median.shape[1] == 0:
+        return
+    starts = np.flatnonzero(np.r_[True, np.diff(day) > 0])
+    counts = np.diff(np.r_[starts, len(day)])
+    whole = np.flatnonzero(counts >= steps_per_day - steps_per_day // 24)  # a DST day has 23 h
+    if len(whole) == 0:
+        return
+    nearest = whole[np.abs(np.arange(len(starts))[:, None] - whole[None, :]).argmin(1)]
+    med = np.nan_to_num(median, nan=-np.inf)
+    busy = med >= np.repeat(np.maximum.reduceat(med, starts, axis=1), counts, axis=1)
+    for a in upper:
+        with np.errstate(invalid="ignore"):
+            excess = np.maximum.reduceat(np.where(busy, a - median, -np.inf), starts, axis=1)[:, nearest]
+        cap = median + np.repeat(np.clip(np.nan_to_num(excess, nan=np.inf, neginf=0.0), 0.0, None), counts, axis=1)
+        np.minimum(a, cap, out=a, where=np.isfinite(cap))
 
 
 def log_shift(load: np.ndarray, floor_share: float = LOG_FLOOR_SHARE) -> np.ndarray:
