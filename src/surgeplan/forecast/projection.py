@@ -87,30 +87,36 @@ def project_after_crossing(
     if len(starts) <= min_regions:
         return empty, {}
     sub = ind[ind["name"].isin(RESTRICTION_INDICATORS)]
-    wide = sub.pivot_table(index="date", columns=["name", "region"], values="value", aggfunc="last").sort_index()
-    wide.index = pd.DatetimeIndex(wide.index)
+    if sub.empty:
+        return empty, {}
+    wide = sub.pivot_table(index="date", columns=["name", "region"], values="value", aggfunc="last")
+    full = pd.date_range(pd.Timestamp(wide.index.min()), pd.Timestamp(wide.index.max()), freq="D")
+    regions = list(starts.index)
+    # (days, regions) matrix per indicator on a gap-free daily grid
+    mats = {name: (wide[name].reindex(index=full, columns=regions).to_numpy(float) if name in wide.columns.levels[0]
+                   else np.full((len(full), len(regions)), np.nan)) for name in RESTRICTION_INDICATORS}
+    cross = np.asarray((pd.DatetimeIndex(starts.to_numpy()) - full[0]).days, dtype=np.int64)
     frames, how = [], {}
-    starts = starts.sort_values()
-    for region, cross in starts.items():  # regions, a few dozen
-        earlier = starts[starts < cross]
+    for r, region in enumerate(regions):  # regions, a few dozen
+        earlier = np.flatnonzero(cross < cross[r])
         if len(earlier) < min_regions:
             continue
-        have = [n for n in RESTRICTION_INDICATORS if (n, region) in wide.columns and wide[(n, region)].notna().any()]
+        have = [n for n in RESTRICTION_INDICATORS if np.isfinite(mats[n][:, r]).any()]
         if not have:
             continue
-        last = max(wide[(n, region)].dropna().index.max() for n in have)
-        k_now = int((last - cross).days)
+        last_pos = max(int(np.flatnonzero(np.isfinite(mats[n][:, r]))[-1]) for n in have)
+        k_now = last_pos - int(cross[r])
         if k_now < 0 or k_now > window_days:
             continue
         k = np.arange(k_now + 1, k_now + 1 + horizon_days)
-        dates = last + pd.to_timedelta(k - k_now, unit="D")
+        pos = cross[earlier][:, None] + k[None, :]  # (earlier regions, days) on the grid
+        inside = pos < len(full)
+        dates = full[last_pos] + pd.to_timedelta(k - k_now, unit="D")
         values, rises = {}, False
         for name in have:  # two indicators
-            current = float(wide[(name, region)].dropna().iloc[-1])
-            paths = np.full((len(earlier), len(k)), np.nan)
-            for j, (other, c_o) in enumerate(earlier.items()):  # earlier regions, a few dozen
-                if (name, other) in wide.columns:
-                    paths[j] = wide[(name, other)].reindex(c_o + pd.to_timedelta(k, unit="D")).to_numpy(float)
+            col = mats[name][:, r]
+            current = float(col[np.flatnonzero(np.isfinite(col))[-1]])
+            paths = np.where(inside, mats[name][np.minimum(pos, len(full) - 1), earlier[:, None]], np.nan)
             cnt = np.isfinite(paths).sum(0)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # days no earlier region covers
