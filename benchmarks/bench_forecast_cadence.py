@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         df = sub.rename(columns={"resource_id": "unique_id", "ts": "ds", "load": "y"})
         df["ds"] = pd.to_datetime(df["ds"], utc=True).dt.tz_localize(None)
         sf = StatsForecast(models=[MSTL(season_length=[1440, 10080])], freq="min", n_jobs=1)
-        sf.forecast(df=df.groupby("unique_id").head(3 * 1440), h=60)  # warm-up (numba compilation)
+        sf.forecast(df=df.groupby("unique_id", observed=True).head(3 * 1440), h=60)  # warm-up (numba compilation)
         t = time.perf_counter()
         sf.forecast(df=df, h=60, level=[80, 98])
         t_mstl = time.perf_counter() - t

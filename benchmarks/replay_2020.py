@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
              + (f" and without regions {', '.join(excluded)}" if excluded else "") + "); "
              f"origins every UTC midnight {start} .. {end}; 28-day forecasts; surgeplan refits weekly and "
              f"`update()`s daily"
-             + (", future indicators `'anticipate'`d" if args.anticipate else ", future indicators held at their last value")
+             + (", future indicators `'anticipate'`d" if args.anticipate else ", future indicators as the model defaults: projected for regions that crossed their lockdown threshold in the last four weeks, held for the others")
              + "; peers refit at every origin. Runtime: "
              + ", ".join(f"{k} {v.timings['total_s']:.0f} s" for k, v in res.items()) + ".",
              "", "| target | surgeplan | reference | result |", "|---|---|---|---|"]

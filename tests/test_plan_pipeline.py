@@ -77,3 +77,26 @@ def test_realized_outcome_counts_upgrades_from_their_install_day():
     assert list(r["gos_ok"]) == [False, False, True, True]
     assert r["carriable"].iloc[0] == pytest.approx(8.108, abs=2e-3)
     assert r["carriable"].iloc[3] == pytest.approx(10.437, abs=2e-3)
+
+
+def test_a_plan_made_on_a_day_does_not_know_later_indicators():
+    """A store filled after the fact holds the indicators of later days; a plan made on the as-of
+    day must forecast without them: FRA locks down (stringency 90) ten days after the as-of day,
+    and the forecast neither knows it ('observed') nor moves before it."""
+    from surgeplan.pipeline import forecast_busy_hour, known_before
+
+    days = pd.date_range("2021-03-01", "2021-05-31", freq="D")
+    ind = pd.DataFrame({"region": "FRA", "date": days, "name": "stringency_index",
+                        "value": np.where(days >= pd.Timestamp("2021-05-11"), 90.0, 10.0)})
+    assert known_before(ind, pd.Timestamp("2021-05-01"))["date"].max() == pd.Timestamp("2021-04-30")
+    ts = pd.date_range("2021-03-01", "2021-05-01", freq="h", tz="UTC", inclusive="left")
+    rng = np.random.default_rng(4)
+    meas = pd.DataFrame({"resource_id": "TG-FRA", "ts": ts,
+                         "load": 100 * (1 + 0.3 * np.sin(2 * np.pi * ts.hour / 24)) * np.exp(rng.normal(0, 0.02, len(ts)))})
+    inv = pd.DataFrame({"resource_id": ["TG-FRA"], "kind": ["trunk_group"], "region": ["FRA"], "capacity": [300.0]})
+    settings = load_plan_settings(raw={"horizon_days": 21})
+    bh, model = forecast_busy_hour(meas, inv, ind, pd.Timestamp("2021-05-01"), settings)
+    assert model.indicator_source_["FRA"] == "held_last"
+    after = bh.loc[bh["period"] >= pd.Timestamp("2021-05-12"), "p50"]
+    before = bh.loc[bh["period"] < pd.Timestamp("2021-05-11"), "p50"]
+    assert abs(after.mean() / before.mean() - 1) < 0.05
