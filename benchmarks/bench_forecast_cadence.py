@@ -159,8 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     lines += [
         "",
         f"Memory: process max RSS {rss0:,.0f} MiB after simulating, {rss_fit:,.0f} MiB after the fit, "
-        f"{rss_mib():,.0f} MiB at the end; Python-heap peak during one update (tracemalloc, numpy buffers "
-        f"included): {peak_upd / 2**20:,.1f} MiB.",
+        f"{rss_mib():,.0f} MiB at the end; largest Python-heap peak of an update (tracemalloc, numpy buffers "
+        f"included; the first update of a local day extends the history arrays by a day): "
+        f"{peak_upd / 2**20:,.1f} MiB.",
         f"Target: one minute of the loop under {TARGET_S:.0f} s for {args.resources:,} resources: "
         f"{'MET' if loop.max() < TARGET_S else 'NOT MET'} (max {loop.max():.2f} s).",
         "",
