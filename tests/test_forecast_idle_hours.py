@@ -127,3 +127,26 @@ def test_cap_idle_spread_by_hand():
     # day 1's bound
     expected = [31.0, 15.0, 130.0, 6.0, 2.5, 110.0, 260.0, 40.0, 61.0, 2.5]
     np.testing.assert_allclose(p90[0], expected)
+
+
+def test_response_is_the_change_of_the_load_under_a_started_log():
+    """Calls double at every hour from a lockdown (truth written here) on series idle at night,
+    so the log is started (c > 0). ``response_`` must report +100% (the change of the load), not
+    the change of log(load + c), which is smaller."""
+    hist = pd.date_range(START, periods=10 * 7 * 24, freq="h", tz="UTC")
+    lock = pd.Timestamp("2021-02-22", tz="UTC")
+    rng = np.random.default_rng(9)
+    frames = []
+    for j, lv in enumerate((150.0, 400.0)):
+        lam = rate(hist, lv) * np.where(hist >= lock, 2.0, 1.0)
+        frames.append(pd.DataFrame({"resource_id": f"CC-{j}", "ts": hist, "load": rng.poisson(lam).astype(float)}))
+    inv = pd.DataFrame({"resource_id": ["CC-0", "CC-1"], "kind": "contact_center", "region": "ITA"})
+    days = pd.date_range("2020-12-01", "2021-04-30", freq="D")
+    on = days >= pd.Timestamp("2021-02-22")
+    ind = pd.concat([pd.DataFrame({"region": "ITA", "date": days, "name": "stringency_index", "value": on * 90.0}),
+                     pd.DataFrame({"region": "ITA", "date": days, "name": "stay_home_required", "value": on * 2.0})])
+    model = ShockForecaster(driver_grid=None).fit(pd.concat(frames), inv, ind)
+    assert all((g.c > 0).all() for g in model._groups)
+    r = model.response_.set_index("resource_id")
+    for rid in ("CC-0", "CC-1"):
+        assert r.loc[rid, "response"] == pytest.approx(1.0, abs=0.15)

@@ -251,8 +251,8 @@ class ShockForecaster:
     response_ : DataFrame
         Per resource: ``kind, region, lag_days, tau_up_days, tau_down_days, response,
         response_weekend, evidence_days, source, stringency_zero, stringency_full,
-        stay_home_counts`` (relative change of load at full restriction, long-run, weekday /
-        weekend; the response follows the lagged driver through a first-order rise / decay with
+        stay_home_counts`` (relative change of the day's load at full restriction, long-run,
+        weekday / weekend, each intra-day block taken at its typical load; the response follows the lagged driver through a first-order rise / decay with
         the two time constants, see :func:`shock.response_filter`; the driver is 0 at stringency
         ``stringency_zero`` and 1 at ``stringency_full``, or at stay-at-home level 2 where
         ``stay_home_counts``).
@@ -636,6 +636,18 @@ class ShockForecaster:
             denom = np.clip(1.0 - phi, 0.3, None)
             lr_u = g.beta[:, :, iu] / denom
             lr_w = g.beta[:, :, iw] / denom
+            # relative change of the day's load: with a started log (c > 0) a coefficient moves
+            # log(load + c), so each block's change is taken at its typical load (median of the
+            # history) and the blocks are summed: sum((L + c) e^b - c - L) / sum(L)
+            level = np.clip(np.nan_to_num(self._block_level(g), nan=0.0), 0.0, None)
+            c = g.c[:, None]
+
+            def rel(lr: np.ndarray) -> np.ndarray:
+                tot = level.sum(1)
+                chg = ((level + c) * np.exp(lr) - c - level).sum(1)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    return np.where(tot > 0, chg / tot, np.exp(lr).mean(1) - 1.0)
+
             rows.append(
                 pd.DataFrame(
                     {
@@ -645,8 +657,8 @@ class ShockForecaster:
                         "lag_days": g.shock_lag,
                         "tau_up_days": g.shock_tau[:, 0],
                         "tau_down_days": g.shock_tau[:, 1],
-                        "response": np.exp(lr_u + lr_w).mean(1) - 1.0,
-                        "response_weekend": np.exp(lr_u).mean(1) - 1.0,
+                        "response": rel(lr_u + lr_w),
+                        "response_weekend": rel(lr_u),
                         "evidence_days": g.evidence,
                         "source": g.shock_source,
                         "stringency_zero": [self.driver_specs_[i][0][0] for i in g.spec],
@@ -656,6 +668,15 @@ class ShockForecaster:
                 )
             )
         return pd.concat(rows, ignore_index=True)
+
+    @staticmethod
+    def _block_level(g: _Group) -> np.ndarray:
+        """(n, nb) median load per intra-day block over the history (load units)."""
+        T = (g.zraw.shape[1] // g.p) * g.p
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # blocks never observed
+            z = np.nanmedian(g.zraw[:, :T].reshape(g.n, T // g.p, g.nb, g.r), axis=(1, 3))
+        return np.exp(z + g.mu[:, None]) - g.c[:, None]
 
     # ------------------------------------------------------------------ setup
     def _obs_driver(self, spec: int = 0) -> pd.DataFrame:
