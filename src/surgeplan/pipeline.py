@@ -249,9 +249,11 @@ def _naive(ts) -> pd.Timestamp:
 
 def known_before(indicators: pd.DataFrame | None, day: Any) -> pd.DataFrame | None:
     """The indicator rows dated before ``day`` (naive date): what a planner knew that morning."""
+    from surgeplan.signals import filter_indicators
+
     if indicators is None or indicators.empty:
         return indicators
-    return indicators.loc[pd.to_datetime(indicators["date"]) < _naive(day)]
+    return filter_indicators(indicators, end=_naive(day) - pd.Timedelta(days=1))
 
 
 def forecast_busy_hour(

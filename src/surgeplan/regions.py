@@ -109,6 +109,17 @@ REGION_WEEK_START: dict[str, int] = {
 _ISO3_NOT_IN_HOLIDAYS_REGISTRY = {"MAR": "MA"}
 
 
+def working_week_day(dow: np.ndarray, region: str | None) -> np.ndarray:
+    """Day of the region's working week from the calendar weekday ``dow`` (Monday = 0).
+
+    0-4 are working days (0 the first), 5-6 the weekend (6 the last): Saturday-Sunday weekends
+    return ``dow`` unchanged; Friday-Saturday weekends (Egypt, Gulf states, Israel ...) map Sunday
+    to 0 and Friday, Saturday to 5, 6 (:data:`REGION_WEEK_START`).
+    """
+    start = REGION_WEEK_START.get(str(region).upper(), 0) if region else 0
+    return np.mod(np.asarray(dow, dtype=np.int64) - start, 7)
+
+
 @lru_cache(maxsize=1024)
 def alpha2(region: str | None) -> str | None:
     """ISO 3166 alpha-2 code of an alpha-3 (or alpha-2) region, from the ``holidays`` registry.

@@ -222,15 +222,10 @@ def region_holidays(region: str | None, days: np.ndarray) -> np.ndarray:
 
 
 def working_week_day(region: str | None, days: np.ndarray) -> np.ndarray:
-    """Day of the region's working week for ``days`` (``datetime64[D]``): 0-4 working days, 5-6 weekend.
-
-    Monday = 0 where the weekend is Saturday-Sunday; Sunday = 0 where it is Friday-Saturday
-    (Egypt, Gulf states, Israel, ..., :data:`surgeplan.regions.REGION_WEEK_START`), so that 5 and
-    6 are the weekend days everywhere and 6 the last one.
-    """
+    """Day of the region's working week for ``days`` (``datetime64[D]``): 0-4 working days, 5-6
+    weekend, 6 the last (:func:`surgeplan.regions.working_week_day`)."""
     dow = (np.asarray(days).astype("datetime64[D]").astype(np.int64) + 3) % 7  # Monday = 0
-    start = _regions.REGION_WEEK_START.get(str(region).upper(), 0) if region else 0
-    return (dow - start) % 7
+    return _regions.working_week_day(dow, region)
 
 
 def ewma(x: np.ndarray, alpha: float, axis: int = -1) -> np.ndarray:

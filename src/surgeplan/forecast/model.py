@@ -75,8 +75,8 @@ from surgeplan.errors import SurgeplanError
 from surgeplan.forecast import baseline as _bl
 from surgeplan.forecast import conformal as _cf
 from surgeplan.forecast import features as _ft
-from surgeplan.forecast import shock as _sh
 from surgeplan.forecast import projection as _pj
+from surgeplan.forecast import shock as _sh
 from surgeplan.forecast import transfer as _tr
 from surgeplan.kinds import KINDS
 
@@ -488,10 +488,9 @@ class ShockForecaster:
             indicators_future, anticipated = self._anticipate()
         regime = None
         if indicators_future is None:
-            regime, table, projected = self._held_future()
-            if projected:
-                indicators_future, anticipated = table, projected
-        scen = _sh.scenario_indicators(indicators_future)
+            regime, scen, anticipated = self._held_future()
+        else:
+            scen = _sh.scenario_indicators(indicators_future)
         covs = self._covariates
         if covariates is not None:
             covs = pd.concat([covs, _ft.normalize_covariates(covariates)], ignore_index=True)
@@ -518,22 +517,24 @@ class ShockForecaster:
         out.attrs["indicator_source"] = dict(sources)
         return out
 
-    def _held_future(self) -> tuple[dict[str, Any] | None, pd.DataFrame | None, dict[str, str]]:
-        """Regime risk of calm regions and projected paths of regions that crossed, when no scenario
-        is given. They change only with the origin's day or the indicators: computed once per
+    def _held_future(self) -> tuple[dict[str, Any] | None, pd.DataFrame, dict[str, str]]:
+        """Regime risk of calm regions and the scenario of projected paths of regions that crossed
+        (with their sources), when no scenario is given. They change only with the origin's day or the indicators: computed once per
         day, not at every minute of a minute-by-minute loop."""
         key = (id(self._indicators), len(self._indicators), self._asof_day())
         cached = getattr(self, "_held_cache", None)
         if cached is not None and cached[0] == key:
             return cached[1]
         regime = self._regime_risk() if self.regime_change else None
-        table, projected = None, {}
+        scen, projected = _EMPTY_SCEN, {}
         if self.project_restrictions and not self._indicators.empty:
             table, projected = _pj.project_after_crossing(
                 self._indicators, key[2], window_days=self.projection_window_days
             )
-        self._held_cache = (key, (regime, table, projected))
-        return regime, table, projected
+            if projected:
+                scen = _sh.scenario_indicators(table)
+        self._held_cache = (key, (regime, scen, projected))
+        return regime, scen, projected
 
     def _regime_risk(self) -> dict[str, Any] | None:
         """Calm regions and the law of their restriction onset day, relative to the origin.

@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from surgeplan.errors import SurgeplanError
-from surgeplan.signals import LockdownRule, first_lockdown
+from surgeplan.signals import LockdownRule, ensure_indicators, first_lockdown
+from surgeplan.signals.generic import to_day
 
 __all__ = ["RESTRICTION_INDICATORS", "project_after_crossing"]
 
@@ -75,11 +76,13 @@ def project_after_crossing(
     """
     empty = pd.DataFrame({"region": pd.Series(dtype=object), "date": pd.Series(dtype="datetime64[ns]"),
                           "name": pd.Series(dtype=object), "value": pd.Series(dtype=float)})
-    asof = pd.Timestamp(asof)
-    asof = (asof.tz_convert("UTC").tz_localize(None) if asof.tzinfo else asof).normalize()
+    asof = to_day(asof, "asof")
+    if asof is None:
+        raise SurgeplanError("asof: a date is needed (the first day not known)")
     if indicators is None or indicators.empty:
         return empty, {}
-    ind = indicators[pd.to_datetime(indicators["date"]) < asof]
+    ind = ensure_indicators(indicators, "indicators")
+    ind = ind[ind["date"] < asof]
     try:
         starts = first_lockdown(ind, rule)
     except SurgeplanError:  # none of the indicators the rule needs: nothing to project

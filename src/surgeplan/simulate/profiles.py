@@ -38,6 +38,7 @@ from scipy.interpolate import CubicSpline
 
 from surgeplan._arrays import as_float_arrays, like_input
 from surgeplan.regions import REGION_TIMEZONES, REGION_WEEK_START, holiday_dates, region_timezone  # noqa: F401 (re-exported)
+from surgeplan.regions import working_week_day
 from surgeplan.simulate.scenario import ProfileParams
 
 _NS_PER_HOUR = 3_600_000_000_000
@@ -85,8 +86,7 @@ def profile_day(dow: Any, region: str) -> Any:
     Arabia, Israel ...) map Sunday to 0 and Friday, Saturday to 5, 6 (:data:`REGION_WEEK_START`).
     """
     (d,) = as_float_arrays(dow)
-    out = np.mod(d.astype(np.int64) - REGION_WEEK_START.get(str(region).upper(), 0), 7)
-    return like_input(out, dow)
+    return like_input(working_week_day(d, region), dow)
 
 
 def holiday_days(region: str, first_day: int, last_day: int) -> np.ndarray:
