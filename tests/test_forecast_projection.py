@@ -133,3 +133,16 @@ def test_projection_follows_indicators_that_arrive_through_update(ramp_case):
     fc = model.predict("14D")
     assert model.indicator_source_["LATE"] == "projected"
     assert _late_mean(fc) == pytest.approx(200.0, rel=0.10)
+
+
+def test_bad_input_is_named(indicators):
+    from surgeplan.errors import SurgeplanError
+
+    with pytest.raises(SurgeplanError, match="asof"):
+        project_after_crossing(indicators, "the day after")
+    with pytest.raises(SurgeplanError, match="value"):
+        project_after_crossing(indicators.drop(columns="value"), "2020-03-22")
+    with pytest.raises(SurgeplanError, match="window_days"):
+        project_after_crossing(indicators, "2020-03-22", window_days=-1)
+    with pytest.raises(SurgeplanError, match="projection_window_days"):
+        ShockForecaster(projection_window_days=-3)

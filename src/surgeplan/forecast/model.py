@@ -337,6 +337,8 @@ class ShockForecaster:
         self.regime_change = bool(regime_change)
         self.project_restrictions = bool(project_restrictions)
         self.projection_window_days = int(projection_window_days)
+        if self.projection_window_days < 0:
+            raise SurgeplanError(f"projection_window_days must be >= 0 days, got {projection_window_days!r}")
         self._groups: list[_Group] = []
         self.indicator_source_: dict[str, str] = {}
 

@@ -76,6 +76,9 @@ def project_after_crossing(
     """
     empty = pd.DataFrame({"region": pd.Series(dtype=object), "date": pd.Series(dtype="datetime64[ns]"),
                           "name": pd.Series(dtype=object), "value": pd.Series(dtype=float)})
+    if window_days < 0 or horizon_days < 1 or min_regions < 1:
+        raise SurgeplanError(f"window_days >= 0, horizon_days >= 1 and min_regions >= 1 are needed, got "
+                             f"{window_days}, {horizon_days}, {min_regions}")
     asof = to_day(asof, "asof")
     if asof is None:
         raise SurgeplanError("asof: a date is needed (the first day not known)")
