@@ -47,7 +47,8 @@ def test_report_is_self_contained(demo):
 def test_exports_agree_with_plan_and_summary(demo):
     out = demo.report.parent
     names = {p.name for p in demo.exports}
-    assert {"plan_actions.csv", "plan_alerts.csv", "plan.xlsx", "replay_orders.csv", "replay_summary.csv"} <= names
+    assert {"plan_actions.csv", "plan_alerts.csv", "plan.xlsx", "replay_orders.csv", "replay_summary.csv",
+            "replay_policies.csv"} <= names
     actions = pd.read_csv(out / "plan_actions.csv")
     xl = pd.read_excel(out / "plan.xlsx", sheet_name=None)
     assert set(xl) >= {"summary", "actions", "alerts", "late", "temporary"}
@@ -79,7 +80,26 @@ def test_store_holds_inputs_and_plan(demo):
     assert n_res == n_meas >= 12
     assert n_act == demo.plan.summary["actions"]
     # realized outcome: one row per dimensioned resource and measured day from the replay start
-    assert demo.realized["period"].min() >= pd.Timestamp("2020-03-09")
+    assert demo.replay.realized["surgeplan"]["period"].min() >= pd.Timestamp("2020-03-09")
+
+
+def test_policy_table_contract(demo):
+    """replay_policies.csv: the exact columns and policy names the issue fixes, and sane values."""
+    t = pd.read_csv(demo.report.parent / "replay_policies.csv")
+    assert list(t.columns) == ["policy", "shortage_resource_days", "vital_shortage_resource_days",
+                               "unserved_load_share", "orders", "cost"]
+    assert list(t["policy"]) == ["surgeplan", "reactive", "oracle", "do_nothing"]
+    t = t.set_index("policy")
+    assert t.loc["do_nothing", "orders"] == 0 and t.loc["do_nothing", "cost"] == 0
+    # every policy is short at most as often as doing nothing, the oracle least of all
+    assert (t["shortage_resource_days"] <= t.loc["do_nothing", "shortage_resource_days"]).all()
+    assert t.loc["oracle", "shortage_resource_days"] <= t["shortage_resource_days"].min()
+    assert ((t["unserved_load_share"] >= 0) & (t["unserved_load_share"] <= 1)).all()
+    assert (t["vital_shortage_resource_days"] <= t["shortage_resource_days"]).all()
+    html = demo.report.read_text(encoding="utf-8")
+    from markupsafe import escape
+
+    assert str(escape(demo.replay.headline)) in html
 
 
 def test_plan_command_on_the_demo_store(demo, tmp_path):

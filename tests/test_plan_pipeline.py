@@ -11,19 +11,24 @@ import pandas as pd
 import pytest
 
 from surgeplan.errors import SurgeplanError
-from surgeplan.pipeline import bound_forecast, load_plan_settings, measured_busy_hour, realized_outcome
+from surgeplan.forecast.busy_hour import busy_hour
+from surgeplan.plan.once import bound_forecast
+from surgeplan.plan.replay import realized_outcome
+from surgeplan.plan.settings import load_plan_settings
 
 
 def test_settings_defaults_and_errors_name_the_key(tmp_path):
     s = load_plan_settings(None)
-    assert s.quantile == "p90" and s.horizon_days == 42 and s.budget is None
+    assert s.quantile == 0.9 and s.quantile_column == "p90" and s.horizon_days == 42 and s.budget is None
+    assert s.forecast_quantiles == (0.5, 0.9, 0.99)
     s = load_plan_settings(raw={"plan": {"quantile": 0.99, "budget": 1000, "ops_per_day": 7},
                                 "gos": {"trunk_group": 0.02}})
-    assert s.quantile == "p99" and s.budget == 1000.0 and s.ops_per_day == 7 and s.gos == {"trunk_group": 0.02}
+    assert s.quantile == 0.99 and s.quantile_column == "p99" and s.budget == 1000.0 and s.ops_per_day == 7 and s.gos == {"trunk_group": 0.02}
     bad = {
         "horizon_dayz": ({"plan": {"horizon_dayz": 3}}, "horizon_dayz"),
         "cadence": ({"plan": {"cadence": "M"}}, "cadence"),
-        "quantile": ({"plan": {"quantile": "p95"}}, "p95"),
+        "quantile": ({"plan": {"quantile": "p150"}}, "p150"),
+        "quantile word": ({"plan": {"quantile": "high"}}, "high"),
         "gos": ({"gos": {"trunk_group": 5}}, "trunk_group"),
         "indicators": ({"indicators": {"FRA": {"stringency": 80}}}, "lockdown_start"),
         "ops kind": ({"plan": {"ops_per_module": {"router": 1}}}, "router"),
@@ -42,7 +47,7 @@ def test_measured_busy_hour_is_the_hour_with_the_highest_mean():
     # (18 x 4); the single 50 peak must not win on its own: the busy hour is 09:00 with 20.
     ts = pd.date_range("2020-03-02 09:00", periods=8, freq="15min", tz="UTC")
     m = pd.DataFrame({"resource_id": "A", "ts": ts, "load": [10, 10, 10, 50, 18, 18, 18, 18]})
-    bh = measured_busy_hour(m)
+    bh = busy_hour(m)
     assert len(bh) == 1
     assert bh["busy_hour"].iloc[0] == pd.Timestamp("2020-03-02 09:00", tz="UTC")
     assert bh["load"].iloc[0] == pytest.approx(20.0)
@@ -83,7 +88,8 @@ def test_a_plan_made_on_a_day_does_not_know_later_indicators():
     """A store filled after the fact holds the indicators of later days; a plan made on the as-of
     day must forecast without them: FRA locks down (stringency 90) ten days after the as-of day,
     and the forecast neither knows it ('observed') nor moves before it."""
-    from surgeplan.pipeline import forecast_busy_hour, known_before
+    from surgeplan.plan import plan_once
+    from surgeplan.plan.once import known_before
 
     days = pd.date_range("2021-03-01", "2021-05-31", freq="D")
     ind = pd.DataFrame({"region": "FRA", "date": days, "name": "stringency_index",
@@ -93,9 +99,13 @@ def test_a_plan_made_on_a_day_does_not_know_later_indicators():
     rng = np.random.default_rng(4)
     meas = pd.DataFrame({"resource_id": "TG-FRA", "ts": ts,
                          "load": 100 * (1 + 0.3 * np.sin(2 * np.pi * ts.hour / 24)) * np.exp(rng.normal(0, 0.02, len(ts)))})
-    inv = pd.DataFrame({"resource_id": ["TG-FRA"], "kind": ["trunk_group"], "region": ["FRA"], "capacity": [300.0]})
+    inv = pd.DataFrame([dict(resource_id="TG-FRA", kind="trunk_group", region="FRA", capacity=300.0, module_size=30.0,
+                             max_capacity=900.0, lead_time_days=7.0, module_cost=1.0, group="",
+                             priority_class="standard")])
     settings = load_plan_settings(raw={"horizon_days": 21})
-    bh, model = forecast_busy_hour(meas, inv, ind, pd.Timestamp("2021-05-01"), settings)
+    assert settings.horizon_days == 21
+    day = plan_once(meas, inv, ind, pd.Timestamp("2021-05-01"), settings)
+    bh, model = day.busy_hour, day.forecaster
     assert model.indicator_source_["FRA"] == "held_last"
     after = bh.loc[bh["period"] >= pd.Timestamp("2021-05-12"), "p50"]
     before = bh.loc[bh["period"] < pd.Timestamp("2021-05-11"), "p50"]

@@ -27,6 +27,11 @@ class Kind:
         Default GoS target (blocking probability, utilisation ceiling, service level ...).
     dimensioned : bool
         False for kinds that are forecast but never dimensioned (``generic``).
+    coupled : bool
+        True when the members of a ``group`` back each other up (N+1): their sizing, upgrades
+        and failures are decided over the whole group, never member by member.
+    relief : str
+        What planners do while the resource is short, before its upgrade is in service.
     """
 
     name: str
@@ -35,21 +40,28 @@ class Kind:
     gos: str
     gos_default: float
     dimensioned: bool = True
+    coupled: bool = False
+    relief: str = ""
 
 
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
-        Kind("trunk_group", "erlang", "circuits", "blocking probability (Erlang B)", 0.01),
-        Kind("link", "gbps", "gbps", "busy-hour utilisation ceiling, also after the largest member fails (N+1)", 0.7),
-        Kind("vpn_gateway", "sessions", "sessions", "peak concurrent-session ceiling (fraction of capacity)", 0.9),
-        Kind("conference_bridge", "erlang", "ports", "blocking probability on ports (Erlang B)", 0.01),
+        Kind("trunk_group", "erlang", "circuits", "blocking probability (Erlang B)", 0.01,
+             relief="call gapping for non-vital traffic, overflow routes, recorded announcements"),
+        Kind("link", "gbps", "gbps", "busy-hour utilisation ceiling, also after the largest member fails (N+1)", 0.7,
+             coupled=True, relief="shape bulk and video traffic, ask content providers to lower bit rates"),
+        Kind("vpn_gateway", "sessions", "sessions", "peak concurrent-session ceiling (fraction of capacity)", 0.9,
+             relief="temporary licences, split tunnelling for video, staggered shifts"),
+        Kind("conference_bridge", "erlang", "ports", "blocking probability on ports (Erlang B)", 0.01,
+             relief="cap meeting size, audio-only for large meetings"),
         Kind(
             "contact_center",
             "calls_per_hour",
             "agents",
             "service level: share of calls answered within answer_within_s (Erlang A)",
             0.8,
+            relief="temporary agents, call-back, IVR deflection",
         ),
         Kind("generic", "unit", "unit", "none: forecast only, never dimensioned", float("nan"), dimensioned=False),
     )
@@ -82,6 +94,11 @@ INVENTORY_OPTIONAL: dict[str, object] = {
 }
 
 PRIORITY_CLASSES = ("vital", "standard")
+
+
+def coupled_kinds() -> list[str]:
+    """Names of the kinds whose groups are coupled (N+1)."""
+    return [k.name for k in KINDS.values() if k.coupled]
 
 
 def kind(name: str) -> Kind:

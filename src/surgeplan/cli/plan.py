@@ -41,26 +41,28 @@ def register(app: typer.Typer) -> None:
         replayed Feb-Apr 2020 (weekly; --every 1 for daily), HTML report and CSV/XLSX exports."""
         from rich.console import Console
 
-        from surgeplan.pipeline import DemoConfig, rich_progress, run_demo
+        from surgeplan.cli.progress import no_progress, rich_progress
+        from surgeplan.pipeline import DemoConfig, run_demo
 
         cfg = DemoConfig(out_dir=out, replay_start=replay_start, replay_end=replay_end, replay_every_days=every,
                          max_resources=max_resources,
                          regions=tuple(r.strip().upper() for r in regions.split(",")) if regions else None)
-        res = run_demo(cfg, progress=(lambda *a: _null()) if json_out else rich_progress)
+        res = run_demo(cfg, progress=no_progress if json_out else rich_progress)
+        rp = res.replay
         if json_out:
             typer.echo(json.dumps({"report": str(res.report), "db": str(res.db), "exports": [str(p) for p in res.exports],
+                                   "headline": rp.headline, "policies": rp.policies.to_dict("records"),
                                    "summary": res.plan.summary, "timings_s": res.timings}, default=str))
             return
         con = Console()
-        r = res.replay
-        con.print(f"[bold]Replay[/bold] {len(r)} as-of dates: {int(r['new_orders'].sum()):,} orders placed, "
-                  f"cost {res.orders['cost_funded'].sum() if len(res.orders) else 0:,.0f}")
-        real = res.realized
-        if len(real):
-            short = real.loc[~real["gos_ok"]]
-            con.print(f"[bold]What happened[/bold]: {short['resource_id'].nunique():,} resources short on "
-                      f"{len(short):,} resource-days with the capacity in service")
-        con.print(f"[bold]Headline plan[/bold]")
+        con.print(f"[bold]{rp.headline}[/bold]")
+        for r in rp.policies.itertuples():
+            con.print(f"  {r.policy:<11} short on {r.shortage_resource_days:>6,} resource-days "
+                      f"({r.vital_shortage_resource_days:,} vital), unserved {r.unserved_load_share:.2%}, "
+                      f"{r.orders:,} orders, cost {r.cost:,.0f}")
+        con.print("[bold]Where surgeplan's shortage comes from[/bold]: "
+                  + ", ".join(f"{r.cause} {r.shortage_resource_days:,}" for r in rp.losses.itertuples()))
+        con.print("[bold]Headline plan[/bold]")
         for line in _summary_lines(res.plan.summary):
             con.print("  " + line)
         con.print(f"done in {res.timings['total']:.0f} s. Report: [bold]{res.report.resolve()}[/bold]")
@@ -75,12 +77,13 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
         """Plan capacity for the inventory and measurements in a store, under a scenario."""
-        from surgeplan.pipeline import load_plan_settings, rich_progress, run_plan
+        from surgeplan.cli.progress import no_progress, rich_progress
+        from surgeplan.pipeline import load_plan_settings, run_plan
 
         settings = load_plan_settings(scenario)
         if out is not None:
             settings.output_dir = out
-        res = run_plan(db, settings, asof, progress=(lambda *a: _null()) if json_out else rich_progress)
+        res = run_plan(db, settings, asof, progress=no_progress if json_out else rich_progress)
         if json_out:
             typer.echo(json.dumps({"report": str(res.report), "exports": [str(p) for p in res.exports],
                                    "summary": res.plan.summary}, default=str))
@@ -89,8 +92,3 @@ def register(app: typer.Typer) -> None:
             typer.echo(line)
         typer.echo(f"Report: {res.report.resolve()}")
 
-
-def _null():
-    import contextlib
-
-    return contextlib.nullcontext(lambda n=1: None)

@@ -21,6 +21,7 @@ from surgeplan.dimension.trunk_group import size_trunk_group, trunk_group_carria
 from surgeplan.dimension.vpn_gateway import size_vpn_gateway
 from surgeplan.errors import SurgeplanError, ValidationError
 from surgeplan.kinds import INVENTORY_OPTIONAL, INVENTORY_REQUIRED, KINDS
+from surgeplan.quantiles import column as quantile_column
 
 #: Columns of the table :func:`dimension` returns, in order.
 DIMENSION_COLUMNS = (
@@ -28,19 +29,6 @@ DIMENSION_COLUMNS = (
     "load", "load_unit", "capacity", "needed", "capacity_unit", "gos_metric", "gos_target", "gos",
     "gos_ok", "shortfall", "shortfall_unit", "carriable", "headroom",
 )
-
-
-def quantile_column(quantile: str | float) -> str:
-    """Name of the forecast column for a quantile: ``0.9 -> 'p90'``, ``0.975 -> 'p97.5'``.
-
-    Strings (``'p90'``, ``'mean'``) are returned unchanged.
-    """
-    if isinstance(quantile, str):
-        return quantile
-    q = float(quantile)
-    if not 0.0 < q < 1.0:
-        raise SurgeplanError(f"quantile must be in (0, 1) or a column name like 'p90'; got {quantile!r}")
-    return "p" + format(round(q * 100.0, 6), "g")
 
 
 def prepare_inventory(inventory: pd.DataFrame, *, source: str = "<inventory>") -> pd.DataFrame:
@@ -105,6 +93,7 @@ def dimension(
     gos_overrides: Mapping[str, float] | None = None,
     capacity: pd.Series | None = None,
     row_index: bool = False,
+    load_column: str | None = None,
 ) -> pd.DataFrame:
     """Capacity each resource needs in each period for its GoS target, and the GoS it gets now.
 
@@ -125,6 +114,9 @@ def dimension(
         Installed capacity by resource_id replacing the inventory's (e.g. after a plan's actions).
     row_index : bool, default False
         Add a column ``bh_row``: the position (``iloc``) of each output row's busy-hour row.
+    load_column : str, optional
+        Size on this column of ``busy_hour`` instead of a forecast quantile (``'load'`` for
+        measured busy hours); ``quantile`` is then ignored.
 
     Returns
     -------
@@ -158,7 +150,7 @@ def dimension(
     if capacity is not None:
         cap_new = pd.Series(capacity, dtype=np.float64).reindex(inv.index)
         inv["capacity"] = cap_new.fillna(inv["capacity"]).to_numpy()
-    qcol = quantile_column(quantile)
+    qcol = load_column if load_column is not None else quantile_column(quantile)
     for col in ("resource_id", "period", qcol):
         if col not in busy_hour.columns:
             raise ValidationError(

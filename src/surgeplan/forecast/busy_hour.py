@@ -1,4 +1,7 @@
-"""Busy hour of a forecast (ITU-T E.500): the clock hour with the highest mean load per period.
+"""Busy hour (ITU-T E.500): the clock hour with the highest mean load per day or week.
+
+One implementation for forecasts and measurements, used by the plan, the replay and the backtest
+alike, so that what is scored is what the planner sizes.
 
 References
 ----------
@@ -8,52 +11,79 @@ References
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from surgeplan import quantiles
 from surgeplan.errors import SurgeplanError
 
-__all__ = ["busy_hour"]
+__all__ = ["busy_hour", "local_period"]
+
+_PERIODS = ("D", "W")
 
 
-def busy_hour(forecasts: pd.DataFrame, period: str = "D") -> pd.DataFrame:
-    """Busy hour per resource and period from a forecast table.
+def local_period(ts: pd.Series | pd.DatetimeIndex, period: str = "D", tz: str = "UTC") -> pd.Series:
+    """The planning period a UTC timestamp falls in: its local day (or ISO week's Monday) in ``tz``.
+
+    Returned as naive dates (midnight of the local day), the planners' calendar.
+    """
+    if period not in _PERIODS:
+        raise SurgeplanError(f"period must be 'D' (day) or 'W' (ISO week), got {period!r}")
+    idx = pd.DatetimeIndex(pd.to_datetime(ts, utc=True))
+    try:
+        local = idx.tz_convert(tz).tz_localize(None)
+    except (KeyError, ValueError) as exc:  # zoneinfo and pytz errors subclass these
+        raise SurgeplanError(f"unknown time zone {tz!r} ({exc})") from None
+    day = local.normalize()
+    if period == "W":
+        day = day - pd.to_timedelta(day.weekday, unit="D")
+    return pd.Series(day, index=ts.index if isinstance(ts, pd.Series) else None)
+
+
+def busy_hour(frame: pd.DataFrame, period: str = "D", *, tz: str = "UTC", value: str | None = None) -> pd.DataFrame:
+    """Busy hour per resource and period of a forecast or of measurements.
 
     Parameters
     ----------
-    forecasts : DataFrame
-        ``resource_id, ts, mean, p..`` as returned by :meth:`ShockForecaster.predict` (``ts`` UTC).
+    frame : DataFrame
+        A forecast ``resource_id, ts, mean, p..`` (:meth:`ShockForecaster.predict`) or measurements
+        ``resource_id, ts, load``; ``ts`` in UTC (naive timestamps are read as UTC).
     period : {'D', 'W'}
-        UTC day, or ISO week (starting Monday 00:00 UTC).
+        Local day, or ISO week starting Monday 00:00 local time.
+    tz : str, default ``'UTC'``
+        IANA time zone of the planner's day (``Europe/Paris`` ...).
+    value : str, optional
+        The column whose hourly mean picks the busy hour; default ``'mean'`` for forecasts,
+        ``'load'`` for measurements.
 
     Returns
     -------
-    DataFrame ``resource_id, period, busy_hour, mean, p..``: ``busy_hour`` is the UTC start of
-    the clock hour whose mean load (average of the ``mean`` column over the hour when the cadence
-    is finer than an hour) is highest in the period; the quantile columns are the hourly averages
-    of the quantile columns at that hour (in the load's unit). Ties go to the earliest hour.
+    DataFrame ``resource_id, period, busy_hour, <value>, p..``: ``period`` is the naive local date
+    of the day (or week's Monday); ``busy_hour`` the UTC start of the clock hour whose mean of
+    ``value`` (average over the hour when the cadence is finer) is highest in the period. The
+    other columns (``mean``, ``load``, quantiles) are their hourly averages at that hour, in the
+    load's unit. Ties go to the earliest hour. Sorted by resource, then period.
     """
-    if period not in ("D", "W"):
-        raise SurgeplanError(f"period must be 'D' or 'W', got {period!r}")
-    need = {"resource_id", "ts", "mean"}
-    if not need.issubset(forecasts.columns):
-        raise SurgeplanError(f"forecasts: needs columns {sorted(need)}, has {list(forecasts.columns)}")
-    value_cols = ["mean"] + [
-        c for c in forecasts.columns if c.startswith("p") and c[1:].replace(".", "", 1).isdigit()
-    ]
-    ts = pd.to_datetime(forecasts["ts"], utc=True)
-    hourly = (
-        forecasts[["resource_id", *value_cols]]
-        .assign(hour=ts.dt.floor("h"))
-        .groupby(["resource_id", "hour"], sort=True)[value_cols]
-        .mean()
-        .reset_index()
-    )
-    day = hourly["hour"].dt.floor("D")
-    if period == "D":
-        hourly["period"] = day
+    if value is None:
+        value = "mean" if "mean" in frame.columns else "load"
+    need = {"resource_id", "ts", value}
+    if not need.issubset(frame.columns):
+        raise SurgeplanError(f"busy hour: needs columns {sorted(need)}, has {list(frame.columns)}")
+    value_cols = [value] + [c for c in frame.columns if c != value and (c in ("mean", "load") or quantiles.is_column(c))]
+    ts = pd.to_datetime(frame["ts"], utc=True)
+    hour = ts.dt.floor("h")
+    cols = frame[["resource_id", *value_cols]].assign(hour=hour)
+    if (hour.to_numpy() == ts.to_numpy()).all() and not cols.duplicated(["resource_id", "hour"]).any():
+        hourly = cols  # hourly data: nothing to average
     else:
-        hourly["period"] = day - pd.to_timedelta(day.dt.weekday, unit="D")
-    hourly = hourly[hourly["mean"].notna()]
-    idx = hourly.groupby(["resource_id", "period"], sort=True)["mean"].idxmax()
-    out = hourly.loc[idx.to_numpy()].rename(columns={"hour": "busy_hour"})
+        hourly = cols.groupby(["resource_id", "hour"], sort=False, observed=True)[value_cols].mean().reset_index()
+    hourly = hourly.loc[hourly[value].notna().to_numpy()]
+    hourly = hourly.assign(period=local_period(hourly["hour"], period, tz).to_numpy())
+    # Sort by resource, period, then value descending and hour ascending: the first row of each
+    # (resource, period) is its busy hour, the earliest one on ties.
+    order = np.lexsort((hourly["hour"].to_numpy(), -hourly[value].to_numpy(np.float64),
+                        hourly["period"].to_numpy(), pd.factorize(hourly["resource_id"], sort=True)[0]))
+    s = hourly.iloc[order]
+    first = ~s.duplicated(["resource_id", "period"]).to_numpy()
+    out = s.loc[first].rename(columns={"hour": "busy_hour"})
     return out[["resource_id", "period", "busy_hour", *value_cols]].reset_index(drop=True)

@@ -21,6 +21,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from surgeplan import quantiles
 from surgeplan import regions as _regions
 from surgeplan.errors import SurgeplanError, ValidationError
 
@@ -40,36 +41,13 @@ _NIXTLA = {"unique_id": "resource_id", "ds": "ts", "y": "load"}
 
 
 def quantile_column(q: float) -> str:
-    """Name of the forecast column holding quantile ``q``: ``'p'`` + percentage.
-
-    Parameters
-    ----------
-    q : float
-        Probability in (0, 1).
-
-    Returns
-    -------
-    str
-        ``0.5 -> 'p50'``, ``0.9 -> 'p90'``, ``0.975 -> 'p97.5'``, ``0.1 -> 'p10'``.
-
-    Examples
-    --------
-    >>> quantile_column(0.975)
-    'p97.5'
-    """
-    q = float(q)
-    if not 0.0 < q < 1.0:
-        raise SurgeplanError(f"quantile must be in (0, 1), got {q!r}")
-    pct = round(q * 100.0, 10)
-    text = f"{pct:.10f}".rstrip("0").rstrip(".")
-    return "p" + text
+    """Name of the forecast column holding quantile ``q`` (see :func:`surgeplan.quantiles.column`)."""
+    return quantiles.column(q)
 
 
 def parse_quantile_column(name: str) -> float:
     """Inverse of :func:`quantile_column` (``'p97.5' -> 0.975``)."""
-    if not name.startswith("p"):
-        raise SurgeplanError(f"not a quantile column: {name!r}")
-    return float(name[1:]) / 100.0
+    return quantiles.parse(name)
 
 
 def _utc(ts: pd.Series, what: str) -> pd.Series:

@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from surgeplan.dimension.core import dimension, prepare_inventory, quantile_column
+from surgeplan import quantiles
+from surgeplan.dimension.core import dimension, prepare_inventory
+from surgeplan.kinds import coupled_kinds
 from surgeplan.plan.actions import ACTION_COLUMNS, make_actions
 from surgeplan.plan.alerts import ALERT_COLUMNS, alerts, first_break
 from surgeplan.plan.priorities import prioritize
@@ -116,7 +118,7 @@ def make_plan(
     if getattr(per.dt, "tz", None) is not None:
         per = per.dt.tz_convert(None)
     bh = busy_hour.loc[(per >= asof_ts).to_numpy()]
-    q = quantile_column(quantile)
+    q = quantiles.column(quantile)
     dim = dimension(inv, bh, q, gos_overrides=gos_overrides, row_index=True)
     bh_row = dim.pop("bh_row").to_numpy()
     acts = schedule(prioritize(make_actions(dim, inv)), asof_ts, budget=budget, ops_per_day=ops_per_day,
@@ -134,15 +136,15 @@ def make_plan(
         "resources": int(dim["resource_id"].nunique()),
         "periods": int(dim["period"].nunique()),
         "resources_short": short_before,
-        "actions": int(len(acts)),
+        "actions": len(acts),
         "vital_actions": int((acts["priority_class"] == "vital").sum()) if len(acts) else 0,
         "modules": int(acts["modules_funded"].sum()) if len(acts) else 0,
         "cost": float(acts["cost_funded"].sum()) if len(acts) else 0.0,
         "budget": budget,
-        "late_actions": int(len(late)),
+        "late_actions": len(late),
         "order_now": int((pd.to_datetime(acts["order_by"]) <= asof_ts).sum()) if len(acts) else 0,
         "resources_short_after_plan": short_after,
-        "temporary_measures": int(len(temp)),
+        "temporary_measures": len(temp),
     }
     return Plan(asof_ts, q, dim, planned, acts, late, temp, al, summary)
 
@@ -154,14 +156,15 @@ def _planned(inv, bh, q, dim, acts, gos_overrides) -> pd.DataFrame:
     a = acts.loc[acts["modules_funded"] > 0]
     after = pd.Series(a["capacity"].to_numpy() + a["modules_funded"].to_numpy() * a["module_size"].to_numpy(),
                       index=a["resource_id"].astype(str).to_numpy())
-    # Only the upgraded resources (and the other links of their groups, whose N+1 share changes)
+    # Only the upgraded resources (and the other members of their coupled groups, whose N+1 share changes)
     # need re-dimensioning.
     affected = set(after.index)
     grp = inv["group"].to_numpy()
-    link_groups = set(grp[(inv["kind"].to_numpy() == "link") & inv["resource_id"].isin(affected).to_numpy()]) - {""}
-    if link_groups:
-        in_groups = pd.Series(grp).isin(link_groups).to_numpy()
-        affected |= set(inv["resource_id"].to_numpy()[(inv["kind"].to_numpy() == "link") & in_groups])
+    coupled = inv["kind"].isin(coupled_kinds()).to_numpy()
+    groups = set(grp[coupled & inv["resource_id"].isin(affected).to_numpy()]) - {""}
+    if groups:
+        in_groups = pd.Series(grp).isin(groups).to_numpy()
+        affected |= set(inv["resource_id"].to_numpy()[coupled & in_groups])
     rows = bh["resource_id"].astype(str).isin(affected).to_numpy()
     dim1 = dimension(inv, bh.loc[rows], q, gos_overrides=gos_overrides, capacity=after)
     m = dim["resource_id"].astype(str).isin(affected).to_numpy()
@@ -205,15 +208,23 @@ def _late(acts: pd.DataFrame, dim: pd.DataFrame) -> pd.DataFrame:
     return late.reset_index(drop=True)
 
 
+# plan_once builds on make_plan above, so it is imported once make_plan exists.
+from surgeplan.plan.once import PlannedDay, plan_once
+from surgeplan.plan.settings import PlanSettings, load_plan_settings
+
 __all__ = [
     "ACTION_COLUMNS",
     "ALERT_COLUMNS",
     "TEMPORARY_COLUMNS",
     "Plan",
+    "PlanSettings",
+    "PlannedDay",
     "alerts",
     "first_break",
+    "load_plan_settings",
     "make_actions",
     "make_plan",
+    "plan_once",
     "prioritize",
     "reroute_candidates",
     "schedule",

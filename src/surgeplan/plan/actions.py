@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from surgeplan.dimension.core import prepare_inventory
+from surgeplan.kinds import coupled_kinds
 
 #: Columns of the actions table, in order.
 ACTION_COLUMNS = (
@@ -159,14 +160,14 @@ def _reasons(a: pd.DataFrame, ri: pd.DataFrame) -> pd.Series:
     pct = pd.Series(tgt * 100).map("{:.3g}".format)
     aw = pd.Series(ri["answer_within_s"].to_numpy(np.float64)).map("{:.0f}".format)
     am = pd.Series(ri["abandon_max"].to_numpy(np.float64) * 100).map("{:.3g}".format)
-    is_link = pd.Series(a["kind"].to_numpy() == "link")
+    is_coupled = pd.Series(a["kind"].astype(str).isin(coupled_kinds()).to_numpy())
     target = pd.Series(np.full(n, "", dtype=object))
     target[:] = "GoS " + pd.Series(tgt).map("{:g}".format)
     m = metric == "blocking"
     target[m] = (pct + "% blocking")[m]
     m = metric == "utilization"
     target[m] = ("a " + pd.Series(tgt * 100).map("{:.0f}".format) + "% utilisation ceiling"
-                 + is_link.map({True: " with N+1", False: ""}))[m]
+                 + is_coupled.map({True: " with N+1", False: ""}))[m]
     m = metric == "service_level"
     target[m] = (pct + "% answered within " + aw + " s and <= " + am + "% abandoned")[m]
     peak = pd.Series(pd.DatetimeIndex(a["peak_period"]).strftime("%Y-%m-%d"))

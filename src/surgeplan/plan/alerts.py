@@ -11,7 +11,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from surgeplan.dimension.core import dimension, prepare_inventory, quantile_column
+from surgeplan.dimension.core import dimension, prepare_inventory
+from surgeplan.kinds import coupled_kinds
+from surgeplan.quantiles import column as quantile_column
 
 ALERT_COLUMNS = (
     "resource_id", "name", "kind", "region", "priority_class", "quantile", "first_break", "lead_time_days",
@@ -134,8 +136,9 @@ def _first_break_from_reference(inv, busy_hour, q, ref, gos_overrides, reference
     lq = pd.to_numeric(busy_hour[q], errors="coerce").to_numpy(np.float64)[at]
     l0 = ref["load"].to_numpy(np.float64)
     ok0 = ref["gos_ok"].to_numpy(bool)
-    is_link = (ref["kind"].to_numpy() == "link")
-    redo = is_link | ~((ok0 & (lq <= l0)) | (~ok0 & (lq >= l0)))
+    # a coupled member's GoS depends on its group's other members: always re-dimensioned
+    coupled = ref["kind"].astype(str).isin(coupled_kinds()).to_numpy()
+    redo = coupled | ~((ok0 & (lq <= l0)) | (~ok0 & (lq >= l0)))
     short = ~ok0
     if redo.any():
         sub = dimension(inv, busy_hour.iloc[at[redo]], q, gos_overrides=gos_overrides, row_index=True)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from surgeplan.kinds import KINDS, coupled_kinds
+
 TEMPORARY_COLUMNS = (
     "resource_id", "kind", "region", "group", "priority_class", "cause", "short_from", "short_until",
     "periods_short", "peak_period", "peak_load", "load_unit", "peak_gos", "gos_metric", "gos_target",
@@ -181,23 +183,13 @@ def _measures(t: pd.DataFrame) -> np.ndarray:
     sf = t["peak_shortfall"].to_numpy(np.float64)
     gos = pd.Series(t["peak_gos"].to_numpy(np.float64))
     f1 = pd.Series(sf).map("{:,.1f}".format)
-    f0 = pd.Series(sf).map("{:,.0f}".format)
-    f2 = pd.Series(sf).map("{:,.2f}".format)
-    what = f1 + " " + t["shortfall_unit"].astype(str).reset_index(drop=True) + " at peak"
-    for k, text in (
-        ("trunk_group", f1 + " E blocked at peak (" + gos.map("{:.1%}".format) + " blocking): call gapping for "
-         "non-vital traffic, overflow routes, recorded announcements"),
-        ("conference_bridge", f1 + " participant-Erlangs refused at peak: cap meeting size, audio-only for large "
-         "meetings"),
-        ("contact_center", f0 + " calls/h abandoned at peak (service level " + gos.map("{:.0%}".format)
-         + "): temporary agents, call-back, IVR deflection"),
-        ("vpn_gateway", f0 + " sessions over the ceiling at peak: temporary licences, split tunnelling for video, "
-         "staggered shifts"),
-        ("link", f2 + " Gbps over the ceiling at peak: shape bulk and video traffic, ask content providers to lower "
-         "bit rates"),
-    ):
-        m = kind == k
-        what[m] = text[m]
+    metric = t["gos_metric"].astype(str).reset_index(drop=True)
+    # blocking targets are fractions of a percent: one decimal more than service levels
+    gos_text = pd.Series(np.where(metric == "blocking", gos.map("{:.1%}".format), gos.map("{:.0%}".format)))
+    relief = pd.Series([KINDS[k].relief if k in KINDS else "" for k in kind], dtype=object)
+    short_unit = t["shortfall_unit"].astype(str).str.replace("_", " ").reset_index(drop=True)
+    what = f1 + " " + short_unit + " at peak (" + metric.str.replace("_", " ") + " " + gos_text + ")"
+    what = what.where(relief == "", what + ": " + relief)
     rr = t["reroute_load"].to_numpy(np.float64)
     left = t["residual_excess"].to_numpy(np.float64)
     move = ("move " + pd.Series(rr).map("{:,.1f}".format) + " " + u + " to "
@@ -206,7 +198,7 @@ def _measures(t: pd.DataFrame) -> np.ndarray:
     has_rr = rr > 0
     out[has_rr & (left > 0)] = (move + "; then " + what)[has_rr & (left > 0)]
     out[has_rr & ~(left > 0)] = move[has_rr & ~(left > 0)]
-    n1 = (kind == "link") & (t["excess_load"].to_numpy(np.float64) <= 0)
+    n1 = pd.Series(kind).isin(coupled_kinds()).to_numpy() & (t["excess_load"].to_numpy(np.float64) <= 0)
     out[n1] = ("run without N+1 protection until the upgrade (a failure of the largest member would put the "
                "group at " + gos.map("{:.0%}".format) + " utilisation)")[n1]
     return out.to_numpy()

@@ -90,6 +90,9 @@ def write_report(
     files: Sequence[str] = (),
     n_charts: int = 8,
     replay_findings: Sequence[str] = (),
+    policies: pd.DataFrame | None = None,
+    policy_headline: str | None = None,
+    policy_note: str = "",
 ) -> Path:
     """Write the HTML report of ``plan`` to ``path`` and return the path.
 
@@ -115,6 +118,10 @@ def write_report(
         How many of the most stressed resources to chart.
     replay_findings : sequence of str
         Sentences shown under the replay (e.g. what really happened with the orders placed).
+    policies : DataFrame, optional
+        The replay's policy table (``surgeplan.plan.replay.POLICY_COLUMNS``), shown first.
+    policy_headline, policy_note : str
+        The replay in one sentence (the report leads with it), and where the shortage is lost.
     """
     from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -200,6 +207,10 @@ def write_report(
         replay_chart=charts.replay_chart(replay) if replay is not None else None,
         replay_table=replay_table,
         replay_findings=list(replay_findings),
+        policy_headline=policy_headline,
+        policy_table=html_table(policies, list(policies.columns), {"unserved_load_share": ".2%", "cost": ",.0f"},
+                                vital_col=None) if policies is not None else "",
+        policy_note=policy_note,
         replay_note=("Each row is the plan made on that date from the data known then (forecast fitted on "
                      "measurements up to the date), as an operator replanning daily would have seen it."),
         method=[

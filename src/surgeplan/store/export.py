@@ -26,7 +26,7 @@ from surgeplan.errors import SurgeplanError
 from surgeplan.store.schema import quote_ident
 from surgeplan.store.validate import sql_literal
 
-__all__ = ["FORMATS", "XLSX_MAX_ROWS", "export_query", "infer_format"]
+__all__ = ["FORMATS", "XLSX_MAX_ROWS", "export_query", "export_tables", "infer_format"]
 
 FORMATS = ("csv", "parquet", "xlsx")
 #: Rows in one XLSX worksheet, header included (Excel specification and limits).
@@ -142,3 +142,48 @@ def _write_xlsx(
                 out.append(value)
             ws.append(out)
     wb.save(tmp)
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, renamed into place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export_tables(tables: dict, out_dir: str | os.PathLike, stem: str, summary: dict | None = None,
+                  xlsx_sheets: tuple[str, ...] | None = None) -> list[Path]:
+    """Write DataFrames as ``<stem>_<name>.csv`` files plus one ``<stem>.xlsx`` workbook.
+
+    The workbook has a ``summary`` sheet (when ``summary`` is given) and one sheet per table in
+    ``xlsx_sheets`` (default: all). Each file is written to a temporary name and renamed, so an
+    interrupted export leaves the previous files whole.
+    """
+    import pandas as pd
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, frame in tables.items():
+        p = out / f"{stem}_{name}.csv"
+        _atomic_write(p, lambda t, f=frame: f.to_csv(t, index=False))
+        paths.append(p)
+    sheets = xlsx_sheets if xlsx_sheets is not None else tuple(tables)
+
+    def workbook(t: Path) -> None:
+        with pd.ExcelWriter(t, engine="openpyxl") as xw:
+            if summary is not None:
+                pd.DataFrame({"item": list(summary), "value": [str(v) for v in summary.values()]}) \
+                    .to_excel(xw, sheet_name="summary", index=False)
+            for name in sheets:
+                tables[name].to_excel(xw, sheet_name=name[:31], index=False)
+
+    xlsx = out / f"{stem}.xlsx"
+    _atomic_write(xlsx, workbook)
+    paths.append(xlsx)
+    return paths
