@@ -10,6 +10,7 @@ import pytest
 
 from surgeplan.errors import SurgeplanError
 from surgeplan.signals import (
+    AnticipationOptions,
     anticipate_crossing,
     backtest_anticipation,
     bundled_indicators,
@@ -68,7 +69,7 @@ def test_noise_widens_the_range_and_statuses():
     out = out.set_index("region")
     n = out.loc["NOI"]
     assert n.status == "forecast" and n.earliest < n.latest
-    plain = anticipate_crossing(noisy, "2021-01-21", 100.0, name="x", autocorrelation=False).iloc[0]
+    plain = anticipate_crossing(noisy, "2021-01-21", 100.0, name="x", options=AnticipationOptions(autocorrelation=False)).iloc[0]
     assert plain["median"] == n["median"]  # same fit, the widening only moves the range ends outwards
     assert plain.earliest >= n.earliest and (pd.isna(n.latest) or plain.latest <= n.latest)
     assert n.earliest <= n["median"] <= n.latest
@@ -113,7 +114,7 @@ def test_france_from_10_march_2020(spring2020):
     assert fra.earliest <= T("2020-03-13") and (pd.isna(fra.latest) or T("2020-03-13") <= fra.latest)
     # the trend-fit-only range (the former default), as before: brackets the real day with one day of slack for the
     # day-to-day reporting noise of the 7-day sum (the band only reflects the trend-fit uncertainty).
-    par = anticipate_crossing(spring2020, "2020-03-10", thr, calibrate=False, growth_volatility=False)
+    par = anticipate_crossing(spring2020, "2020-03-10", thr, options=AnticipationOptions(calibrate=False, growth_volatility=False))
     par = par.set_index("region").loc["FRA"]
     assert par.range_method == "parametric"
     assert T("2020-03-10") <= par.earliest <= par["median"] <= par.latest
@@ -134,6 +135,6 @@ def test_errors(spring2020):
     with pytest.raises(SurgeplanError, match="threshold"):
         anticipate_crossing(spring2020, "2020-03-10", 0.0)
     with pytest.raises(SurgeplanError, match="level"):
-        anticipate_crossing(spring2020, "2020-03-10", 1.0, level=1.5)
+        anticipate_crossing(spring2020, "2020-03-10", 1.0, options=AnticipationOptions(level=1.5))
     with pytest.raises(SurgeplanError):
         anticipate_crossing(spring2020, "2019-01-01", 1.0)

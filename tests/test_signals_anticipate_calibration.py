@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from surgeplan.signals import anticipate_crossing, backtest_anticipation, bundled_indicators
+from surgeplan.signals import AnticipationOptions, anticipate_crossing, backtest_anticipation, bundled_indicators
 from surgeplan.signals.anticipate import _weighted_km_quantiles
 
 ITALY_ONSET = 2636 / 597.29081  # 7-day cases per 100 000 in Italy on its 2020-03-04 lockdown (see other test file)
@@ -57,9 +57,9 @@ def test_decelerating_growth_is_learned_from_regions_that_crossed(noise):
     # current (slowing) rate predicts it earlier. Onsets 2 days apart: on 2021-03-01 (day 59) the regions with
     # onset <= day 20 have crossed and teach the deceleration.
     ind = _damped(noise=noise, seed=3)
-    kw = {"name": "x", "level": 0.9}
-    par = backtest_anticipation(ind, ["2021-03-01"], 10.0, calibrate=False, growth_volatility=False, **kw)
-    cal = backtest_anticipation(ind, ["2021-03-01"], 10.0, **kw)
+    fit_only = AnticipationOptions(level=0.9, calibrate=False, growth_volatility=False)
+    par = backtest_anticipation(ind, ["2021-03-01"], 10.0, name="x", options=fit_only)
+    cal = backtest_anticipation(ind, ["2021-03-01"], 10.0, name="x", options=AnticipationOptions(level=0.9))
     par = par[par.inside.notna() & (par.status == "forecast")]
     cal = cal[cal.inside.notna() & (cal.status == "forecast")]
     assert len(cal) >= 15 and (cal.range_method == "calibrated").mean() > 0.9
@@ -91,9 +91,9 @@ def test_held_out_coverage_on_real_2020_data(year2020):
     # spring wave with Italy's onset incidence; autumn wave with 400 per 100 000 in 7 days (a different scale).
     cases = [("2020-03-08", ITALY_ONSET), ("2020-03-16", ITALY_ONSET), ("2020-10-15", 400.0), ("2020-11-01", 400.0)]
     fit_only = {"calibrate": False, "growth_volatility": False}  # the range before calibration
-    c90 = pd.concat([_scored(backtest_anticipation(year2020, [a], t, level=0.9)) for a, t in cases])
-    c80 = pd.concat([_scored(backtest_anticipation(year2020, [a], t, level=0.8)) for a, t in cases])
-    p90 = pd.concat([_scored(backtest_anticipation(year2020, [a], t, level=0.9, **fit_only)) for a, t in cases])
+    c90 = pd.concat([_scored(backtest_anticipation(year2020, [a], t, options=AnticipationOptions(level=0.9))) for a, t in cases])
+    c80 = pd.concat([_scored(backtest_anticipation(year2020, [a], t, options=AnticipationOptions(level=0.8))) for a, t in cases])
+    p90 = pd.concat([_scored(backtest_anticipation(year2020, [a], t, options=AnticipationOptions(level=0.9, **fit_only))) for a, t in cases])
     crossed90, crossed80, crossed_p = (_crossed(c90), _crossed(c80), _crossed(p90))
     assert len(crossed90) >= 80  # enough forecasts for the coverage to mean something (90 crossed)
     # measured on the 90 forecasts whose real day is known: 90% range 93% (fit-only band 40%), 80% range 83%,
@@ -132,7 +132,8 @@ def test_backtest_scores_ranges_that_never_came_true():
     t = np.arange(40)
     y = np.exp(0.2 * np.minimum(t, 19))
     ind = pd.DataFrame({"region": "AAA", "date": pd.date_range("2021-01-01", periods=40), "name": "x", "value": y})
-    bt = backtest_anticipation(ind, ["2021-01-21"], 100.0, name="x", calibrate=False, growth_volatility=False)
+    bt = backtest_anticipation(ind, ["2021-01-21"], 100.0, name="x",
+                               options=AnticipationOptions(calibrate=False, growth_volatility=False))
     row = bt.iloc[0]
     assert row.status == "forecast" and row.latest == pd.Timestamp("2021-01-25") and pd.isna(row.actual)
     assert bt["inside"].tolist() == [False]

@@ -135,7 +135,7 @@ def anticipate(
     as_json: bool = _JSON,
 ) -> None:
     """Expected day each region crosses a threshold (earliest / median / latest), from data before --asof."""
-    from surgeplan.signals import anticipate_crossing, threshold_from_earlier_regions
+    from surgeplan.signals import AnticipationOptions, anticipate_crossing, threshold_from_earlier_regions
 
     try:
         if (threshold is None) == (threshold_from is None):
@@ -144,8 +144,8 @@ def anticipate(
         if threshold is None:
             src = None if threshold_from.strip().lower() == "all" else threshold_from
             threshold = threshold_from_earlier_regions(data, asof=asof, name=name, regions=src)
-        result = anticipate_crossing(data, asof, threshold, name=name, regions=regions, window=window, level=level,
-                                     horizon_days=horizon)
+        result = anticipate_crossing(data, asof, threshold, name=name, regions=regions,
+                                     options=AnticipationOptions(window=window, level=level, horizon_days=horizon))
     except (SurgeplanError, ValueError, FileNotFoundError) as exc:
         _fail(exc)
         return
@@ -170,7 +170,7 @@ def backtest(
     as_json: bool = _JSON,
 ) -> None:
     """How well past anticipations did: coverage of the range and error of the median date."""
-    from surgeplan.signals import backtest_anticipation, threshold_from_earlier_regions
+    from surgeplan.signals import AnticipationOptions, backtest_anticipation, threshold_from_earlier_regions
 
     try:
         days = [d.strip() for d in asof.split(",") if d.strip()]
@@ -182,7 +182,8 @@ def backtest(
         if threshold is None:
             src = None if threshold_from.strip().lower() == "all" else threshold_from
             threshold = threshold_from_earlier_regions(data, asof=min(days), name=name, regions=src)
-        bt = backtest_anticipation(data, days, threshold, name=name, regions=regions, window=window, level=level)
+        bt = backtest_anticipation(data, days, threshold, name=name, regions=regions,
+                                   options=AnticipationOptions(window=window, level=level))
     except (SurgeplanError, ValueError, FileNotFoundError) as exc:
         _fail(exc)
         return

@@ -26,6 +26,7 @@ import pandas as pd
 
 from surgeplan.errors import SurgeplanError
 from surgeplan.signals.anticipate import (
+    AnticipationOptions,
     anticipate_crossing,
     backtest_anticipation,
     first_crossing_dates,
@@ -108,6 +109,7 @@ def read_indicators(path, format: Format = "auto", **kwargs) -> pd.DataFrame:
 __all__ = [
     "INDICATOR_COLUMNS",
     "LockdownRule",
+    "AnticipationOptions",
     "anticipate_crossing",
     "backtest_anticipation",
     "bundled_indicators",

@@ -87,6 +87,7 @@ Wallinga, J. & Lipsitch, M. (2007). Proc. R. Soc. B 274, 599-604 (growth rate an
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -331,24 +332,67 @@ def threshold_from_earlier_regions(
     return float(funcs[statistic](vals))
 
 
+@dataclass(frozen=True)
+class AnticipationOptions:
+    """How :func:`anticipate_crossing` fits and calibrates (every field has a default).
+
+    Attributes
+    ----------
+window : int
+    Days before ``asof`` in the log-linear fit (default 7: the latest week, the growth that will
+    carry on; longer windows reach back to faster early growth and forecast earlier).
+level : float
+    Two-sided level of the earliest/latest range (default 0.9): the share of real crossing days
+    it aims to hold.
+horizon_days : int
+    Look this many days past ``asof``; crossings later than that are NaT.
+min_points : int
+    Minimum positive observations in the window to fit (at least 3).
+autocorrelation : bool
+    Widen the parametric band for lag-1 autocorrelation ``rho`` of the fit residuals (successive
+    7-day sums share six days): residual variance and Student-t degrees of freedom use the effective sample
+    size ``n_eff = n (1 - rho) / (1 + rho)`` (at least 3), as in Santer et al. (2000). Parametric
+    range only.
+calibrate : bool
+    Calibrate median and range on the errors of the same method's past forecasts (module
+    docstring, step 3; default True). False gives the parametric (trend-fit only) range.
+calibration_days : int
+    Past forecast origins replayed: the last this many days before ``asof`` (default 60).
+calibration_levels : int
+    Levels replayed: ``threshold / 2**k`` for ``k = 0 .. calibration_levels - 1`` (default 4).
+calibration_span : float
+    A past forecast counts when the region was below the level but at least ``level / span``
+    (default 8: within three doublings; far-below regions are dominated by small-count noise).
+min_calibration : float
+    Minimum kernel-weighted number of past forecasts that reached their level, below which a
+    region keeps the parametric range (default 10).
+growth_volatility : bool
+    Parametric range as the prediction band of a local linear trend whose growth-rate volatility
+    is learned from all regions before ``asof`` (default True; module docstring, step 4). False:
+    confidence band of the fitted line only (narrower, the former default).
+    """
+
+    window: int = 7
+    level: float = 0.9
+    horizon_days: int = 120
+    min_points: int = 5
+    autocorrelation: bool = True
+    calibrate: bool = True
+    calibration_days: int = 60
+    calibration_levels: int = 4
+    calibration_span: float = 8.0
+    min_calibration: float = 10.0
+    growth_volatility: bool = True
+
+
 def anticipate_crossing(
     indicators: pd.DataFrame,
     asof: DateLike,
     threshold: float,
     name: str = "new_cases_per_100k_7d",
     regions: str | Iterable[str] | None = None,
-    window: int = 7,
-    level: float = 0.9,
-    horizon_days: int = 120,
-    min_points: int = 5,
     population=None,
-    autocorrelation: bool = True,
-    calibrate: bool = True,
-    calibration_days: int = 60,
-    calibration_levels: int = 4,
-    calibration_span: float = 8.0,
-    min_calibration: float = 10.0,
-    growth_volatility: bool = True,
+    options: AnticipationOptions | None = None,
 ) -> pd.DataFrame:
     """Estimate when each region's indicator will reach ``threshold``, from data known before ``asof``.
 
@@ -367,40 +411,10 @@ def anticipate_crossing(
     regions : str or list of str, optional
         Regions to report (default all with ``name``). The calibration (past forecasts, growth-rate
         volatility) still learns from every region of ``indicators``.
-    window : int
-        Days before ``asof`` in the log-linear fit (default 7: the latest week, the growth that will
-        carry on; longer windows reach back to faster early growth and forecast earlier).
-    level : float
-        Two-sided level of the earliest/latest range (default 0.9): the share of real crossing days
-        it aims to hold.
-    horizon_days : int
-        Look this many days past ``asof``; crossings later than that are NaT.
-    min_points : int
-        Minimum positive observations in the window to fit (at least 3).
     population : optional
         Passed to :func:`~surgeplan.signals.derive.derive_indicators`.
-    autocorrelation : bool
-        Widen the parametric band for lag-1 autocorrelation ``rho`` of the fit residuals (successive
-        7-day sums share six days): residual variance and Student-t degrees of freedom use the effective sample
-        size ``n_eff = n (1 - rho) / (1 + rho)`` (at least 3), as in Santer et al. (2000). Parametric
-        range only.
-    calibrate : bool
-        Calibrate median and range on the errors of the same method's past forecasts (module
-        docstring, step 3; default True). False gives the parametric (trend-fit only) range.
-    calibration_days : int
-        Past forecast origins replayed: the last this many days before ``asof`` (default 60).
-    calibration_levels : int
-        Levels replayed: ``threshold / 2**k`` for ``k = 0 .. calibration_levels - 1`` (default 4).
-    calibration_span : float
-        A past forecast counts when the region was below the level but at least ``level / span``
-        (default 8: within three doublings; far-below regions are dominated by small-count noise).
-    min_calibration : float
-        Minimum kernel-weighted number of past forecasts that reached their level, below which a
-        region keeps the parametric range (default 10).
-    growth_volatility : bool
-        Parametric range as the prediction band of a local linear trend whose growth-rate volatility
-        is learned from all regions before ``asof`` (default True; module docstring, step 4). False:
-        confidence band of the fitted line only (narrower, the former default).
+    options : AnticipationOptions, optional
+        Fit window, band level, horizon and calibration (defaults: :class:`AnticipationOptions`).
 
     Returns
     -------
@@ -425,6 +439,11 @@ def anticipate_crossing(
     Santer, B. D. et al. (2000), J. Geophys. Res. 105(D6), 7337-7356 (effective sample size, AR(1) residuals);
     Kaplan & Meier (1958), J. Am. Stat. Assoc. 53, 457-481; Angelopoulos & Bates (2023), conformal prediction.
     """
+    o = options or AnticipationOptions()
+    window, level, horizon_days, min_points = o.window, o.level, o.horizon_days, o.min_points
+    autocorrelation, calibrate, growth_volatility = o.autocorrelation, o.calibrate, o.growth_volatility
+    calibration_days, calibration_levels = o.calibration_days, o.calibration_levels
+    calibration_span, min_calibration = o.calibration_span, o.min_calibration
     cut = to_day(asof, "asof")
     if cut is None:
         raise SurgeplanError("asof: a date is required")
@@ -625,7 +644,7 @@ def backtest_anticipation(
     name: str = "new_cases_per_100k_7d",
     regions: str | Iterable[str] | None = None,
     population=None,
-    **kwargs,
+    options: AnticipationOptions | None = None,
 ) -> pd.DataFrame:
     """Compare :func:`anticipate_crossing` made on past days with what happened next.
 
@@ -635,10 +654,8 @@ def backtest_anticipation(
         The full history (the forecasts still see only the rows before each ``asof``).
     asofs : iterable of date-like
         Days the forecasts are made.
-    threshold, name, regions, population
+    threshold, name, regions, population, options
         As in :func:`anticipate_crossing`.
-    **kwargs
-        Passed to :func:`anticipate_crossing` (``window``, ``level``, ``horizon_days`` ...).
 
     Returns
     -------
@@ -655,7 +672,7 @@ def backtest_anticipation(
     """
     full = _known(indicators, None, name, population)
     table = wide(full, name, regions=parse_regions(regions))
-    horizon_days = int(kwargs.get("horizon_days", 120))
+    options = options or AnticipationOptions()
     observed = table.notna().to_numpy()
     last_row = len(table.index) - 1 - np.argmax(observed[::-1], axis=0)
     days = np.asarray(table.index, dtype="datetime64[ns]")
@@ -664,7 +681,8 @@ def backtest_anticipation(
     parts = []
     for asof in asofs:  # a handful of forecast days; regions are vectorized inside
         cut = to_day(asof, "asofs")
-        res = anticipate_crossing(full, cut, threshold, name=name, regions=regions, population=population, **kwargs)
+        res = anticipate_crossing(full, cut, threshold, name=name, regions=regions, population=population,
+                                  options=options)
         actual = first_crossing(table.loc[table.index >= cut], float(threshold)).reindex(res["region"])
         res.insert(1, "asof", pd.Series(cut, index=res.index).astype("datetime64[ns]"))
         res["actual"] = actual.to_numpy()
@@ -681,7 +699,7 @@ def backtest_anticipation(
         missed = forecast & ~happened & closed & (res["latest"].to_numpy() < seen_until)
         # "beyond the horizon": the range is [earliest, open) or, without earliest, after the horizon
         beyond = status == "beyond_horizon"
-        low = res["earliest"].fillna(cut + pd.Timedelta(days=horizon_days))
+        low = res["earliest"].fillna(cut + pd.Timedelta(days=options.horizon_days))
         held_open = (forecast | beyond) & ~happened & ~closed & (low.to_numpy() < seen_until)
         scored = np.select([forecast & happened, missed, beyond & happened, held_open],
                            [inside.to_numpy(dtype=bool), False, (res["actual"] >= low).to_numpy(dtype=bool), True],
