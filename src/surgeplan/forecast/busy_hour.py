@@ -20,6 +20,7 @@ from surgeplan.errors import SurgeplanError
 __all__ = ["busy_hour", "local_period"]
 
 _PERIODS = ("D", "W")
+_HOUR_NS = 3_600 * 10**9
 
 
 def local_period(ts: pd.Series | pd.DatetimeIndex, period: str = "D", tz: str = "UTC") -> pd.Series:
@@ -29,7 +30,9 @@ def local_period(ts: pd.Series | pd.DatetimeIndex, period: str = "D", tz: str = 
     """
     if period not in _PERIODS:
         raise SurgeplanError(f"period must be 'D' (day) or 'W' (ISO week), got {period!r}")
-    idx = pd.DatetimeIndex(pd.to_datetime(ts, utc=True))
+    idx = pd.DatetimeIndex(ts) if isinstance(ts, pd.DatetimeIndex) else pd.DatetimeIndex(pd.to_datetime(ts, utc=True))
+    if idx.tz is None:
+        idx = idx.tz_localize("UTC")
     try:
         local = idx.tz_convert(tz).tz_localize(None)
     except (KeyError, ValueError) as exc:  # zoneinfo and pytz errors subclass these
@@ -70,20 +73,33 @@ def busy_hour(frame: pd.DataFrame, period: str = "D", *, tz: str = "UTC", value:
     if not need.issubset(frame.columns):
         raise SurgeplanError(f"busy hour: needs columns {sorted(need)}, has {list(frame.columns)}")
     value_cols = [value] + [c for c in frame.columns if c != value and (c in ("mean", "load") or quantiles.is_column(c))]
-    ts = pd.to_datetime(frame["ts"], utc=True)
-    hour = ts.dt.floor("h")
-    cols = frame[["resource_id", *value_cols]].assign(hour=hour)
-    if (hour.to_numpy() == ts.to_numpy()).all() and not cols.duplicated(["resource_id", "hour"]).any():
-        hourly = cols  # hourly data: nothing to average
-    else:
-        hourly = cols.groupby(["resource_id", "hour"], sort=False, observed=True)[value_cols].mean().reset_index()
-    hourly = hourly.loc[hourly[value].notna().to_numpy()]
-    hourly = hourly.assign(period=local_period(hourly["hour"], period, tz).to_numpy())
+    # int64 nanoseconds throughout: tz-aware pandas arrays turned to numpy become object arrays
+    ts_ns = pd.DatetimeIndex(pd.to_datetime(frame["ts"], utc=True)).asi8
+    hour_ns = ts_ns - ts_ns % _HOUR_NS
+    rid_codes, rid_uniques = pd.factorize(frame["resource_id"], sort=True)
+    values = {c: frame[c].to_numpy(np.float64) for c in value_cols}
+    if (hour_ns != ts_ns).any() or pd.Index(rid_codes.astype(np.int64) * (1 << 40) + hour_ns // _HOUR_NS).has_duplicates:
+        key = pd.MultiIndex.from_arrays([rid_codes, hour_ns])
+        hourly = pd.DataFrame(values, index=key).groupby(level=[0, 1], sort=False).mean()
+        rid_codes = hourly.index.get_level_values(0).to_numpy()
+        hour_ns = hourly.index.get_level_values(1).to_numpy()
+        values = {c: hourly[c].to_numpy() for c in value_cols}
+    ok = ~np.isnan(values[value])
+    rid_codes, hour_ns = rid_codes[ok], hour_ns[ok]
+    values = {c: v[ok] for c, v in values.items()}
+    hour_utc = pd.DatetimeIndex(hour_ns, tz="UTC")
+    period_ns = pd.DatetimeIndex(local_period(hour_utc, period, tz)).asi8
     # Sort by resource, period, then value descending and hour ascending: the first row of each
     # (resource, period) is its busy hour, the earliest one on ties.
-    order = np.lexsort((hourly["hour"].to_numpy(), -hourly[value].to_numpy(np.float64),
-                        hourly["period"].to_numpy(), pd.factorize(hourly["resource_id"], sort=True)[0]))
-    s = hourly.iloc[order]
-    first = ~s.duplicated(["resource_id", "period"]).to_numpy()
-    out = s.loc[first].rename(columns={"hour": "busy_hour"})
-    return out[["resource_id", "period", "busy_hour", *value_cols]].reset_index(drop=True)
+    order = np.lexsort((hour_ns, -values[value], period_ns, rid_codes))
+    r, p = rid_codes[order], period_ns[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (r[1:] != r[:-1]) | (p[1:] != p[:-1])
+    pick = order[first]
+    out = pd.DataFrame({
+        "resource_id": np.asarray(rid_uniques)[rid_codes[pick]],
+        "period": pd.DatetimeIndex(period_ns[pick]),
+        "busy_hour": pd.DatetimeIndex(hour_ns[pick], tz="UTC"),
+        **{c: values[c][pick] for c in value_cols},
+    })
+    return out

@@ -1,7 +1,7 @@
 """The planning replay: the same as-of dates under four policies, scored on what really happened.
 
 On each as-of date every policy sees the capacity installed or on order in its own ledger and
-places orders through the same machinery (:func:`~surgeplan.plan.make_plan`: the same lead times,
+places the orders that cannot wait for the next planning date through the same machinery (:func:`~surgeplan.plan.make_plan`: the same lead times,
 budget, field-operations ceilings and GoS targets). Only what the policy sizes on differs:
 
 * ``surgeplan``: the shock forecaster's busy hours at the plan quantile (fitted on the first date,
@@ -88,11 +88,18 @@ class _Ledger:
     committed: pd.Series
     orders: list[pd.DataFrame] = field(default_factory=list)
 
-    def commit(self, plan: Plan, asof: pd.Timestamp) -> int:
+    def commit(self, plan: Plan, asof: pd.Timestamp, next_plan: pd.Timestamp) -> int:
+        """Place the plan's funded orders that cannot wait for the next planning date.
+
+        An order whose ``order_by`` falls on or after ``next_plan`` is left to the next plan,
+        which decides it with a week more of measurements: a rolling plan commits only what is
+        due, as planners do.
+        """
         a = plan.actions
         if a.empty:
             return 0
-        funded = a.loc[a["modules_funded"] > 0]
+        due = pd.to_datetime(a["order_by"]).to_numpy() < np.datetime64(next_plan)
+        funded = a.loc[(a["modules_funded"] > 0).to_numpy() & due]
         add = (funded["modules_funded"] * funded["module_size"]).groupby(funded["resource_id"].astype(str)).sum()
         self.committed = self.committed.add(add, fill_value=0.0)
         self.orders.append(funded.assign(ordered_on=asof))
@@ -226,7 +233,8 @@ def replay(
                             capacity=ledgers["surgeplan"].committed,
                             measured_busy_hour=measured.loc[measured["period"] < asof])
             plans[asof] = day
-            new = ledgers["surgeplan"].commit(day.plan, asof)
+            next_plan = dates[i + 1] if i + 1 < len(dates) else asof + (asof - dates[i - 1] if i else pd.Timedelta(days=7))
+            new = ledgers["surgeplan"].commit(day.plan, asof, next_plan)
             rows.append({**day.plan.summary, "new_orders": new, "forecast_rows_capped": day.capped_rows})
             for name, table, s in (
                 ("reactive", None, settings),
@@ -236,7 +244,7 @@ def replay(
                 inv_now = inv.assign(capacity=ledgers[name].committed.reindex(inv["resource_id"]).to_numpy())
                 if table is None:
                     table = reactive_busy_hour(inv_now, measured, asof, column, settings.gos or None)
-                ledgers[name].commit(_make_plan(inv_now, table, asof, s), asof)
+                ledgers[name].commit(_make_plan(inv_now, table, asof, s), asof, next_plan)
             adv()
     orders = {p: ledgers[p].order_table() for p in ledgers}
     start = dates[0]
