@@ -448,7 +448,9 @@ def erlang_a_agents(
     """
     ab_in = 1.0 if max_abandon is None else max_abandon
     occ_in = 1.0 if max_occupancy is None else max_occupancy
-    arrays = as_float_arrays(arrival_rate, handling_time, patience, service_level, answer_within, ab_in, occ_in)
+    arrays = as_float_arrays(
+        arrival_rate, handling_time, patience, service_level, answer_within, ab_in, occ_in
+    )
     lam, h, pat, s, t, ab, occ = arrays
     check("arrival_rate", lam, low=0.0, finite=True, unit="calls/s")
     check("handling_time", h, low=0.0, low_open=True, finite=True, unit="s")
