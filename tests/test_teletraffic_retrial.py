@@ -228,3 +228,75 @@ def test_traffic_inverse():
     assert retrial(a, 20, 0.7, 0.05).blocking == pytest.approx(0.02, rel=1e-6)
     assert a < extended_erlang_b_servers(a, 0.02, 0.7) * 10  # finite and sensible
     assert retrial_traffic(0, 0.02, 0.7, 0.05) == 0.0
+
+
+# --- trunk-group sizing with redials (dimension) and the inventory columns (store) ---------------
+
+
+def _dense_servers(a, target, p, d, top=40):
+    n = 1
+    while _dense_reference(a, n, p, d, top)[0] > target:
+        n += 1
+    return n
+
+
+def test_dimension_sizes_trunk_groups_with_the_retrial_queue():
+    from surgeplan.dimension import dimension
+
+    # 10 E fresh, half of the blocked callers redial after 9 s on 3-minute calls (0.05 holding
+    # times), 5% blocking target, 14 circuits installed. Reference: the dense generator above.
+    needed = _dense_servers(10.0, 0.05, 0.5, 0.05)
+    blocking14 = _dense_reference(10.0, 14, 0.5, 0.05, 40)[0]
+    base = {
+        "region": "FRA",
+        "capacity": 14,
+        "module_size": 1,
+        "max_capacity": 1e9,
+        "lead_time_days": 10,
+        "module_cost": 1.0,
+        "group": "",
+        "priority_class": "standard",
+        "kind": "trunk_group",
+        "gos_target": 0.05,
+        "retry_probability": 0.5,
+    }
+    inv = pd.DataFrame(
+        [
+            base | {"resource_id": "R", "redial_delay_s": 9.0, "holding_time_s": 180.0},
+            base | {"resource_id": "E", "redial_delay_s": np.nan, "holding_time_s": 180.0},
+        ]
+    )
+    loads = pd.DataFrame(
+        {"resource_id": ["R", "E"], "period": pd.to_datetime(["2020-03-02"] * 2), "p90": [10.0, 10.0]}
+    )
+    loads["busy_hour"] = loads["period"] + pd.Timedelta(hours=10)
+    out = dimension(inv, loads).set_index("resource_id")
+    assert out.loc["R", "needed"] == needed
+    assert out.loc["R", "gos"] == pytest.approx(blocking14, rel=1e-8)
+    assert out.loc["E", "needed"] == extended_erlang_b_servers(10.0, 0.05, 0.5) < needed
+    assert out.loc["E", "gos"] == pytest.approx(extended_erlang_b(10.0, 14, 0.5).blocking, rel=1e-9)
+    # the carriable fresh traffic of 14 circuits meets the target exactly
+    assert _dense_reference(out.loc["R", "carriable"], 14, 0.5, 0.05, 40)[0] == pytest.approx(0.05, rel=1e-5)
+
+
+def test_store_accepts_the_redial_columns(tmp_path):
+    from surgeplan.errors import ValidationError
+    from surgeplan.store import Store
+
+    header = "resource_id,kind,region,capacity,module_size,max_capacity,lead_time_days,module_cost,group,"
+    header += "priority_class,retry_probability,redial_delay_s,holding_time_s"
+    good = tmp_path / "inv.csv"
+    good.write_text(
+        header + "\nT1,trunk_group,FRA,30,30,600,14,5000,,vital,0.7,9,150\n"
+        "T2,trunk_group,FRA,30,30,600,14,5000,,vital,0.7,,\n"
+    )
+    with Store(tmp_path / "v.duckdb") as store:
+        store.ingest_inventory(good)
+        inv = store.inventory().set_index("resource_id")
+        assert (inv.loc["T1", "redial_delay_s"], inv.loc["T1", "holding_time_s"]) == (9.0, 150.0)
+        assert np.isnan(inv.loc["T2", "redial_delay_s"]) and inv.loc["T2", "holding_time_s"] == 180.0
+        bad = tmp_path / "bad.csv"
+        bad.write_text(header + "\nT3,trunk_group,FRA,30,30,600,14,5000,,vital,0.7,0,150\n")
+        with pytest.raises(ValidationError) as e:
+            store.ingest_inventory(bad)
+        assert (e.value.row, e.value.column) == (1, "redial_delay_s")
