@@ -87,6 +87,12 @@ INVENTORY_OPTIONAL: dict[str, object] = {
     "site": None,  # site / service centre the resource sits in (continuity what-ifs)
     "gos_target": None,  # overrides Kind.gos_default
     "retry_probability": 0.0,  # trunk_group: share of blocked callers who retry (extended Erlang B)
+    # trunk_group: mean delay before a blocked caller redials, seconds; NaN = not given: redials as
+    # a Poisson stream (extended Erlang B); given: the retrial queue (teletraffic.retrial)
+    "redial_delay_s": float("nan"),
+    # trunk_group: mean call holding time, seconds, to express redial_delay_s in holding times;
+    # 180 s is the customary 3-minute planning value for voice calls (give it when measured)
+    "holding_time_s": 180.0,
     "aht_s": 300.0,  # contact_center: average handling time, seconds
     "patience_s": 120.0,  # contact_center: mean patience before abandoning, seconds (inf = Erlang C)
     "answer_within_s": 20.0,  # contact_center: service-level threshold, seconds

@@ -6,6 +6,7 @@ One sizing rule per resource kind, each vectorized over all resources and period
 kind                      rule                                                          capacity unit
 ========================  ===========================================================  ================
 ``trunk_group``           Erlang B; extended Erlang B when ``retry_probability > 0``   circuits
+                          (retrial queue when ``redial_delay_s`` is given too)
 ``link``                  utilisation ceiling, kept after the largest group member     Gbps
                           fails (N+1)
 ``vpn_gateway``           peak concurrent sessions under ``gos_target`` x capacity     sessions

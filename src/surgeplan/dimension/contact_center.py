@@ -72,7 +72,8 @@ def size_contact_center(
     needed = np.asarray(tt.erlang_a_agents(lam, aht, pat, np.clip(sl, _TINY, 1.0 - _TINY), aw,
                                            max_abandon=np.clip(amax, _TINY, 1.0)), dtype=np.float64)
     needed = np.where(lam > 0, needed, 0.0)
-    m = tt.erlang_a(lam, aht, pat, np.maximum(n, 0.0), aw)
+    # Erlang A takes whole agents: a fraction of an installed agent answers nobody.
+    m = tt.erlang_a(lam, aht, pat, np.floor(np.maximum(n, 0.0)), aw)
     gos = np.asarray(m.service_level, dtype=np.float64)
     aband = np.asarray(m.abandon_probability, dtype=np.float64)
     # No calls -> no scale to extrapolate from: carriable unknown (NaN), never a reroute target.

@@ -210,7 +210,9 @@ def dimension(
             codes[mask] = names.index(value)
 
     col = {c: inv[c].to_numpy(np.float64) for c in (
-        "retry_probability", "aht_s", "patience_s", "answer_within_s", "abandon_max")}
+        "retry_probability", "aht_s", "patience_s", "answer_within_s", "abandon_max", "redial_delay_s",
+        "holding_time_s")}
+    redial = col["redial_delay_s"] / col["holding_time_s"]  # mean holding times; NaN = not given
     for j in np.unique(kcode_inv):  # a loop over the handful of kinds, never over resources
         k = list(KINDS)[j]
         m = kcode == j
@@ -221,9 +223,9 @@ def dimension(
             # what the installed circuits carry depends on the resource only: once per resource
             carry_inv = np.zeros(len(inv))
             carry_inv[inv_k] = trunk_group_carriable(cap_inv[inv_k], target_all[inv_k],
-                                                     col["retry_probability"][inv_k])
+                                                     col["retry_probability"][inv_k], redial[inv_k])
             put(m, size_trunk_group(load[m], cap[m], target[m], col["retry_probability"][pos[m]],
-                                    carriable=carry_inv[pos[m]]))
+                                    redial[pos[m]], carriable=carry_inv[pos[m]]))
         elif k == "conference_bridge":
             carry_inv = np.zeros(len(inv))
             carry_inv[inv_k] = trunk_group_carriable(cap_inv[inv_k], target_all[inv_k], 0.0)

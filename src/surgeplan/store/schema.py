@@ -23,6 +23,7 @@ Table layouts (natural keys in brackets)::
     kinds          [kind] load_unit, capacity_unit, gos, gos_default, dimensioned
     resources      [resource_id] kind, region, capacity, module_size, max_capacity, lead_time_days,
                    module_cost, group, priority_class, name, site, gos_target, retry_probability,
+                   redial_delay_s, holding_time_s,
                    aht_s, patience_s, answer_within_s, abandon_max
     measurements   [resource_id, ts] load                       ts TIMESTAMPTZ (UTC)
     indicators     [region, date, name] value                   date DATE (the region's day)
@@ -219,10 +220,17 @@ def _v2(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(spec.create_sql())
 
 
+def _v3(con: duckdb.DuckDBPyConnection) -> None:
+    # IF NOT EXISTS: a file created by this code got them in _v1 already (RESOURCES lists them)
+    for col in ("redial_delay_s", "holding_time_s"):
+        con.execute(f"ALTER TABLE resources ADD COLUMN IF NOT EXISTS {quote_ident(col)} DOUBLE")
+
+
 #: The migration path, applied in order. Append, never edit a released step.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core data: kinds, resources, measurements, indicators", _v1),
     Migration(2, "covariates, runs, forecasts, derived_tables", _v2),
+    Migration(3, "resources: redial_delay_s, holding_time_s (trunk-group redials)", _v3),
 )
 #: Version of the layout this code writes.
 SCHEMA_VERSION: int = MIGRATIONS[-1].version

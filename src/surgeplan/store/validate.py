@@ -153,6 +153,14 @@ _INVENTORY_COLUMNS = (
         high_open=True,
         default=INVENTORY_OPTIONAL["retry_probability"],
     ),
+    _num("redial_delay_s", required=False, low=0.0, low_open=True, allow_inf=True),  # empty: not given
+    _num(
+        "holding_time_s",
+        required=False,
+        low=0.0,
+        low_open=True,
+        default=INVENTORY_OPTIONAL["holding_time_s"],
+    ),
     _num("aht_s", required=False, low=0.0, low_open=True, default=INVENTORY_OPTIONAL["aht_s"]),
     _num(
         "patience_s",

@@ -19,6 +19,10 @@ Formulas
   ASA ``C h / (N - A)``.
 * Erlang A (M/M/N+M, exponential patience): exact incomplete-gamma formulas (Garnett, Mandelbaum
   & Reiman 2002; Mandelbaum & Zeltyn 2007); Erlang C is the limit ``patience -> inf``.
+* Retrial (M/M/N/N with an orbit of redialling callers, mean redial delay in holding times):
+  exact truncated two-dimensional Markov chain (sparse LU) where moderate, a conditional-mean
+  orbit approximation (Fredericks & Reisner 1979) beyond; extended Erlang B is its slow-redial
+  limit. :func:`retrial_servers` sizes for a blocking target.
 * Links: modules ``m = ceil((peak/u_max + f) / c)`` keep utilisation under ``u_max`` also after the
   largest member (``f`` Gbps) fails (N+1).
 """
@@ -49,12 +53,14 @@ from surgeplan.teletraffic.erlang_c import (
     service_level,
 )
 from surgeplan.teletraffic.links import LinkCapacity, link_capacity
+from surgeplan.teletraffic.retrial import Retrial, retrial, retrial_servers, retrial_traffic
 
 __all__ = [
     "EngsetResult",
     "ErlangA",
     "ExtendedErlangB",
     "LinkCapacity",
+    "Retrial",
     "agents_for_service_level",
     "average_speed_of_answer",
     "engset",
@@ -73,5 +79,8 @@ __all__ = [
     "extended_erlang_b_servers",
     "link_capacity",
     "occupancy",
+    "retrial",
+    "retrial_servers",
+    "retrial_traffic",
     "service_level",
 ]

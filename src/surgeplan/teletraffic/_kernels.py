@@ -531,7 +531,7 @@ def extended_b1(a0, n, r):
         return np.nan, np.nan
     if a0 == 0.0:
         return erlang_b1(0.0, n), 0.0
-    if r == 0.0:
+    if r == 0.0 or n == np.inf:
         return erlang_b1(a0, n), a0
     if r >= 1.0 and a0 >= n:
         return np.nan, np.inf  # every blocked attempt retries and fresh traffic >= servers

@@ -65,14 +65,15 @@ def _servers1(s, beta, target, call):
     n = 0.0
     if beta == 0.0:
         return 0.0
-    while n < ss + 1.0:
+    while True:
         if 1.0 / r <= target:
             return n
         n += 1.0
-        if n > ss:
-            return n  # congestion is exactly 0 beyond the number of sources
+        if n >= s:
+            # as many servers as sources: no call is ever blocked, whatever the time congestion
+            # (the share of time all S servers are busy, which no number of servers lowers to 0)
+            return s
         r = 1.0 + n / ((ss - n + 1.0) * beta) * r
-    return n
 
 
 @njit(cache=True)
@@ -169,7 +170,9 @@ def engset_servers(
     Returns
     -------
     int, numpy.ndarray or pandas.Series
-        Servers (never more than ``sources``).
+        Servers, never more than ``sources``: with one server per source no call is blocked, so
+        ``sources`` is returned even when the time congestion target is stricter than the share
+        of time all of them are busy.
 
     Raises
     ------

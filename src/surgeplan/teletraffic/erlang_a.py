@@ -69,6 +69,8 @@ def erlang_a1(lam, h, pat, n, t):
         return 0.0, 0.0, 1.0, 0.0
     if n == 0.0:
         return 1.0, 1.0, 0.0, pat
+    if n == np.inf:
+        return 0.0, 0.0, 1.0, 0.0
     b = _k.erlang_b1(a, n)
     if pat == np.inf:  # Erlang C
         if a >= n:
@@ -153,7 +155,9 @@ def _compute(arrival_rate: Any, handling_time: Any, patience: Any, agents: Any, 
     check("arrival_rate", lam, low=0.0, finite=True, unit="calls/s")
     check("handling_time", h, low=0.0, low_open=True, finite=True, unit="s")
     check("patience", pat, low=0.0, unit="s")
-    check("agents", n, low=0.0)
+    # Whole agents only: the formulas are sums over agent states and have no published continuous
+    # extension in the number of agents (unlike Erlang B); a fraction of an agent is refused.
+    check("agents", n, low=0.0, integer=True)
     check("answer_within", t, low=0.0, finite=True, unit="s")
     arrays = flat(lam, h, pat, n, t)
     outs = [np.empty(lam.size) for _ in range(4)]
@@ -174,8 +178,9 @@ def erlang_a(
         Average handling time, seconds (> 0).
     patience : float, array_like or pandas.Series
         Mean patience before abandoning, seconds (>= 0; ``inf`` = Erlang C).
-    agents : float, array_like or pandas.Series
-        Agents N (>= 0).
+    agents : int, array_like or pandas.Series
+        Agents N (whole number >= 0, ``inf`` allowed: nobody waits). Non-integer agents are refused
+        (SurgeplanError naming ``agents``), not interpolated.
     answer_within : float, array_like or pandas.Series, default 20
         Service-level threshold, seconds.
 
@@ -227,8 +232,8 @@ def erlang_a_wait_probability(arrival_rate: Any, handling_time: Any, patience: A
         Average handling time, seconds.
     patience : float, array_like or pandas.Series
         Mean patience, seconds (``inf`` = Erlang C).
-    agents : float, array_like or pandas.Series
-        Agents.
+    agents : int, array_like or pandas.Series
+        Agents (whole number >= 0).
 
     Returns
     -------
@@ -259,8 +264,8 @@ def erlang_a_abandon_probability(arrival_rate: Any, handling_time: Any, patience
         Average handling time, seconds.
     patience : float, array_like or pandas.Series
         Mean patience, seconds (``inf`` = Erlang C: no abandonment).
-    agents : float, array_like or pandas.Series
-        Agents.
+    agents : int, array_like or pandas.Series
+        Agents (whole number >= 0).
 
     Returns
     -------
@@ -296,8 +301,8 @@ def erlang_a_service_level(
         Average handling time, seconds.
     patience : float, array_like or pandas.Series
         Mean patience, seconds.
-    agents : float, array_like or pandas.Series
-        Agents.
+    agents : int, array_like or pandas.Series
+        Agents (whole number >= 0).
     answer_within : float, array_like or pandas.Series
         Threshold, seconds.
 
@@ -332,8 +337,8 @@ def erlang_a_average_wait(arrival_rate: Any, handling_time: Any, patience: Any, 
         Average handling time, seconds.
     patience : float, array_like or pandas.Series
         Mean patience, seconds (``inf`` = Erlang C average speed of answer).
-    agents : float, array_like or pandas.Series
-        Agents.
+    agents : int, array_like or pandas.Series
+        Agents (whole number >= 0).
 
     Returns
     -------
@@ -441,18 +446,19 @@ def erlang_a_agents(
     >>> erlang_a_agents(600 / 3600, 240, float("inf"), 0.8, 20)  # Erlang C answer
     46
     """
-    lam, h, pat, s, t = as_float_arrays(arrival_rate, handling_time, patience, service_level, answer_within)
+    ab_in = 1.0 if max_abandon is None else max_abandon
+    occ_in = 1.0 if max_occupancy is None else max_occupancy
+    arrays = as_float_arrays(
+        arrival_rate, handling_time, patience, service_level, answer_within, ab_in, occ_in
+    )
+    lam, h, pat, s, t, ab, occ = arrays
     check("arrival_rate", lam, low=0.0, finite=True, unit="calls/s")
     check("handling_time", h, low=0.0, low_open=True, finite=True, unit="s")
     check("patience", pat, low=0.0, unit="s")
     check("service_level", s, low=0.0, high=1.0, low_open=True, high_open=True)
     check("answer_within", t, low=0.0, finite=True, unit="s")
-    ab_in = 1.0 if max_abandon is None else max_abandon
-    occ_in = 1.0 if max_occupancy is None else max_occupancy
-    ab, occ = as_float_arrays(ab_in, occ_in)
     check("max_abandon", ab, low=0.0, high=1.0, low_open=True)
     check("max_occupancy", occ, low=0.0, high=1.0, low_open=True)
-    arrays = np.broadcast_arrays(lam, h, pat, s, t, ab, occ)
     out = np.empty(arrays[0].size)
     _agents_serial(*flat(*arrays), out)
     out = out.reshape(arrays[0].shape)

@@ -32,6 +32,7 @@ def _c_from_b(a: np.ndarray, n: np.ndarray, b: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         c = n * b / (n - a * (1.0 - b))
     c = np.where(a >= n, 1.0, c)
+    c = np.where(np.isinf(n) & np.isfinite(a), 0.0, c)  # infinitely many agents: nobody waits
     c = np.where(np.isnan(a) | np.isnan(n), np.nan, c)
     return c
 
@@ -56,12 +57,13 @@ def erlang_c(traffic: Any, agents: Any) -> Any:
     traffic : float, array_like or pandas.Series
         Offered traffic A, Erlangs (arrival rate x average handling time), >= 0.
     agents : float, array_like or pandas.Series
-        Agents N (>= 0; non-integer values use the continuous Erlang B extension).
+        Agents N (>= 0; non-integer values use the continuous Erlang B extension; ``inf`` gives 0).
 
     Returns
     -------
     float, numpy.ndarray or pandas.Series
-        Probability of waiting, in [0, 1] (1 for an unstable queue, ``A >= N``).
+        Probability of waiting, in [0, 1] (1 for an unstable queue, ``A >= N``; 0 for ``A = 0``
+        with ``N > 0`` or for infinitely many agents).
 
     Raises
     ------
@@ -78,8 +80,10 @@ def erlang_c(traffic: Any, agents: Any) -> Any:
     >>> round(erlang_c(2.0, 3), 6)  # 4/9 by hand: (8/6 * 3) / (1 + 2 + 2 + 4)
     0.444444
     """
-    if all_scalars(traffic, agents) and 0 <= traffic < np.inf and 0 <= agents < np.inf:
+    if all_scalars(traffic, agents) and 0 <= traffic < np.inf and 0 <= agents:
         a1, n1 = float(traffic), float(agents)
+        if n1 == np.inf:
+            return 0.0
         if a1 >= n1:
             return 1.0
         b1 = _k.erlang_b1(a1, n1)
@@ -90,12 +94,12 @@ def erlang_c(traffic: Any, agents: Any) -> Any:
     return like_input(_erlang_c_arrays(a, n), traffic, agents, name="wait_probability")
 
 
-def _inputs(arrival_rate: Any, handling_time: Any, agents: Any) -> tuple[np.ndarray, ...]:
-    lam, h, n = as_float_arrays(arrival_rate, handling_time, agents)
+def _inputs(arrival_rate: Any, handling_time: Any, agents: Any, *more: Any) -> tuple[np.ndarray, ...]:
+    lam, h, n, *rest = as_float_arrays(arrival_rate, handling_time, agents, *more)
     check("arrival_rate", lam, low=0.0, finite=True, unit="calls/s")
     check("handling_time", h, low=0.0, low_open=True, finite=True, unit="s")
     check("agents", n, low=0.0)
-    return lam, h, n
+    return lam, h, n, *rest
 
 
 def service_level(arrival_rate: Any, handling_time: Any, agents: Any, answer_within: Any) -> Any:
@@ -136,10 +140,8 @@ def service_level(arrival_rate: Any, handling_time: Any, agents: Any, answer_wit
     >>> round(service_level(600 / 3600, 240, 45, 20), 4)
     0.7754
     """
-    lam, h, n = _inputs(arrival_rate, handling_time, agents)
-    (t,) = as_float_arrays(answer_within)
+    lam, h, n, t = _inputs(arrival_rate, handling_time, agents, answer_within)
     check("answer_within", t, low=0.0, unit="s")
-    lam, h, n, t = np.broadcast_arrays(lam, h, n, t)
     a = lam * h
     c = _erlang_c_arrays(a, n)
     with np.errstate(invalid="ignore", over="ignore"):
@@ -317,15 +319,13 @@ def agents_for_service_level(
         occ1 = 1.0 if max_occupancy is None else float(max_occupancy)
         lam1, h1 = float(arrival_rate), float(handling_time)
         return int(_agents1(lam1 * h1, h1, float(service_level), float(answer_within), occ1))
-    lam, h, s, t = as_float_arrays(arrival_rate, handling_time, service_level, answer_within)
+    occ = 1.0 if max_occupancy is None else max_occupancy
+    lam, h, s, t, o = as_float_arrays(arrival_rate, handling_time, service_level, answer_within, occ)
     check("arrival_rate", lam, low=0.0, finite=True, unit="calls/s")
     check("handling_time", h, low=0.0, low_open=True, finite=True, unit="s")
     check("service_level", s, low=0.0, high=1.0, low_open=True, high_open=True)
     check("answer_within", t, low=0.0, finite=True, unit="s")
-    occ = 1.0 if max_occupancy is None else max_occupancy
-    (o,) = as_float_arrays(occ)
     check("max_occupancy", o, low=0.0, high=1.0, low_open=True)
-    lam, h, s, t, o = np.broadcast_arrays(lam, h, s, t, o)
     fa, fh, fs, ft, fo = flat(lam * h, h, s, t, o)
     out = np.empty(fa.size)
     _agents_serial(fa, fh, fs, ft, fo, out)

@@ -95,17 +95,13 @@ def link_capacity(
     >>> int(r.modules), r.capacity_gbps, round(r.utilization_after_failure, 3)
     (4, 400.0, 0.5)
     """
-    peak, c, u, mm = as_float_arrays(peak_gbps, module_gbps, utilization_max, min_modules)
+    fail_in = module_gbps if failure_gbps is None else failure_gbps  # default: a module fails
+    peak, c, u, mm, f_fail = as_float_arrays(peak_gbps, module_gbps, utilization_max, min_modules, fail_in)
     check("peak_gbps", peak, low=0.0, finite=True, unit="Gbps")
     check("module_gbps", c, low=0.0, low_open=True, finite=True, unit="Gbps")
     check("utilization_max", u, low=0.0, high=1.0, low_open=True)
     check("min_modules", mm, low=0.0, finite=True, integer=True)
-    if failure_gbps is None:
-        f_fail = c
-    else:
-        (f_fail,) = as_float_arrays(failure_gbps)
-        check("failure_gbps", f_fail, low=0.0, finite=True, unit="Gbps")
-    peak, c, u, mm, f_fail = np.broadcast_arrays(peak, c, u, mm, f_fail)
+    check("failure_gbps", f_fail, low=0.0, finite=True, unit="Gbps")
     f_size = f_fail if n_plus_one else np.zeros_like(f_fail)
     need = (peak / u + f_size) / c
     modules = np.maximum(np.ceil(need * (1.0 - _ROUND_SLACK)), mm)
