@@ -62,21 +62,24 @@ def test_version_1_file_is_migrated_keeping_data(tmp_path):
     with pytest.raises(SurgeplanError, match="needs migrating"):
         Store(path, read_only=True)
     with Store(path) as s:
-        assert s.migrated_from == 1 and s.version == 2
-        assert s.inventory()["resource_id"].tolist() == ["TG1"]
+        assert s.migrated_from == 1 and s.version == 3
+        inv = s.inventory()
+        assert inv["resource_id"].tolist() == ["TG1"]
+        # v3 added the customer-relation columns, empty for the old row
+        assert {"feeds", "language", "ivr_time_s", "concurrency"} <= set(inv.columns)
         m = s.measurements()
         assert m["load"].tolist() == [80.5] and m["ts"].iloc[0] == pd.Timestamp("2020-03-16 09:00", tz="UTC")
         assert len(s.read_table("kinds")) > 0  # filled from the registry on open
         assert "covariates" in set(s.tables()["table"])
         versions = s.read_table("schema_version")["version"].tolist()
-    assert versions == [1, 2]
+    assert versions == [1, 2, 3]
     # opening again migrates nothing and writes nothing
     before = sha(path)
     with Store(path) as s:
-        assert s.migrated_from == 2
+        assert s.migrated_from == 3
     assert sha(path) == before
     with Store(path, read_only=True) as s:
-        assert s.version == 2
+        assert s.version == 3
 
 
 def test_newer_file_is_refused_untouched(tmp_path):

@@ -19,10 +19,18 @@ Formulas
   ASA ``C h / (N - A)``.
 * Erlang A (M/M/N+M, exponential patience): exact incomplete-gamma formulas (Garnett, Mandelbaum
   & Reiman 2002; Mandelbaum & Zeltyn 2007); Erlang C is the limit ``patience -> inf``.
+* Concurrent chat (:mod:`~surgeplan.teletraffic.chat`): agents holding up to K chats, service rate
+  depending on the chats held (Tezcan & Zhang 2014); Erlang A above the full line.
+* Callback offer (:mod:`~surgeplan.teletraffic.callback`): Erlang A where callers finding every agent
+  busy may leave a callback request.
+* Message backlog (:mod:`~surgeplan.teletraffic.backlog`): fluid FIFO backlog over the day's profile.
 * Links: modules ``m = ceil((peak/u_max + f) / c)`` keep utilisation under ``u_max`` also after the
   largest member (``f`` Gbps) fails (N+1).
 """
 
+from surgeplan.teletraffic.backlog import backlog_agents, backlog_within
+from surgeplan.teletraffic.callback import CallbackQueue, callback_agents, callback_queue
+from surgeplan.teletraffic.chat import ChatQueue, chat_agents, chat_queue
 from surgeplan.teletraffic.engset import EngsetResult, engset, engset_servers
 from surgeplan.teletraffic.erlang_a import (
     ErlangA,
@@ -51,12 +59,20 @@ from surgeplan.teletraffic.erlang_c import (
 from surgeplan.teletraffic.links import LinkCapacity, link_capacity
 
 __all__ = [
+    "CallbackQueue",
+    "ChatQueue",
     "EngsetResult",
     "ErlangA",
     "ExtendedErlangB",
     "LinkCapacity",
     "agents_for_service_level",
     "average_speed_of_answer",
+    "backlog_agents",
+    "backlog_within",
+    "callback_agents",
+    "callback_queue",
+    "chat_agents",
+    "chat_queue",
     "engset",
     "engset_servers",
     "erlang_a",
