@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from surgeplan.dimension._common import RTOL, Sizing
+from surgeplan.dimension.flow import feed_targets, push_loads
 from surgeplan.dimension.rules import SIZING_RULES, KindRows
 from surgeplan.errors import SurgeplanError, ValidationError
 from surgeplan.kinds import INVENTORY_OPTIONAL, INVENTORY_REQUIRED, KINDS
@@ -70,7 +71,9 @@ def prepare_inventory(inventory: pd.DataFrame, *, source: str = "<inventory>") -
     inv["group"] = inv["group"].fillna("").astype(str)
     inv["priority_class"] = inv["priority_class"].fillna("standard").astype(str)
     inv["resource_id"] = inv["resource_id"].astype(str)
-    return inv.set_index("resource_id", drop=False)
+    inv = inv.set_index("resource_id", drop=False)
+    feed_targets(inv, source=source)  # unknown names and loops in `feeds` are refused here
+    return inv
 
 
 def gos_targets(inv: pd.DataFrame, gos_overrides: Mapping[str, float] | None = None) -> np.ndarray:
@@ -195,6 +198,7 @@ def dimension(
     if not ok_load.all():
         pos, period, load, busy = pos[ok_load], period[ok_load], load[ok_load], busy[ok_load]
         src_row = src_row[ok_load]
+    load = push_loads(inv, pos, period, load, target_all)
 
     n = pos.size
     kcode_inv = pd.Categorical(kinds_inv, categories=list(KINDS)).codes.astype(np.int64)
