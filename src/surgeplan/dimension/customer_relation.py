@@ -37,10 +37,14 @@ def _arrays(*values):
 
 def _erlang_b_rule(erlangs, per_call_h, capacity, blocking_target) -> tuple[np.ndarray, ...]:
     """Erlang B needed / blocking / carriable (calls per hour) / blocked calls per hour."""
-    needed = np.where(erlangs > 0, np.asarray(tt.erlang_b_servers(erlangs, blocking_target), dtype=np.float64), 0.0)
+    needed = np.where(
+        erlangs > 0, np.asarray(tt.erlang_b_servers(erlangs, blocking_target), dtype=np.float64), 0.0
+    )
     gos = np.where(erlangs > 0, np.asarray(tt.erlang_b(erlangs, capacity), dtype=np.float64), 0.0)
     carry_e = np.where(
-        capacity > 0, np.nan_to_num(np.asarray(tt.erlang_b_traffic(np.maximum(capacity, 1.0), blocking_target))), 0.0
+        capacity > 0,
+        np.nan_to_num(np.asarray(tt.erlang_b_traffic(np.maximum(capacity, 1.0), blocking_target))),
+        0.0,
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         carriable = np.where(per_call_h > 0, carry_e / per_call_h, np.nan)
@@ -80,7 +84,14 @@ def size_ivr(load, capacity, blocking_target, ivr_time_s) -> Sizing:
 
 
 def number_holding_time(
-    load, ivr_time_s, self_service_share, aht_s, patience_s, answer_within_s, service_level_target, abandon_max,
+    load,
+    ivr_time_s,
+    self_service_share,
+    aht_s,
+    patience_s,
+    answer_within_s,
+    service_level_target,
+    abandon_max,
     callback_share,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean time a call holds a channel of its contact number, seconds, and the queue's agents.
@@ -110,8 +121,15 @@ def number_holding_time(
     (holding_s, agents) : tuple of ndarray
     """
     x, t_ivr, s, h, pat, aw, sl, amax, q = _arrays(
-        load, ivr_time_s, self_service_share, aht_s, patience_s, answer_within_s, service_level_target,
-        abandon_max, callback_share,
+        load,
+        ivr_time_s,
+        self_service_share,
+        aht_s,
+        patience_s,
+        answer_within_s,
+        service_level_target,
+        abandon_max,
+        callback_share,
     )
     lam = positive(x) * (1.0 - s) / 3600.0
     queue = (h > 0) & (lam > 0)
@@ -120,8 +138,9 @@ def number_holding_time(
     hold_q = np.zeros(x.shape)
     if queue.any():
         m = queue
-        agents[m] = tt.callback_agents(lam[m], hq[m], pat[m], np.clip(sl[m], _TINY, 1 - _TINY), aw[m],
-                                       np.clip(amax[m], _TINY, 1.0), q[m])
+        agents[m] = tt.callback_agents(
+            lam[m], hq[m], pat[m], np.clip(sl[m], _TINY, 1 - _TINY), aw[m], np.clip(amax[m], _TINY, 1.0), q[m]
+        )
         r = tt.callback_queue(lam[m], hq[m], pat[m], agents[m], aw[m], q[m])
         answered = 1.0 - r.abandon_probability - r.callback_probability
         hold_q[m] = r.average_wait + answered * hq[m]
@@ -192,8 +211,17 @@ def size_chatbot(load, capacity, ceiling, session_s) -> Sizing:
     return Sizing(needed, gos, carriable, positive(conc - u * c), "utilization", "sessions_over_ceiling")
 
 
-def size_chat_queue(load, capacity, service_level_target, aht_s, patience_s, answer_within_s, abandon_max,
-                    concurrency, slowdown) -> Sizing:
+def size_chat_queue(
+    load,
+    capacity,
+    service_level_target,
+    aht_s,
+    patience_s,
+    answer_within_s,
+    abandon_max,
+    concurrency,
+    slowdown,
+) -> Sizing:
     """Agents a chat queue needs when each agent holds up to ``concurrency`` chats.
 
     Parameters
@@ -220,18 +248,35 @@ def size_chat_queue(load, capacity, service_level_target, aht_s, patience_s, ans
     ----------
     Tezcan & Zhang (2014), Operations Research 62(4).
     """
-    x, n, sl, h, pat, aw, amax, k, beta = _arrays(load, capacity, service_level_target, aht_s, patience_s,
-                                                  answer_within_s, abandon_max, concurrency, slowdown)
+    x, n, sl, h, pat, aw, amax, k, beta = _arrays(
+        load,
+        capacity,
+        service_level_target,
+        aht_s,
+        patience_s,
+        answer_within_s,
+        abandon_max,
+        concurrency,
+        slowdown,
+    )
     x = positive(x)
     lam = x / 3600.0
     k = np.maximum(np.round(k), 1.0)
-    needed = np.asarray(tt.chat_agents(lam, h, pat, np.clip(sl, _TINY, 1 - _TINY), aw, np.clip(amax, _TINY, 1.0),
-                                       k, beta), dtype=np.float64)
+    needed = np.asarray(
+        tt.chat_agents(lam, h, pat, np.clip(sl, _TINY, 1 - _TINY), aw, np.clip(amax, _TINY, 1.0), k, beta),
+        dtype=np.float64,
+    )
     r = tt.chat_queue(lam, h, pat, np.maximum(np.round(n), 0.0), k, beta, aw)
     busy = (lam > 0) & (needed > 0)
     carriable = np.where(busy, x * n / np.where(busy, needed, 1.0), np.nan)
-    return Sizing(needed, np.asarray(r.service_level, dtype=np.float64), carriable,
-                  x * np.asarray(r.abandon_probability), "service_level", "chats_abandoned_per_hour")
+    return Sizing(
+        needed,
+        np.asarray(r.service_level, dtype=np.float64),
+        carriable,
+        x * np.asarray(r.abandon_probability),
+        "service_level",
+        "chats_abandoned_per_hour",
+    )
 
 
 def size_message_queue(load, capacity, target, aht_s, service_window_s) -> Sizing:
@@ -266,11 +311,14 @@ def size_message_queue(load, capacity, target, aht_s, service_window_s) -> Sizin
     share = np.where(x > 0, tt.backlog_within(x, h, np.maximum(n, 0.0), w), 1.0)
     busy = (x > 0) & (needed > 0)
     carriable = np.where(busy, x * n / np.where(busy, needed, 1.0), np.nan)
-    return Sizing(needed, share, carriable, x * (1.0 - share), "share_within_window", "messages_late_per_hour")
+    return Sizing(
+        needed, share, carriable, x * (1.0 - share), "share_within_window", "messages_late_per_hour"
+    )
 
 
-def size_contact_center_callback(load, capacity, service_level_target, aht_s, patience_s, answer_within_s,
-                                 abandon_max, callback_share) -> Sizing:
+def size_contact_center_callback(
+    load, capacity, service_level_target, aht_s, patience_s, answer_within_s, abandon_max, callback_share
+) -> Sizing:
     """Agents of a voice queue offering callbacks to callers who find every agent busy.
 
     As :func:`surgeplan.dimension.size_contact_center` with
@@ -281,14 +329,23 @@ def size_contact_center_callback(load, capacity, service_level_target, aht_s, pa
     ----------
     Armony & Maglaras (2004), Operations Research 52(2).
     """
-    x, n, sl, h, pat, aw, amax, q = _arrays(load, capacity, service_level_target, aht_s, patience_s,
-                                            answer_within_s, abandon_max, callback_share)
+    x, n, sl, h, pat, aw, amax, q = _arrays(
+        load, capacity, service_level_target, aht_s, patience_s, answer_within_s, abandon_max, callback_share
+    )
     x = positive(x)
     lam = x / 3600.0
-    needed = np.asarray(tt.callback_agents(lam, h, pat, np.clip(sl, _TINY, 1 - _TINY), aw,
-                                           np.clip(amax, _TINY, 1.0), q), dtype=np.float64)
+    needed = np.asarray(
+        tt.callback_agents(lam, h, pat, np.clip(sl, _TINY, 1 - _TINY), aw, np.clip(amax, _TINY, 1.0), q),
+        dtype=np.float64,
+    )
     r = tt.callback_queue(lam, h, pat, np.maximum(np.round(n), 0.0), aw, q)
     busy = (lam > 0) & (needed > 0)
     carriable = np.where(busy, x * n / np.where(busy, needed, 1.0), np.nan)
-    return Sizing(needed, np.asarray(r.service_level, dtype=np.float64), carriable,
-                  x * np.asarray(r.abandon_probability), "service_level", "calls_abandoned_per_hour")
+    return Sizing(
+        needed,
+        np.asarray(r.service_level, dtype=np.float64),
+        carriable,
+        x * np.asarray(r.abandon_probability),
+        "service_level",
+        "calls_abandoned_per_hour",
+    )

@@ -59,8 +59,12 @@ def feed_targets(inv: pd.DataFrame, *, source: str = "<inventory>") -> np.ndarra
     found = inv.index.get_indexer(names[has])
     if (found < 0).any():
         row = int(np.flatnonzero(has)[np.flatnonzero(found < 0)[0]])
-        raise ValidationError(f"feeds names {names[row]!r}, which is not a resource_id of the inventory",
-                              file=source, row=row + 1, column="feeds")
+        raise ValidationError(
+            f"feeds names {names[row]!r}, which is not a resource_id of the inventory",
+            file=source,
+            row=row + 1,
+            column="feeds",
+        )
     tgt[has] = found
     flow_depth(tgt, source=source)
     return tgt
@@ -79,11 +83,17 @@ def flow_depth(tgt: np.ndarray, *, source: str = "<inventory>") -> np.ndarray:
         if depth.max() > tgt.size:
             break
     row = int(src[np.argmax(depth[src])])
-    raise ValidationError("feeds makes a loop (a resource feeds itself through the flow)",
-                          file=source, row=row + 1, column="feeds")
+    raise ValidationError(
+        "feeds makes a loop (a resource feeds itself through the flow)",
+        file=source,
+        row=row + 1,
+        column="feeds",
+    )
 
 
-def _pass_share(inv: pd.DataFrame, src_pos: np.ndarray, load: np.ndarray, target_inv: np.ndarray) -> np.ndarray:
+def _pass_share(
+    inv: pd.DataFrame, src_pos: np.ndarray, load: np.ndarray, target_inv: np.ndarray
+) -> np.ndarray:
     """Share of each source row's rate passed on to what it feeds."""
     kind = inv["kind"].to_numpy()[src_pos]
 
@@ -104,8 +114,9 @@ def _pass_share(inv: pd.DataFrame, src_pos: np.ndarray, load: np.ndarray, target
     return np.where(kind == "contact_center", np.where(load > 0, share, 0.0), share)
 
 
-def push_loads(inv: pd.DataFrame, pos: np.ndarray, period: np.ndarray, load: np.ndarray,
-               target_inv: np.ndarray) -> np.ndarray:
+def push_loads(
+    inv: pd.DataFrame, pos: np.ndarray, period: np.ndarray, load: np.ndarray, target_inv: np.ndarray
+) -> np.ndarray:
     """Loads with every fed resource's row replaced by what its feeders pass on in that period.
 
     Parameters

@@ -100,7 +100,9 @@ def _contact_center(r: KindRows) -> Sizing:
         return size_contact_center(r.load, r.capacity, r.target, *args)
     plain = size_contact_center(r.load, r.capacity, r.target, *args)
     cb = q > 0
-    offer = size_contact_center_callback(r.load[cb], r.capacity[cb], r.target[cb], *(a[cb] for a in args), q[cb])
+    offer = size_contact_center_callback(
+        r.load[cb], r.capacity[cb], r.target[cb], *(a[cb] for a in args), q[cb]
+    )
     for field in ("needed", "gos", "carriable", "shortfall"):
         getattr(plain, field)[cb] = getattr(offer, field)
     return plain
@@ -114,7 +116,9 @@ def _link(r: KindRows) -> Sizing:
     gcode_inv = np.full(len(r.inv), -1, dtype=np.int64)
     gcode_inv[r.inv_k] = codes
     pcode, _ = pd.factorize(r.period)
-    stats = link_group_stats(gcode_inv[r.pos], pcode, r.load, codes, r.capacity_inv[r.inv_k], r.target_inv[r.inv_k])
+    stats = link_group_stats(
+        gcode_inv[r.pos], pcode, r.load, codes, r.capacity_inv[r.inv_k], r.target_inv[r.inv_k]
+    )
     return size_link(r.load, r.capacity, r.target, *stats)
 
 
@@ -154,8 +158,22 @@ def _chatbot(r: KindRows) -> Sizing:
 
 
 def _chat_queue(r: KindRows) -> Sizing:
-    return size_chat_queue(r.load, r.capacity, r.target, *(r.col(c) for c in (
-        "aht_s", "patience_s", "answer_within_s", "abandon_max", "concurrency", "concurrency_slowdown")))
+    return size_chat_queue(
+        r.load,
+        r.capacity,
+        r.target,
+        *(
+            r.col(c)
+            for c in (
+                "aht_s",
+                "patience_s",
+                "answer_within_s",
+                "abandon_max",
+                "concurrency",
+                "concurrency_slowdown",
+            )
+        ),
+    )
 
 
 def _message_queue(r: KindRows) -> Sizing:
