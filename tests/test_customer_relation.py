@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import mpmath as mp
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -57,18 +56,18 @@ def mp_chain(lam, h, pat, n, q=0.0, tail=3000):
 
 
 def row(rid, kind, capacity, **kw):
-    r = dict(
-        resource_id=rid,
-        kind=kind,
-        region="FRA",
-        capacity=capacity,
-        module_size=kw.pop("module_size", 1),
-        max_capacity=1e9,
-        lead_time_days=7,
-        module_cost=kw.pop("module_cost", 100.0),
-        group="",
-        priority_class=kw.pop("priority_class", "standard"),
-    )
+    r = {
+        "resource_id": rid,
+        "kind": kind,
+        "region": "FRA",
+        "capacity": capacity,
+        "module_size": kw.pop("module_size", 1),
+        "max_capacity": 1e9,
+        "lead_time_days": 7,
+        "module_cost": kw.pop("module_cost", 100.0),
+        "group": "",
+        "priority_class": kw.pop("priority_class", "standard"),
+    }
     r.update(kw)
     return r
 
@@ -119,7 +118,7 @@ def test_number_channels_with_impatient_callers_and_callbacks():
     )
     out = by_id(dimension(inv, bh({"NUM": 600.0, "Q": 1.0, "CB": 1.0})))
     n = int(out.loc["Q", "needed"])
-    busy, cb, ab, wait = mp_chain(1 / 6, 240, 120, n, q=0.3)
+    _busy, cb, ab, wait = mp_chain(1 / 6, 240, 120, n, q=0.3)
     # the callback queue gets 600 x P(callback) messages in the busy hour
     assert out.loc["CB", "load"] == pytest.approx(600 * cb, rel=1e-8)
     holding = wait + (1 - ab - cb) * 240
