@@ -12,7 +12,15 @@ capacity a plan needs so the GoS still holds after every scenario of a set
 
 from surgeplan.continuity.network import KIND_LIMITS, Network, build_network, contact_center_carriable
 from surgeplan.continuity.redistribute import Redistribution, redistribute
-from surgeplan.continuity.scenarios import SWEEPS, Scenario, pairs, parse_spec, resolve_scenarios, scenario, sweep
+from surgeplan.continuity.scenarios import (
+    SWEEPS,
+    Scenario,
+    pairs,
+    parse_spec,
+    resolve_scenarios,
+    scenario,
+    sweep,
+)
 from surgeplan.continuity.whatif import FLOW_COLUMNS, WHATIF_COLUMNS, WORST_COLUMNS, WhatIfResult, whatif
 
 __all__ = [

@@ -55,8 +55,9 @@ def _vpn(load, cap, target, inv):
 
 def _contact_center(load, cap, target, inv):
     col = {c: inv[c].to_numpy(np.float64) for c in ("aht_s", "patience_s", "answer_within_s", "abandon_max")}
-    return size_contact_center(load, cap, target, col["aht_s"], col["patience_s"], col["answer_within_s"],
-                               col["abandon_max"])
+    return size_contact_center(
+        load, cap, target, col["aht_s"], col["patience_s"], col["answer_within_s"], col["abandon_max"]
+    )
 
 
 #: kind -> (carried load, capacity, target, inventory rows) -> ``Sizing`` (dimension's rules).
@@ -69,8 +70,14 @@ GOS_RULES = {
 }
 
 
-def recheck(inv: pd.DataFrame, kind: np.ndarray, resource: np.ndarray, carried: np.ndarray,
-            capacity: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def recheck(
+    inv: pd.DataFrame,
+    kind: np.ndarray,
+    resource: np.ndarray,
+    carried: np.ndarray,
+    capacity: np.ndarray,
+    target: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """GoS of every row; returns ``(gos_metric, gos_value, ok, needed)`` arrays.
 
     ``resource`` are positions into ``inv`` (the network's prepared inventory); ``capacity`` and

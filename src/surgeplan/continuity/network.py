@@ -29,13 +29,13 @@ from scipy.sparse.csgraph import connected_components
 from surgeplan import teletraffic as tt
 from surgeplan.dimension import gos_targets, prepare_inventory, trunk_group_carriable
 from surgeplan.errors import SurgeplanError, ValidationError
-from surgeplan.kinds import KINDS
 
 __all__ = ["KIND_LIMITS", "Network", "build_network", "contact_center_carriable"]
 
 
-def contact_center_carriable(agents, target, aht_s, patience_s, answer_within_s, abandon_max,
-                             iterations: int = 48) -> np.ndarray:
+def contact_center_carriable(
+    agents, target, aht_s, patience_s, answer_within_s, abandon_max, iterations: int = 48
+) -> np.ndarray:
     """Calls per hour a queue's agents carry at its service-level target and abandonment ceiling.
 
     Both Erlang A measures worsen as the arrival rate grows, so the largest rate meeting both is
@@ -58,8 +58,10 @@ def contact_center_carriable(agents, target, aht_s, patience_s, answer_within_s,
     ----------
     Garnett, Mandelbaum & Reiman, "Designing a call center with impatient customers", MSOM 4(3), 2002.
     """
-    n, sl, h, pat, aw, ab = (np.asarray(v, dtype=np.float64) for v in np.broadcast_arrays(
-        agents, target, aht_s, patience_s, answer_within_s, abandon_max))
+    n, sl, h, pat, aw, ab = (
+        np.asarray(v, dtype=np.float64)
+        for v in np.broadcast_arrays(agents, target, aht_s, patience_s, answer_within_s, abandon_max)
+    )
     lo = np.zeros(n.shape)
     hi = np.where(n > 0, n * 3600.0 / h, 0.0)
     for _ in range(iterations):
@@ -86,8 +88,9 @@ def _limits_ceiling(cap, target, inv):
 def _limits_contact_center(cap, target, inv):
     col = {c: inv[c].to_numpy(np.float64) for c in ("aht_s", "patience_s", "answer_within_s", "abandon_max")}
     hard = np.where(cap > 0, cap * 3600.0 / col["aht_s"], 0.0)
-    carry = contact_center_carriable(cap, target, col["aht_s"], col["patience_s"], col["answer_within_s"],
-                                     col["abandon_max"])
+    carry = contact_center_carriable(
+        cap, target, col["aht_s"], col["patience_s"], col["answer_within_s"], col["abandon_max"]
+    )
     return hard, carry
 
 
@@ -153,8 +156,15 @@ def _group_edges(kind: np.ndarray, group: np.ndarray, skip: np.ndarray) -> tuple
     return pairs["i_s"].to_numpy(np.int64), pairs["i_d"].to_numpy(np.int64)
 
 
-def build_network(inventory: pd.DataFrame, load: pd.Series, routes: pd.DataFrame | None = None, *,
-                  mode: str = "optimal", gos_overrides=None, routes_source: str = "<routes>") -> Network:
+def build_network(
+    inventory: pd.DataFrame,
+    load: pd.Series,
+    routes: pd.DataFrame | None = None,
+    *,
+    mode: str = "optimal",
+    gos_overrides=None,
+    routes_source: str = "<routes>",
+) -> Network:
     """Arrays for :func:`surgeplan.continuity.whatif` (see the module docstring).
 
     ``load`` maps ``resource_id`` to busy-hour load (missing resources: 0). ``routes`` are checked
@@ -164,8 +174,9 @@ def build_network(inventory: pd.DataFrame, load: pd.Series, routes: pd.DataFrame
     keep = inv["kind"].isin([k for k in KIND_LIMITS]).to_numpy()
     inv = inv.loc[keep]
     if inv.empty:
-        raise SurgeplanError("inventory: no resource of a kind the what-if checks "
-                             f"({', '.join(KIND_LIMITS)})")
+        raise SurgeplanError(
+            f"inventory: no resource of a kind the what-if checks ({', '.join(KIND_LIMITS)})"
+        )
     ids = inv["resource_id"].to_numpy().astype(str)
     kind = inv["kind"].to_numpy().astype(str)
     cap = np.maximum(inv["capacity"].to_numpy(np.float64), 0.0)
@@ -190,14 +201,35 @@ def build_network(inventory: pd.DataFrame, load: pd.Series, routes: pd.DataFrame
     dst = np.concatenate([gd, rd])
     mx = np.concatenate([np.full(gs.size, np.inf), rmax])
     if src.size:  # one edge per (src, dst): a group pair wins over a bounded route (unbounded)
-        e = pd.DataFrame({"s": src, "d": dst, "m": mx}).groupby(["s", "d"], sort=True)["m"].max().reset_index()
+        e = (
+            pd.DataFrame({"s": src, "d": dst, "m": mx})
+            .groupby(["s", "d"], sort=True)["m"]
+            .max()
+            .reset_index()
+        )
         src, dst, mx = e["s"].to_numpy(np.int64), e["d"].to_numpy(np.int64), e["m"].to_numpy(np.float64)
     # hashed link groups are components of their own (members linked, no LP edges)
     hs, hd = _group_edges(kind, group, ~hashed)
-    a = coo_matrix((np.ones(src.size + hs.size), (np.r_[src, hs], np.r_[dst, hd])), shape=(ids.size, ids.size))
+    a = coo_matrix(
+        (np.ones(src.size + hs.size), (np.r_[src, hs], np.r_[dst, hd])), shape=(ids.size, ids.size)
+    )
     _, comp = connected_components(a, directed=False)
-    return Network(inv, ids, kind, inv["priority_class"].to_numpy().astype(str) == "vital", cap, target, x,
-                   hard, carry, src, dst, mx, comp.astype(np.int64), hashed)
+    return Network(
+        inv,
+        ids,
+        kind,
+        inv["priority_class"].to_numpy().astype(str) == "vital",
+        cap,
+        target,
+        x,
+        hard,
+        carry,
+        src,
+        dst,
+        mx,
+        comp.astype(np.int64),
+        hashed,
+    )
 
 
 def _routes(routes, ids, kind, source):
@@ -213,13 +245,22 @@ def _routes(routes, ids, kind, source):
     for arr, col in ((s, "from_resource"), (d, "to_resource")):
         if (arr < 0).any():
             r = int(np.flatnonzero(arr < 0)[0])
-            raise ValidationError(f"unknown resource {str(routes[col].iloc[r])!r} (not in the inventory, or of a "
-                                  "kind the what-if does not check)", file=source, row=r + 1, column=col)
+            raise ValidationError(
+                f"unknown resource {str(routes[col].iloc[r])!r} (not in the inventory, or of a "
+                "kind the what-if does not check)",
+                file=source,
+                row=r + 1,
+                column=col,
+            )
     diff = kind[s] != kind[d]
     if diff.any():
         r = int(np.flatnonzero(diff)[0])
-        raise ValidationError(f"route between different kinds ({kind[s[r]]} -> {kind[d[r]]})",
-                              file=source, row=r + 1, column="to_resource")
+        raise ValidationError(
+            f"route between different kinds ({kind[s[r]]} -> {kind[d[r]]})",
+            file=source,
+            row=r + 1,
+            column="to_resource",
+        )
     same = s == d
     if same.any():
         r = int(np.flatnonzero(same)[0])
@@ -231,8 +272,12 @@ def _routes(routes, ids, kind, source):
         bad = (np.isnan(mx) & ~blank) | (mx < 0)
         if bad.any():
             r = int(np.flatnonzero(bad)[0])
-            raise ValidationError(f"max_load must be a number >= 0 (or empty: unbounded), got {raw.iloc[r]!r}",
-                                  file=source, row=r + 1, column="max_load")
+            raise ValidationError(
+                f"max_load must be a number >= 0 (or empty: unbounded), got {raw.iloc[r]!r}",
+                file=source,
+                row=r + 1,
+                column="max_load",
+            )
         mx = np.where(blank, np.inf, mx)
     else:
         mx = np.full(s.size, np.inf)

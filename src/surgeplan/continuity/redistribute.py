@@ -121,7 +121,6 @@ def redistribute(net: Network, failed: list[np.ndarray]) -> Redistribution:
         Per scenario, the positions of the failed resources.
     """
     bs, bc, bstart, bsize, rb, res, sc, is_failed, pos_in_comp = _blocks(net, failed)
-    o = net.load[res]
     carried = np.zeros(res.size)
     unserved = np.zeros(res.size)
     flows = []
@@ -137,13 +136,26 @@ def redistribute(net: Network, failed: list[np.ndarray]) -> Redistribution:
     batch = cum // BATCH_ROWS
     for b in np.unique(batch):
         blocks = lp_blocks[batch == b]
-        flows.append(_solve_batch(net, blocks, bs, bc, bstart, bsize, rb, res, sc, is_failed, pos_in_comp,
-                                  carried, unserved))
+        flows.append(
+            _solve_batch(
+                net, blocks, bs, bc, bstart, bsize, rb, res, sc, is_failed, pos_in_comp, carried, unserved
+            )
+        )
     offered = carried + unserved
     fl = [f for f in flows if f is not None and f[0].size]
-    cat = (lambda i, dt: np.concatenate([f[i] for f in fl]).astype(dt) if fl else np.zeros(0, dt))
-    return Redistribution(sc, res, is_failed, offered, carried, unserved,
-                          cat(0, np.int64), cat(1, np.int64), cat(2, np.int64), cat(3, np.float64))
+    cat = lambda i, dt: np.concatenate([f[i] for f in fl]).astype(dt) if fl else np.zeros(0, dt)
+    return Redistribution(
+        sc,
+        res,
+        is_failed,
+        offered,
+        carried,
+        unserved,
+        cat(0, np.int64),
+        cat(1, np.int64),
+        cat(2, np.int64),
+        cat(3, np.float64),
+    )
 
 
 def _hashing(net, rb, res, sc, is_failed, hrow, carried, unserved):
@@ -182,8 +194,11 @@ def _hashing(net, rb, res, sc, is_failed, hrow, carried, unserved):
 
 def _solve_batch(net, blocks, bs, bc, bstart, bsize, rb, res, sc, is_failed, pos_in_comp, carried, unserved):
     """One block-diagonal LP over ``blocks``; writes carried / unserved of their rows."""
-    rows = np.concatenate([np.arange(bstart[b], bstart[b] + bsize[b]) for b in blocks]) if blocks.size < 64 else \
-        np.flatnonzero(np.isin(rb, blocks))
+    rows = (
+        np.concatenate([np.arange(bstart[b], bstart[b] + bsize[b]) for b in blocks])
+        if blocks.size < 64
+        else np.flatnonzero(np.isin(rb, blocks))
+    )
     if rows.size == 0:
         return None
     r_res = res[rows]
@@ -263,14 +278,24 @@ def _solve_batch(net, blocks, bs, bc, bstart, bsize, rb, res, sc, is_failed, pos
     seg_row[has_seg] = n_cap + np.arange(n_seg)
     kk = has_keep & surv
     sx = has_seg[ed]
-    ri = np.r_[cap_row[kk], cap_row[ed], seg_row[kk & has_seg], seg_row[ed][sx], np.tile(seg_row[has_seg], nseg)]
+    ri = np.r_[
+        cap_row[kk], cap_row[ed], seg_row[kk & has_seg], seg_row[ed][sx], np.tile(seg_row[has_seg], nseg)
+    ]
     ci = np.r_[v_keep[kk], v_x, v_keep[kk & has_seg], v_x[sx], v_s[:, has_seg].ravel()]
-    vals = np.r_[np.ones(int(kk.sum()) + n_x + int((kk & has_seg).sum()) + int(sx.sum())), -np.ones(nseg * n_seg)]
+    vals = np.r_[
+        np.ones(int(kk.sum()) + n_x + int((kk & has_seg).sum()) + int(sx.sum())), -np.ones(nseg * n_seg)
+    ]
     a_ub = coo_matrix((vals, (ri, ci)), shape=(n_cap + n_seg, nvar)).tocsr()
     b_ub = np.r_[hard[surv], carry[has_seg]]
-    res_lp = linprog(cost, A_ub=a_ub if a_ub.shape[0] else None, b_ub=b_ub if a_ub.shape[0] else None,
-                     A_eq=a_eq if n_u else None, b_eq=b_eq if n_u else None,
-                     bounds=np.column_stack([np.zeros(nvar), ub]), method="highs")
+    res_lp = linprog(
+        cost,
+        A_ub=a_ub if a_ub.shape[0] else None,
+        b_ub=b_ub if a_ub.shape[0] else None,
+        A_eq=a_eq if n_u else None,
+        b_eq=b_eq if n_u else None,
+        bounds=np.column_stack([np.zeros(nvar), ub]),
+        method="highs",
+    )
     if res_lp.status != 0:
         raise SurgeplanError(f"what-if LP failed: {res_lp.message}")
     xv = np.maximum(res_lp.x, 0.0)

@@ -67,13 +67,17 @@ def parse_spec(spec: str, inventory: pd.DataFrame, *, source: str = "--fail") ->
         raise SurgeplanError(f"{source}: empty failure SPEC")
     prefix, _, value = text.partition(":")
     if _ and prefix in ("site", "region", "group"):
-        col = inv[prefix].astype(str).str.strip() if prefix in inv.columns else pd.Series("", index=inv.index)
+        col = (
+            inv[prefix].where(inv[prefix].notna(), "").astype(str).str.strip()
+            if prefix in inv.columns
+            else pd.Series("", index=inv.index)
+        )
         if prefix == "region":
             hit = col.str.upper() == value.strip().upper()
         else:
             hit = col == value.strip()
         if not hit.any():
-            known = sorted(set(col[(col != "") & (col != "nan")]))
+            known = sorted(set(col[col != ""]))
             shown = ", ".join(known[:8]) + (" ..." if len(known) > 8 else "")
             raise SurgeplanError(f"{source} {text!r}: no resource has {prefix} {value!r}; known: {shown}")
         rows = inv.loc[hit.to_numpy()]
@@ -83,12 +87,15 @@ def parse_spec(spec: str, inventory: pd.DataFrame, *, source: str = "--fail") ->
         return tuple(rows["resource_id"])
     if (inv["resource_id"] == text).any():
         return (text,)
-    raise SurgeplanError(f"{source} {text!r}: unknown resource (not in the inventory; a site, region or group "
-                         "is written site:NAME, region:ISO3, group:NAME)")
+    raise SurgeplanError(
+        f"{source} {text!r}: unknown resource (not in the inventory; a site, region or group "
+        "is written site:NAME, region:ISO3, group:NAME)"
+    )
 
 
-def scenario(specs: str | Sequence[str], inventory: pd.DataFrame, name: str | None = None, *,
-             source: str = "--fail") -> Scenario:
+def scenario(
+    specs: str | Sequence[str], inventory: pd.DataFrame, name: str | None = None, *, source: str = "--fail"
+) -> Scenario:
     """One combined scenario from one or several SPECs (their failed resources together)."""
     specs = (specs,) if isinstance(specs, str) else tuple(specs)
     if not specs:

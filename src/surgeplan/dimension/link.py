@@ -42,6 +42,8 @@ member's ``needed`` is then its capacity after that upgrade; a group that alread
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from surgeplan.dimension._common import Sizing, positive
@@ -289,7 +291,7 @@ def _min_cost_needed(needed, own, x, c, u, gl, gu, short, block, module_size, mo
         return out
     order = rows[np.argsort(block[rows], kind="stable")]
     starts = np.r_[0, np.flatnonzero(np.diff(block[order])) + 1, order.size]
-    for s, e in zip(starts[:-1], starts[1:]):
+    for s, e in itertools.pairwise(starts):
         r = order[s:e]
         m = ms[r]
         if r.size < 2 or not np.all(np.isfinite(m) & (m > 0)):
