@@ -238,6 +238,10 @@ def _solve_batch(net, blocks, bs, bc, bstart, bsize, rb, res, sc, is_failed, pos
     v_s[:, has_seg] = n_keep + n_u + np.arange(nseg)[:, None] * n_seg + np.arange(n_seg)[None, :]
     v_x = n_keep + n_u + nseg * n_seg + np.arange(n_x)
     nvar = n_keep + n_u + nseg * n_seg + n_x
+    if n_u == 0:  # no load in these blocks: nothing to carry, nothing lost
+        carried[rows] = 0.0
+        unserved[rows] = 0.0
+        return None
     # per-block weights (module docstring)
     lb_blk = r_blk
     nb = rb.max() + 1
