@@ -119,7 +119,16 @@ def _link(r: KindRows) -> Sizing:
     stats = link_group_stats(
         gcode_inv[r.pos], pcode, r.load, codes, r.capacity_inv[r.inv_k], r.target_inv[r.inv_k]
     )
-    return size_link(r.load, r.capacity, r.target, *stats)
+    return size_link(
+        r.load,
+        r.capacity,
+        r.target,
+        *stats,
+        block=gcode_inv[r.pos] * (pcode.max() + 1) + pcode,
+        module_size=r.col("module_size"),
+        module_cost=r.col("module_cost"),
+        max_capacity=r.col("max_capacity"),
+    )
 
 
 def _contact_number(r: KindRows) -> Sizing:
