@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from surgeplan import teletraffic as tt
 from surgeplan.dimension import dimension
 from surgeplan.dimension.flow import apply_levers
-from surgeplan.dimension.levers import lever_table
+from surgeplan.dimension.levers import chains, lever_table
 from surgeplan.errors import SurgeplanError, ValidationError
 
 mp.mp.dps = 40
@@ -167,8 +167,10 @@ def test_message_queue_window_and_default_target():
 def test_feeds_errors_name_row_and_column():
     inv = pd.DataFrame([row("A", "contact_number", 10, feeds="NOPE")])
     with pytest.raises(ValidationError, match="NOPE") as e:
-        dimension(inv, bh({"A": 1.0}))
+        chains(inv)
     assert e.value.column == "feeds" and e.value.row == 1
+    # sizing part of an inventory: a link to a resource left out is no link
+    assert by_id(dimension(inv, bh({"A": 36.0}))).loc["A", "load"] == 36.0
     loop = pd.DataFrame([row("A", "ivr", 10, feeds="B"), row("B", "ivr", 10, feeds="A")])
     with pytest.raises(ValidationError, match="loop"):
         dimension(loop, bh({"A": 1.0}))

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from surgeplan.dimension._common import RTOL, Sizing
-from surgeplan.dimension.flow import feed_targets, push_loads
+from surgeplan.dimension.flow import push_loads
 from surgeplan.dimension.rules import SIZING_RULES, KindRows
 from surgeplan.errors import SurgeplanError, ValidationError
 from surgeplan.kinds import INVENTORY_OPTIONAL, INVENTORY_REQUIRED, KINDS
@@ -71,9 +71,7 @@ def prepare_inventory(inventory: pd.DataFrame, *, source: str = "<inventory>") -
     inv["group"] = inv["group"].fillna("").astype(str)
     inv["priority_class"] = inv["priority_class"].fillna("standard").astype(str)
     inv["resource_id"] = inv["resource_id"].astype(str)
-    inv = inv.set_index("resource_id", drop=False)
-    feed_targets(inv, source=source)  # unknown names and loops in `feeds` are refused here
-    return inv
+    return inv.set_index("resource_id", drop=False)
 
 
 def gos_targets(inv: pd.DataFrame, gos_overrides: Mapping[str, float] | None = None) -> np.ndarray:

@@ -43,10 +43,12 @@ LEVERS: dict[str, tuple[str, str]] = {
 _TINY = 1e-12
 
 
-def feed_targets(inv: pd.DataFrame, *, source: str = "<inventory>") -> np.ndarray:
-    """Inventory position each resource feeds (-1: none), with cycles and unknown names refused.
+def feed_targets(inv: pd.DataFrame, *, source: str = "<inventory>", strict: bool = True) -> np.ndarray:
+    """Inventory position each resource feeds (-1: none); loops are refused.
 
-    ``inv`` is indexed by ``resource_id`` (:func:`surgeplan.dimension.prepare_inventory`).
+    ``inv`` is indexed by ``resource_id`` (:func:`surgeplan.dimension.prepare_inventory`). A name
+    that is not in the inventory raises ``ValidationError`` (file, row, column ``feeds``) when
+    ``strict``; otherwise it counts as no link (sizing a part of an inventory).
     """
     if "feeds" not in inv.columns:
         return np.full(len(inv), -1, dtype=np.int64)
@@ -57,7 +59,7 @@ def feed_targets(inv: pd.DataFrame, *, source: str = "<inventory>") -> np.ndarra
     if not has.any():
         return tgt
     found = inv.index.get_indexer(names[has])
-    if (found < 0).any():
+    if strict and (found < 0).any():
         row = int(np.flatnonzero(has)[np.flatnonzero(found < 0)[0]])
         raise ValidationError(
             f"feeds names {names[row]!r}, which is not a resource_id of the inventory",
@@ -133,7 +135,7 @@ def push_loads(
     ndarray
         Loads, unchanged for rows of entries, unlinked resources and periods no feeder has.
     """
-    tgt = feed_targets(inv)
+    tgt = feed_targets(inv, strict=False)
     if not (tgt >= 0).any():
         return load
     depth = flow_depth(tgt)
@@ -160,7 +162,7 @@ def chain_positions(inv: pd.DataFrame) -> dict[str, np.ndarray]:
     Follows ``feeds`` from each resource through at most one ``ivr`` to the first
     ``contact_center``; ``ivr`` is -1 when the number feeds the queue directly.
     """
-    tgt = feed_targets(inv)
+    tgt = feed_targets(inv, strict=False)
     kind = inv["kind"].to_numpy()
     ivr = np.full(len(inv), -1, dtype=np.int64)
     queue = np.full(len(inv), -1, dtype=np.int64)
