@@ -25,7 +25,7 @@ mp.mp.dps = 40
 def mp_erlang_c_agents(a, aht, target, within):
     """Fewest agents with 1 - C(A, N) exp(-(N - A) t / h) >= target (Erlang C, 40 digits)."""
     a = mp.mpf(a)
-    n = int(math.floor(a)) + 1
+    n = math.floor(a) + 1
     while True:
         terms = [a**k / mp.factorial(k) for k in range(n + 1)]
         b = terms[-1] / mp.fsum(terms)
