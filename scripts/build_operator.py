@@ -17,7 +17,10 @@ Everything here is invented but sized like a large international operator in ear
 * audio / web / video conference bridges;
 * contact-centre queues at five service centres in Egypt, India, Mauritius, Brazil and France
   (Orange Business Services' five large service centres, 2020 annual report);
-* a few ``generic`` resources (SMS centres), forecast only.
+* a few ``generic`` resources (SMS centres), forecast only;
+* customer-relation chains of two enterprise customers (a French hospital group, vital, and a Spanish
+  insurer): contact number -> IVR -> agent queue at a service centre -> callback message queue, and
+  chatbot -> chat queue, linked by ``feeds`` (issue 17); every queue carries its ``language``.
 """
 
 from __future__ import annotations
@@ -252,6 +255,24 @@ QUEUES = {
 }
 
 
+# language of a queue from the market it serves (pooling across service centres)
+LANGUAGE = {
+    **dict.fromkeys(("FRA", "BEL", "CHE", "MAR"), "fr"),
+    **dict.fromkeys(("GBR", "USA", "IND", "SGP", "AUS", "ZAF", "GHA", "KEN"), "en"),
+    **dict.fromkeys(("EGY", "SAU", "ARE"), "ar"),
+    **dict.fromkeys(("ESP", "ARG", "MEX"), "es"),
+    **dict.fromkeys(("BRA", "PRT"), "pt"),
+    "DEU": "de",
+    "ITA": "it",
+    "JPN": "ja",
+}
+# enterprise customers with a customer-relation chain: (code, label, country, service centre, vital?)
+CR_CUSTOMERS = [
+    ("HOSP01", "Hospital group", "FRA", "FRA-PAR", True),
+    ("INS01", "Insurer", "ESP", "EGY-CAI", False),
+]
+
+
 def _round_to(x: float, step: int) -> int:
     return int(max(step, step * round(x / step)))
 
@@ -449,6 +470,7 @@ def build(seed: int = SEED) -> list[dict[str, object]]:
                 site=site,
                 gos_target=0.9 if vital else "",
                 name=f"{city} service centre: {label} ({market})",
+                language=LANGUAGE[market],
                 aht_s=int(_round_to(rng.uniform(240, 600), 10)),
                 patience_s=int(_round_to(rng.uniform(60, 300), 10)),
                 answer_within_s=20,
@@ -470,7 +492,51 @@ def build(seed: int = SEED) -> list[dict[str, object]]:
             priority_class="standard",
             name=f"{cc} SMS centre throughput (thousand messages per hour)",
         )
+    _customer_relation(rng, add)
     return rows
+
+
+def _customer_relation(rng: np.random.Generator, add) -> None:
+    """Each customer's chains: number -> IVR -> queue -> callbacks, chatbot -> chat queue."""
+    for code, label, cc, site, vital in CR_CUSTOMERS:
+        p = f"CR-{cc}-{code}"
+        prio = "vital" if vital else "standard"
+        agents = _round_to(float(rng.uniform(30, 60)), 5)
+        aht = int(_round_to(rng.uniform(240, 420), 10))
+        ivr_time, self_served = int(_round_to(rng.uniform(30, 60), 5)), round(float(rng.uniform(0.1, 0.2)), 2)
+        # the number's busy hour matches the queue's: occupancy 0.6 of the agents' calls, before self-service
+        calls = 0.6 * agents * 3600.0 / aht / (1.0 - self_served)
+        hold = ivr_time + (1.0 - self_served) * (aht + 20)  # seconds a call holds a channel (simulation scale)
+        channels = _round_to(calls * hold / 3600.0 / 0.5 + 15, 30)
+        ports = _round_to(calls * ivr_time / 3600.0 / 0.4 + 5, 10)
+        common = {"region": cc, "lead_time_days": 14, "priority_class": prio, "group": f"{p}"}
+        add(resource_id=f"{p}-NUM", kind="contact_number", capacity=channels, module_size=30,
+            max_capacity=channels * 4, module_cost=1500, feeds=f"{p}-IVR", aht_s=int(round(hold)),
+            gos_target=0.005 if vital else "", name=f"{label} ({cc}) customer contact number", **common)
+        add(resource_id=f"{p}-IVR", kind="ivr", capacity=ports, module_size=10, max_capacity=ports * 4,
+            module_cost=2000, feeds=f"{p}-VOICE", ivr_time_s=ivr_time, self_service_share=self_served,
+            aht_s=ivr_time, name=f"{label} ({cc}) voice guide (IVR)", **common)
+        add(resource_id=f"{p}-VOICE", kind="contact_center", capacity=agents, module_size=5,
+            max_capacity=agents * 2, module_cost=int(_round_to(5 * rng.uniform(3500, 5500), 500)),
+            feeds=f"{p}-CALLBACK", site=site, language=LANGUAGE[cc], aht_s=aht,
+            patience_s=int(_round_to(rng.uniform(90, 240), 10)), answer_within_s=20,
+            abandon_max=0.03 if vital else 0.05, gos_target=0.9 if vital else "", callback_share=0.0,
+            name=f"{label} ({cc}) customer line agents", **common)
+        add(resource_id=f"{p}-CALLBACK", kind="message_queue", capacity=5, module_size=1, max_capacity=40,
+            module_cost=4500, site=site, aht_s=aht, service_window_s=14400,
+            name=f"{label} ({cc}) callbacks and messages", **common)
+        sessions = _round_to(float(rng.uniform(60, 120)), 10)
+        contained = round(float(rng.uniform(0.2, 0.4)), 2)
+        add(resource_id=f"{p}-BOT", kind="chatbot", capacity=sessions, module_size=10, max_capacity=sessions * 5,
+            module_cost=400, feeds=f"{p}-CHAT", aht_s=240, containment_share=contained,
+            name=f"{label} ({cc}) chatbot", **common)
+        # chats reaching agents at the chatbot's base occupancy (0.3), 3 chats an agent of 750 s each
+        chats = 0.3 * sessions * 3600.0 / 240.0 * (1.0 - contained)
+        chat_agents = _round_to(chats * 750.0 / 3600.0 / 3.0 / 0.75 + 1, 2)
+        add(resource_id=f"{p}-CHAT", kind="chat_queue", capacity=chat_agents, module_size=2,
+            max_capacity=chat_agents * 3, module_cost=9000, site=site, language=LANGUAGE[cc], aht_s=600,
+            patience_s=300, answer_within_s=60, abandon_max=0.05, concurrency=3, concurrency_slowdown=0.25,
+            name=f"{label} ({cc}) chat agents", **common)
 
 
 def to_csv(rows: list[dict[str, object]]) -> str:

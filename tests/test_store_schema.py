@@ -63,7 +63,10 @@ def test_version_1_file_is_migrated_keeping_data(tmp_path):
         Store(path, read_only=True)
     with Store(path) as s:
         assert s.migrated_from == 1 and s.version == SCHEMA_VERSION
-        assert s.inventory()["resource_id"].tolist() == ["TG1"]
+        inv = s.inventory()
+        assert inv["resource_id"].tolist() == ["TG1"]
+        # v3 added the optional columns introduced since v1, empty for the old row
+        assert {"feeds", "language", "ivr_time_s", "concurrency", "redial_delay_s", "holding_time_s"} <= set(inv.columns)
         m = s.measurements()
         assert m["load"].tolist() == [80.5] and m["ts"].iloc[0] == pd.Timestamp("2020-03-16 09:00", tz="UTC")
         assert len(s.read_table("kinds")) > 0  # filled from the registry on open

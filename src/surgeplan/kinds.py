@@ -49,8 +49,17 @@ KINDS: dict[str, Kind] = {
     for k in (
         Kind("trunk_group", "erlang", "circuits", "blocking probability (Erlang B)", 0.01,
              relief="call gapping for non-vital traffic, overflow routes, recorded announcements"),
-        Kind("link", "gbps", "gbps", "busy-hour utilisation ceiling, also after the largest member fails (N+1)", 0.7,
-             coupled=True, relief="shape bulk and video traffic, ask content providers to lower bit rates"),
+        Kind(
+            "link",
+            "gbps",
+            "gbps",
+            "busy-hour utilisation ceiling with every member up and after the largest member of its group fails "
+            "(N+1, the group's load spread over the survivors by capacity); a link alone in no group: ceiling "
+            "on its own utilisation, no N+1",
+            0.7,
+            coupled=True,
+            relief="shape bulk and video traffic, ask content providers to lower bit rates",
+        ),
         Kind("vpn_gateway", "sessions", "sessions", "peak concurrent-session ceiling (fraction of capacity)", 0.9,
              relief="temporary licences, split tunnelling for video, staggered shifts"),
         Kind("conference_bridge", "erlang", "ports", "blocking probability on ports (Erlang B)", 0.01,
@@ -62,6 +71,30 @@ KINDS: dict[str, Kind] = {
             "service level: share of calls answered within answer_within_s (Erlang A)",
             0.8,
             relief="temporary agents, call-back, IVR deflection",
+        ),
+        Kind(
+            "contact_number",
+            "calls_per_hour",
+            "channels",
+            "blocking probability on access channels (Erlang B over IVR + queue wait + talk time)",
+            0.01,
+        ),
+        Kind("ivr", "calls_per_hour", "ports", "blocking probability on voice-guide ports (Erlang B)", 0.01),
+        Kind(
+            "chat_queue",
+            "chats_per_hour",
+            "agents",
+            "service level: share of chats answered within answer_within_s, agents holding up to "
+            "`concurrency` chats (Erlang A with state-dependent service)",
+            0.8,
+        ),
+        Kind("chatbot", "sessions_per_hour", "sessions", "peak concurrent-session ceiling (fraction of capacity)", 0.9),
+        Kind(
+            "message_queue",
+            "messages_per_hour",
+            "agents",
+            "share of messages handled within service_window_s over the day (fluid backlog)",
+            0.95,
         ),
         Kind("generic", "unit", "unit", "none: forecast only, never dimensioned", float("nan"), dimensioned=False),
     )
@@ -97,7 +130,20 @@ INVENTORY_OPTIONAL: dict[str, object] = {
     "patience_s": 120.0,  # contact_center: mean patience before abandoning, seconds (inf = Erlang C)
     "answer_within_s": 20.0,  # contact_center: service-level threshold, seconds
     "abandon_max": 0.05,  # contact_center: abandonment ceiling (probability)
+    # customer-relation flow (issue 17): `feeds` names the resource_id the next stage of the flow is
+    "feeds": None,  # contact_number -> ivr -> contact_center (-> message_queue: callbacks); chatbot -> chat_queue
+    "language": None,  # contact_center: language/skill of the queue (pooling across service centres)
+    "ivr_time_s": 60.0,  # ivr: mean time a caller spends in the voice guide, seconds
+    "self_service_share": 0.0,  # ivr: share of callers served by the voice guide alone
+    "containment_share": 0.0,  # chatbot: share of sessions that never reach an agent
+    "callback_share": 0.0,  # contact_center: share of callers finding all agents busy who take a callback
+    "concurrency": 1.0,  # chat_queue: chats an agent holds at once
+    "concurrency_slowdown": 0.25,  # chat_queue: a chat lasts aht_s x (1 + slowdown x (k - 1)) with k held
+    "service_window_s": 14400.0,  # message_queue: handled-within window, seconds (4 h)
 }
+
+#: Optional inventory columns holding text (the others are numbers).
+INVENTORY_TEXT = ("name", "site", "feeds", "language")
 
 PRIORITY_CLASSES = ("vital", "standard")
 

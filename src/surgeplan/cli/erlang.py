@@ -10,6 +10,10 @@ Examples::
     surgeplan erlang c --calls-per-hour 600 --aht 240 --agents 45
     surgeplan erlang a --calls-per-hour 600 --aht 240 --patience 120 --service-level 0.8 --max-abandon 0.05
     surgeplan erlang engset --sources 200 --servers 20 --traffic-per-idle-source 0.08
+    surgeplan erlang chat --chats-per-hour 300 --aht 600 --concurrency 3 --service-level 0.8 --max-abandon 0.05
+    surgeplan erlang ivr --calls-per-hour 900 --ivr-time 45 --blocking 0.01
+    surgeplan erlang ivr --calls-per-hour 900 --ivr-time 45 --self-service 0.2 --aht 300 --patience 120 \
+        --service-level 0.8 --max-abandon 0.05 --callback 0.3      # + agents and number channels
 
 Commands only parse, call :mod:`surgeplan.teletraffic` and format (a rich table, or ``--json``).
 Bad input prints one ``error:`` line and exits with status 2.
@@ -29,7 +33,8 @@ from surgeplan.errors import SurgeplanError
 
 erlang_app = typer.Typer(
     name="erlang",
-    help="Teletraffic calculators: Erlang B (circuits), C and A (contact centres), Engset.",
+    help="Teletraffic calculators: Erlang B (circuits), C and A (contact centres), Engset, concurrent chat, "
+    "IVR and contact-number channels.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -285,6 +290,116 @@ def cmd_engset(
     _emit("Engset", rows, as_json)
 
 
+@erlang_app.command("chat")
+@_guard
+def cmd_chat(
+    chats_per_hour: Annotated[float, typer.Option("--chats-per-hour", help="Offered chats per hour.")],
+    aht: Annotated[float, typer.Option("--aht", help="Handling time of a chat its agent holds alone, seconds.")],
+    concurrency: Annotated[int, typer.Option(help="Chats an agent holds at most.")] = 1,
+    slowdown: Annotated[
+        float, typer.Option(help="Lengthening of a chat per extra chat its agent holds (0.25 = +25 %).")
+    ] = 0.25,
+    patience: Annotated[float, typer.Option(help="Mean patience before leaving the queue, seconds.")] = 300.0,
+    service_level: SlOpt = None,
+    answer_within: Annotated[
+        float, typer.Option("--answer-within", help="Service-level threshold, seconds.")
+    ] = 60.0,
+    agents: AgentsOpt = None,
+    max_abandon: Annotated[float | None, typer.Option(help="Abandonment ceiling, e.g. 0.05.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Concurrent chat (Tezcan & Zhang): agents holding up to --concurrency chats; size or evaluate."""
+    from surgeplan import teletraffic as tt
+
+    if chats_per_hour < 0 or not math.isfinite(chats_per_hour):
+        raise SurgeplanError(f"chats_per_hour must be >= 0 and finite; got {chats_per_hour!r}")
+    lam = chats_per_hour / 3600.0
+    if agents is None:
+        if service_level is None:
+            _fail("give --service-level (to size agents) or --agents (to evaluate a staffing level)")
+        agents = int(tt.chat_agents(lam, aht, patience, service_level, answer_within, max_abandon, concurrency,
+                                    slowdown))
+    q = tt.chat_queue(lam, aht, patience, agents, concurrency, slowdown, answer_within)
+    full_aht = aht * (1.0 + slowdown * (concurrency - 1))
+    rows: list[tuple[str, Any, str]] = [
+        ("model", "concurrent chat (Erlang A above the full line)", ""),
+        ("agents", agents, "agents"),
+        ("concurrency", concurrency, "chats per agent"),
+        ("chat_slots", agents * concurrency, "chats"),
+        ("aht_at_full_concurrency", full_aht, "s"),
+        ("wait_probability", q.wait_probability, "probability"),
+        (f"service_level_{answer_within:g}s", q.service_level, "share answered"),
+        ("average_wait", q.average_wait, "s"),
+        ("abandon_probability", q.abandon_probability, "probability"),
+    ]
+    if service_level is not None:
+        rows.append(("service_level_target", service_level, "share"))
+    _emit("Concurrent chat", rows, as_json)
+
+
+@erlang_app.command("ivr")
+@_guard
+def cmd_ivr(
+    calls_per_hour: CallsOpt,
+    ivr_time: Annotated[float, typer.Option("--ivr-time", help="Mean time a caller spends in the IVR, seconds.")],
+    ports: Annotated[int | None, typer.Option(help="IVR ports to evaluate (instead of --blocking).")] = None,
+    blocking: Annotated[float, typer.Option(help="Blocking target for ports and channels.")] = 0.01,
+    self_service: Annotated[
+        float, typer.Option("--self-service", help="Share of callers the IVR serves alone, 0..1.")
+    ] = 0.0,
+    aht: Annotated[
+        float | None, typer.Option("--aht", help="Agents' handling time, s: also size the queue and the number.")
+    ] = None,
+    patience: Annotated[float, typer.Option(help="Mean patience in the agent queue, seconds.")] = 120.0,
+    service_level: Annotated[float, typer.Option(help="Agents' service-level target.")] = 0.8,
+    answer_within: WithinOpt = 20.0,
+    max_abandon: Annotated[float, typer.Option(help="Agents' abandonment ceiling.")] = 0.05,
+    callback: Annotated[
+        float, typer.Option(help="Share of callers finding all agents busy who take a callback, 0..1.")
+    ] = 0.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """IVR ports (Erlang B on the time in the voice guide); with --aht also the agents behind it and the
+    contact number's channels (Erlang B over IVR time + queue wait + talk time)."""
+    from surgeplan import teletraffic as tt
+    from surgeplan.dimension.customer_relation import number_holding_time
+
+    if calls_per_hour < 0 or not math.isfinite(calls_per_hour):
+        raise SurgeplanError(f"calls_per_hour must be >= 0 and finite; got {calls_per_hour!r}")
+    if not 0.0 <= self_service <= 1.0:
+        raise SurgeplanError(f"self_service must be in [0, 1]; got {self_service!r}")
+    erlangs = calls_per_hour * ivr_time / 3600.0
+    if ports is None:
+        ports = int(tt.erlang_b_servers(erlangs, blocking)) if erlangs > 0 else 0
+    rows: list[tuple[str, Any, str]] = [
+        ("model", "IVR ports (Erlang B)" + (" + agent queue + number channels" if aht else ""), ""),
+        ("ivr_traffic", erlangs, "Erlangs"),
+        ("ivr_ports", ports, "ports"),
+        ("ivr_blocking", tt.erlang_b(erlangs, ports) if erlangs > 0 else 0.0, "probability"),
+        ("calls_to_agents", calls_per_hour * (1.0 - self_service), "calls/h"),
+    ]
+    if aht is not None:
+        hold, agents = number_holding_time(calls_per_hour, ivr_time, self_service, aht, patience, answer_within,
+                                           service_level, max_abandon, callback)
+        hold, agents = float(hold), int(agents)
+        lam = calls_per_hour * (1.0 - self_service) / 3600.0
+        q = tt.callback_queue(lam, aht, patience, agents, answer_within, callback)
+        number_erlangs = calls_per_hour * hold / 3600.0
+        channels = int(tt.erlang_b_servers(number_erlangs, blocking)) if number_erlangs > 0 else 0
+        rows += [
+            ("agents", agents, "agents"),
+            (f"service_level_{answer_within:g}s", q.service_level, "share of callers who stayed"),
+            ("abandon_probability", q.abandon_probability, "probability"),
+            ("callback_probability", q.callback_probability, "probability"),
+            ("average_wait", q.average_wait, "s"),
+            ("number_holding_time", hold, "s"),
+            ("number_traffic", number_erlangs, "Erlangs"),
+            ("number_channels", channels, "channels"),
+        ]
+    rows.append(("blocking_target", blocking, "probability"))
+    _emit("IVR and contact number", rows, as_json)
+
+
 def register(app: typer.Typer) -> None:
-    """Add the ``erlang`` sub-app (commands b, c, a, engset) to the main app."""
+    """Add the ``erlang`` sub-app (commands b, c, a, engset, chat, ivr) to the main app."""
     app.add_typer(erlang_app, name="erlang")

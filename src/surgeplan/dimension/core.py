@@ -14,11 +14,8 @@ import numpy as np
 import pandas as pd
 
 from surgeplan.dimension._common import RTOL, Sizing
-from surgeplan.dimension.conference_bridge import size_conference_bridge
-from surgeplan.dimension.contact_center import size_contact_center
-from surgeplan.dimension.link import link_group_stats, size_link
-from surgeplan.dimension.trunk_group import size_trunk_group, trunk_group_carriable
-from surgeplan.dimension.vpn_gateway import size_vpn_gateway
+from surgeplan.dimension.flow import push_loads
+from surgeplan.dimension.rules import SIZING_RULES, KindRows
 from surgeplan.errors import SurgeplanError, ValidationError
 from surgeplan.kinds import INVENTORY_OPTIONAL, INVENTORY_REQUIRED, KINDS
 from surgeplan.quantiles import column as quantile_column
@@ -136,11 +133,16 @@ def dimension(
 
     Notes
     -----
-    Sizing rules, one module each: :mod:`~surgeplan.dimension.trunk_group` (Erlang B / extended
+    The rule of each kind is looked up in :data:`surgeplan.dimension.rules.SIZING_RULES`, one
+    module each: :mod:`~surgeplan.dimension.trunk_group` (Erlang B / extended
     Erlang B when ``retry_probability > 0``), :mod:`~surgeplan.dimension.link` (utilisation
     ceiling with N+1 over the ``group``), :mod:`~surgeplan.dimension.vpn_gateway` (peak
     concurrency ceiling), :mod:`~surgeplan.dimension.conference_bridge` (Erlang B on ports),
-    :mod:`~surgeplan.dimension.contact_center` (Erlang A service level and abandonment).
+    :mod:`~surgeplan.dimension.contact_center` (Erlang A service level and abandonment; callbacks),
+    and the customer-relation kinds of :mod:`~surgeplan.dimension.customer_relation`
+    (``contact_number``, ``ivr``, ``chatbot``, ``chat_queue``, ``message_queue``). Before sizing,
+    the load of every resource another one ``feeds`` is derived from the flow's entry
+    (:func:`surgeplan.dimension.flow.push_loads`), so a peak at a contact number reaches every stage.
 
     References
     ----------
@@ -186,6 +188,7 @@ def dimension(
     if not ok_load.all():
         pos, period, load, busy = pos[ok_load], period[ok_load], load[ok_load], busy[ok_load]
         src_row = src_row[ok_load]
+    load = push_loads(inv, pos, period, load, target_all)
 
     n = pos.size
     kcode_inv = pd.Categorical(kinds_inv, categories=list(KINDS)).codes.astype(np.int64)
@@ -209,45 +212,17 @@ def dimension(
                 names.append(value)
             codes[mask] = names.index(value)
 
-    col = {c: inv[c].to_numpy(np.float64) for c in (
-        "retry_probability", "aht_s", "patience_s", "answer_within_s", "abandon_max", "redial_delay_s",
-        "holding_time_s")}
-    redial = col["redial_delay_s"] / col["holding_time_s"]  # mean holding times; NaN = not given
     for j in np.unique(kcode_inv):  # a loop over the handful of kinds, never over resources
         k = list(KINDS)[j]
         m = kcode == j
         if not m.any():
             continue
-        inv_k = kcode_inv == j
-        if k == "trunk_group":
-            # what the installed circuits carry depends on the resource only: once per resource
-            carry_inv = np.zeros(len(inv))
-            carry_inv[inv_k] = trunk_group_carriable(cap_inv[inv_k], target_all[inv_k],
-                                                     col["retry_probability"][inv_k], redial[inv_k])
-            put(m, size_trunk_group(load[m], cap[m], target[m], col["retry_probability"][pos[m]],
-                                    redial[pos[m]], carriable=carry_inv[pos[m]]))
-        elif k == "conference_bridge":
-            carry_inv = np.zeros(len(inv))
-            carry_inv[inv_k] = trunk_group_carriable(cap_inv[inv_k], target_all[inv_k], 0.0)
-            put(m, size_conference_bridge(load[m], cap[m], target[m], carriable=carry_inv[pos[m]]))
-        elif k == "vpn_gateway":
-            put(m, size_vpn_gateway(load[m], cap[m], target[m]))
-        elif k == "contact_center":
-            p = pos[m]
-            put(m, size_contact_center(load[m], cap[m], target[m], col["aht_s"][p], col["patience_s"][p],
-                                       col["answer_within_s"][p], col["abandon_max"][p]))
-        elif k == "link":
-            grp = inv["group"].to_numpy().astype(object)
-            # An empty group means "alone": give it its own key so it never pools with others.
-            key = np.where(grp == "", "\x00" + inv["resource_id"].to_numpy().astype(object), grp)
-            codes, _ = pd.factorize(pd.Series(key[inv_k]))
-            gcode_inv = np.full(len(inv), -1, dtype=np.int64)
-            gcode_inv[inv_k] = codes
-            pcode, _ = pd.factorize(period[m])
-            stats = link_group_stats(gcode_inv[pos[m]], pcode, load[m], codes, cap_inv[inv_k], target_all[inv_k])
-            put(m, size_link(load[m], cap[m], target[m], *stats))
-        else:  # pragma: no cover - every dimensioned kind is handled above
+        rule = SIZING_RULES.get(k)
+        if rule is None:  # pragma: no cover - every dimensioned kind has a rule (checked at import)
             raise SurgeplanError(f"no sizing rule for kind {k!r}")
+        ctx = KindRows(inv=inv, inv_k=kcode_inv == j, pos=pos[m], period=period[m], load=load[m], capacity=cap[m],
+                       target=target[m], capacity_inv=cap_inv, target_inv=target_all)
+        put(m, rule(ctx))
 
     gos_ok = needed <= cap * (1.0 + RTOL) + RTOL
     # Categorical columns built from integer codes: cheap on millions of rows.

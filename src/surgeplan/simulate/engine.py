@@ -5,8 +5,9 @@ For resource ``i`` of kind ``k`` in region ``r``, the expected load at UTC insta
     mu_i(t) = B_i * g_k(t) * m_{k,r}(t) * [(1 - w) p_k(h, d) + w L_k(h)] * f_i(day)
 
 =============== =================================================================================
-``B_i``         busy-hour base load at ``reference_date`` = utilisation_i x capacity_i (contact
-                centres: occupancy_i x agents x 3600 / aht_s calls per hour); utilisation_i drawn
+``B_i``         busy-hour base load at ``reference_date`` = utilisation_i x capacity_i (kinds loaded in
+                a rate per hour, e.g. contact centres: occupancy_i x agents x 3600 / aht_s calls
+                per hour); utilisation_i drawn
                 per resource from Beta(utilisation_mean, utilisation_sd) (seeded)
 ``g_k(t)``      organic growth ``(1 + growth_per_year) ** years since reference_date``
 ``m_{k,r}(t)``  shock multiplier ``1 + (uplift - 1) x_r(t)``, ``x`` the lagged, saturating (optionally
@@ -62,6 +63,10 @@ import pandas as pd
 
 from surgeplan.errors import SurgeplanError, ValidationError
 from surgeplan.kinds import KINDS
+
+#: Kinds whose load is a rate (calls, sessions, chats, messages per hour): the base load is
+#: utilisation x capacity x 3600 / aht_s (each capacity unit busy aht_s seconds per arrival).
+_RATE_KINDS = [k for k, v in KINDS.items() if v.load_unit.endswith("_per_hour")]
 from surgeplan.simulate.profiles import holiday_days, local_clock, profile_day, profile_parts, region_timezone
 from surgeplan.simulate.scenario import KindParams, Scenario, ShockParams, load_scenario
 from surgeplan.simulate.shock import region_response
@@ -160,7 +165,7 @@ def _check_inventory(inventory: pd.DataFrame) -> pd.DataFrame:
         if "aht_s" in inv.columns
         else np.full(len(inv), np.nan)
     )
-    is_cc = (kinds == "contact_center").to_numpy()
+    is_cc = kinds.isin(_RATE_KINDS).to_numpy()
     aht = np.where(np.isfinite(aht) & (aht > 0), aht, 300.0)  # kinds.INVENTORY_OPTIONAL default
     group = inv["group"] if "group" in inv.columns else pd.Series([""] * len(inv))
     region = inv["region"].where(inv["region"].notna(), "").astype(str).str.strip().str.upper()
@@ -311,7 +316,7 @@ def simulate(
         kp = sc.kind_params(kname, gname or None)
         pos = np.asarray(members)
         u = draw_utilisation([ids[i] for i in members], kp.utilisation_mean, kp.utilisation_sd, seed)
-        conv = 3600.0 / inv["aht_s"].to_numpy()[pos] if kname == "contact_center" else 1.0
+        conv = 3600.0 / inv["aht_s"].to_numpy()[pos] if kname in _RATE_KINDS else 1.0
         base[pos] = u * inv["capacity"].to_numpy()[pos] * conv
 
     load = np.empty(R * T)

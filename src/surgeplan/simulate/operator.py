@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from surgeplan.kinds import INVENTORY_OPTIONAL, INVENTORY_REQUIRED
+from surgeplan.kinds import INVENTORY_OPTIONAL, INVENTORY_REQUIRED, INVENTORY_TEXT
 
 _DTYPES = {
     "resource_id": str,
@@ -23,8 +23,7 @@ _DTYPES = {
     "region": str,
     "group": str,
     "priority_class": str,
-    "name": str,
-    "site": str,
+    **{c: str for c in INVENTORY_TEXT},
 }
 
 
@@ -48,7 +47,7 @@ def bundled_inventory() -> pd.DataFrame:
         frame = pd.read_csv(
             p, dtype=_DTYPES, keep_default_na=False, na_values={c: [""] for c in INVENTORY_OPTIONAL}
         )
-    for col in ("name", "site"):
+    for col in INVENTORY_TEXT:
         frame[col] = frame[col].replace("", np.nan)
     frame["group"] = frame["group"].fillna("")
     cols = list(INVENTORY_REQUIRED) + list(INVENTORY_OPTIONAL)

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import duckdb
 
 from surgeplan.errors import SurgeplanError
-from surgeplan.kinds import INVENTORY_OPTIONAL, INVENTORY_REQUIRED, KINDS
+from surgeplan.kinds import INVENTORY_OPTIONAL, INVENTORY_REQUIRED, INVENTORY_TEXT, KINDS
 
 __all__ = [
     "CORE_TABLES",
@@ -123,7 +123,7 @@ class TableSpec:
         return f"ALTER TABLE {quote_ident(self.name)} ADD PRIMARY KEY ({pk})"
 
 
-_TEXT_INVENTORY = {"resource_id", "kind", "region", "group", "priority_class", "name", "site"}
+_TEXT_INVENTORY = {"resource_id", "kind", "region", "group", "priority_class", *INVENTORY_TEXT}
 
 RESOURCES = TableSpec(
     "resources",
@@ -221,16 +221,22 @@ def _v2(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _v3(con: duckdb.DuckDBPyConnection) -> None:
-    # IF NOT EXISTS: a file created by this code got them in _v1 already (RESOURCES lists them)
-    for col in ("redial_delay_s", "holding_time_s"):
-        con.execute(f"ALTER TABLE resources ADD COLUMN IF NOT EXISTS {quote_ident(col)} DOUBLE")
+    # v1 creates `resources` with the columns of its day: add the optional columns added since
+    # (customer-relation flow), so a file made before them reads like a new one.
+    have = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'resources' AND database_name = current_database()"
+    ).fetchall()}
+    for col, typ in RESOURCES.columns:
+        if col not in have:
+            con.execute(f"ALTER TABLE resources ADD COLUMN {quote_ident(col)} {typ}")
 
 
 #: The migration path, applied in order. Append, never edit a released step.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core data: kinds, resources, measurements, indicators", _v1),
     Migration(2, "covariates, runs, forecasts, derived_tables", _v2),
-    Migration(3, "resources: redial_delay_s, holding_time_s (trunk-group redials)", _v3),
+    Migration(3, "resources: optional inventory columns added after v1 (trunk-group redials, customer-relation flow)",
+              _v3),
 )
 #: Version of the layout this code writes.
 SCHEMA_VERSION: int = MIGRATIONS[-1].version

@@ -172,6 +172,16 @@ _INVENTORY_COLUMNS = (
     ),
     _num("answer_within_s", required=False, low=0.0, default=INVENTORY_OPTIONAL["answer_within_s"]),
     _num("abandon_max", required=False, low=0.0, high=1.0, default=INVENTORY_OPTIONAL["abandon_max"]),
+    Column("feeds", "text", required=False),
+    Column("language", "text", required=False),
+    _num("ivr_time_s", required=False, low=0.0, default=INVENTORY_OPTIONAL["ivr_time_s"]),
+    *(
+        _num(c, required=False, low=0.0, high=1.0, default=INVENTORY_OPTIONAL[c])
+        for c in ("self_service_share", "containment_share", "callback_share")
+    ),
+    _num("concurrency", required=False, low=1.0, default=INVENTORY_OPTIONAL["concurrency"]),
+    _num("concurrency_slowdown", required=False, low=0.0, default=INVENTORY_OPTIONAL["concurrency_slowdown"]),
+    _num("service_window_s", required=False, low=0.0, low_open=True, default=INVENTORY_OPTIONAL["service_window_s"]),
 )
 
 RULES: dict[str, TableRules] = {

@@ -23,10 +23,18 @@ Formulas
   exact truncated two-dimensional Markov chain (sparse LU) where moderate, a conditional-mean
   orbit approximation (Fredericks & Reisner 1979) beyond; extended Erlang B is its slow-redial
   limit. :func:`retrial_servers` sizes for a blocking target.
+* Concurrent chat (:mod:`~surgeplan.teletraffic.chat`): agents holding up to K chats, service rate
+  depending on the chats held (Tezcan & Zhang 2014); Erlang A above the full line.
+* Callback offer (:mod:`~surgeplan.teletraffic.callback`): Erlang A where callers finding every agent
+  busy may leave a callback request.
+* Message backlog (:mod:`~surgeplan.teletraffic.backlog`): fluid FIFO backlog over the day's profile.
 * Links: modules ``m = ceil((peak/u_max + f) / c)`` keep utilisation under ``u_max`` also after the
   largest member (``f`` Gbps) fails (N+1).
 """
 
+from surgeplan.teletraffic.backlog import backlog_agents, backlog_within
+from surgeplan.teletraffic.callback import CallbackQueue, callback_agents, callback_queue
+from surgeplan.teletraffic.chat import ChatQueue, chat_agents, chat_queue
 from surgeplan.teletraffic.engset import EngsetResult, engset, engset_servers
 from surgeplan.teletraffic.erlang_a import (
     ErlangA,
@@ -56,6 +64,8 @@ from surgeplan.teletraffic.links import LinkCapacity, link_capacity
 from surgeplan.teletraffic.retrial import Retrial, retrial, retrial_servers, retrial_traffic
 
 __all__ = [
+    "CallbackQueue",
+    "ChatQueue",
     "EngsetResult",
     "ErlangA",
     "ExtendedErlangB",
@@ -63,6 +73,12 @@ __all__ = [
     "Retrial",
     "agents_for_service_level",
     "average_speed_of_answer",
+    "backlog_agents",
+    "backlog_within",
+    "callback_agents",
+    "callback_queue",
+    "chat_agents",
+    "chat_queue",
     "engset",
     "engset_servers",
     "erlang_a",
