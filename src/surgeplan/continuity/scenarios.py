@@ -160,12 +160,19 @@ def pairs(specs: Iterable[str], inventory: pd.DataFrame) -> list[Scenario]:
 def resolve_scenarios(scenarios, inventory: pd.DataFrame) -> tuple[list[Scenario], bool]:
     """Normalise what :func:`surgeplan.continuity.whatif` accepts into scenarios.
 
-    ``scenarios`` is a sweep name (``'n-1'``, ``'sites'``, ``'regions'``), a :class:`Scenario`, a
+    ``scenarios`` is a sweep name (``'n-1'``, ``'sites'``, ``'regions'``) or a list of sweep names
+    (one combined sweep), a :class:`Scenario`, a
     SPEC string, or a list of those and of lists of SPECs (each list one combined scenario).
     Returns the scenarios and whether it was a sweep.
     """
     if isinstance(scenarios, str) and scenarios in SWEEPS:
         return sweep(inventory, scenarios), True
+    if (
+        isinstance(scenarios, (list, tuple))
+        and scenarios
+        and all(isinstance(s, str) and s in SWEEPS for s in scenarios)
+    ):
+        return [x for name in dict.fromkeys(scenarios) for x in sweep(inventory, name)], True
     if isinstance(scenarios, (str, Scenario)):
         scenarios = [scenarios]
     out = []

@@ -14,9 +14,10 @@ from surgeplan.continuity.gos import recheck
 from surgeplan.continuity.network import Network, build_network
 from surgeplan.continuity.redistribute import baseline, redistribute
 from surgeplan.continuity.scenarios import Scenario, resolve_scenarios
+from surgeplan.errors import SurgeplanError
 from surgeplan.kinds import KINDS
 
-__all__ = ["FLOW_COLUMNS", "WHATIF_COLUMNS", "WORST_COLUMNS", "WhatIfResult", "whatif"]
+__all__ = ["FLOW_COLUMNS", "WHATIF_COLUMNS", "WORST_COLUMNS", "WhatIfResult", "peak_load", "whatif"]
 
 #: Columns of ``whatif.csv`` / :attr:`WhatIfResult.whatif`, in order (a contract).
 WHATIF_COLUMNS = (
@@ -156,7 +157,7 @@ def whatif(
         Overflow routes ``from_resource, to_resource, max_load`` (same kind; ``max_load`` in the
         kind's load unit, NaN = unbounded). Members of a group back each other up without routes.
     scenarios : str, Scenario or list, default ``'n-1'``
-        A sweep (``'n-1'``, ``'sites'``, ``'regions'``), a SPEC (``RESOURCE_ID``, ``site:NAME``,
+        A sweep (``'n-1'``, ``'sites'``, ``'regions'``, or a list of them: one combined sweep), a SPEC (``RESOURCE_ID``, ``site:NAME``,
         ``region:ISO3``, ``group:NAME``), a :class:`Scenario`, or a list of these and of lists of
         SPECs (each list one combined scenario). See :mod:`surgeplan.continuity.scenarios`.
     mode : {'optimal', 'hashing'}, default ``'optimal'``
@@ -451,3 +452,15 @@ def _by_class(net, touched: _Rows, base: _Rows, names) -> pd.DataFrame:
             "unserved_load": out["u"].to_numpy(),
         }
     )
+
+
+def peak_load(busy_hour: pd.DataFrame, quantile: str = "p90") -> pd.Series:
+    """Each resource's highest busy-hour load at ``quantile`` over a busy-hour table's periods.
+
+    ``busy_hour`` is ``resource_id, period, ..., <quantile>`` (:func:`surgeplan.forecast.busy_hour`);
+    returns a Series by resource_id in the kind's load unit.
+    """
+    if quantile not in busy_hour.columns:
+        raise SurgeplanError(f"busy-hour table has no column {quantile!r}")
+    x = pd.to_numeric(busy_hour[quantile], errors="coerce")
+    return x.groupby(busy_hour["resource_id"].astype(str)).max().clip(lower=0.0).fillna(0.0)
