@@ -60,7 +60,7 @@ def test_four_links_at_55_percent_losing_one(mode):
         assert w.loc[list("BCD"), "utilization"].to_numpy() == pytest.approx([220 / 300] * 3)
         assert w.loc["B", "gos_value"] == pytest.approx(0.7333333, rel=1e-6) and w.loc["B", "gos_value"] > 0.7
     else:  # the LP spreads the excess too: no survivor above 74%, none under 73%
-        assert w.loc[list("BCD"), "utilization"].between(0.73 - 1e-9, 0.74 + 1e-9).all()
+        assert w.loc[list("BCD"), "utilization"].between(0.73 - 1e-5, 0.74 + 1e-5).all()
     assert set(res.flows["to_resource"]) == set("BCD")
     assert res.flows["load"].sum() == pytest.approx(55.0)
 
