@@ -300,3 +300,13 @@ def test_report_section_names_vital_at_risk():
     assert "C1" in set(risk["resource_id"])
     html = whatif_section(res)
     assert "Vital customers at risk" in html and "C1" in html and "<table>" in html
+
+
+def test_peak_load_at_a_date_or_over_a_period():
+    from surgeplan.continuity import peak_load
+
+    d = pd.to_datetime(["2020-03-01", "2020-03-02", "2020-03-03"])
+    bh = pd.DataFrame({"resource_id": ["A", "A", "A"], "period": d, "p90": [1.0, 5.0, 3.0]})
+    assert peak_load(bh)["A"] == 5.0
+    assert peak_load(bh, start="2020-03-03")["A"] == 3.0  # at a date
+    assert peak_load(bh, start="2020-03-01", end="2020-03-02")["A"] == 5.0  # over a period

@@ -454,13 +454,25 @@ def _by_class(net, touched: _Rows, base: _Rows, names) -> pd.DataFrame:
     )
 
 
-def peak_load(busy_hour: pd.DataFrame, quantile: str = "p90") -> pd.Series:
-    """Each resource's highest busy-hour load at ``quantile`` over a busy-hour table's periods.
+def peak_load(busy_hour: pd.DataFrame, quantile: str = "p90", start=None, end=None) -> pd.Series:
+    """Each resource's highest busy-hour load at ``quantile``, at a date or over a period.
 
-    ``busy_hour`` is ``resource_id, period, ..., <quantile>`` (:func:`surgeplan.forecast.busy_hour`);
-    returns a Series by resource_id in the kind's load unit.
+    ``busy_hour`` is ``resource_id, period, ..., <quantile>`` (:func:`surgeplan.forecast.busy_hour`).
+    With ``start`` only, the load of that period (a what-if *at a date*); with ``start`` and
+    ``end``, the peak over the periods between them, both included (*over a period*); with
+    neither, the peak over the whole table. Returns a Series by resource_id in the kind's load unit.
     """
     if quantile not in busy_hour.columns:
         raise SurgeplanError(f"busy-hour table has no column {quantile!r}")
-    x = pd.to_numeric(busy_hour[quantile], errors="coerce")
-    return x.groupby(busy_hour["resource_id"].astype(str)).max().clip(lower=0.0).fillna(0.0)
+    bh = busy_hour
+    if start is not None:
+        per = pd.to_datetime(bh["period"])
+        if getattr(per.dt, "tz", None) is not None:
+            per = per.dt.tz_convert(None)
+        lo = pd.Timestamp(start)
+        hi = pd.Timestamp(end) if end is not None else lo
+        bh = bh.loc[((per >= lo) & (per <= hi)).to_numpy()]
+        if bh.empty:
+            raise SurgeplanError(f"busy-hour table has no period between {lo:%Y-%m-%d} and {hi:%Y-%m-%d}")
+    x = pd.to_numeric(bh[quantile], errors="coerce")
+    return x.groupby(bh["resource_id"].astype(str)).max().clip(lower=0.0).fillna(0.0)
