@@ -385,3 +385,22 @@ def test_property_conservation_priority_and_more_capacity(net, who, extra):
     if "vital" in u1:
         assert (u2["vital"] <= u1["vital"] + 1e-6).all()
     assert (u2.sum(axis=1) <= u1.sum(axis=1) + 1e-6).all()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(networks())
+def test_property_worst_agrees_with_the_rows(net):
+    # worst.csv recomputed from whatif.csv by a plain group-by: worst value (VPN utilisation: the
+    # highest), its scenario's row, number of scenarios breaking
+    inv, load, routes = net
+    res = whatif(inv, load, routes, scenarios="n-1")
+    w = res.whatif
+    per = w["gos_value"].groupby(w["resource_id"]).max()
+    nb = (~w["gos_ok"]).groupby(w["resource_id"]).sum()
+    wst = res.worst.set_index("resource_id")
+    assert np.allclose(wst["worst_gos_value"], per.reindex(wst.index), equal_nan=True)
+    assert (wst["scenarios_breaking"] == nb.reindex(wst.index)).all()
+    rows = w.set_index(["scenario", "resource_id"])["gos_value"]
+    named = wst.dropna(subset=["worst_scenario"])
+    got = rows.loc[list(zip(named["worst_scenario"], named.index))].to_numpy()
+    assert np.allclose(got, named["worst_gos_value"].to_numpy(), equal_nan=True)

@@ -165,14 +165,14 @@ def resolve_scenarios(scenarios, inventory: pd.DataFrame) -> tuple[list[Scenario
     SPEC string, or a list of those and of lists of SPECs (each list one combined scenario).
     Returns the scenarios and whether it was a sweep.
     """
-    if isinstance(scenarios, str) and scenarios in SWEEPS:
-        return sweep(inventory, scenarios), True
-    if (
-        isinstance(scenarios, (list, tuple))
-        and scenarios
-        and all(isinstance(s, str) and s in SWEEPS for s in scenarios)
-    ):
-        return [x for name in dict.fromkeys(scenarios) for x in sweep(inventory, name)], True
+    names = [scenarios] if isinstance(scenarios, str) and scenarios in SWEEPS else scenarios
+    if isinstance(names, (list, tuple)) and names and all(isinstance(s, str) and s in SWEEPS for s in names):
+        out = [x for name in dict.fromkeys(names) for x in sweep(inventory, name)]
+        if not out:
+            raise SurgeplanError(
+                f"scenarios: the sweep {'+'.join(names)} is empty (no resource of a dimensioned kind has a site)"
+            )
+        return out, True
     if isinstance(scenarios, (str, Scenario)):
         scenarios = [scenarios]
     out = []
