@@ -164,7 +164,7 @@ def make_plan(
     if surv is not None:
         summary["survive"] = survive if isinstance(survive, str) else [str(x) for x in survive]
         summary["survive_modules"] = int(surv.additions["modules"].sum()) if len(surv.additions) else 0
-        summary["survive_unsurvivable_rows"] = int(len(surv.unsurvivable))
+        summary["survive_unsurvivable_rows"] = len(surv.unsurvivable)
     return Plan(asof_ts, q, dim, planned, acts, late, temp, al, summary)
 
 
