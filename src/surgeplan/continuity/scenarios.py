@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from surgeplan.errors import SurgeplanError
-from surgeplan.kinds import KINDS
 
 __all__ = ["SWEEPS", "Scenario", "pairs", "parse_spec", "resolve_scenarios", "scenario", "sweep"]
 
@@ -107,7 +106,10 @@ def scenario(
 
 
 def _dimensioned(inv: pd.DataFrame) -> pd.DataFrame:
-    return inv.loc[inv["kind"].map(lambda k: KINDS[k].dimensioned if k in KINDS else True).to_numpy(bool)]
+    """The resources a what-if checks: kinds with limits and a GoS rule (``network.KIND_LIMITS``)."""
+    from surgeplan.continuity.network import KIND_LIMITS
+
+    return inv.loc[inv["kind"].isin(list(KIND_LIMITS)).to_numpy(bool)]
 
 
 def sweep(inventory: pd.DataFrame, kind: str = "n-1") -> list[Scenario]:
