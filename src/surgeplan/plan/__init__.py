@@ -56,6 +56,9 @@ class Plan:
         First GoS break per resource and quantile.
     summary : dict
         Headline numbers (counts, cost, resources short before/after).
+    survive : SurvivePlan or None
+        With ``make_plan(survive=...)``: the capacity added to survive the failures
+        (:class:`surgeplan.continuity.survive.SurvivePlan`), else None.
     """
 
     asof: pd.Timestamp
@@ -67,6 +70,7 @@ class Plan:
     temporary: pd.DataFrame
     alerts: pd.DataFrame
     summary: dict = field(default_factory=dict)
+    survive: object = None
 
 
 def make_plan(
@@ -165,7 +169,7 @@ def make_plan(
         summary["survive"] = survive if isinstance(survive, str) else [str(x) for x in survive]
         summary["survive_modules"] = int(surv.additions["modules"].sum()) if len(surv.additions) else 0
         summary["survive_unsurvivable_rows"] = len(surv.unsurvivable)
-    return Plan(asof_ts, q, dim, planned, acts, late, temp, al, summary)
+    return Plan(asof_ts, q, dim, planned, acts, late, temp, al, summary, surv)
 
 
 def _planned(inv, bh, q, dim, acts, gos_overrides) -> pd.DataFrame:
