@@ -177,6 +177,8 @@ def whatif(
     WhatIfResult
     """
     t0 = time.perf_counter()
+    if rows not in ("all", "affected"):
+        raise SurgeplanError(f"rows: {rows!r} is not 'all' or 'affected'")
     scen, is_sweep = resolve_scenarios(scenarios, inventory)
     net = build_network(
         inventory,
