@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from surgeplan.cli import main
 from surgeplan.continuity import WHATIF_COLUMNS, WORST_COLUMNS, whatif
@@ -310,3 +312,34 @@ def test_peak_load_at_a_date_or_over_a_period():
     assert peak_load(bh)["A"] == 5.0
     assert peak_load(bh, start="2020-03-03")["A"] == 3.0  # at a date
     assert peak_load(bh, start="2020-03-01", end="2020-03-02")["A"] == 5.0  # over a period
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(5, 20), st.integers(1, 8)), min_size=2, max_size=4))
+def test_property_survive_holds_and_no_module_is_spare(groups):
+    # trunk groups backing each other up (one group): after survive_capacity every N-1 scenario
+    # keeps every GoS, and taking any one added circuit back breaks some scenario
+    from surgeplan.continuity import survive_capacity
+
+    base = {
+        "kind": "trunk_group",
+        "region": "FRA",
+        "module_size": 1.0,
+        "max_capacity": 1e9,
+        "lead_time_days": 5,
+        "module_cost": 10.0,
+        "group": "G",
+        "priority_class": "standard",
+    }
+    inv = pd.DataFrame(
+        [{"resource_id": f"T{i}", "capacity": float(c), **base} for i, (c, _) in enumerate(groups)]
+    )
+    load = {f"T{i}": float(a) for i, (_, a) in enumerate(groups)}
+    sp = survive_capacity(inv, load)
+    cap = sp.capacity.reindex(inv["resource_id"]).to_numpy()
+    res = whatif(inv.assign(capacity=cap), load, scenarios="n-1")
+    assert res.whatif["gos_ok"].all()
+    for _, a in sp.additions.iterrows():
+        less = cap.copy()
+        less[inv["resource_id"].to_numpy() == a["resource_id"]] -= 1.0
+        assert not whatif(inv.assign(capacity=less), load, scenarios="n-1").whatif["gos_ok"].all()
