@@ -343,3 +343,18 @@ def test_property_survive_holds_and_no_module_is_spare(groups):
         less = cap.copy()
         less[inv["resource_id"].to_numpy() == a["resource_id"]] -= 1.0
         assert not whatif(inv.assign(capacity=less), load, scenarios="n-1").whatif["gos_ok"].all()
+
+
+def test_demo_hook_writes_the_sweep_and_the_section(tmp_path):
+    from surgeplan.pipeline import continuity_sweeps
+
+    inv = inv_rows()
+    p = pd.Timestamp("2020-03-20")
+    bh = pd.DataFrame(
+        {"resource_id": inv["resource_id"], "period": p, "p90": [50.0, 50.0, 50.0, 200.0, 300.0]}
+    )
+    html, files = continuity_sweeps(inv, bh, "p90", tmp_path / "whatif")
+    assert {f.name for f in files} == {"whatif.csv", "worst.csv", "flows.csv"}
+    w = pd.read_csv(tmp_path / "whatif" / "whatif.csv")
+    assert len(w) == 5 * (5 + 3)  # N-1 (5) + sites (PAR, MUS, FRA), every resource each
+    assert "What if" in html and "Vital customers at risk" in html
