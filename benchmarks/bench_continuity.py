@@ -90,7 +90,7 @@ def main() -> None:
     t_all, res = best(lambda: whatif(inv, load, scenarios=["n-1", "sites"], mode="hashing"), args.repeat)
     n_scen = len(res.scenarios)
     t_opt, _ = best(lambda: whatif(inv, load, scenarios=["n-1", "sites"], mode="optimal"), args.repeat)
-    print(f"\n| case | scenarios | rows | best wall (s) | target |\n|---|---:|---:|---:|---|")
+    print("\n| case | scenarios | rows | best wall (s) | target |\n|---|---:|---:|---:|---|")
     print(
         f"| bundled operator, N-1 + sites, hashing, all rows | {n_scen} | {len(res.whatif):,} | {t_all:.2f} | "
         f"< 5 s: {'MET' if t_all < 5 and n_scen >= 600 else 'FAIL'} |"
