@@ -20,15 +20,37 @@ from surgeplan.plan import make_plan
 
 
 def row(rid, capacity, ceiling, group="G", module_size=100.0, module_cost=1000.0):
-    return dict(resource_id=rid, kind="link", region="FRA", capacity=capacity, module_size=module_size,
-                max_capacity=1e9, lead_time_days=10, module_cost=module_cost, group=group,
-                priority_class="standard", gos_target=ceiling)
+    return {
+        "resource_id": rid,
+        "kind": "link",
+        "region": "FRA",
+        "capacity": capacity,
+        "module_size": module_size,
+        "max_capacity": 1e9,
+        "lead_time_days": 10,
+        "module_cost": module_cost,
+        "group": group,
+        "priority_class": "standard",
+        "gos_target": ceiling,
+    }
 
 
 def busy(loads):
     p = pd.Timestamp("2020-03-20")
-    return pd.DataFrame([dict(resource_id=r, period=p, busy_hour=p + pd.Timedelta(hours=10), mean=x, p50=x, p90=x,
-                              p99=x) for r, x in loads.items()])
+    return pd.DataFrame(
+        [
+            {
+                "resource_id": r,
+                "period": p,
+                "busy_hour": p + pd.Timedelta(hours=10),
+                "mean": x,
+                "p50": x,
+                "p90": x,
+                "p99": x,
+            }
+            for r, x in loads.items()
+        ]
+    )
 
 
 def modules(caps, loads, ceiling):
@@ -70,21 +92,32 @@ def brute(c, m, p, lo, req, max_add=8):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.sampled_from([10.0, 100.0, 400.0]), st.integers(1, 5), st.integers(0, 2)),
-                min_size=2, max_size=4),
-       st.floats(50.0, 900.0), st.booleans())
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([10.0, 100.0, 400.0]), st.integers(1, 5), st.integers(0, 2)),
+        min_size=2,
+        max_size=4,
+    ),
+    st.floats(50.0, 900.0),
+    st.booleans(),
+)
 def test_min_cost_matches_brute_force(members, req, mixed):
     c = np.array([x[0] for x in members])
     p = np.array([float(x[1]) for x in members])
     lo = np.array([float(x[2]) for x in members])
     m = np.where(c >= 100, 100.0, 10.0) if mixed else np.full(c.size, 100.0)
-    want = brute(c, m, p, lo, req, max_add=10 if not mixed else 12)
+    max_add = 10 if not mixed else 12
+    want = brute(c, m, p, lo, req, max_add=max_add)
     got = n_plus_one_modules(c, m, p, req, lo)
     cap = c + got * m
     assert cap.sum() - cap.max() >= req - 1e-6
     assert (got >= lo).all()
     if want is not None:
-        assert float(np.dot(p, got)) == pytest.approx(want)
+        # the enumeration only reaches max_add modules per member: a cheaper plan may lie beyond it,
+        # never a dearer one; inside the enumerated box the costs must agree
+        assert float(np.dot(p, got)) <= want + 1e-9
+        if (got - lo <= max_add).all():
+            assert float(np.dot(p, got)) == pytest.approx(want)
 
 
 def test_one_meaning_of_the_link_gos():

@@ -87,6 +87,9 @@ def run_plan(db: str | Path, settings: PlanSettings, asof: str | pd.Timestamp | 
     with progress("forecast, dimension and plan", 1) as advance:
         planned = plan_once(meas, inv, ind, day, settings)
         advance()
+    with Store(db) as store:  # the plan's busy hours: what `surgeplan whatif --db` reads
+        run = store.start_run("plan", {"asof": f"{day:%Y-%m-%d}"})
+        store.write_table("plan_busy_hour", _storable(planned.busy_hour), run)
     exports = export_plan(planned.plan, settings.output_dir)
     recent = meas.loc[pd.to_datetime(meas["ts"], utc=True) >= pd.Timestamp(day, tz="UTC") - pd.Timedelta(days=60)]
     hist = busy_hour(recent, settings.cadence, tz=settings.tz)
@@ -217,8 +220,15 @@ def run_demo(config: DemoConfig | None = None, progress: ProgressFactory = _sile
     head = _headline_date(rp, cfg.headline, asofs)
     planned = rp.plans[head]
     exports = export_plan(planned.plan, out) + _write_replay(rp, out)
-    _store_results(db, planned.plan, rp, head, cfg)
-    report = _demo_report(out, rp, planned, inv, meas, cfg, head, regions, [p.name for p in exports] + [db.name])
+    _store_results(db, planned, rp, head, cfg)
+    timings["exports"] = time.perf_counter() - t
+    t = time.perf_counter()
+    whatif_html, whatif_files = continuity_sweeps(inv, planned.busy_hour, s.quantile_column, out / "whatif")
+    exports += whatif_files
+    timings["whatif"] = time.perf_counter() - t
+    t = time.perf_counter()
+    report = _demo_report(out, rp, planned, inv, meas, cfg, head, regions, [p.name for p in exports] + [db.name],
+                          whatif_html)
     timings["report"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     return DemoResult(db, report, exports, rp, planned.plan, timings)
@@ -254,18 +264,35 @@ def _storable(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _store_results(db: Path, plan: Plan, rp: Replay, head: pd.Timestamp, cfg: DemoConfig) -> None:
+def _store_results(db: Path, planned, rp: Replay, head: pd.Timestamp, cfg: DemoConfig) -> None:
     from surgeplan.store import Store
 
     with Store(db) as store:
         run = store.start_run("demo", {"headline": f"{head:%Y-%m-%d}", "replay": [cfg.replay_start, cfg.replay_end]})
-        store.write_table("plan_actions", _storable(plan.actions), run)
-        store.write_table("plan_alerts", _storable(plan.alerts), run)
+        store.write_table("plan_actions", _storable(planned.plan.actions), run)
+        store.write_table("plan_alerts", _storable(planned.plan.alerts), run)
+        store.write_table("plan_busy_hour", _storable(planned.busy_hour), run)
         store.write_table("replay_orders", _storable(rp.orders["surgeplan"]), run)
         store.write_table("replay_policies", _storable(rp.policies), run)
 
 
-def _demo_report(out, rp, planned, inv, meas, cfg, head, regions, files) -> Path:
+def continuity_sweeps(inventory: pd.DataFrame, busy_hour: pd.DataFrame, quantile: str,
+                       out_dir: Path) -> tuple[str, list[Path]]:
+    """N-1 and site sweeps on the installed inventory at each resource's peak busy hour: writes
+    whatif.csv, worst.csv and flows.csv under ``out_dir``; returns the report section and the files."""
+    from surgeplan.continuity import peak_load, whatif
+    from surgeplan.report.whatif import whatif_section
+
+    res = whatif(inventory, peak_load(busy_hour, quantile), None, ["n-1", "sites"], mode="hashing")
+    files = res.write(out_dir)
+    note = (f"Every single resource (N-1) and every service-centre site lost in turn, on the installed capacity at "
+            f"each resource's peak {quantile} busy hour of the headline plan; lost load moves to the surviving "
+            "members of its group (links: spread by capacity, as LAG/ECMP hashing does; other kinds: the LP that "
+            "serves vital load first). Files: whatif/whatif.csv, whatif/worst.csv, whatif/flows.csv.")
+    return whatif_section(res, note=note), files
+
+
+def _demo_report(out, rp, planned, inv, meas, cfg, head, regions, files, whatif_html=None) -> Path:
     import dataclasses
 
     from surgeplan.report import write_report
@@ -284,7 +311,7 @@ def _demo_report(out, rp, planned, inv, meas, cfg, head, regions, files) -> Path
                   f"OxCGRT indicators; planning replayed every {cfg.replay_every_days} day(s) from {cfg.replay_start} "
                   f"to {cfg.replay_end} ({s.horizon_days}-day horizon); the detailed plan is the one of "
                   f"{head:%Y-%m-%d}."),
-        files=files, replay_findings=_findings(rp, s.max_growth),
+        files=files, replay_findings=_findings(rp, s.max_growth), whatif_html=whatif_html,
         policies=rp.policies, policy_headline=rp.headline,
         policy_note=("The same as-of dates, lead times, budget, field-operations ceilings and GoS targets under four "
                      "policies: surgeplan (forecast), reactive (upgrade when last week's busy hour passes 80% of what "

@@ -21,7 +21,15 @@ from surgeplan.continuity.scenarios import (
     scenario,
     sweep,
 )
-from surgeplan.continuity.whatif import FLOW_COLUMNS, WHATIF_COLUMNS, WORST_COLUMNS, WhatIfResult, whatif
+from surgeplan.continuity.survive import SurvivePlan, survive_capacity
+from surgeplan.continuity.whatif import (
+    FLOW_COLUMNS,
+    WHATIF_COLUMNS,
+    WORST_COLUMNS,
+    WhatIfResult,
+    peak_load,
+    whatif,
+)
 
 __all__ = [
     "FLOW_COLUMNS",
@@ -32,14 +40,17 @@ __all__ = [
     "Network",
     "Redistribution",
     "Scenario",
+    "SurvivePlan",
     "WhatIfResult",
     "build_network",
     "contact_center_carriable",
     "pairs",
     "parse_spec",
+    "peak_load",
     "redistribute",
     "resolve_scenarios",
     "scenario",
+    "survive_capacity",
     "sweep",
     "whatif",
 ]

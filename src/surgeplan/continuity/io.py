@@ -120,8 +120,8 @@ def load_from_store(db: str | Path, quantile: str = "p90") -> tuple[pd.DataFrame
         bh = store.read_table("plan_busy_hour")
     if quantile not in bh.columns:
         raise SurgeplanError(f"{db}: plan_busy_hour has no column {quantile!r}")
+    from surgeplan.continuity.whatif import peak_load
+
     order = {r: i for i, r in enumerate(runs["run_id"])}
     latest = max(bh["run_id"].unique(), key=lambda r: order.get(r, -1))
-    bh = bh.loc[bh["run_id"] == latest]
-    load = pd.to_numeric(bh[quantile], errors="coerce").groupby(bh["resource_id"].astype(str)).max()
-    return inv, load.clip(lower=0.0).fillna(0.0)
+    return inv, peak_load(bh.loc[bh["run_id"] == latest], quantile)

@@ -192,25 +192,9 @@ def _hashing(net, rb, res, sc, is_failed, hrow, carried, unserved):
     return sc[fr], res[fr], res[dr], amount
 
 
-def _solve_batch(net, blocks, bs, bc, bstart, bsize, rb, res, sc, is_failed, pos_in_comp, carried, unserved):
-    """One block-diagonal LP over ``blocks``; writes carried / unserved of their rows."""
-    rows = (
-        np.concatenate([np.arange(bstart[b], bstart[b] + bsize[b]) for b in blocks])
-        if blocks.size < 64
-        else np.flatnonzero(np.isin(rb, blocks))
-    )
-    if rows.size == 0:
-        return None
-    r_res = res[rows]
-    r_blk = rb[rows]
-    fail = is_failed[rows]
-    o = net.load[r_res]
-    hard = net.hard[r_res]
-    carry = net.carriable[r_res]
-    nrow = rows.size
-    local = np.full(rb.size, -1, np.int64)
-    local[rows] = np.arange(nrow)
-    # edges of each block: the component's edges, kept when src failed and dst survives
+def _batch_edges(net, blocks, bc, bstart, pos_in_comp, local, fail, o, hard):
+    """Edges of each block (its component's), kept when the source failed with load and the
+    destination survives with some capacity. Returns edge ids and their local source/destination rows."""
     ncomp = net.component.max() + 1
     ecomp = net.component[net.src]
     eorder = np.argsort(ecomp, kind="stable")
@@ -218,70 +202,84 @@ def _solve_batch(net, blocks, bs, bc, bstart, bsize, rb, res, sc, is_failed, pos
     eptr = np.r_[0, np.cumsum(ecnt)]
     k = ecnt[bc[blocks]]
     eb = np.repeat(blocks, k)
+    if eb.size == 0:
+        z = np.zeros(0, np.int64)
+        return z, z, z
     within = np.arange(eb.size) - np.repeat(np.cumsum(k) - k, k)
-    e = eorder[eptr[bc[eb]] + within] if eb.size else np.zeros(0, np.int64)
-    es = local[bstart[eb] + pos_in_comp[net.src[e]]] if e.size else np.zeros(0, np.int64)
-    ed = local[bstart[eb] + pos_in_comp[net.dst[e]]] if e.size else np.zeros(0, np.int64)
-    ok = fail[es] & ~fail[ed] & (o[es] > 0) & (hard[ed] > 0) if e.size else np.zeros(0, bool)
-    e, es, ed = e[ok], es[ok], ed[ok]
-    # variables
-    has_keep = ~fail & (o > 0)
-    has_u = o > 0
-    has_seg = ~fail & (hard > 0) & (carry < hard)
-    n_keep, n_u, n_seg, n_x = int(has_keep.sum()), int(has_u.sum()), int(has_seg.sum()), e.size
+    e = eorder[eptr[bc[eb]] + within]
+    es = local[bstart[eb] + pos_in_comp[net.src[e]]]
+    ed = local[bstart[eb] + pos_in_comp[net.dst[e]]]
+    ok = fail[es] & ~fail[ed] & (o[es] > 0) & (hard[ed] > 0)
+    return e[ok], es[ok], ed[ok]
+
+
+def _block_weights(blk, fail, hard, bsize, nb):
+    """Per block: unserved weights (standard, vital) and the move cost ``mu`` (module docstring)."""
+    hmin = np.full(nb, np.inf)
+    np.minimum.at(hmin, blk, np.where(~fail & (hard > 0), hard, np.inf))
+    hmax = np.zeros(nb)
+    np.maximum.at(hmax, blk, np.where(~fail, hard, 0.0))
+    hmin = np.where(np.isfinite(hmin), hmin, 1.0)
+    mu = 0.01 / np.where(hmax > 0, hmax, 1.0)
+    w_std = 2.0 * bsize * (max(SLOPES) / hmin + mu) + 1e-9
+    return w_std, 3.0 * w_std, mu
+
+
+def _solve_batch(net, blocks, bs, bc, bstart, bsize, rb, res, sc, is_failed, pos_in_comp, carried, unserved):
+    """One block-diagonal LP over ``blocks``; writes carried / unserved of their rows, returns flows."""
+    rows = np.flatnonzero(np.isin(rb, blocks))
+    r_res, blk, fail = res[rows], rb[rows], is_failed[rows]
+    o, hard, carry = net.load[r_res], net.hard[r_res], net.carriable[r_res]
+    nrow = rows.size
+    local = np.full(rb.size, -1, np.int64)
+    local[rows] = np.arange(nrow)
+    e, es, ed = _batch_edges(net, blocks, bc, bstart, pos_in_comp, local, fail, o, hard)
+    has_keep, has_u, has_seg = ~fail & (o > 0), o > 0, ~fail & (hard > 0) & (carry < hard)
+    if not has_u.any():  # no load in these blocks: nothing to carry, nothing lost
+        carried[rows] = 0.0
+        unserved[rows] = 0.0
+        return None
+    # variable numbering: keep | u | segments (nseg x n_seg) | x
+    n_keep, n_u, n_seg, n_x, nseg = (
+        int(has_keep.sum()),
+        int(has_u.sum()),
+        int(has_seg.sum()),
+        e.size,
+        len(SLOPES),
+    )
     v_keep = np.full(nrow, -1, np.int64)
     v_keep[has_keep] = np.arange(n_keep)
     v_u = np.full(nrow, -1, np.int64)
     v_u[has_u] = n_keep + np.arange(n_u)
-    nseg = len(SLOPES)
     v_s = np.full((nseg, nrow), -1, np.int64)
     v_s[:, has_seg] = n_keep + n_u + np.arange(nseg)[:, None] * n_seg + np.arange(n_seg)[None, :]
     v_x = n_keep + n_u + nseg * n_seg + np.arange(n_x)
     nvar = n_keep + n_u + nseg * n_seg + n_x
-    if n_u == 0:  # no load in these blocks: nothing to carry, nothing lost
-        carried[rows] = 0.0
-        unserved[rows] = 0.0
-        return None
-    # per-block weights (module docstring)
-    lb_blk = r_blk
-    nb = rb.max() + 1
-    hpos = np.where(~fail & (hard > 0), hard, np.inf)
-    hmin = np.full(nb, np.inf)
-    np.minimum.at(hmin, lb_blk, hpos)
-    hmax = np.zeros(nb)
-    np.maximum.at(hmax, lb_blk, np.where(~fail, hard, 0.0))
-    hmin = np.where(np.isfinite(hmin), hmin, 1.0)
-    hmax = np.where(hmax > 0, hmax, 1.0)
-    mu = 0.01 / hmax
-    w_std = 2.0 * bsize * (max(SLOPES) / hmin + mu) + 1e-9
-    w_vital = 3.0 * w_std
+    w_std, w_vital, mu = _block_weights(blk, fail, hard, bsize, rb.max() + 1)
     cost = np.zeros(nvar)
     ub = np.full(nvar, np.inf)
-    cost[v_u[has_u]] = np.where(net.vital[r_res[has_u]], w_vital[lb_blk[has_u]], w_std[lb_blk[has_u]])
+    cost[v_u[has_u]] = np.where(net.vital[r_res[has_u]], w_vital[blk[has_u]], w_std[blk[has_u]])
     ub[v_u[has_u]] = o[has_u]
     ub[v_keep[has_keep]] = o[has_keep]
-    span = hard - carry
     for k in range(nseg):
         cost[v_s[k, has_seg]] = SLOPES[k] / hard[has_seg]
-        ub[v_s[k, has_seg]] = WIDTHS[k] * span[has_seg] if k < nseg - 1 else np.inf
-    cost[v_x] = mu[lb_blk[es]]
+        ub[v_s[k, has_seg]] = WIDTHS[k] * (hard - carry)[has_seg] if k < nseg - 1 else np.inf
+    cost[v_x] = mu[blk[es]]
     ub[v_x] = net.max_load[e]
-    # equality rows: conservation for every row with load
+    # conservation (equality) per row with load: keep + moved out + unserved = offered
     eq_row = np.full(nrow, -1, np.int64)
     eq_row[has_u] = np.arange(n_u)
     ri = np.r_[eq_row[has_keep], eq_row[has_u], eq_row[es]]
     ci = np.r_[v_keep[has_keep], v_u[has_u], v_x]
     a_eq = coo_matrix((np.ones(ri.size), (ri, ci)), shape=(n_u, nvar)).tocsr()
-    b_eq = o[has_u]
-    # inequality rows: hard limit and GoS segment, per survivor
+    # per survivor: hard limit, and the GoS segments above the carriable load
     surv = ~fail
-    cap_row = np.full(nrow, -1, np.int64)
-    cap_row[surv] = np.arange(int(surv.sum()))
     n_cap = int(surv.sum())
+    cap_row = np.full(nrow, -1, np.int64)
+    cap_row[surv] = np.arange(n_cap)
     seg_row = np.full(nrow, -1, np.int64)
     seg_row[has_seg] = n_cap + np.arange(n_seg)
-    kk = has_keep & surv
-    sx = has_seg[ed]
+    kk, sx = has_keep & surv, has_seg[ed]
     ri = np.r_[
         cap_row[kk], cap_row[ed], seg_row[kk & has_seg], seg_row[ed][sx], np.tile(seg_row[has_seg], nseg)
     ]
@@ -291,25 +289,22 @@ def _solve_batch(net, blocks, bs, bc, bstart, bsize, rb, res, sc, is_failed, pos
     ]
     a_ub = coo_matrix((vals, (ri, ci)), shape=(n_cap + n_seg, nvar)).tocsr()
     b_ub = np.r_[hard[surv], carry[has_seg]]
-    res_lp = linprog(
+    lp = linprog(
         cost,
         A_ub=a_ub if a_ub.shape[0] else None,
         b_ub=b_ub if a_ub.shape[0] else None,
-        A_eq=a_eq if n_u else None,
-        b_eq=b_eq if n_u else None,
+        A_eq=a_eq,
+        b_eq=o[has_u],
         bounds=np.column_stack([np.zeros(nvar), ub]),
         method="highs",
     )
-    if res_lp.status != 0:
-        raise SurgeplanError(f"what-if LP failed: {res_lp.message}")
-    xv = np.maximum(res_lp.x, 0.0)
+    if lp.status != 0:
+        raise SurgeplanError(f"what-if LP failed: {lp.message}")
+    xv = np.maximum(lp.x, 0.0)
     keep = np.zeros(nrow)
     keep[has_keep] = xv[v_keep[has_keep]]
-    u = np.zeros(nrow)
-    u[has_u] = np.minimum(xv[v_u[has_u]], o[has_u])
-    recv = np.bincount(ed, weights=xv[v_x], minlength=nrow)
-    carried[rows] = keep + recv
-    unserved[rows] = u
-    tol = 1e-9 * np.maximum(o[es], 1.0)
-    moved = xv[v_x] > tol
+    carried[rows] = keep + np.bincount(ed, weights=xv[v_x], minlength=nrow)
+    unserved[rows] = 0.0
+    unserved[rows[has_u]] = np.minimum(xv[v_u[has_u]], o[has_u])
+    moved = xv[v_x] > 1e-9 * np.maximum(o[es], 1.0)
     return sc[rows[es[moved]]], r_res[es[moved]], r_res[ed[moved]], xv[v_x][moved]

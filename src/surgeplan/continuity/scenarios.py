@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from surgeplan.errors import SurgeplanError
-from surgeplan.kinds import KINDS
 
 __all__ = ["SWEEPS", "Scenario", "pairs", "parse_spec", "resolve_scenarios", "scenario", "sweep"]
 
@@ -107,7 +106,10 @@ def scenario(
 
 
 def _dimensioned(inv: pd.DataFrame) -> pd.DataFrame:
-    return inv.loc[inv["kind"].map(lambda k: KINDS[k].dimensioned if k in KINDS else True).to_numpy(bool)]
+    """The resources a what-if checks: kinds with limits and a GoS rule (``network.KIND_LIMITS``)."""
+    from surgeplan.continuity.network import KIND_LIMITS
+
+    return inv.loc[inv["kind"].isin(list(KIND_LIMITS)).to_numpy(bool)]
 
 
 def sweep(inventory: pd.DataFrame, kind: str = "n-1") -> list[Scenario]:
@@ -160,12 +162,19 @@ def pairs(specs: Iterable[str], inventory: pd.DataFrame) -> list[Scenario]:
 def resolve_scenarios(scenarios, inventory: pd.DataFrame) -> tuple[list[Scenario], bool]:
     """Normalise what :func:`surgeplan.continuity.whatif` accepts into scenarios.
 
-    ``scenarios`` is a sweep name (``'n-1'``, ``'sites'``, ``'regions'``), a :class:`Scenario`, a
+    ``scenarios`` is a sweep name (``'n-1'``, ``'sites'``, ``'regions'``) or a list of sweep names
+    (one combined sweep), a :class:`Scenario`, a
     SPEC string, or a list of those and of lists of SPECs (each list one combined scenario).
     Returns the scenarios and whether it was a sweep.
     """
-    if isinstance(scenarios, str) and scenarios in SWEEPS:
-        return sweep(inventory, scenarios), True
+    names = [scenarios] if isinstance(scenarios, str) and scenarios in SWEEPS else scenarios
+    if isinstance(names, (list, tuple)) and names and all(isinstance(s, str) and s in SWEEPS for s in names):
+        out = [x for name in dict.fromkeys(names) for x in sweep(inventory, name)]
+        if not out:
+            raise SurgeplanError(
+                f"scenarios: the sweep {'+'.join(names)} is empty (no resource of a dimensioned kind has a site)"
+            )
+        return out, True
     if isinstance(scenarios, (str, Scenario)):
         scenarios = [scenarios]
     out = []

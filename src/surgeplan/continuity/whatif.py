@@ -14,9 +14,10 @@ from surgeplan.continuity.gos import recheck
 from surgeplan.continuity.network import Network, build_network
 from surgeplan.continuity.redistribute import baseline, redistribute
 from surgeplan.continuity.scenarios import Scenario, resolve_scenarios
+from surgeplan.errors import SurgeplanError
 from surgeplan.kinds import KINDS
 
-__all__ = ["FLOW_COLUMNS", "WHATIF_COLUMNS", "WORST_COLUMNS", "WhatIfResult", "whatif"]
+__all__ = ["FLOW_COLUMNS", "WHATIF_COLUMNS", "WORST_COLUMNS", "WhatIfResult", "peak_load", "whatif"]
 
 #: Columns of ``whatif.csv`` / :attr:`WhatIfResult.whatif`, in order (a contract).
 WHATIF_COLUMNS = (
@@ -156,7 +157,7 @@ def whatif(
         Overflow routes ``from_resource, to_resource, max_load`` (same kind; ``max_load`` in the
         kind's load unit, NaN = unbounded). Members of a group back each other up without routes.
     scenarios : str, Scenario or list, default ``'n-1'``
-        A sweep (``'n-1'``, ``'sites'``, ``'regions'``), a SPEC (``RESOURCE_ID``, ``site:NAME``,
+        A sweep (``'n-1'``, ``'sites'``, ``'regions'``, or a list of them: one combined sweep), a SPEC (``RESOURCE_ID``, ``site:NAME``,
         ``region:ISO3``, ``group:NAME``), a :class:`Scenario`, or a list of these and of lists of
         SPECs (each list one combined scenario). See :mod:`surgeplan.continuity.scenarios`.
     mode : {'optimal', 'hashing'}, default ``'optimal'``
@@ -176,6 +177,8 @@ def whatif(
     WhatIfResult
     """
     t0 = time.perf_counter()
+    if rows not in ("all", "affected"):
+        raise SurgeplanError(f"rows: {rows!r} is not 'all' or 'affected'")
     scen, is_sweep = resolve_scenarios(scenarios, inventory)
     net = build_network(
         inventory,
@@ -451,3 +454,27 @@ def _by_class(net, touched: _Rows, base: _Rows, names) -> pd.DataFrame:
             "unserved_load": out["u"].to_numpy(),
         }
     )
+
+
+def peak_load(busy_hour: pd.DataFrame, quantile: str = "p90", start=None, end=None) -> pd.Series:
+    """Each resource's highest busy-hour load at ``quantile``, at a date or over a period.
+
+    ``busy_hour`` is ``resource_id, period, ..., <quantile>`` (:func:`surgeplan.forecast.busy_hour`).
+    With ``start`` only, the load of that period (a what-if *at a date*); with ``start`` and
+    ``end``, the peak over the periods between them, both included (*over a period*); with
+    neither, the peak over the whole table. Returns a Series by resource_id in the kind's load unit.
+    """
+    if quantile not in busy_hour.columns:
+        raise SurgeplanError(f"busy-hour table has no column {quantile!r}")
+    bh = busy_hour
+    if start is not None:
+        per = pd.to_datetime(bh["period"])
+        if getattr(per.dt, "tz", None) is not None:
+            per = per.dt.tz_convert(None)
+        lo = pd.Timestamp(start)
+        hi = pd.Timestamp(end) if end is not None else lo
+        bh = bh.loc[((per >= lo) & (per <= hi)).to_numpy()]
+        if bh.empty:
+            raise SurgeplanError(f"busy-hour table has no period between {lo:%Y-%m-%d} and {hi:%Y-%m-%d}")
+    x = pd.to_numeric(bh[quantile], errors="coerce")
+    return x.groupby(bh["resource_id"].astype(str)).max().clip(lower=0.0).fillna(0.0)

@@ -156,5 +156,6 @@ def plan_once(
                                                              index=cap.index)).to_numpy())
     plan = make_plan(inv, bh, asof_day, quantile=settings.quantile, budget=settings.budget,
                      ops_per_day=settings.ops_per_day, ops_per_module=settings.ops_per_module or None,
-                     gos_overrides=settings.gos or None, alert_quantiles=settings.alert_quantiles)
+                     gos_overrides=settings.gos or None, alert_quantiles=settings.alert_quantiles,
+                     survive=settings.survive)
     return PlannedDay(plan, bh, forecaster, capped)

@@ -38,7 +38,7 @@ from surgeplan import quantiles
 from surgeplan.errors import SurgeplanError
 from surgeplan.kinds import KINDS
 
-__all__ = ["PlanSettings", "load_plan_settings"]
+__all__ = ["PlanSettings", "load_plan_settings", "survive_setting"]
 
 #: Longest horizon a plan may take: 26 weeks, beyond which no shock forecast is worth sizing on.
 MAX_HORIZON_DAYS = 182
@@ -80,6 +80,9 @@ class PlanSettings:
         measured on the resource; None disables it.
     tz : str
         IANA time zone of the planning day (busy hours per local day).
+    survive : str or list or None
+        Failures the plan must survive (``"n-1"``, ``"sites"``, or a list of SPECs / lists of
+        SPECs; see :func:`surgeplan.continuity.whatif`).
     """
 
     asof: pd.Timestamp | None = None
@@ -96,6 +99,7 @@ class PlanSettings:
     output_dir: Path = Path("surgeplan-plan")
     max_growth: float | None = 10.0
     tz: str = "UTC"
+    survive: str | list | None = None
 
     @property
     def forecast_quantiles(self) -> tuple[float, ...]:
@@ -172,6 +176,20 @@ class _Reader:
         return str(value)
 
 
+def survive_setting(value: Any, src: str) -> str | list:
+    """``survive``: a sweep name, or a list of SPECs / lists of SPECs (checked against the
+    inventory when the plan runs)."""
+    from surgeplan.continuity import SWEEPS
+
+    if isinstance(value, str):
+        return value if value in SWEEPS else [value]
+    if isinstance(value, list) and value and all(
+            isinstance(v, str) or (isinstance(v, list) and v and all(isinstance(x, str) for x in v)) for v in value):
+        return value
+    raise SurgeplanError(f"{src}: survive must be one of {', '.join(repr(k) for k in SWEEPS)} or a list of "
+                         f"failure SPECs (RESOURCE_ID, site:NAME, region:ISO3, group:NAME), got {value!r}")
+
+
 # key -> how to read it (the reader method and its extra arguments)
 _PLAN_FIELDS: dict[str, tuple[str, tuple]] = {
     "asof": ("asof", ()),
@@ -186,6 +204,7 @@ _PLAN_FIELDS: dict[str, tuple[str, tuple]] = {
     "max_growth": ("number", (1,)),
     "output_dir": ("path", ()),
     "tz": ("tz", ()),
+    "survive": ("survive", ()),
 }
 
 
@@ -199,6 +218,8 @@ def _read_plan_table(src: str, plan: Mapping[str, Any]) -> dict[str, Any]:
         how, args = _PLAN_FIELDS[key]
         if how == "path":
             out[key] = Path(str(value))
+        elif how == "survive":
+            out[key] = survive_setting(value, f"{src}: [plan]")
         elif how in ("number", "quantile", "quantile_list"):
             out[key] = getattr(reader, how)(key, value, *args)
         else:

@@ -93,6 +93,7 @@ def write_report(
     policies: pd.DataFrame | None = None,
     policy_headline: str | None = None,
     policy_note: str = "",
+    whatif_html: str | None = None,
 ) -> Path:
     """Write the HTML report of ``plan`` to ``path`` and return the path.
 
@@ -122,6 +123,8 @@ def write_report(
         The replay's policy table (``surgeplan.plan.replay.POLICY_COLUMNS``), shown first.
     policy_headline, policy_note : str
         The replay in one sentence (the report leads with it), and where the shortage is lost.
+    whatif_html : str, optional
+        A what-if section (:func:`surgeplan.report.whatif.whatif_section`), shown before the method.
     """
     from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -223,6 +226,7 @@ def write_report(
             "worst; budget and field-operations ceilings applied in priority order.",
         ],
         files=list(files),
+        whatif_html=whatif_html,
         version=surgeplan.__version__,
         generated=f"{_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
     )
