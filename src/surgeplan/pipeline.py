@@ -508,6 +508,7 @@ def run_demo(config: DemoConfig | None = None, progress: ProgressFactory = _sile
 
     from surgeplan.forecast import ShockForecaster, busy_hour
     from surgeplan.report import write_report
+    from surgeplan.report.customer_relation import customer_relation_section
     from surgeplan.signals import bundled_indicators
     from surgeplan.simulate import bundled_inventory, simulate
     from surgeplan.store import Store
@@ -616,6 +617,9 @@ def run_demo(config: DemoConfig | None = None, progress: ProgressFactory = _sile
         store.write_table("plan_alerts", _storable(plan.alerts), run)
         store.write_table("replay_orders", _storable(orders), run)
     hist = actual.loc[(actual["period"] >= pd.Timestamp(cfg.sim_start) + pd.Timedelta(days=21))]
+    # customer-relation chains at their March 2020 peak (measured busy hours), levers, pooled centres
+    march = actual.loc[(actual["period"] >= "2020-03-01") & (actual["period"] < "2020-04-01")]
+    customer_relation = customer_relation_section(inv, march, "load")
     rep = write_report(
         out / "report.html", _with_realized(plan, realized), inventory=inv, forecast_busy_hour=bh, history=hist,
         replay=replay,
@@ -626,7 +630,7 @@ def run_demo(config: DemoConfig | None = None, progress: ProgressFactory = _sile
                   f"is the one of {head:%Y-%m-%d}" + (" (the day with the most new orders)." if cfg.headline is None
                                                       else ".")),
         files=[p.name for p in exports] + [db.name],
-        replay_findings=_findings(replay, orders, realized, s.max_growth))
+        replay_findings=_findings(replay, orders, realized, s.max_growth), customer_relation=customer_relation)
     timings["report"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     return DemoResult(db, rep, exports, replay, orders, realized, plan, timings)

@@ -37,13 +37,14 @@ CHANNEL_KINDS = ("contact_number", "ivr")
 _SEP = "#"
 
 
-def chains(inventory: pd.DataFrame) -> pd.DataFrame:
+def chains(inventory: pd.DataFrame, *, strict: bool = True) -> pd.DataFrame:
     """Chains of the inventory: ``chain`` (entry resource_id), ``resource_id``, ``stage`` (0 = entry).
 
-    A resource reached from two entries belongs to both chains.
+    A resource reached from two entries belongs to both chains. ``strict``: a ``feeds`` naming a
+    resource outside the inventory raises ``ValidationError``; otherwise the chain stops there.
     """
     inv = prepare_inventory(inventory)
-    tgt = feed_targets(inv)
+    tgt = feed_targets(inv, strict=strict)
     fed = np.zeros(len(inv), dtype=bool)
     fed[tgt[tgt >= 0]] = True
     entries = np.flatnonzero((tgt >= 0) & ~fed)
@@ -109,7 +110,7 @@ def lever_table(
     if any(not 0.0 <= float(v) <= 1.0 for v in grid):
         raise SurgeplanError(f"grid: lever values must be shares in [0, 1]; got {list(grid)!r}")
     inv = prepare_inventory(inventory)
-    ch = chains(inv)
+    ch = chains(inv, strict=False)
     if ch.empty:
         return pd.DataFrame()
     qcol = quantile_column(quantile)

@@ -90,6 +90,7 @@ def write_report(
     files: Sequence[str] = (),
     n_charts: int = 8,
     replay_findings: Sequence[str] = (),
+    customer_relation: str = "",
 ) -> Path:
     """Write the HTML report of ``plan`` to ``path`` and return the path.
 
@@ -115,6 +116,10 @@ def write_report(
         How many of the most stressed resources to chart.
     replay_findings : sequence of str
         Sentences shown under the replay (e.g. what really happened with the orders placed).
+    customer_relation : str, optional
+        HTML of :func:`surgeplan.report.customer_relation.customer_relation_section` (chains at
+        their peak with the deflection levers, pooled service centres), shown after the temporary
+        measures.
     """
     from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -200,6 +205,7 @@ def write_report(
         replay_chart=charts.replay_chart(replay) if replay is not None else None,
         replay_table=replay_table,
         replay_findings=list(replay_findings),
+        customer_relation=customer_relation,
         replay_note=("Each row is the plan made on that date from the data known then (forecast fitted on "
                      "measurements up to the date), as an operator replanning daily would have seen it."),
         method=[

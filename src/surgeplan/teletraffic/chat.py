@@ -209,7 +209,8 @@ def chat_agents(
     # without losing more than the ceiling allows, so start there
     h_k = h * (1.0 + beta * (k - 1.0))
     lo = np.maximum(np.floor(lam * h_k * (1.0 - ab) / k) - 1.0, 0.0)
-    out = smallest_integer(meets, lo, np.ceil(lam * h_k / k) + 1.0)
+    slots = lam * h_k / k  # agents kept busy if every agent held K chats (square-root staffing above it)
+    out = smallest_integer(meets, lo, np.ceil(slots + 2.0 * np.sqrt(slots) + 2.0))
     out = np.where(lam > 0, out, 0.0)
     out = np.where(np.isnan(lam + h + pat + k + beta + t + s + ab), np.nan, out)
     res = like_input(
