@@ -158,6 +158,49 @@ def push_loads(
     return out
 
 
+def push_table(
+    inventory: pd.DataFrame,
+    table: pd.DataFrame,
+    columns: list[str],
+    *,
+    period: str = "period",
+    target_inv: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """A long table (busy hours, forecasts) with every value column pushed along the flow.
+
+    Parameters
+    ----------
+    inventory : DataFrame
+        Inventory with ``feeds``.
+    table : DataFrame
+        ``resource_id, <period>, <columns...>`` in the kinds' load units (rates per hour).
+    columns : list of str
+        Value columns to push (e.g. ``['mean', 'p50', 'p90', 'p99']``), each on its own.
+    period : str, default ``'period'``
+        Time column matching the stages' rows (``'ts'`` for a forecast table).
+    target_inv : ndarray, optional
+        GoS target per inventory resource (default: :func:`surgeplan.dimension.gos_targets`).
+
+    Returns
+    -------
+    DataFrame
+        A copy with the fed resources' values replaced (rows of resources outside the inventory
+        kept as they are).
+    """
+    from surgeplan.dimension.core import gos_targets, prepare_inventory
+
+    inv = prepare_inventory(inventory)
+    target = gos_targets(inv) if target_inv is None else target_inv
+    out = table.copy()
+    pos = inv.index.get_indexer(out["resource_id"].astype(str))
+    known = pos >= 0
+    for col in columns:
+        values = out[col].to_numpy(np.float64).copy()
+        values[known] = push_loads(inv, pos[known], out[period].to_numpy()[known], values[known], target)
+        out[col] = values
+    return out
+
+
 def chain_positions(inv: pd.DataFrame) -> dict[str, np.ndarray]:
     """For each resource: the IVR and the agent queue its calls reach (-1 where none).
 
