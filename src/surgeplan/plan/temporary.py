@@ -195,6 +195,14 @@ def _measures(t: pd.DataFrame) -> np.ndarray:
          "staggered shifts"),
         ("link", f2 + " Gbps over the ceiling at peak: shape bulk and video traffic, ask content providers to lower "
          "bit rates"),
+        ("contact_number", f0 + " calls/h blocked at peak (" + gos.map("{:.1%}".format) + " blocking): more "
+         "channels, a shorter IVR, callbacks (see the customer-relation levers)"),
+        ("ivr", f0 + " calls/h blocked at peak on the voice-guide ports: more ports, a shorter voice guide"),
+        ("chatbot", f0 + " sessions over the ceiling at peak: temporary session licences"),
+        ("chat_queue", f0 + " chats/h abandoned at peak (service level " + gos.map("{:.0%}".format)
+         + "): temporary chat agents, chatbot containment, more chats per agent"),
+        ("message_queue", f0 + " messages/h handled late at peak: temporary agents on the backlog, a longer "
+         "service window"),
     ):
         m = kind == k
         what[m] = text[m]
