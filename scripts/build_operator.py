@@ -511,7 +511,7 @@ def _customer_relation(rng: np.random.Generator, add) -> None:
         ports = _round_to(calls * ivr_time / 3600.0 / 0.4 + 5, 10)
         common = {"region": cc, "lead_time_days": 14, "priority_class": prio, "group": f"{p}"}
         add(resource_id=f"{p}-NUM", kind="contact_number", capacity=channels, module_size=30,
-            max_capacity=channels * 4, module_cost=1500, feeds=f"{p}-IVR", aht_s=int(round(hold)),
+            max_capacity=channels * 4, module_cost=1500, feeds=f"{p}-IVR", aht_s=round(hold),
             gos_target=0.005 if vital else "", name=f"{label} ({cc}) customer contact number", **common)
         add(resource_id=f"{p}-IVR", kind="ivr", capacity=ports, module_size=10, max_capacity=ports * 4,
             module_cost=2000, feeds=f"{p}-VOICE", ivr_time_s=ivr_time, self_service_share=self_served,
