@@ -302,3 +302,20 @@ def test_report_section_sentences_are_computed():
     assert any(f"from 10% to 30% saves {ss['agents_saved']:.0f} agents" in s for s in sentences)
     html = customer_relation_section(inv, loads, grid=(0.0, 0.3), closures=False)
     assert "Customer relation at the peak" in html and "virtual centre" in html
+
+
+def test_report_section_without_chains_or_centres():
+    from surgeplan.report.customer_relation import customer_relation_section
+
+    # no chain and no queue with a site and a language: nothing to show
+    inv = pd.DataFrame([row("Q", "contact_center", 30, aht_s=300), row("T", "trunk_group", 30)])
+    assert customer_relation_section(inv, bh({"Q": 100.0, "T": 10.0})) == ""
+    # two centres answering French: pooled, one closure each
+    inv = pd.DataFrame(
+        [
+            row("Q1", "contact_center", 30, aht_s=300, site="A", language="fr"),
+            row("Q2", "contact_center", 30, aht_s=300, site="B", language="fr"),
+        ]
+    )
+    html = customer_relation_section(inv, bh({"Q1": 100.0, "Q2": 50.0}))
+    assert "virtual centre" in html and "When one centre closes" in html

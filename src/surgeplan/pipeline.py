@@ -359,7 +359,9 @@ def run_plan(db: str | Path, settings: PlanSettings, asof: str | pd.Timestamp | 
     asof : date, optional
         Overrides ``settings.asof``; default the day after the last measurement.
     """
+    from surgeplan.dimension import quantile_column
     from surgeplan.report import write_report
+    from surgeplan.report.customer_relation import customer_relation_section
     from surgeplan.store import Store
 
     if not Path(db).exists():
@@ -390,8 +392,10 @@ def run_plan(db: str | Path, settings: PlanSettings, asof: str | pd.Timestamp | 
     hist = measured_busy_hour(meas.loc[pd.to_datetime(meas["ts"]) >= pd.Timestamp(asof_ts, tz="UTC")
                                        - pd.Timedelta(days=60)])
     hist = hist.loc[hist["period"] < asof_ts]
+    customer_relation = customer_relation_section(inv, bh, quantile_column(settings.quantile))
     report = write_report(out / "report.html", plan, inventory=inv, forecast_busy_hour=bh, history=hist,
-                          title="surgeplan capacity plan", files=[p.name for p in exports])
+                          title="surgeplan capacity plan", files=[p.name for p in exports],
+                          customer_relation=customer_relation)
     return PlanRun(plan, report, exports, bh)
 
 

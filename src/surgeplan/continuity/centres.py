@@ -58,6 +58,9 @@ def closure_staffing(
     """
     cc = queue_table(inventory, load, skills, gos_overrides)
     sites = sorted(cc["site"].dropna().astype(str).unique()) if sites is None else list(sites)
+    if not sites:
+        return pd.DataFrame(columns=["closed", "site", "calls_per_hour", "agents_needed", "agents_installed",
+                                     "calls_unplaced"])
     pool = cc[cc["poolable"]]
     pairs = pool.reset_index(drop=True).merge(
         pool.reset_index(drop=True), on=["language", "priority_class"], suffixes=("_from", "_to")

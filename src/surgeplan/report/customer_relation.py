@@ -153,8 +153,8 @@ def customer_relation_section(
         ]
         parts.append(f'<div class="scroll">{html_table(base, cols, {"added_cost": ",.0f"})}</div>')
     load, day = _peak_queue_load(inv, busy_hour, quantile)
-    if len(load) and day is not None:
-        pool = pooling_gain(inv, load)
+    pool = pooling_gain(inv, load) if len(load) and day is not None else pd.DataFrame()
+    if len(pool):
         apart, pooled = pool["agents_apart"].sum(), pool["agents_pooled"].sum()
         parts.append(f"<h3>The service centres as one virtual centre ({pd.Timestamp(day):%d %b %Y})</h3>")
         parts.append(
@@ -163,7 +163,7 @@ def customer_relation_section(
         parts.append(
             f'<div class="scroll">{html_table(pool, list(pool.columns), vital_col="priority_class")}</div>'
         )
-        if closures:
+        if closures and pool["sites"].str.contains(",").any():
             from surgeplan.continuity.centres import closure_staffing
 
             both = closure_staffing(inv, load)
