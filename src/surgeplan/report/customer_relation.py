@@ -57,7 +57,7 @@ def lever_sentences(table: pd.DataFrame) -> list[str]:
             ).iloc[0]
             words = LEVER_WORDS.get(lever, lever)
             if best["agents_saved"] <= 0 and best["channels_saved"] <= 0:
-                out.append(f"{words.capitalize()} (now {_pct(now)}) saves nothing {where}.")
+                out.append(f"{words[0].upper()}{words[1:]} (now {_pct(now)}) saves nothing {where}.")
                 continue
             verb = "raising" if best["value"] > now else "setting"
             out.append(
