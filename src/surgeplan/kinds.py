@@ -66,7 +66,8 @@ KINDS: dict[str, Kind] = {
             "blocking probability on access channels (Erlang B over IVR + queue wait + talk time)",
             0.01,
         ),
-        Kind("ivr", "calls_per_hour", "ports", "blocking probability on voice-guide ports (Erlang B)", 0.01),
+        Kind("ivr", "calls_per_hour", "ports", "blocking probability on voice-guide ports (Erlang B)",
+             0.01),
         Kind(
             "chat_queue",
             "chats_per_hour",
@@ -75,7 +76,8 @@ KINDS: dict[str, Kind] = {
             "`concurrency` chats (Erlang A with state-dependent service)",
             0.8,
         ),
-        Kind("chatbot", "sessions_per_hour", "sessions", "peak concurrent-session ceiling (fraction of capacity)", 0.9),
+        Kind("chatbot", "sessions_per_hour", "sessions",
+             "peak concurrent-session ceiling (fraction of capacity)", 0.9),
         Kind(
             "message_queue",
             "messages_per_hour",
@@ -111,8 +113,9 @@ INVENTORY_OPTIONAL: dict[str, object] = {
     "patience_s": 120.0,  # contact_center: mean patience before abandoning, seconds (inf = Erlang C)
     "answer_within_s": 20.0,  # contact_center: service-level threshold, seconds
     "abandon_max": 0.05,  # contact_center: abandonment ceiling (probability)
-    # customer-relation flow (issue 17): `feeds` names the resource_id the next stage of the flow is
-    "feeds": None,  # contact_number -> ivr -> contact_center (-> message_queue: callbacks); chatbot -> chat_queue
+    # customer-relation flow (issue 17): `feeds` names the resource_id of the next stage of the flow
+    # contact_number -> ivr -> contact_center (-> message_queue: callbacks); chatbot -> chat_queue
+    "feeds": None,
     "language": None,  # contact_center: language/skill of the queue (pooling across service centres)
     "ivr_time_s": 60.0,  # ivr: mean time a caller spends in the voice guide, seconds
     "self_service_share": 0.0,  # ivr: share of callers served by the voice guide alone

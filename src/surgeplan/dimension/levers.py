@@ -120,9 +120,24 @@ def lever_table(
     if entry_rows.empty:
         raise SurgeplanError("busy-hour table has no row for any chain entry (contact number, chatbot)")
     peak = entry_rows.loc[entry_rows.groupby("resource_id")[qcol].idxmax()]
+
+    inv_parts, bh_parts, meta = _replicate(inv, ch, bh, qcol, peak, grid)
+    big_inv = pd.concat(inv_parts, ignore_index=True)
+    big_bh = pd.concat(bh_parts, ignore_index=True)
+    overrides = None
+    if gos_overrides:
+        overrides = {k: v for k, v in gos_overrides.items() if k not in inv.index}
+        for k, v in gos_overrides.items():
+            if k in inv.index:
+                overrides.update({r: v for r in big_inv["resource_id"] if r.rsplit(_SEP, 1)[0] == k})
+    dim = dimension(big_inv, big_bh, qcol, gos_overrides=overrides)
+    return _summarise(dim, big_inv, pd.DataFrame(meta), inv)
+
+
+def _replicate(inv, ch, bh, qcol, peak, grid) -> tuple[list, list, list]:
+    """Each chain copied once per scenario (suffixed ids), its rows at its entry's peak period."""
     peak_of = dict(zip(peak["resource_id"], peak["period"]))
     load_of = dict(zip(peak["resource_id"], peak[qcol]))
-
     inv_parts, bh_parts, meta = [], [], []
     sid = 0
     for chain_id, members in ch.groupby("chain", sort=False):
@@ -164,16 +179,7 @@ def lever_table(
                 }
             )
             sid += 1
-    big_inv = pd.concat(inv_parts, ignore_index=True)
-    big_bh = pd.concat(bh_parts, ignore_index=True)
-    overrides = None
-    if gos_overrides:
-        overrides = {k: v for k, v in gos_overrides.items() if k not in inv.index}
-        for k, v in gos_overrides.items():
-            if k in inv.index:
-                overrides.update({r: v for r in big_inv["resource_id"] if r.rsplit(_SEP, 1)[0] == k})
-    dim = dimension(big_inv, big_bh, qcol, gos_overrides=overrides)
-    return _summarise(dim, big_inv, pd.DataFrame(meta), inv)
+    return inv_parts, bh_parts, meta
 
 
 def _summarise(

@@ -152,14 +152,23 @@ def customer_relation_section(
             "added_cost",
         ]
         parts.append(f'<div class="scroll">{html_table(base, cols, {"added_cost": ",.0f"})}</div>')
+    parts += _centres_html(inv, busy_hour, quantile, closures)
+    return "\n".join(parts) if len(parts) > 1 else ""
+
+
+def _centres_html(inv: pd.DataFrame, busy_hour: pd.DataFrame, quantile: str, closures: bool) -> list[str]:
+    """The pooled centres (and closures) on the day the voice queues are busiest."""
     load, day = _peak_queue_load(inv, busy_hour, quantile)
+    parts: list[str] = []
     pool = pooling_gain(inv, load) if len(load) and day is not None else pd.DataFrame()
     if len(pool):
         apart, pooled = pool["agents_apart"].sum(), pool["agents_pooled"].sum()
         parts.append(f"<h3>The service centres as one virtual centre ({pd.Timestamp(day):%d %b %Y})</h3>")
-        parts.append(
-            f"<p><b>{escape(f'Pooling the queues of each language across the centres that take it needs {pooled:,.0f} agents instead of {apart:,.0f} kept apart: {apart - pooled:,.0f} fewer.')}</b></p>"
+        text = (
+            f"Pooling the queues of each language across the centres that take it needs {pooled:,.0f} agents "
+            f"instead of {apart:,.0f} kept apart: {apart - pooled:,.0f} fewer."
         )
+        parts.append(f"<p><b>{escape(text)}</b></p>")
         parts.append(
             f'<div class="scroll">{html_table(pool, list(pool.columns), vital_col="priority_class")}</div>'
         )
@@ -182,10 +191,9 @@ def customer_relation_section(
                 "and class at the others (continuity LP within hiring ceilings); agents each centre then "
                 "needs:</p>"
             )
-            parts.append(
-                f'<div class="scroll">{html_table(cl, ["closed", "site", "calls_per_hour", "agents_needed", "agents_installed", "extra_agents"], vital_col=None)}</div>'
-            )
+            cols = ["closed", "site", "calls_per_hour", "agents_needed", "agents_installed", "extra_agents"]
+            parts.append(f'<div class="scroll">{html_table(cl, cols, vital_col=None)}</div>')
             parts.append(
                 f'<div class="scroll">{html_table(summary, list(summary.columns), vital_col=None)}</div>'
             )
-    return "\n".join(parts) if len(parts) > 1 else ""
+    return parts
