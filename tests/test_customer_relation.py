@@ -319,3 +319,19 @@ def test_report_section_without_chains_or_centres():
     )
     html = customer_relation_section(inv, bh({"Q1": 100.0, "Q2": 50.0}))
     assert "virtual centre" in html and "When one centre closes" in html
+
+
+def test_cheapest_mix_respects_ceilings():
+    # the voice queue may not grow past 40 agents: at 900 calls/h and 300 s, no IVR self-service and no
+    # callbacks need erlang_a_agents(900/3600, 300, 120, 0.8, 20, 0.05) > 40 agents, so that mix fails
+    inv = chain_inventory(0.0, 0.0, 0.0, 300, 120)
+    inv.loc[inv["resource_id"] == "Q", "max_capacity"] = 40
+    t = lever_table(
+        inv, bh({"NUM": 900.0, "IVR": 1.0, "Q": 1.0, "CB": 1.0, "BOT": 10.0, "CHAT": 1.0}), grid=(0.0, 0.4)
+    )
+    num = t[t["chain"] == "NUM"]
+    none = num[(num["scenario"] == "mix") & (num["ivr_self_service"] == 0) & (num["callback_share"] == 0)]
+    assert tt.erlang_a_agents(900 / 3600, 300, 120, 0.8, 20, 0.05) > 40
+    assert not none["gos_ok"].iloc[0]
+    cheap = num[num["cheapest"]].iloc[0]
+    assert cheap["gos_ok"] and cheap["needed_contact_center"] <= 40

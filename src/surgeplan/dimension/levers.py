@@ -8,8 +8,9 @@ entry's busy-hour load is highest, :func:`lever_table` sizes the chain
 * with one lever moved to each value of a grid (``lever``: IVR self-service share, chatbot
   containment share, callback acceptance share), the others as they stand,
 * with every combination of the grid's values (``mix``), marking the cheapest one that meets
-  every GoS: the fewest added modules' cost (``module_cost`` per ``module_size``), then the
-  fewest agents, then the fewest channels.
+  every GoS within every stage's ``max_capacity``: the fewest added modules' cost
+  (``module_cost`` per ``module_size``), then the fewest agents, then the fewest channels, then
+  the least deflection.
 
 All scenarios of all chains are sized in one :func:`surgeplan.dimension.dimension` call: each
 scenario is a copy of its chain with suffixed resource ids.
@@ -103,9 +104,9 @@ def lever_table(
         lever settings (``ivr_self_service, chatbot_containment, callback_share``; NaN where the
         chain has no such stage), ``needed_<kind>`` per stage kind, ``agents`` and ``channels``
         needed, ``agents_saved`` and ``channels_saved`` against the baseline, ``added_cost`` of
-        modules beyond the installed capacity, ``gos_ok`` (every stage meets its target with the
-        needed capacity, true by construction unless a stage is unsizable) and ``cheapest``
-        (the cheapest mix of the chain).
+        modules beyond the installed capacity, ``gos_ok`` (every stage can meet its target: the
+        capacity it needs is within its ``max_capacity``) and ``cheapest`` (the cheapest mix of the
+        chain among those with ``gos_ok``).
     """
     if any(not 0.0 <= float(v) <= 1.0 for v in grid):
         raise SurgeplanError(f"grid: lever values must be shares in [0, 1]; got {list(grid)!r}")
@@ -187,10 +188,14 @@ def _summarise(
 ) -> pd.DataFrame:
     rid = dim["resource_id"].astype(str)
     dim = dim.assign(sid=rid.str.rsplit(_SEP, n=1).str[1].astype(int), kind=dim["kind"].astype(str))
-    cost = big_inv.set_index("resource_id")[["module_size", "module_cost"]].reindex(rid.to_numpy())
+    cost = big_inv.set_index("resource_id")[["module_size", "module_cost", "max_capacity"]].reindex(
+        rid.to_numpy()
+    )
     add = np.maximum(dim["needed"].to_numpy() - dim["capacity"].to_numpy(), 0.0)
     dim["added_cost"] = np.ceil(add / cost["module_size"].to_numpy() - 1e-9) * cost["module_cost"].to_numpy()
-    dim["sizable"] = np.isfinite(dim["needed"].to_numpy())
+    # a stage needing more than its ceiling (max_capacity) cannot meet its GoS in this setting
+    need = dim["needed"].to_numpy()
+    dim["sizable"] = np.isfinite(need) & (need <= cost["max_capacity"].to_numpy() * (1 + 1e-9))
     wide = dim.pivot_table(index="sid", columns="kind", values="needed", aggfunc="sum")
     wide.columns = [f"needed_{c}" for c in wide.columns]
     agg = dim.groupby("sid").agg(added_cost=("added_cost", "sum"), gos_ok=("sizable", "all"))
