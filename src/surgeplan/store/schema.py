@@ -234,7 +234,9 @@ def _v3(con: duckdb.DuckDBPyConnection) -> None:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core data: kinds, resources, measurements, indicators", _v1),
     Migration(2, "covariates, runs, forecasts, derived_tables", _v2),
-    Migration(3, "resources: optional inventory columns added after v1 (redials, customer-relation flow)", _v3),
+    Migration(
+        3, "resources: optional inventory columns added after v1 (redials, customer-relation flow)", _v3
+    ),
 )
 #: Version of the layout this code writes.
 SCHEMA_VERSION: int = MIGRATIONS[-1].version
