@@ -506,12 +506,13 @@ def _customer_relation(rng: np.random.Generator, add) -> None:
         ivr_time, self_served = int(_round_to(rng.uniform(30, 60), 5)), round(float(rng.uniform(0.1, 0.2)), 2)
         # the number's busy hour matches the queue's: occupancy 0.6 of the agents' calls, before self-service
         calls = 0.6 * agents * 3600.0 / aht / (1.0 - self_served)
-        hold = ivr_time + (1.0 - self_served) * (aht + 20)  # seconds a call holds a channel (simulation scale)
+        # seconds a call holds a channel (only scales the simulated load)
+        hold = ivr_time + (1.0 - self_served) * (aht + 20)
         channels = _round_to(calls * hold / 3600.0 / 0.5 + 15, 30)
         ports = _round_to(calls * ivr_time / 3600.0 / 0.4 + 5, 10)
         common = {"region": cc, "lead_time_days": 14, "priority_class": prio, "group": f"{p}"}
         add(resource_id=f"{p}-NUM", kind="contact_number", capacity=channels, module_size=30,
-            max_capacity=channels * 4, module_cost=1500, feeds=f"{p}-IVR", aht_s=int(round(hold)),
+            max_capacity=channels * 4, module_cost=1500, feeds=f"{p}-IVR", aht_s=round(hold),
             gos_target=0.005 if vital else "", name=f"{label} ({cc}) customer contact number", **common)
         add(resource_id=f"{p}-IVR", kind="ivr", capacity=ports, module_size=10, max_capacity=ports * 4,
             module_cost=2000, feeds=f"{p}-VOICE", ivr_time_s=ivr_time, self_service_share=self_served,
@@ -527,7 +528,8 @@ def _customer_relation(rng: np.random.Generator, add) -> None:
             name=f"{label} ({cc}) callbacks and messages", **common)
         sessions = _round_to(float(rng.uniform(60, 120)), 10)
         contained = round(float(rng.uniform(0.2, 0.4)), 2)
-        add(resource_id=f"{p}-BOT", kind="chatbot", capacity=sessions, module_size=10, max_capacity=sessions * 5,
+        add(resource_id=f"{p}-BOT", kind="chatbot", capacity=sessions, module_size=10,
+            max_capacity=sessions * 5,
             module_cost=400, feeds=f"{p}-CHAT", aht_s=240, containment_share=contained,
             name=f"{label} ({cc}) chatbot", **common)
         # chats reaching agents at the chatbot's base occupancy (0.3), 3 chats an agent of 750 s each

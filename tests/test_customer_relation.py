@@ -254,3 +254,84 @@ def test_lever_table_reports_savings_and_cheapest_mix():
         assert (
             r["added_cost"] <= t[(t["chain"] == chain) & (t["scenario"] == "baseline")]["added_cost"].iloc[0]
         )
+
+
+def test_push_table_moves_every_quantile_and_store_keeps_feeds(tmp_path):
+    from surgeplan.dimension import push_table
+    from surgeplan.store import Store
+
+    inv = pd.DataFrame(
+        [
+            row("NUM", "contact_number", 50, feeds="IVR"),
+            row("IVR", "ivr", 20, feeds="Q", ivr_time_s=60, self_service_share=0.25),
+            row("Q", "contact_center", 30, aht_s=300, patience_s=120),
+        ]
+    )
+    fc = pd.DataFrame(
+        {
+            "resource_id": ["NUM", "IVR", "Q", "NUM", "IVR", "Q"],
+            "ts": pd.to_datetime(["2020-03-17 10:00"] * 3 + ["2020-03-17 11:00"] * 3, utc=True),
+            "p50": [100.0, 1.0, 1.0, 200.0, 1.0, 1.0],
+            "p90": [120.0, 1.0, 1.0, 260.0, 1.0, 1.0],
+        }
+    )
+    out = push_table(inv, fc, ["p50", "p90"], period="ts")
+    # the IVR sees every call, the queue 75 % of them, hour by hour
+    assert out["p50"].tolist() == [100.0, 100.0, 75.0, 200.0, 200.0, 150.0]
+    assert out["p90"].tolist() == [120.0, 120.0, 90.0, 260.0, 260.0, 195.0]
+    with Store(tmp_path / "s.duckdb") as s:
+        s.ingest_inventory(inv)
+        back = s.inventory().set_index("resource_id")
+    assert back.loc["NUM", "feeds"] == "IVR" and back.loc["IVR", "self_service_share"] == 0.25
+
+
+def test_report_section_sentences_are_computed():
+    from surgeplan.report.customer_relation import customer_relation_section, lever_sentences
+
+    inv = chain_inventory(0.1, 0.2, 0.0, 300, 120).assign(site="FRA-PAR", language="fr")
+    days = pd.date_range("2020-03-10", periods=2)
+    loads = pd.concat(
+        [
+            bh({"NUM": x, "IVR": 1.0, "Q": 1.0, "CB": 1.0, "BOT": x / 2, "CHAT": 1.0}, d)
+            for x, d in zip((400.0, 800.0), days)
+        ]
+    )
+    t = lever_table(inv, loads, grid=(0.0, 0.3))
+    sentences = lever_sentences(t)
+    ss = t[(t["chain"] == "NUM") & (t["lever"] == "ivr_self_service") & (t["value"] == 0.3)].iloc[0]
+    assert any(f"from 10% to 30% saves {ss['agents_saved']:.0f} agents" in s for s in sentences)
+    html = customer_relation_section(inv, loads, grid=(0.0, 0.3), closures=False)
+    assert "Customer relation at the peak" in html and "virtual centre" in html
+
+
+def test_report_section_without_chains_or_centres():
+    from surgeplan.report.customer_relation import customer_relation_section
+
+    # no chain and no queue with a site and a language: nothing to show
+    inv = pd.DataFrame([row("Q", "contact_center", 30, aht_s=300), row("T", "trunk_group", 30)])
+    assert customer_relation_section(inv, bh({"Q": 100.0, "T": 10.0})) == ""
+    # two centres answering French: pooled, one closure each
+    inv = pd.DataFrame(
+        [
+            row("Q1", "contact_center", 30, aht_s=300, site="A", language="fr"),
+            row("Q2", "contact_center", 30, aht_s=300, site="B", language="fr"),
+        ]
+    )
+    html = customer_relation_section(inv, bh({"Q1": 100.0, "Q2": 50.0}))
+    assert "virtual centre" in html and "When one centre closes" in html
+
+
+def test_cheapest_mix_respects_ceilings():
+    # the voice queue may not grow past 40 agents: at 900 calls/h and 300 s, no IVR self-service and no
+    # callbacks need erlang_a_agents(900/3600, 300, 120, 0.8, 20, 0.05) > 40 agents, so that mix fails
+    inv = chain_inventory(0.0, 0.0, 0.0, 300, 120)
+    inv.loc[inv["resource_id"] == "Q", "max_capacity"] = 40
+    t = lever_table(
+        inv, bh({"NUM": 900.0, "IVR": 1.0, "Q": 1.0, "CB": 1.0, "BOT": 10.0, "CHAT": 1.0}), grid=(0.0, 0.4)
+    )
+    num = t[t["chain"] == "NUM"]
+    none = num[(num["scenario"] == "mix") & (num["ivr_self_service"] == 0) & (num["callback_share"] == 0)]
+    assert tt.erlang_a_agents(900 / 3600, 300, 120, 0.8, 20, 0.05) > 40
+    assert not none["gos_ok"].iloc[0]
+    cheap = num[num["cheapest"]].iloc[0]
+    assert cheap["gos_ok"] and cheap["needed_contact_center"] <= 40

@@ -78,8 +78,10 @@ KINDS: dict[str, Kind] = {
             "channels",
             "blocking probability on access channels (Erlang B over IVR + queue wait + talk time)",
             0.01,
+            relief="more channels, a shorter IVR, callbacks (see the customer-relation levers)",
         ),
-        Kind("ivr", "calls_per_hour", "ports", "blocking probability on voice-guide ports (Erlang B)", 0.01),
+        Kind("ivr", "calls_per_hour", "ports", "blocking probability on voice-guide ports (Erlang B)",
+             0.01, relief="more ports, a shorter voice guide"),
         Kind(
             "chat_queue",
             "chats_per_hour",
@@ -87,14 +89,17 @@ KINDS: dict[str, Kind] = {
             "service level: share of chats answered within answer_within_s, agents holding up to "
             "`concurrency` chats (Erlang A with state-dependent service)",
             0.8,
+            relief="temporary chat agents, chatbot containment, more chats per agent",
         ),
-        Kind("chatbot", "sessions_per_hour", "sessions", "peak concurrent-session ceiling (fraction of capacity)", 0.9),
+        Kind("chatbot", "sessions_per_hour", "sessions",
+             "peak concurrent-session ceiling (fraction of capacity)", 0.9, relief="temporary session licences"),
         Kind(
             "message_queue",
             "messages_per_hour",
             "agents",
             "share of messages handled within service_window_s over the day (fluid backlog)",
             0.95,
+            relief="temporary agents on the backlog, a longer service window",
         ),
         Kind("generic", "unit", "unit", "none: forecast only, never dimensioned", float("nan"), dimensioned=False),
     )
@@ -130,8 +135,9 @@ INVENTORY_OPTIONAL: dict[str, object] = {
     "patience_s": 120.0,  # contact_center: mean patience before abandoning, seconds (inf = Erlang C)
     "answer_within_s": 20.0,  # contact_center: service-level threshold, seconds
     "abandon_max": 0.05,  # contact_center: abandonment ceiling (probability)
-    # customer-relation flow (issue 17): `feeds` names the resource_id the next stage of the flow is
-    "feeds": None,  # contact_number -> ivr -> contact_center (-> message_queue: callbacks); chatbot -> chat_queue
+    # customer-relation flow (issue 17): `feeds` names the resource_id of the next stage of the flow
+    # contact_number -> ivr -> contact_center (-> message_queue: callbacks); chatbot -> chat_queue
+    "feeds": None,
     "language": None,  # contact_center: language/skill of the queue (pooling across service centres)
     "ivr_time_s": 60.0,  # ivr: mean time a caller spends in the voice guide, seconds
     "self_service_share": 0.0,  # ivr: share of callers served by the voice guide alone

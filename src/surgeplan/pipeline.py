@@ -94,9 +94,13 @@ def run_plan(db: str | Path, settings: PlanSettings, asof: str | pd.Timestamp | 
     recent = meas.loc[pd.to_datetime(meas["ts"], utc=True) >= pd.Timestamp(day, tz="UTC") - pd.Timedelta(days=60)]
     hist = busy_hour(recent, settings.cadence, tz=settings.tz)
     hist = hist.loc[hist["period"] < day]
+    from surgeplan.report.customer_relation import customer_relation_section
+
+    customer_relation = customer_relation_section(inv, planned.busy_hour, settings.quantile_column,
+                                                  levers=settings.levers or None)
     report = write_report(settings.output_dir / "report.html", planned.plan, inventory=inv,
                           forecast_busy_hour=planned.busy_hour, history=hist, title="surgeplan capacity plan",
-                          files=[p.name for p in exports])
+                          files=[p.name for p in exports], customer_relation=customer_relation)
     return PlanRun(planned.plan, report, exports, planned.busy_hour)
 
 
@@ -142,7 +146,9 @@ class DemoConfig:
     max_resources: int | None = None
     regions: tuple[str, ...] | None = None
     settings: PlanSettings = field(default_factory=lambda: PlanSettings(
-        horizon_days=42, ops_per_day={"*": 40, "FRA": 130}, ops_per_module={"contact_center": 0}))
+        horizon_days=42, ops_per_day={"*": 40, "FRA": 130},
+        # agents need no field team
+        ops_per_module={"contact_center": 0, "chat_queue": 0, "message_queue": 0}))
     seed: int = 2020
 
 
@@ -296,9 +302,13 @@ def _demo_report(out, rp, planned, inv, meas, cfg, head, regions, files, whatif_
     import dataclasses
 
     from surgeplan.report import write_report
+    from surgeplan.report.customer_relation import customer_relation_section
 
     s = cfg.settings
     actual = busy_hour(meas, s.cadence, tz=s.tz)
+    # the customer-relation chains at the peak of March 2020, on the measured busy hours
+    march = actual.loc[(actual["period"] >= "2020-03-01") & (actual["period"] < "2020-04-01")]
+    customer_relation = customer_relation_section(inv, march, "load", levers=s.levers or None)
     hist = actual.loc[actual["period"] >= pd.Timestamp(cfg.sim_start) + pd.Timedelta(days=21)]
     realized = rp.realized["surgeplan"]
     plan = dataclasses.replace(planned.plan, planned=realized) if len(realized) else planned.plan
@@ -312,6 +322,7 @@ def _demo_report(out, rp, planned, inv, meas, cfg, head, regions, files, whatif_
                   f"to {cfg.replay_end} ({s.horizon_days}-day horizon); the detailed plan is the one of "
                   f"{head:%Y-%m-%d}."),
         files=files, replay_findings=_findings(rp, s.max_growth), whatif_html=whatif_html,
+        customer_relation=customer_relation,
         policies=rp.policies, policy_headline=rp.headline,
         policy_note=("The same as-of dates, lead times, budget, field-operations ceilings and GoS targets under four "
                      "policies: surgeplan (forecast), reactive (upgrade when last week's busy hour passes 80% of what "

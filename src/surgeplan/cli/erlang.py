@@ -10,7 +10,8 @@ Examples::
     surgeplan erlang c --calls-per-hour 600 --aht 240 --agents 45
     surgeplan erlang a --calls-per-hour 600 --aht 240 --patience 120 --service-level 0.8 --max-abandon 0.05
     surgeplan erlang engset --sources 200 --servers 20 --traffic-per-idle-source 0.08
-    surgeplan erlang chat --chats-per-hour 300 --aht 600 --concurrency 3 --service-level 0.8 --max-abandon 0.05
+    surgeplan erlang chat --chats-per-hour 300 --aht 600 --concurrency 3 --service-level 0.8 \
+        --max-abandon 0.05
     surgeplan erlang ivr --calls-per-hour 900 --ivr-time 45 --blocking 0.01
     surgeplan erlang ivr --calls-per-hour 900 --ivr-time 45 --self-service 0.2 --aht 300 --patience 120 \
         --service-level 0.8 --max-abandon 0.05 --callback 0.3      # + agents and number channels
@@ -294,7 +295,9 @@ def cmd_engset(
 @_guard
 def cmd_chat(
     chats_per_hour: Annotated[float, typer.Option("--chats-per-hour", help="Offered chats per hour.")],
-    aht: Annotated[float, typer.Option("--aht", help="Handling time of a chat its agent holds alone, seconds.")],
+    aht: Annotated[
+        float, typer.Option("--aht", help="Handling time of a chat its agent holds alone, seconds.")
+    ],
     concurrency: Annotated[int, typer.Option(help="Chats an agent holds at most.")] = 1,
     slowdown: Annotated[
         float, typer.Option(help="Lengthening of a chat per extra chat its agent holds (0.25 = +25 %).")
@@ -317,8 +320,11 @@ def cmd_chat(
     if agents is None:
         if service_level is None:
             _fail("give --service-level (to size agents) or --agents (to evaluate a staffing level)")
-        agents = int(tt.chat_agents(lam, aht, patience, service_level, answer_within, max_abandon, concurrency,
-                                    slowdown))
+        agents = int(
+            tt.chat_agents(
+                lam, aht, patience, service_level, answer_within, max_abandon, concurrency, slowdown
+            )
+        )
     q = tt.chat_queue(lam, aht, patience, agents, concurrency, slowdown, answer_within)
     full_aht = aht * (1.0 + slowdown * (concurrency - 1))
     rows: list[tuple[str, Any, str]] = [
@@ -341,14 +347,17 @@ def cmd_chat(
 @_guard
 def cmd_ivr(
     calls_per_hour: CallsOpt,
-    ivr_time: Annotated[float, typer.Option("--ivr-time", help="Mean time a caller spends in the IVR, seconds.")],
+    ivr_time: Annotated[
+        float, typer.Option("--ivr-time", help="Mean time a caller spends in the IVR, seconds.")
+    ],
     ports: Annotated[int | None, typer.Option(help="IVR ports to evaluate (instead of --blocking).")] = None,
     blocking: Annotated[float, typer.Option(help="Blocking target for ports and channels.")] = 0.01,
     self_service: Annotated[
         float, typer.Option("--self-service", help="Share of callers the IVR serves alone, 0..1.")
     ] = 0.0,
     aht: Annotated[
-        float | None, typer.Option("--aht", help="Agents' handling time, s: also size the queue and the number.")
+        float | None,
+        typer.Option("--aht", help="Agents' handling time, s: also size the queue and the number."),
     ] = None,
     patience: Annotated[float, typer.Option(help="Mean patience in the agent queue, seconds.")] = 120.0,
     service_level: Annotated[float, typer.Option(help="Agents' service-level target.")] = 0.8,
@@ -379,8 +388,10 @@ def cmd_ivr(
         ("calls_to_agents", calls_per_hour * (1.0 - self_service), "calls/h"),
     ]
     if aht is not None:
-        hold, agents = number_holding_time(calls_per_hour, ivr_time, self_service, aht, patience, answer_within,
-                                           service_level, max_abandon, callback)
+        hold, agents = number_holding_time(
+            calls_per_hour, ivr_time, self_service, aht, patience, answer_within, service_level, max_abandon,
+            callback,
+        )
         hold, agents = float(hold), int(agents)
         lam = calls_per_hour * (1.0 - self_service) / 3600.0
         q = tt.callback_queue(lam, aht, patience, agents, answer_within, callback)

@@ -19,7 +19,10 @@ import pandas as pd
 from surgeplan.continuity.whatif import whatif
 from surgeplan.dimension.pooling import queue_agents, queue_table
 
-__all__ = ["closure_staffing"]
+__all__ = ["CLOSURE_COLUMNS", "closure_staffing"]
+
+#: Columns of :func:`closure_staffing`.
+CLOSURE_COLUMNS = ("closed", "site", "calls_per_hour", "agents_needed", "agents_installed", "calls_unplaced")
 
 
 def closure_staffing(
@@ -58,6 +61,8 @@ def closure_staffing(
     """
     cc = queue_table(inventory, load, skills, gos_overrides)
     sites = sorted(cc["site"].dropna().astype(str).unique()) if sites is None else list(sites)
+    if not sites:
+        return pd.DataFrame(columns=list(CLOSURE_COLUMNS))
     pool = cc[cc["poolable"]]
     pairs = pool.reset_index(drop=True).merge(
         pool.reset_index(drop=True), on=["language", "priority_class"], suffixes=("_from", "_to")

@@ -38,7 +38,7 @@ from surgeplan.dimension.core import (
     prepare_inventory,
     quantile_column,
 )
-from surgeplan.dimension.flow import LEVERS, apply_levers, push_loads
+from surgeplan.dimension.flow import LEVERS, apply_levers, push_loads, push_table, read_levers
 from surgeplan.dimension.levers import chains, lever_table
 from surgeplan.dimension.link import link_group_stats, size_link
 from surgeplan.dimension.rules import SIZING_RULES
@@ -57,7 +57,9 @@ __all__ = [
     "link_group_stats",
     "prepare_inventory",
     "push_loads",
+    "push_table",
     "quantile_column",
+    "read_levers",
     "size_conference_bridge",
     "size_contact_center",
     "size_link",

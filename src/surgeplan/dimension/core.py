@@ -220,8 +220,8 @@ def dimension(
         rule = SIZING_RULES.get(k)
         if rule is None:  # pragma: no cover - every dimensioned kind has a rule (checked at import)
             raise SurgeplanError(f"no sizing rule for kind {k!r}")
-        ctx = KindRows(inv=inv, inv_k=kcode_inv == j, pos=pos[m], period=period[m], load=load[m], capacity=cap[m],
-                       target=target[m], capacity_inv=cap_inv, target_inv=target_all)
+        ctx = KindRows(inv=inv, inv_k=kcode_inv == j, pos=pos[m], period=period[m], load=load[m],
+                       capacity=cap[m], target=target[m], capacity_inv=cap_inv, target_inv=target_all)
         put(m, rule(ctx))
 
     gos_ok = needed <= cap * (1.0 + RTOL) + RTOL

@@ -25,7 +25,9 @@ callback queue. The deflection levers of a scenario set the shares (:func:`apply
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -156,6 +158,49 @@ def push_loads(
     return out
 
 
+def push_table(
+    inventory: pd.DataFrame,
+    table: pd.DataFrame,
+    columns: list[str],
+    *,
+    period: str = "period",
+    target_inv: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """A long table (busy hours, forecasts) with every value column pushed along the flow.
+
+    Parameters
+    ----------
+    inventory : DataFrame
+        Inventory with ``feeds``.
+    table : DataFrame
+        ``resource_id, <period>, <columns...>`` in the kinds' load units (rates per hour).
+    columns : list of str
+        Value columns to push (e.g. ``['mean', 'p50', 'p90', 'p99']``), each on its own.
+    period : str, default ``'period'``
+        Time column matching the stages' rows (``'ts'`` for a forecast table).
+    target_inv : ndarray, optional
+        GoS target per inventory resource (default: :func:`surgeplan.dimension.gos_targets`).
+
+    Returns
+    -------
+    DataFrame
+        A copy with the fed resources' values replaced (rows of resources outside the inventory
+        kept as they are).
+    """
+    from surgeplan.dimension.core import gos_targets, prepare_inventory
+
+    inv = prepare_inventory(inventory)
+    target = gos_targets(inv) if target_inv is None else target_inv
+    out = table.copy()
+    pos = inv.index.get_indexer(out["resource_id"].astype(str))
+    known = pos >= 0
+    for col in columns:
+        values = out[col].to_numpy(np.float64).copy()
+        values[known] = push_loads(inv, pos[known], out[period].to_numpy()[known], values[known], target)
+        out[col] = values
+    return out
+
+
 def chain_positions(inv: pd.DataFrame) -> dict[str, np.ndarray]:
     """For each resource: the IVR and the agent queue its calls reach (-1 where none).
 
@@ -217,7 +262,49 @@ def apply_levers(inventory: pd.DataFrame, levers: Mapping[str, object] | None) -
     return inv
 
 
+def read_levers(source: str | Path | Mapping[str, object] | None) -> dict[str, object]:
+    """The ``[levers]`` table of a scenario TOML (a path, or the parsed file as a mapping), checked.
+
+    Example (``plan_example.toml``)::
+
+        [levers]
+        ivr_self_service = 0.2          # every IVR
+        chatbot_containment = 0.3       # every chatbot
+        [levers.callback_share]         # per queue
+        "CR-FRA-HOSP01-VOICE" = 0.3
+
+    Returns ``{}`` when the file has no ``[levers]``. Unknown levers and shares outside [0, 1]
+    raise ``SurgeplanError`` naming the file and the key.
+    """
+    if source is None:
+        return {}
+    name = "<scenario>"
+    if isinstance(source, Mapping):
+        raw = source
+    else:
+        name = str(source)
+        try:
+            raw = tomllib.loads(Path(source).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SurgeplanError(f"{name}: cannot read the scenario ({exc})") from None
+    levers = raw.get("levers", {})
+    if not isinstance(levers, Mapping):
+        raise SurgeplanError(f"{name}: [levers] must be a table")
+    for key, value in levers.items():
+        if key not in LEVERS:
+            raise SurgeplanError(f"{name}: levers.{key} is not a lever; known: {', '.join(LEVERS)}")
+        items = value.items() if isinstance(value, Mapping) else [("", value)]
+        for rid, v in items:
+            try:
+                _share(f"{key}.{rid}" if rid else key, v)
+            except SurgeplanError as exc:
+                raise SurgeplanError(f"{name}: {exc}") from None
+    return dict(levers)
+
+
 def _share(name: str, value: object) -> float:
+    if isinstance(value, bool):
+        raise SurgeplanError(f"levers: {name} must be a share in [0, 1]; got {value!r}")
     try:
         v = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):

@@ -8,8 +8,9 @@ entry's busy-hour load is highest, :func:`lever_table` sizes the chain
 * with one lever moved to each value of a grid (``lever``: IVR self-service share, chatbot
   containment share, callback acceptance share), the others as they stand,
 * with every combination of the grid's values (``mix``), marking the cheapest one that meets
-  every GoS: the fewest added modules' cost (``module_cost`` per ``module_size``), then the
-  fewest agents, then the fewest channels.
+  every GoS within every stage's ``max_capacity``: the fewest added modules' cost
+  (``module_cost`` per ``module_size``), then the fewest agents, then the fewest channels, then
+  the least deflection.
 
 All scenarios of all chains are sized in one :func:`surgeplan.dimension.dimension` call: each
 scenario is a copy of its chain with suffixed resource ids.
@@ -37,13 +38,14 @@ CHANNEL_KINDS = ("contact_number", "ivr")
 _SEP = "#"
 
 
-def chains(inventory: pd.DataFrame) -> pd.DataFrame:
+def chains(inventory: pd.DataFrame, *, strict: bool = True) -> pd.DataFrame:
     """Chains of the inventory: ``chain`` (entry resource_id), ``resource_id``, ``stage`` (0 = entry).
 
-    A resource reached from two entries belongs to both chains.
+    A resource reached from two entries belongs to both chains. ``strict``: a ``feeds`` naming a
+    resource outside the inventory raises ``ValidationError``; otherwise the chain stops there.
     """
     inv = prepare_inventory(inventory)
-    tgt = feed_targets(inv)
+    tgt = feed_targets(inv, strict=strict)
     fed = np.zeros(len(inv), dtype=bool)
     fed[tgt[tgt >= 0]] = True
     entries = np.flatnonzero((tgt >= 0) & ~fed)
@@ -102,26 +104,42 @@ def lever_table(
         lever settings (``ivr_self_service, chatbot_containment, callback_share``; NaN where the
         chain has no such stage), ``needed_<kind>`` per stage kind, ``agents`` and ``channels``
         needed, ``agents_saved`` and ``channels_saved`` against the baseline, ``added_cost`` of
-        modules beyond the installed capacity, ``gos_ok`` (every stage meets its target with the
-        needed capacity, true by construction unless a stage is unsizable) and ``cheapest``
-        (the cheapest mix of the chain).
+        modules beyond the installed capacity, ``gos_ok`` (every stage can meet its target: the
+        capacity it needs is within its ``max_capacity``) and ``cheapest`` (the cheapest mix of the
+        chain among those with ``gos_ok``).
     """
     if any(not 0.0 <= float(v) <= 1.0 for v in grid):
         raise SurgeplanError(f"grid: lever values must be shares in [0, 1]; got {list(grid)!r}")
     inv = prepare_inventory(inventory)
-    ch = chains(inv)
+    ch = chains(inv, strict=False)
     if ch.empty:
         return pd.DataFrame()
-    qcol = quantile_column(quantile)
+    # a measured table sizes on its own column ('load'), a forecast on a quantile's
+    qcol = quantile if isinstance(quantile, str) and quantile in busy_hour.columns else quantile_column(quantile)
     bh = busy_hour[["resource_id", "period", qcol]].reset_index(drop=True)
     bh["resource_id"] = bh["resource_id"].astype(str)
     entry_rows = bh[bh["resource_id"].isin(ch["chain"].unique())]
     if entry_rows.empty:
         raise SurgeplanError("busy-hour table has no row for any chain entry (contact number, chatbot)")
     peak = entry_rows.loc[entry_rows.groupby("resource_id")[qcol].idxmax()]
+
+    inv_parts, bh_parts, meta = _replicate(inv, ch, bh, qcol, peak, grid)
+    big_inv = pd.concat(inv_parts, ignore_index=True)
+    big_bh = pd.concat(bh_parts, ignore_index=True)
+    overrides = None
+    if gos_overrides:
+        overrides = {k: v for k, v in gos_overrides.items() if k not in inv.index}
+        for k, v in gos_overrides.items():
+            if k in inv.index:
+                overrides.update({r: v for r in big_inv["resource_id"] if r.rsplit(_SEP, 1)[0] == k})
+    dim = dimension(big_inv, big_bh, gos_overrides=overrides, load_column=qcol)
+    return _summarise(dim, big_inv, pd.DataFrame(meta), inv)
+
+
+def _replicate(inv, ch, bh, qcol, peak, grid) -> tuple[list, list, list]:
+    """Each chain copied once per scenario (suffixed ids), its rows at its entry's peak period."""
     peak_of = dict(zip(peak["resource_id"], peak["period"]))
     load_of = dict(zip(peak["resource_id"], peak[qcol]))
-
     inv_parts, bh_parts, meta = [], [], []
     sid = 0
     for chain_id, members in ch.groupby("chain", sort=False):
@@ -163,16 +181,7 @@ def lever_table(
                 }
             )
             sid += 1
-    big_inv = pd.concat(inv_parts, ignore_index=True)
-    big_bh = pd.concat(bh_parts, ignore_index=True)
-    overrides = None
-    if gos_overrides:
-        overrides = {k: v for k, v in gos_overrides.items() if k not in inv.index}
-        for k, v in gos_overrides.items():
-            if k in inv.index:
-                overrides.update({r: v for r in big_inv["resource_id"] if r.rsplit(_SEP, 1)[0] == k})
-    dim = dimension(big_inv, big_bh, qcol, gos_overrides=overrides)
-    return _summarise(dim, big_inv, pd.DataFrame(meta), inv)
+    return inv_parts, bh_parts, meta
 
 
 def _summarise(
@@ -180,10 +189,14 @@ def _summarise(
 ) -> pd.DataFrame:
     rid = dim["resource_id"].astype(str)
     dim = dim.assign(sid=rid.str.rsplit(_SEP, n=1).str[1].astype(int), kind=dim["kind"].astype(str))
-    cost = big_inv.set_index("resource_id")[["module_size", "module_cost"]].reindex(rid.to_numpy())
+    cost = big_inv.set_index("resource_id")[["module_size", "module_cost", "max_capacity"]].reindex(
+        rid.to_numpy()
+    )
     add = np.maximum(dim["needed"].to_numpy() - dim["capacity"].to_numpy(), 0.0)
     dim["added_cost"] = np.ceil(add / cost["module_size"].to_numpy() - 1e-9) * cost["module_cost"].to_numpy()
-    dim["sizable"] = np.isfinite(dim["needed"].to_numpy())
+    # a stage needing more than its ceiling (max_capacity) cannot meet its GoS in this setting
+    need = dim["needed"].to_numpy()
+    dim["sizable"] = np.isfinite(need) & (need <= cost["max_capacity"].to_numpy() * (1 + 1e-9))
     wide = dim.pivot_table(index="sid", columns="kind", values="needed", aggfunc="sum")
     wide.columns = [f"needed_{c}" for c in wide.columns]
     agg = dim.groupby("sid").agg(added_cost=("added_cost", "sum"), gos_ok=("sizable", "all"))

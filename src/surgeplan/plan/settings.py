@@ -83,6 +83,9 @@ class PlanSettings:
     survive : str or list or None
         Failures the plan must survive (``"n-1"``, ``"sites"``, or a list of SPECs / lists of
         SPECs; see :func:`surgeplan.continuity.whatif`).
+    levers : dict
+        Customer-relation deflection levers (``[levers]``: IVR self-service share, chatbot
+        containment, callback share; :func:`surgeplan.dimension.flow.read_levers`).
     """
 
     asof: pd.Timestamp | None = None
@@ -100,6 +103,7 @@ class PlanSettings:
     max_growth: float | None = 10.0
     tz: str = "UTC"
     survive: str | list | None = None
+    levers: dict[str, Any] = field(default_factory=dict)
 
     @property
     def forecast_quantiles(self) -> tuple[float, ...]:
@@ -258,7 +262,8 @@ def _read_indicators(src: str, table: Any) -> dict[str, dict[str, Any]]:
 def load_plan_settings(path: str | Path | None = None, raw: Mapping[str, Any] | None = None) -> PlanSettings:
     """Read plan settings from a scenario TOML (or an already parsed dict).
 
-    Tables: ``[plan]`` (see the module docstring), ``[gos]`` and ``[indicators.<REGION>]``; other
+    Tables: ``[plan]`` (see the module docstring), ``[gos]``, ``[indicators.<REGION>]`` and
+    ``[levers]`` (customer-relation deflection); other
     top-level tables (the simulator's) are ignored. A dict without a ``plan`` table is read as the
     ``[plan]`` table itself. Errors name the file and the key.
     """
@@ -273,11 +278,14 @@ def load_plan_settings(path: str | Path | None = None, raw: Mapping[str, Any] | 
             raw = tomllib.loads(p.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise SurgeplanError(f"{src}: not valid TOML: {exc}") from None
-    tables = {"plan", "gos", "indicators"}
+    tables = {"plan", "gos", "indicators", "levers"}
     if not tables & set(raw) and set(raw) <= set(_PLAN_FIELDS):
         raw = {"plan": raw}
     plan = raw.get("plan", {})
     if not isinstance(plan, Mapping):
         raise SurgeplanError(f"{src}: [plan] must be a table")
+    from surgeplan.dimension.flow import read_levers
+
+    levers = read_levers(raw if path is None else path) if "levers" in raw else {}
     return PlanSettings(**_read_plan_table(src, plan), gos=_read_gos(src, raw.get("gos", {})),
-                        indicators=_read_indicators(src, raw.get("indicators", {})))
+                        indicators=_read_indicators(src, raw.get("indicators", {})), levers=levers)

@@ -94,6 +94,7 @@ def write_report(
     policy_headline: str | None = None,
     policy_note: str = "",
     whatif_html: str | None = None,
+    customer_relation: str = "",
 ) -> Path:
     """Write the HTML report of ``plan`` to ``path`` and return the path.
 
@@ -125,6 +126,10 @@ def write_report(
         The replay in one sentence (the report leads with it), and where the shortage is lost.
     whatif_html : str, optional
         A what-if section (:func:`surgeplan.report.whatif.whatif_section`), shown before the method.
+    customer_relation : str, optional
+        HTML of :func:`surgeplan.report.customer_relation.customer_relation_section` (chains at
+        their peak with the deflection levers, pooled service centres), shown after the temporary
+        measures.
     """
     from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -214,6 +219,7 @@ def write_report(
         policy_table=html_table(policies, list(policies.columns), {"unserved_load_share": ".2%", "cost": ",.0f"},
                                 vital_col=None) if policies is not None else "",
         policy_note=policy_note,
+        customer_relation=customer_relation,
         replay_note=("Each row is the plan made on that date from the data known then (forecast fitted on "
                      "measurements up to the date), as an operator replanning daily would have seen it."),
         method=[

@@ -221,8 +221,8 @@ def _v2(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _v3(con: duckdb.DuckDBPyConnection) -> None:
-    # v1 creates `resources` with the columns of its day: add the optional columns added since
-    # (customer-relation flow), so a file made before them reads like a new one.
+    # v1 creates `resources` with the columns of its day: add every optional column added since
+    # (whatever RESOURCES lists: redials, customer-relation flow), so an older file reads like a new one.
     have = {r[0] for r in con.execute(
         "SELECT column_name FROM duckdb_columns() WHERE table_name = 'resources' AND database_name = current_database()"
     ).fetchall()}

@@ -159,7 +159,11 @@ def callback_agents(
         _pw, _cb, a, sl, _w = _measures(lam, h, pat, n, t, q)
         return (sl >= s) & (a <= ab)
 
-    out = smallest_integer(meets, np.zeros(lam.shape), np.ceil(lam * h) + 1.0)
+    # carried load lam h P(answered) <= N and P(answered) >= 1 - P(abandon) - q: fewer than
+    # lam h (1 - max_abandon - q) agents break the ceiling; square-root staffing guesses the top
+    a = lam * h
+    lo = np.maximum(np.ceil(a * (1.0 - ab - q)) - 1.0, 0.0)
+    out = smallest_integer(meets, lo, np.ceil(a + 2.0 * np.sqrt(a) + 2.0))
     out = np.where(lam > 0, out, 0.0)
     out = np.where(np.isnan(lam + h + pat + t + q + s + ab), np.nan, out)
     res = like_input(
