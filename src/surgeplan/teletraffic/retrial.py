@@ -62,6 +62,7 @@ References
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -203,10 +204,27 @@ def _measures(a: float, p: float, theta: float, pn: float, mn: float, m: float) 
 
 def _approximate(a: float, n: int, p: float, d: float) -> tuple[float, float, float]:
     """The approximation: negative-binomial closure where it solves cleanly, else Poisson closure."""
-    lo = _window_low(a, n, p)
+    return _closure(a, n, p, d, _window_low(a, n, p))[0]
+
+
+def _closure(
+    a: float, n: int, p: float, d: float, lo: int
+) -> tuple[tuple[float, float, float], np.ndarray, np.ndarray]:
+    """Measures and conditional orbit ``(mean, variance)`` per level ``lo..n`` (rows of the second)."""
     res, _, x = _poisson_closure(a, n, p, d, lo)
     second = _nb_closure(a, n, p, d, lo, x * d)
-    return res if second is None else second
+    m = x * d
+    if second is None:
+        return res, _birth_death(a, x, _levels(lo, n)), np.stack([m, m])
+    res, m, f = second
+    return res, _birth_death(a, m / d, _levels(lo, n)), np.stack([m, np.maximum(f + m - m * m, 0.0)])
+
+
+def _levels(lo: int, n: int) -> np.ndarray:
+    """Death rates on the window ``lo..n``: the busy circuits, none at the reflecting ``lo``."""
+    s = np.arange(lo, n + 1, dtype=np.float64)
+    s[0] = 0.0
+    return s
 
 
 def _window_low(a: float, n: int, p: float) -> int:
@@ -265,7 +283,7 @@ def _poisson_closure(
 
 def _nb_closure(
     a: float, n: int, p: float, d: float, lo: int, m: np.ndarray, tol: float = 1e-12, max_iter: int = 500
-) -> tuple[float, float, float] | None:
+) -> tuple[tuple[float, float, float], np.ndarray, np.ndarray] | None:
     """Second-order closure: conditional orbit means ``m_k`` and factorial moments ``f_k`` solved.
 
     Unnormalised ``M_k = pi_k m_k``, ``F_k = pi_k f_k``; the balance of ``E[j]`` and
@@ -279,7 +297,8 @@ def _nb_closure(
         (s_N + 2 theta (1 - p)) F_N - (lambda + theta kappa_{N-1}) F_{N-1} = 2 lambda p M_N
 
     With ``pi`` and ``kappa`` frozen, ``F`` is ``M_N`` times one tridiagonal solve and ``M`` two
-    more; iterate (negative moments and ``kappa`` clipped to 0 on the way). Returns None (the
+    more; iterate (negative moments and ``kappa`` clipped to 0 on the way). Returns the measures,
+    ``m`` and ``f``, or None (the
     caller keeps the Poisson closure) unless the iteration converges to a point that needs no
     clipping where the chain lives: in heavy overload the orbit is under-dispersed
     (``kappa < 0``) and the iteration can settle on a spurious point.
@@ -322,7 +341,7 @@ def _nb_closure(
             if clipped:
                 return None
             pi = _birth_death(a, theta * m, s)
-            return _measures(a, p, theta, float(pi[-1]), float(pi[-1] * m[-1]), float(pi @ m))
+            return _measures(a, p, theta, float(pi[-1]), float(pi[-1] * m[-1]), float(pi @ m)), m, f
     return None
 
 
@@ -345,11 +364,10 @@ def _exact(a: float, n: int, p: float, d: float, *, raise_if_big: bool) -> tuple
     """Solve the truncated chain; grow the window until the boundary levels carry < 1e-12."""
     theta = 1.0 / d
     lo = _window_low(a, n, p)
-    (_, attempts, _), pi, x = _poisson_closure(a, n, p, d, lo, tol=1e-8, max_iter=200)
-    orbit = (attempts - a) * d
+    _, pi, (mean, var) = _closure(a, n, p, d, lo)
     mode = int(np.argmax(pi))
-    anchor = (lo + mode, round(float(x[mode]) * d))
-    top = math.ceil(orbit + 12.0 * math.sqrt(orbit + 1.0) + 10.0)
+    anchor = (lo + mode, round(float(mean[mode])))
+    top = _first_top(mean[pi > 1e-9], var[pi > 1e-9])
     while True:
         if (n - lo + 1) * (top + 1) > EXACT_MAX_STATES:
             if raise_if_big:
@@ -372,6 +390,20 @@ def _exact(a: float, n: int, p: float, d: float, *, raise_if_big: bool) -> tuple
     return _measures(
         a, p, theta, float(prob[:, -1].sum()), float(j @ prob[:, -1]), float(j @ prob.sum(axis=1))
     )
+
+
+def _first_top(mean: np.ndarray, var: np.ndarray) -> int:
+    """Orbit truncation from the approximation's conditional means and variances.
+
+    Mean + 12 standard deviations, or where over-dispersed the level where the geometric tail of a
+    negative binomial with those moments falls to 1e-14 (``ln 1e-14 / ln q``, ``q = 1 - mean /
+    var``) if higher: one solve of a somewhat taller chain costs less than a second solve.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.where(var > mean, 1.0 - mean / np.where(var > mean, var, 1.0), 0.0)
+        tail = np.where(q > 0.0, math.log(1e-14) / np.log(np.where(q > 0.0, q, 0.5)), 0.0)
+    top = np.max(np.maximum(mean + 12.0 * np.sqrt(var), tail), initial=0.0)
+    return math.ceil(top + 10.0)
 
 
 def _taller(orbit: np.ndarray, top: int) -> int:
@@ -434,8 +466,10 @@ def retrial_servers(traffic: Any, blocking: Any, retry_probability: Any, redial_
     """Smallest number of circuits whose retrial blocking (share of attempts) is at most the target.
 
     Starts from the extended Erlang B answer (retries as a Poisson stream, the slow-redial limit)
-    and steps: down while one circuit fewer still meets the target, up (doubling, then bisection)
-    while it does not. Blocking falls as circuits are added.
+    and steps with the approximation: down while one circuit fewer still meets the target, up
+    (doubling, then bisection) while it does not; the same search with the model itself (exact
+    chain where moderate, see :func:`retrial`) then starts from that answer, so it usually only
+    confirms it with two solves. Blocking falls as circuits are added.
 
     Parameters
     ----------
@@ -483,11 +517,15 @@ def _servers1(a: float, target: float, p: float, d: float) -> float:
         return math.nan
     if a == 0.0:
         return 0.0
+    start = float(_k.extended_servers_vec(np.array([a]), np.array([target]), np.array([p]))[0])
+    # the approximation finds the answer within a circuit or so in milliseconds; the model
+    # (exact chain where moderate) then confirms it, usually with two solves
+    guess = _smallest(lambda n: retrial1(a, n, p, d, "approximate")[0] <= target, start)
+    return _smallest(lambda n: retrial1(a, n, p, d)[0] <= target, guess)
 
-    def ok(n: float) -> bool:
-        return retrial1(a, n, p, d)[0] <= target
 
-    n = float(_k.extended_servers_vec(np.array([a]), np.array([target]), np.array([p]))[0])
+def _smallest(ok: Callable[[float], bool], n: float) -> float:
+    """Smallest whole ``n >= 0`` with ``ok(n)`` (``ok`` monotone), searched from a guess."""
     if ok(n):
         while n > 0 and ok(n - 1.0):
             n -= 1.0
@@ -506,7 +544,8 @@ def retrial_traffic(servers: Any, blocking: Any, retry_probability: Any, redial_
     """Most fresh traffic a group of circuits carries at a target retrial blocking.
 
     Solves ``retrial(A, servers, p, d).blocking == blocking`` for ``A`` (blocking grows with
-    ``A``) by Brent's method to 1e-6 relative, bracketed from the extended Erlang B answer.
+    ``A``) by Brent's method to 1e-7 relative, bracketed within 2 % of the approximation's root
+    (itself bracketed from the extended Erlang B answer).
 
     Parameters
     ----------
@@ -545,15 +584,18 @@ def _traffic1(n: float, target: float, p: float, d: float) -> float:
         return math.nan
     if n == 0.0:
         return 0.0
-    # extended Erlang B carries A*(N, b) (1 - p b) fresh Erlangs at blocking b
+    # extended Erlang B carries A*(N, b) (1 - p b) fresh Erlangs at blocking b: bracket from it
+    # with the approximation, then solve the model (exact chain where moderate) near that root
     guess = _k.erlang_b_traffic1(n, target) * (1.0 - p * target)
+    rough = _root(lambda x: retrial1(x, n, p, d, "approximate")[0] - target, guess, 0.5, 1e-4)
+    return _root(lambda x: retrial1(x, n, p, d)[0] - target, rough, 0.02, 1e-7)
 
-    def excess(x: float) -> float:
-        return retrial1(x, n, p, d)[0] - target
 
-    low, high = guess, guess
+def _root(excess: Callable[[float], float], guess: float, spread: float, rtol: float) -> float:
+    """Root of an increasing ``excess`` near ``guess``: bracket by steps of ``spread``, then Brent."""
+    low, high = guess * (1.0 - spread), guess * (1.0 + spread)
     while excess(low) > 0.0:
-        low *= 0.5
+        low, high = low * (1.0 - spread), low
     while excess(high) <= 0.0:
-        high *= 1.5
-    return brentq(excess, low, high, xtol=1e-9, rtol=1e-7)
+        low, high = high, high * (1.0 + spread)
+    return brentq(excess, low, high, xtol=1e-12, rtol=rtol)
