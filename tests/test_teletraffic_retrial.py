@@ -201,6 +201,10 @@ def test_vectorised_and_series():
     assert isinstance(s.blocking, pd.Series) and list(s.blocking.index) == ["x", "y"]
     assert s.blocking["x"] == pytest.approx(0.3362, abs=1e-4)
     assert isinstance(retrial(10.0, 10, 0.5, 0.05).blocking, float)
+    swapped = retrial(
+        pd.Series([10.0, 5.0], index=["x", "y"]), 10, 0.5, pd.Series([20.0, 0.05], index=["y", "x"])
+    )
+    assert swapped.blocking["x"] == s.blocking["x"]  # paired by label
 
 
 @pytest.mark.parametrize(
