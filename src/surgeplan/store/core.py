@@ -141,7 +141,8 @@ class Store:
         ``lead_time_days >= 0``, ``module_cost >= 0``, ``0 < gos_target <= 1``,
         ``0 <= retry_probability < 1``, ``redial_delay_s > 0`` (``inf`` allowed),
         ``holding_time_s > 0``, ``aht_s > 0``, ``patience_s > 0`` (``inf`` = Erlang C),
-        ``answer_within_s >= 0``, ``0 <= abandon_max <= 1``, unique ``resource_id``. Resources absent from the input are kept.
+        ``answer_within_s >= 0``, ``0 <= abandon_max <= 1``, unique ``resource_id``. Resources
+        absent from the input are kept.
 
         Returns
         -------
