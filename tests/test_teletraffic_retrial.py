@@ -173,6 +173,7 @@ def test_slow_redials_approach_extended_erlang_b():
         (200.0, 190, 0.7, 5.0),
         (120.0, 130, 0.6, 10.0),
         (200.0, 154, 0.9, 2.0),  # heavy overload: under-dispersed orbit, Poisson closure kept
+        (1000.0, 1000, 0.8, 0.05),  # near the exact chain's state budget
     ],
 )
 def test_approximation_against_the_exact_chain(case):
