@@ -135,12 +135,14 @@ class Store:
 
         Columns are exactly ``surgeplan.kinds.INVENTORY_REQUIRED`` plus any of
         ``INVENTORY_OPTIONAL`` (absent or empty optional cells take their defaults; ``group``,
-        ``name``, ``site`` and ``gos_target`` may stay empty). Checked: ``kind`` exists,
-        ``priority_class`` is ``vital`` or ``standard``, ``capacity >= 0``, ``module_size > 0``,
-        ``max_capacity >= capacity`` (``inf`` = no ceiling), ``lead_time_days >= 0``,
-        ``module_cost >= 0``, ``0 < gos_target <= 1``, ``0 <= retry_probability < 1``,
-        ``aht_s > 0``, ``patience_s > 0`` (``inf`` = Erlang C), ``answer_within_s >= 0``,
-        ``0 <= abandon_max <= 1``, unique ``resource_id``. Resources absent from the input are kept.
+        ``name``, ``site``, ``gos_target`` and ``redial_delay_s`` may stay empty). Checked: ``kind``
+        exists, ``priority_class`` is ``vital`` or ``standard``, ``capacity >= 0``,
+        ``module_size > 0``, ``max_capacity >= capacity`` (``inf`` = no ceiling),
+        ``lead_time_days >= 0``, ``module_cost >= 0``, ``0 < gos_target <= 1``,
+        ``0 <= retry_probability < 1``, ``redial_delay_s > 0`` (``inf`` allowed),
+        ``holding_time_s > 0``, ``aht_s > 0``, ``patience_s > 0`` (``inf`` = Erlang C),
+        ``answer_within_s >= 0``, ``0 <= abandon_max <= 1``, unique ``resource_id``. Resources
+        absent from the input are kept.
 
         Returns
         -------
