@@ -150,6 +150,9 @@ def response_filter(u: np.ndarray, tau_up: Any = 0.0, tau_down: Any = 0.0) -> np
     return out
 
 
+_NO_SCENARIO = pd.DataFrame()
+
+
 def _day_numbers(index: pd.Index) -> np.ndarray:
     """Days since the epoch of a date index."""
     return np.asarray(index.values, dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
@@ -207,7 +210,10 @@ def driver_matrix(
     lags = np.asarray(lags, dtype=np.int64)
     wide = "name" not in indicators.columns  # already the daily driver (index date, one column per region)
     obs = indicators if wide else daily_driver(indicators, stringency_range, use_stay_home)
-    scen = scenario if "name" not in scenario.columns else daily_driver(scenario, stringency_range, use_stay_home)
+    if "name" not in scenario.columns:
+        scen = scenario
+    else:  # an empty long table (no scenario) needs no pivot
+        scen = daily_driver(scenario, stringency_range, use_stay_home) if len(scenario) else _NO_SCENARIO
     lag_max = max(int(np.max(lags)), 0) if len(lags) else 0
     lag_min = min(int(np.min(lags)), 0) if len(lags) else 0
     grid0 = np.datetime64(days[0], "D") - lag_max
@@ -216,9 +222,8 @@ def driver_matrix(
     obs_days = _day_numbers(obs.index) if len(obs.columns) else np.zeros(0, np.int64)
     scen_cols = set(getattr(scen, "columns", []))
     scen_days = _day_numbers(scen.index) if scen_cols else np.zeros(0, np.int64)
-    regs = pd.unique(pd.Series(regions).astype(str))
-    reg_arr = pd.Series(regions).astype(str).to_numpy()
-    for region in regs:  # loop over regions (few), never over resources
+    reg_arr = np.asarray(regions, dtype=object).astype(str)
+    for region in dict.fromkeys(reg_arr):  # loop over regions (few), never over resources
         rows = np.flatnonzero(reg_arr == region)
         has_scen = region in scen_cols
         if region in obs.columns:
