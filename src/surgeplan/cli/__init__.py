@@ -22,9 +22,9 @@ app = typer.Typer(
 
 
 def _register_all() -> None:
-    from surgeplan.cli import data, erlang, forecast, plan, signals, simulate
+    from surgeplan.cli import data, erlang, forecast, plan, serve, signals, simulate, users
 
-    for module in (erlang, data, signals, simulate, forecast, plan):
+    for module in (erlang, data, signals, simulate, forecast, plan, serve, users):
         module.register(app)
 
 
