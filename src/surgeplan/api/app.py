@@ -69,7 +69,7 @@ def create_app(config: ServiceConfig | None = None, *, state: ServiceState | Non
     _include_whatif(app)
     app.include_router(dashboard.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.add_middleware(BodyLimit, max_bytes=int(config.max_upload_mb * 2**20))
+    app.add_middleware(BodyLimit, max_mb=config.max_upload_mb)
     _add_problem_schema(app)
     return app
 

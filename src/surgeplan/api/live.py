@@ -245,7 +245,7 @@ class LiveLoop:
         asof = pd.Timestamp(f["ts"].min()).tz_convert(None).normalize()
         plan = make_plan(inv_sub, bh, asof, quantile="p90", alert_quantiles=("p50", "p90", "p99"))
         replanned = set(inv_sub["resource_id"].astype(str))
-        self.state.set_current(plan.alerts, plan.actions, resources=replanned)
+        self.state.set_current(plan.alerts, resources=replanned)
         return replanned, plan.alerts
 
     # ------------------------------------------------------------------ watched folder

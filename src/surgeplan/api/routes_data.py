@@ -52,9 +52,14 @@ def _encode_cursor(resource_id: str) -> str:
 
 def _decode_cursor(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
+        value = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode(
+            "utf-8"
+        )
+        if _encode_cursor(value) == cursor:
+            return value
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ProblemError(400, f"cursor: {cursor!r} is not a cursor from a previous page") from None
+        pass
+    raise ProblemError(400, f"cursor: {cursor!r} is not a cursor from a previous page")
 
 
 @router.get("/resources", response_model=ResourcePage, tags=["data"], summary="Inventory, filtered and paged")

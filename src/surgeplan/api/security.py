@@ -58,8 +58,8 @@ class BodyLimit:
     and replayed to the application.
     """
 
-    def __init__(self, app, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, int(max_bytes)
+    def __init__(self, app, max_mb: float) -> None:
+        self.app, self.max_mb, self.max_bytes = app, max_mb, int(max_mb * 2**20)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -89,13 +89,12 @@ class BodyLimit:
     async def _too_large(self, scope, send) -> None:
         import json
 
-        mib = self.max_bytes / 2**20
         body = json.dumps(
             {
                 "type": "about:blank",
                 "title": "Content Too Large",
                 "status": 413,
-                "detail": f"request body larger than the {mib:g} MiB limit (--max-upload-mb)",
+                "detail": f"request body larger than the {self.max_mb:g} MiB limit (--max-upload-mb)",
                 "instance": scope.get("path"),
             }
         ).encode()

@@ -87,6 +87,8 @@ class ServiceState:
     lock: threading.RLock = field(default_factory=threading.RLock)
     sessions: dict[str, tuple[User, float]] = field(default_factory=dict)
     alerts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    plan_alerts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    live_alerts: pd.DataFrame = field(default_factory=pd.DataFrame)
     actions: pd.DataFrame = field(default_factory=pd.DataFrame)
     alerts_version: int = 0
     live: Any = None
@@ -144,20 +146,34 @@ class ServiceState:
         return run_id
 
     def set_current(
-        self, alerts: pd.DataFrame, actions: pd.DataFrame, resources: set[str] | None = None
+        self, alerts: pd.DataFrame, actions: pd.DataFrame | None = None, resources: set[str] | None = None
     ) -> None:
-        """Replace the current alerts and actions (of ``resources`` only, when given)."""
+        """New plan alerts and actions (``resources=None``), or the live check of ``resources``.
+
+        The current alerts are, per resource and quantile, the more urgent of the latest plan's
+        (whole horizon) and the latest live check's (next ``live_horizon``): a live arrival can
+        raise an alert, never hide a break the plan sees further ahead.
+        """
         with self.lock:
-            if resources is None or self.alerts.empty:
-                self.alerts, self.actions = alerts.copy(), actions.copy()
+            if resources is None:
+                self.plan_alerts = alerts.assign(source="plan")
+                self.actions = actions.copy() if actions is not None else pd.DataFrame()
             else:
-                keep_a = ~self.alerts["resource_id"].astype(str).isin(resources)
-                self.alerts = pd.concat([self.alerts.loc[keep_a], alerts], ignore_index=True)
-                if not self.actions.empty:
-                    keep = ~self.actions["resource_id"].astype(str).isin(resources)
-                    self.actions = pd.concat([self.actions.loc[keep], actions], ignore_index=True)
-                else:
-                    self.actions = actions.copy()
+                live = alerts.assign(source="live")
+                if not self.live_alerts.empty:
+                    keep = ~self.live_alerts["resource_id"].astype(str).isin(resources)
+                    live = pd.concat([self.live_alerts.loc[keep], live], ignore_index=True)
+                self.live_alerts = live
+            both = (
+                pd.concat([f for f in (self.live_alerts, self.plan_alerts) if not f.empty], ignore_index=True)
+                if not (self.live_alerts.empty and self.plan_alerts.empty)
+                else pd.DataFrame()
+            )
+            if not both.empty:
+                both["_rank"] = [urgency(s)[0] for s in both["status"].astype(str)]
+                both = both.sort_values("_rank", kind="stable").drop_duplicates(["resource_id", "quantile"])
+                both = both.drop(columns="_rank").reset_index(drop=True)
+            self.alerts = both
             self.alerts_version += 1
 
     def plan_ids(self) -> pd.DataFrame:
