@@ -34,27 +34,31 @@ def api_schema(tmp_path_factory):
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
+def conformance_run(operation, calls: dict[str, int]):
+    """A Hypothesis test of one operation; counts its calls in ``calls``."""
+    label = f"{operation.method.upper()} {operation.path}"
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=100,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        database=None,
+    )
+    def run(case):
+        calls[label] = calls.get(label, 0) + 1
+        case.call_and_validate(headers={"Authorization": f"Bearer {TOKENS['admin']}"}, checks=CHECKS)
+
+    return run
+
+
 @pytest.mark.slow
 def test_every_operation_conforms_to_its_document(api_schema):
     calls: dict[str, int] = {}
     for result in api_schema.get_all_operations():
-        operation = result.ok()
-        label = f"{operation.method.upper()} {operation.path}"
-
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=100,
-            deadline=None,
-            phases=[Phase.explicit, Phase.generate],
-            suppress_health_check=list(HealthCheck),
-            derandomize=True,
-            database=None,
-        )
-        def run(case, label=label):
-            calls[label] = calls.get(label, 0) + 1
-            case.call_and_validate(headers={"Authorization": f"Bearer {TOKENS['admin']}"}, checks=CHECKS)
-
-        run()
+        conformance_run(result.ok(), calls)()
     assert len(calls) >= 20
     # operations with a finite input space (no parameters) are exhausted sooner; all others get 100
     rich = {k: v for k, v in calls.items() if v < 100}
