@@ -36,7 +36,7 @@ def build_store(folder: Path, max_resources: int = 12) -> dict:
 def next_hour(fx: dict, hour: str = "2020-03-16 00:00", factor: float = 1.0) -> pd.DataFrame:
     """One new hour of measurements for every resource (the last measured hour's load x ``factor``)."""
     meas = fx["measurements"]
-    last = meas.sort_values("ts").groupby("resource_id").tail(1)
+    last = meas.sort_values("ts").groupby("resource_id", observed=True).tail(1)
     return pd.DataFrame(
         {
             "resource_id": last["resource_id"].to_numpy(),

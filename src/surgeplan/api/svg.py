@@ -38,6 +38,10 @@ def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return list(np.arange(np.ceil(lo / step) * step, hi + step * 0.5, step))
 
 
+def _fmt(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
 def time_chart(
     lines: list[Line],
     bands: list[Band],
@@ -84,7 +88,7 @@ def time_chart(
         y = float(py(tick))
         out.append(
             f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
-            f'<text x="{left - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{tick:,.4g}</text>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{_fmt(tick)}</text>'
         )
     days = pd.date_range(pd.Timestamp(t0, tz="UTC").ceil("D"), pd.Timestamp(t1, tz="UTC"), freq="D")
     stride = max(1, int(np.ceil(len(days) / 8)))
