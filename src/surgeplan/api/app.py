@@ -50,8 +50,7 @@ def create_app(config: ServiceConfig | None = None, *, state: ServiceState | Non
             if state.live is not None:
                 state.live.stop()
                 state.live = None
-            with state.lock:
-                state.store.close()
+            state.close()
 
     app = FastAPI(
         title="surgeplan",

@@ -89,7 +89,7 @@ def logout(request: Request):
 
 def _stressed(state, n: int = 10) -> list[dict]:
     """Resources with the highest peak load over their last measured day, against installed capacity."""
-    with state.db() as store:
+    with state.read() as store:
         frame = store._df(
             "WITH last AS (SELECT resource_id, max(ts) AS t FROM measurements GROUP BY resource_id) "
             "SELECT r.resource_id, r.name, r.kind, r.region, r.priority_class, r.capacity, max(m.load) AS peak "
@@ -139,7 +139,7 @@ def overview(request: Request, q: str = "p90"):
 @router.get("/resources/{resource_id}", response_class=HTMLResponse)
 def resource_page(request: Request, resource_id: str, days: int = 14):
     state = request.app.state.service
-    with state.db() as store:
+    with state.read() as store:
         inv = store._df("SELECT * FROM resources WHERE resource_id = ?", [resource_id])
         if inv.empty:
             return _page(request, "missing.html", 404, what=f"resource {resource_id}")
@@ -219,7 +219,7 @@ def timeline(request: Request):
 def downloads(request: Request):
     state = request.app.state.service
     ids = state.plan_ids()
-    with state.db() as store:
+    with state.read() as store:
         tables = records(store.tables())
     tables = [t for t in tables if t["table"] not in ("users", "schema_version")]
     plan_id = str(ids["plan_id"].iloc[0]) if not ids.empty else None

@@ -147,7 +147,7 @@ class LiveLoop:
     def _fit(self) -> None:
         from surgeplan.forecast import ShockForecaster
 
-        with self.state.db() as store:
+        with self.state.read() as store:
             got = store.connection.execute("SELECT max(ts) FROM measurements").fetchall()[0][0]
             if got is None:
                 return
@@ -176,7 +176,7 @@ class LiveLoop:
     def _step(self, first: pd.Timestamp, last: pd.Timestamp, files: list[str] | None) -> None:
         """Update, forecast ``live_horizon`` ahead, re-plan the touched resources, publish."""
         t0 = time.perf_counter()
-        with self.state.db() as store:
+        with self.state.read() as store:
             new = store.measurements(start=first, end=last + pd.Timedelta(microseconds=1))
         if new.empty:
             return

@@ -28,10 +28,11 @@ router = APIRouter(responses=PROBLEM_RESPONSES)
 def health(request: Request):
     from surgeplan import __version__
 
-    state = request.app.state.service
-    with state.db() as store:
-        version = store.version
-    return {"status": "ok", "version": __version__, "schema_version": version}
+    return {
+        "status": "ok",
+        "version": __version__,
+        "schema_version": request.app.state.service.schema_version,
+    }
 
 
 class NewUser(BaseModel):
@@ -52,6 +53,7 @@ def post_user(request: Request, user: AdminUser, body: NewUser):
     """Add (or re-key) an account; the token is in the answer only (the store keeps its SHA-256)."""
     with request.app.state.service.db() as store:
         token = add_user(store, body.name, body.role)
+    request.app.state.service.users_changed()
     return json_response({"name": body.name, "role": body.role, "token": token}, 201)
 
 
@@ -62,6 +64,7 @@ def delete_user(request: Request, user: AdminUser, name: str):
             revoke_user(store, name)
     except SurgeplanError as exc:
         raise ProblemError(404, str(exc)) from None
+    request.app.state.service.users_changed()
     from fastapi.responses import Response
 
     return Response(status_code=204)

@@ -89,7 +89,7 @@ def list_resources(
         params.append(_decode_cursor(cursor))
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     cols = ", ".join(quote_ident(c) for c in (*INVENTORY_REQUIRED, *INVENTORY_OPTIONAL))
-    with _state(request).db() as store:
+    with _state(request).read() as store:
         frame = store._df(
             f"SELECT {cols} FROM resources{where} ORDER BY resource_id LIMIT ?", [*params, limit + 1]
         )
@@ -111,7 +111,7 @@ def get_measurements(
     limit: Limit = 10_000,
 ):
     """Measurements ``resource_id, ts, load`` with ``start <= ts < end``, by resource then time."""
-    with _state(request).db() as store:
+    with _state(request).read() as store:
         frame = store.measurements(resource_id, start=start, end=end)
     return json_response({"items": records(frame.iloc[:limit]), "truncated": len(frame) > limit})
 
@@ -163,7 +163,7 @@ def get_forecasts(
     limit: Limit = 10_000,
 ):
     """Forecast rows ``resource_id, ts, origin, run_id, mean, p..`` of the latest forecast run (or ``run_id``)."""
-    with _state(request).db() as store:
+    with _state(request).read() as store:
         frame = latest_forecasts(store, resource_id, start, end, run_id)
     return json_response({"items": records(frame.iloc[:limit]), "truncated": len(frame) > limit})
 
@@ -186,7 +186,7 @@ def get_busy_hour(
     from surgeplan.forecast import busy_hour
     from surgeplan.pipeline import measured_busy_hour
 
-    with _state(request).db() as store:
+    with _state(request).read() as store:
         if source == "measured":
             meas = store.measurements(resource_id, start=start, end=end)
         else:
@@ -205,7 +205,7 @@ def get_busy_hour(
 
 @router.get("/tables", response_model=list[TableCount], tags=["data"], summary="Row count of every table")
 def get_tables(request: Request, user: ReadUser):
-    with _state(request).db() as store:
+    with _state(request).read() as store:
         return json_response(records(store.tables()))
 
 

@@ -31,7 +31,7 @@ SERIES = ("load", "capacity", "mean", "p50", "p90", "p99")
 
 def _series(state, resource_id: str, start, end) -> pd.DataFrame:
     """``time`` (epoch ms) with the measured load, installed capacity and forecast, outer-joined on time."""
-    with state.db() as store:
+    with state.read() as store:
         meas = store.measurements([resource_id], start=start, end=end)
         cap = store.connection.execute(
             "SELECT capacity FROM resources WHERE resource_id = ?", [resource_id]
@@ -75,7 +75,7 @@ class MetricsRequest(BaseModel):
 @router.post("/metrics", summary="JSON API data source: series that can be charted")
 def metrics(request: Request, user: ReadUser, body: MetricsRequest | None = None) -> list[dict[str, str]]:
     needle = (body.metric if body else None) or ""
-    with request.app.state.service.db() as store:
+    with request.app.state.service.read() as store:
         ids = [
             r[0]
             for r in store.connection.execute(

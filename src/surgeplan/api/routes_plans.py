@@ -94,7 +94,7 @@ async def post_plan(
     state = _state(request)
 
     def work():
-        with state.db() as store:
+        with state.read() as store:
             inv, meas, ind = store.inventory(), store.measurements(), store.indicators()
         outcome = plan_from_frames(inv, meas, ind, settings, asof)
         return state.save_plan(outcome)
@@ -181,23 +181,35 @@ def export_plan(
 
 
 # ---------------------------------------------------------------------------------------------- alerts
-def current_alerts(state, *, include_ok: bool = False) -> pd.DataFrame:
-    """The current alerts (latest plan, then live arrivals), most urgent first."""
+def _sorted_alerts(state) -> tuple[pd.DataFrame, list[dict]]:
+    """Current alerts with their urgency, most urgent first (vital first within a level), and as
+    JSON rows; computed once per change of the alerts (``alerts_version``)."""
     with state.lock:
+        version, cached = state._alert_cache
+        if version == state.alerts_version and cached is not None:
+            return cached
         al = state.alerts.copy()
-    if al.empty:
+        version = state.alerts_version
+    if not al.empty:
+        ranks = [urgency(s) for s in al["status"].astype(str)]
+        al.insert(0, "urgency", [label for _, label in ranks])
+        vital = (al["priority_class"].astype(str) == "vital").astype(int)
+        dto = pd.to_numeric(al["days_to_order"], errors="coerce")
+        al = al.assign(_rank=[rank for rank, _ in ranks], _vital=-vital, _dto=dto)
+        al = al.sort_values(["_rank", "_vital", "_dto", "resource_id", "quantile"])
+        al = al.drop(columns=["_rank", "_vital", "_dto"]).reset_index(drop=True)
+    cached = (al, records(al))
+    with state.lock:
+        state._alert_cache = (version, cached)
+    return cached
+
+
+def current_alerts(state, *, include_ok: bool = False) -> pd.DataFrame:
+    """The current alerts (latest plan, raised by live arrivals), most urgent first."""
+    al, _ = _sorted_alerts(state)
+    if al.empty or include_ok:
         return al
-    ranks = [urgency(s) for s in al["status"].astype(str)]
-    al.insert(0, "urgency", [label for _, label in ranks])
-    al["_rank"] = [rank for rank, _ in ranks]
-    if not include_ok:
-        al = al.loc[al["_rank"] < 3]
-    vital = (al["priority_class"].astype(str) == "vital").astype(int)
-    dto = pd.to_numeric(al["days_to_order"], errors="coerce")
-    al = al.assign(_vital=-vital, _dto=dto).sort_values(
-        ["_rank", "_vital", "_dto", "resource_id", "quantile"]
-    )
-    return al.drop(columns=["_rank", "_vital", "_dto"]).reset_index(drop=True)
+    return al.loc[al["urgency"] != "ok"].reset_index(drop=True)
 
 
 @router.get("/alerts", response_model=AlertPage, tags=["plans"], summary="Current alerts, most urgent first")
@@ -242,7 +254,7 @@ def export_table(request: Request, user: ReadUser, table: str, format: Format = 
     tmp = Path(tempfile.mkdtemp(prefix="surgeplan-export-"))
     path = tmp / f"{table}.{format}"
     try:
-        with _state(request).db() as store:
+        with _state(request).read() as store:
             store.export(table, path, format)
     except SurgeplanError as exc:
         _cleanup(tmp)

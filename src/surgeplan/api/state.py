@@ -7,6 +7,8 @@ DuckDB connections are not shared between threads, and the server is the file's 
 from __future__ import annotations
 
 import contextlib
+import copy
+import hashlib
 import json
 import secrets
 import threading
@@ -92,17 +94,64 @@ class ServiceState:
     actions: pd.DataFrame = field(default_factory=pd.DataFrame)
     alerts_version: int = 0
     live: Any = None
+    schema_version: int = 0
+    _local: threading.local = field(default_factory=threading.local)
+    _cursors: list = field(default_factory=list)
+    _tokens: dict[str, User] = field(default_factory=dict)
+    _alert_cache: tuple[int, Any] = (-1, None)
 
     @contextlib.contextmanager
     def db(self) -> Iterator[Store]:
-        """The store, for the duration of the block, to this thread alone."""
+        """The store, for the duration of the block, to this thread alone (writes and mixed work)."""
         with self.lock:
             yield self.store
 
+    def reader(self) -> Store:
+        """This thread's read view of the store: a cursor of the writer connection (DuckDB's way to
+        read from several threads at once; each sees the last committed state)."""
+        view = getattr(self._local, "store", None)
+        if view is None:
+            with self.lock:
+                view = copy.copy(self.store)
+                view._con = self.store.connection.cursor()
+                view.read_only = True
+                self._cursors.append(view._con)
+            self._local.store = view
+        return view
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Store]:
+        """:meth:`reader` as a context (no lock: reads run side by side)."""
+        yield self.reader()
+
+    def close(self) -> None:
+        with self.lock:
+            for cur in self._cursors:
+                with contextlib.suppress(Exception):
+                    cur.close()
+            self.store.close()
+
     # ------------------------------------------------------------------ auth
     def user_for_token(self, token: str) -> User | None:
+        """The account of ``token``; cached (the server is the only writer of the users table, and
+        every change through the API clears the cache)."""
+        key = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        if key in self._tokens:
+            return self._tokens[key]
         with self.db() as store:
-            return verify_token(store, token)
+            user = verify_token(store, token)
+        if user is not None:
+            self._tokens[key] = user
+        return user
+
+    def users_changed(self) -> None:
+        """Forget cached tokens and end the sessions of accounts no longer active."""
+        with self.db() as store:
+            active = set(
+                store.connection.execute("SELECT name, role FROM users WHERE revoked_at IS NULL").fetchall()
+            )
+        self._tokens = {}
+        self.sessions = {k: v for k, v in self.sessions.items() if (v[0].name, v[0].role) in active}
 
     def new_session(self, user: User) -> str:
         sid = secrets.token_urlsafe(32)
@@ -112,16 +161,11 @@ class ServiceState:
         return sid
 
     def user_for_session(self, sid: str | None) -> User | None:
+        """The account of a dashboard session (revoking an account ends its sessions)."""
         got = self.sessions.get(sid or "")
         if got is None or got[1] < time.time():
             return None
-        user, _ = got
-        with self.db() as store:  # a revoked account loses its sessions too
-            (n,) = store.connection.execute(
-                "SELECT count(*) FROM users WHERE name = ? AND role = ? AND revoked_at IS NULL",
-                [user.name, user.role],
-            ).fetchall()[0]
-        return user if n else None
+        return got[0]
 
     # ------------------------------------------------------------------ plans
     def save_plan(self, outcome: Any, command: str = "serve plan") -> str:
@@ -178,8 +222,12 @@ class ServiceState:
 
     def plan_ids(self) -> pd.DataFrame:
         """Plans in the store, newest first: ``plan_id, created_at, command, parameters``."""
-        with self.db() as store:
-            if PLANS_TABLE not in set(store.tables()["table"]):
+        with self.read() as store:
+            (n,) = store.connection.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'",
+                [PLANS_TABLE],
+            ).fetchall()[0]
+            if not n:
                 return pd.DataFrame(columns=["plan_id", "created_at", "command", "parameters"])
             return store._df(
                 f"SELECT r.run_id AS plan_id, r.created_at, r.command, CAST(r.parameters AS VARCHAR) AS parameters "
@@ -193,7 +241,7 @@ class ServiceState:
         row = ids.loc[ids["plan_id"] == plan_id]
         if row.empty:
             return None
-        with self.db() as store:
+        with self.read() as store:
             parts = store.connection.execute(
                 f"SELECT part, rows FROM {PLANS_TABLE} WHERE run_id = ?", [plan_id]
             ).fetchall()
@@ -224,6 +272,6 @@ def open_state(config: ServiceConfig) -> ServiceState:
     if not Path(config.db).parent.exists():
         raise SurgeplanError(f"{config.db}: folder does not exist")
     store = Store(config.db)
-    state = ServiceState(config=config, store=store)
+    state = ServiceState(config=config, store=store, schema_version=store.version)
     state.restore_current()
     return state
