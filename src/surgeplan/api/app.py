@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from surgeplan.api.problems import Problem, install_handlers
-from surgeplan.api.security import BodyLimit
+from surgeplan.api.security import BodyLimit, ServerTiming
 from surgeplan.api.state import ServiceConfig, ServiceState, open_state
 
 __all__ = ["create_app"]
@@ -69,6 +69,7 @@ def create_app(config: ServiceConfig | None = None, *, state: ServiceState | Non
     app.include_router(dashboard.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(BodyLimit, max_mb=config.max_upload_mb)
+    app.add_middleware(ServerTiming)
     _add_problem_schema(app)
     return app
 

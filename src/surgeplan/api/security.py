@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from surgeplan.api.problems import ProblemError
 from surgeplan.store.users import User
 
-__all__ = ["COOKIE", "BodyLimit", "current_user", "require"]
+__all__ = ["COOKIE", "BodyLimit", "ServerTiming", "current_user", "require"]
 
 #: Dashboard session cookie (HttpOnly, SameSite=Strict; the server keeps the session).
 COOKIE = "surgeplan_session"
@@ -110,3 +110,32 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class ServerTiming:
+    """ASGI middleware: ``Server-Timing: app;dur=MS`` on every answer (time to the first response byte
+    inside the server, so a load test can tell server work from queueing on a busy machine)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        import time
+
+        t0 = time.perf_counter()
+
+        async def timed(message):
+            if message["type"] == "http.response.start":
+                ms = (time.perf_counter() - t0) * 1e3
+                message = {
+                    **message,
+                    "headers": [
+                        *message.get("headers", []),
+                        (b"server-timing", f"app;dur={ms:.2f}".encode()),
+                    ],
+                }
+            await send(message)
+
+        return await self.app(scope, receive, timed)
