@@ -103,19 +103,20 @@ def test_extended_erlang_b_retries_need_more_circuits():
 
 
 def test_link_bundle_n_plus_one_by_hand():
-    # Two 100G links in group G, 50 + 40 Gbps, ceiling 0.7. Normal state fine (50%, 40%), but if one
-    # fails the survivor carries 90 Gbps on 100G = 90% > 70%. Scaling both by 0.9/0.7 gives the
-    # need: 100 x 0.9 / 0.7 = 128.571 Gbps each.
+    # Two 100G links in group G, 50 + 40 Gbps, ceiling 0.7, 1G modules. Normal state fine (50%, 40%),
+    # but if one fails the survivor carries 90 Gbps on 100G = 90% > 70%. N+1 needs the smaller
+    # member (what survives the larger one's failure) >= 90 / 0.7 = 128.57 G, and both members are
+    # symmetric: 129G each (whole 1G modules), 29 modules each at the minimum.
     inv = pd.DataFrame([inv_row("L1", "link", 100, group="G"), inv_row("L2", "link", 100, group="G"),
                         inv_row("L3", "link", 100)])  # L3 alone: no N+1
     d = dimension(inv, bh([("L1", "2020-03-02", 50.0), ("L2", "2020-03-02", 40.0),
                            ("L3", "2020-03-02", 50.0)])).set_index("resource_id")
-    assert d.loc["L1", "needed"] == pytest.approx(100 * 0.9 / 0.7)
-    assert d.loc["L2", "needed"] == pytest.approx(100 * 0.9 / 0.7)
+    assert d.loc["L1", "needed"] == 129.0
+    assert d.loc["L2", "needed"] == 129.0
     assert d.loc["L1", "gos"] == pytest.approx(0.9)  # post-failure utilisation
     assert not d.loc["L1", "gos_ok"]
-    # Gbps over the ceiling: 0.7 x (128.571 - 100) = 20 = 90 - 0.7 x 100
-    assert d.loc["L1", "shortfall"] == pytest.approx(20.0)
+    # Gbps over the ceiling: 0.7 x (129 - 100) = 20.3
+    assert d.loc["L1", "shortfall"] == pytest.approx(0.7 * 29)
     # L3 alone: 50 / 0.7 = 71.43 needed, 100 installed, ok
     assert d.loc["L3", "needed"] == pytest.approx(50 / 0.7)
     assert d.loc["L3", "gos_ok"]
@@ -123,14 +124,15 @@ def test_link_bundle_n_plus_one_by_hand():
 
 def test_link_group_largest_member_fails():
     # 100G + 100G + 400G, loads 30 + 30 + 90 = 150 Gbps. The 400G failing leaves 200G: 75% > 70%.
-    # k = 0.75 / 0.7: needs 107.14, 107.14, 428.57. Member loads alone are far under their ceilings.
+    # N+1 needs C - max c >= 150 / 0.7 = 214.29 G: adding 15 x 1G to A or B (115 + 100 = 215) is
+    # the cheapest (the 400G's own capacity is what its failure removes; growing it buys nothing).
     inv = pd.DataFrame([inv_row("A", "link", 100, group="G"), inv_row("B", "link", 100, group="G"),
                         inv_row("C", "link", 400, group="G")])
     d = dimension(inv, bh([("A", "2020-03-02", 30.0), ("B", "2020-03-02", 30.0),
                            ("C", "2020-03-02", 90.0)])).set_index("resource_id")
-    k = 0.75 / 0.7
-    assert d.loc["A", "needed"] == pytest.approx(100 * k)
-    assert d.loc["C", "needed"] == pytest.approx(400 * k)
+    added = d["needed"].clip(lower=d["capacity"]) - d["capacity"]
+    assert added.sum() == 15.0
+    assert added["C"] == 0.0
     # a member busier than its share: its own ceiling dominates (e.g. A at 80 Gbps: 80/0.7 = 114.3)
     d2 = dimension(inv, bh([("A", "2020-03-02", 80.0), ("B", "2020-03-02", 5.0),
                             ("C", "2020-03-02", 5.0)])).set_index("resource_id")

@@ -41,7 +41,15 @@ KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
         Kind("trunk_group", "erlang", "circuits", "blocking probability (Erlang B)", 0.01),
-        Kind("link", "gbps", "gbps", "busy-hour utilisation ceiling, also after the largest member fails (N+1)", 0.7),
+        Kind(
+            "link",
+            "gbps",
+            "gbps",
+            "busy-hour utilisation ceiling with every member up and after the largest member of its group fails "
+            "(N+1, the group's load spread over the survivors by capacity); a link alone in no group: ceiling "
+            "on its own utilisation, no N+1",
+            0.7,
+        ),
         Kind("vpn_gateway", "sessions", "sessions", "peak concurrent-session ceiling (fraction of capacity)", 0.9),
         Kind("conference_bridge", "erlang", "ports", "blocking probability on ports (Erlang B)", 0.01),
         Kind(

@@ -74,6 +74,9 @@ class PlanSettings:
     max_growth : float or None
         Forecast guard: busy-hour forecasts are capped at this multiple of the highest busy hour
         measured on the resource (see :func:`bound_forecast`); None disables it.
+    survive : str or list or None
+        Failures the plan must survive (``[plan] survive = "n-1"``, ``"sites"``, or a list of
+        SPECs / lists of SPECs; see :func:`surgeplan.continuity.whatif`).
     """
 
     asof: pd.Timestamp | None = None
@@ -89,10 +92,11 @@ class PlanSettings:
     indicators: dict[str, dict[str, Any]] = field(default_factory=dict)
     output_dir: Path = Path("surgeplan-plan")
     max_growth: float | None = 10.0
+    survive: Any = None
 
 
 _PLAN_KEYS = {"asof", "horizon_days", "cadence", "quantile", "alert_quantiles", "forecast_quantiles", "budget",
-              "ops_per_day", "ops_per_module", "output_dir", "max_growth"}
+              "ops_per_day", "ops_per_module", "output_dir", "max_growth", "survive"}
 _IND_KEYS = {"lockdown_start", "lockdown_end", "stringency", "stay_home_required"}
 
 
@@ -175,6 +179,8 @@ def load_plan_settings(path: str | Path | None = None, raw: Mapping[str, Any] | 
         s.max_growth = num("max_growth", plan["max_growth"], 1)
     if "output_dir" in plan:
         s.output_dir = Path(str(plan["output_dir"]))
+    if "survive" in plan:
+        s.survive = _survive_setting(plan["survive"], src)
     gos = raw.get("gos", {})
     for k, v in gos.items():
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1:
@@ -191,6 +197,22 @@ def load_plan_settings(path: str | Path | None = None, raw: Mapping[str, Any] | 
             raise SurgeplanError(f"{src}: [indicators.{region}] needs lockdown_start")
         s.indicators[str(region)] = {k: (str(v) if k.startswith("lockdown") else v) for k, v in spec.items()}
     return s
+
+
+def _survive_setting(value: Any, src: str) -> Any:
+    """``survive``: a sweep name, or a list of SPECs / lists of SPECs (checked against the
+    inventory when the plan runs)."""
+    from surgeplan.continuity import SWEEPS
+
+    if isinstance(value, str):
+        if value in SWEEPS:
+            return value
+        return [value]
+    if isinstance(value, list) and value and all(
+            isinstance(v, str) or (isinstance(v, list) and v and all(isinstance(x, str) for x in v)) for v in value):
+        return value
+    raise SurgeplanError(f"{src}: [plan] survive must be one of {', '.join(repr(k) for k in SWEEPS)} or a list of "
+                         f"failure SPECs (RESOURCE_ID, site:NAME, region:ISO3, group:NAME), got {value!r}")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -383,8 +405,11 @@ def run_plan(db: str | Path, settings: PlanSettings, asof: str | pd.Timestamp | 
     with progress("dimension + plan", 1) as adv:
         plan = make_plan(inv, bh, asof_ts, quantile=settings.quantile, budget=settings.budget,
                          ops_per_day=settings.ops_per_day, ops_per_module=settings.ops_per_module or None,
-                         gos_overrides=settings.gos or None, alert_quantiles=settings.alert_quantiles)
+                         gos_overrides=settings.gos or None, alert_quantiles=settings.alert_quantiles,
+                         survive=settings.survive)
         adv()
+    with Store(db) as store:  # the plan's busy hours: what `surgeplan whatif --db` reads
+        store.write_table("plan_busy_hour", _storable(bh), store.start_run("plan", {"asof": f"{asof_ts:%Y-%m-%d}"}))
     out = settings.output_dir
     exports = export_plan(plan, out)
     hist = measured_busy_hour(meas.loc[pd.to_datetime(meas["ts"]) >= pd.Timestamp(asof_ts, tz="UTC")
@@ -615,6 +640,11 @@ def run_demo(config: DemoConfig | None = None, progress: ProgressFactory = _sile
         store.write_table("plan_actions", _storable(plan.actions), run)
         store.write_table("plan_alerts", _storable(plan.alerts), run)
         store.write_table("replay_orders", _storable(orders), run)
+        store.write_table("plan_busy_hour", _storable(bh), run)
+    t_wi = time.perf_counter()
+    whatif_html, whatif_files = continuity_sweeps(inv, bh, s.quantile, out / "whatif")
+    exports += whatif_files
+    timings["whatif"] = time.perf_counter() - t_wi
     hist = actual.loc[(actual["period"] >= pd.Timestamp(cfg.sim_start) + pd.Timedelta(days=21))]
     rep = write_report(
         out / "report.html", _with_realized(plan, realized), inventory=inv, forecast_busy_hour=bh, history=hist,
@@ -626,10 +656,27 @@ def run_demo(config: DemoConfig | None = None, progress: ProgressFactory = _sile
                   f"is the one of {head:%Y-%m-%d}" + (" (the day with the most new orders)." if cfg.headline is None
                                                       else ".")),
         files=[p.name for p in exports] + [db.name],
-        replay_findings=_findings(replay, orders, realized, s.max_growth))
+        replay_findings=_findings(replay, orders, realized, s.max_growth), whatif_html=whatif_html)
     timings["report"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     return DemoResult(db, rep, exports, replay, orders, realized, plan, timings)
+
+
+def continuity_sweeps(inventory: pd.DataFrame, busy_hour: pd.DataFrame, quantile: str,
+                      out_dir: Path) -> tuple[str, list[Path]]:
+    """N-1 and site sweeps on the installed inventory at the plan's peak busy hour (the demo's
+    what-if): writes whatif.csv, worst.csv, flows.csv under ``out_dir``; returns the report
+    section's HTML and the files."""
+    from surgeplan.continuity import peak_load, whatif
+    from surgeplan.report.whatif import whatif_section
+
+    res = whatif(inventory, peak_load(busy_hour, quantile), None, ["n-1", "sites"], mode="hashing")
+    files = res.write(out_dir)
+    note = (f"Every single resource (N-1) and every service-centre site lost in turn, on the installed capacity at "
+            f"each resource's peak {quantile} busy hour of the headline plan; lost load moves to the surviving "
+            "members of its group (links: spread by capacity, as LAG/ECMP hashing does; other kinds: the LP that "
+            "serves vital load first). Files: whatif/whatif.csv, whatif/worst.csv, whatif/flows.csv.")
+    return whatif_section(res, note=note), files
 
 
 def _findings(replay: pd.DataFrame, orders: pd.DataFrame, realized: pd.DataFrame,

@@ -22,9 +22,9 @@ app = typer.Typer(
 
 
 def _register_all() -> None:
-    from surgeplan.cli import data, erlang, forecast, plan, serve, signals, simulate, users
+    from surgeplan.cli import data, erlang, forecast, plan, serve, signals, simulate, users, whatif
 
-    for module in (erlang, data, signals, simulate, forecast, plan, serve, users):
+    for module in (erlang, data, signals, simulate, forecast, plan, whatif, serve, users):
         module.register(app)
 
 

@@ -73,11 +73,15 @@ def register(app: typer.Typer) -> None:
                                                                 "after the last measurement)."),
         out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default: scenario output_dir)."),
         json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+        survive: Optional[str] = typer.Option(None, "--survive", help="Failures the plan must survive: n-1, sites, "
+                                                                      "or a SPEC (overrides the scenario's survive)."),
     ) -> None:
         """Plan capacity for the inventory and measurements in a store, under a scenario."""
-        from surgeplan.pipeline import load_plan_settings, rich_progress, run_plan
+        from surgeplan.pipeline import _survive_setting, load_plan_settings, rich_progress, run_plan
 
         settings = load_plan_settings(scenario)
+        if survive is not None:
+            settings.survive = _survive_setting(survive, "--survive")
         if out is not None:
             settings.output_dir = out
         res = run_plan(db, settings, asof, progress=(lambda *a: _null()) if json_out else rich_progress)

@@ -251,7 +251,11 @@ def dimension(
             gcode_inv[inv_k] = codes
             pcode, _ = pd.factorize(period[m])
             stats = link_group_stats(gcode_inv[pos[m]], pcode, load[m], codes, cap_inv[inv_k], target_all[inv_k])
-            put(m, size_link(load[m], cap[m], target[m], *stats))
+            p = pos[m]
+            put(m, size_link(load[m], cap[m], target[m], *stats, block=gcode_inv[p] * (pcode.max() + 1) + pcode,
+                             module_size=inv["module_size"].to_numpy(np.float64)[p],
+                             module_cost=inv["module_cost"].to_numpy(np.float64)[p],
+                             max_capacity=inv["max_capacity"].to_numpy(np.float64)[p]))
         else:  # pragma: no cover - every dimensioned kind is handled above
             raise SurgeplanError(f"no sizing rule for kind {k!r}")
 

@@ -56,6 +56,9 @@ class Plan:
         First GoS break per resource and quantile.
     summary : dict
         Headline numbers (counts, cost, resources short before/after).
+    survive : SurvivePlan or None
+        With ``make_plan(survive=...)``: the capacity added to survive the failures
+        (:class:`surgeplan.continuity.survive.SurvivePlan`), else None.
     """
 
     asof: pd.Timestamp
@@ -67,6 +70,7 @@ class Plan:
     temporary: pd.DataFrame
     alerts: pd.DataFrame
     summary: dict = field(default_factory=dict)
+    survive: object = None
 
 
 def make_plan(
@@ -80,6 +84,7 @@ def make_plan(
     ops_per_module: Mapping[str, int] | None = None,
     gos_overrides: Mapping[str, float] | None = None,
     alert_quantiles: Sequence[str | float] = ("p50", "p90", "p99"),
+    survive: str | Sequence | None = None,
 ) -> Plan:
     """Dimension every resource over the horizon and plan the capacity additions.
 
@@ -104,6 +109,11 @@ def make_plan(
         GoS targets by kind or resource_id.
     alert_quantiles : sequence, default ``('p50', 'p90', 'p99')``
         Quantiles for the alerts table.
+    survive : str or list, optional
+        Failure scenarios the plan must survive: ``'n-1'``, ``'sites'``, or a list of SPECs /
+        lists of SPECs (:func:`surgeplan.continuity.whatif`). The cheapest capacity found so that
+        the GoS still holds after any of them is added to the actions
+        (:func:`surgeplan.continuity.survive.survive_needs`).
 
     Returns
     -------
@@ -119,8 +129,19 @@ def make_plan(
     q = quantile_column(quantile)
     dim = dimension(inv, bh, q, gos_overrides=gos_overrides, row_index=True)
     bh_row = dim.pop("bh_row").to_numpy()
-    acts = schedule(prioritize(make_actions(dim, inv)), asof_ts, budget=budget, ops_per_day=ops_per_day,
+    dim_act, surv = dim, None
+    if survive is not None:  # the one place plan calls continuity (lazily): capacity to survive failures
+        from surgeplan.continuity.survive import survive_needs
+
+        dim_act, surv = survive_needs(inv, dim, survive, gos_overrides=gos_overrides)
+    acts = schedule(prioritize(make_actions(dim_act, inv)), asof_ts, budget=budget, ops_per_day=ops_per_day,
                     ops_per_module=ops_per_module)
+    if surv is not None and len(acts) and len(surv.additions):
+        why = surv.additions.set_index("resource_id")["worst_scenario"]
+        hit = acts["resource_id"].astype(str).isin(why.index).to_numpy()
+        label = survive if isinstance(survive, str) else f"{len(survive)} scenario(s)"
+        acts.loc[hit, "reason"] = acts.loc[hit, "reason"] + f"; to survive {label} (worst: " \
+            + why.reindex(acts.loc[hit, "resource_id"].astype(str)).astype(str).to_numpy() + ")"
     planned = _planned(inv, bh, q, dim, acts, gos_overrides)
     late = _late(acts, dim)
     temp = temporary_measures(planned, acts, asof_ts)
@@ -144,7 +165,11 @@ def make_plan(
         "resources_short_after_plan": short_after,
         "temporary_measures": int(len(temp)),
     }
-    return Plan(asof_ts, q, dim, planned, acts, late, temp, al, summary)
+    if surv is not None:
+        summary["survive"] = survive if isinstance(survive, str) else [str(x) for x in survive]
+        summary["survive_modules"] = int(surv.additions["modules"].sum()) if len(surv.additions) else 0
+        summary["survive_unsurvivable_rows"] = len(surv.unsurvivable)
+    return Plan(asof_ts, q, dim, planned, acts, late, temp, al, summary, surv)
 
 
 def _planned(inv, bh, q, dim, acts, gos_overrides) -> pd.DataFrame:

@@ -90,6 +90,7 @@ def write_report(
     files: Sequence[str] = (),
     n_charts: int = 8,
     replay_findings: Sequence[str] = (),
+    whatif_html: str | None = None,
 ) -> Path:
     """Write the HTML report of ``plan`` to ``path`` and return the path.
 
@@ -115,6 +116,8 @@ def write_report(
         How many of the most stressed resources to chart.
     replay_findings : sequence of str
         Sentences shown under the replay (e.g. what really happened with the orders placed).
+    whatif_html : str, optional
+        A what-if section (:func:`surgeplan.report.whatif.whatif_section`), shown before the method.
     """
     from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -212,6 +215,7 @@ def write_report(
             "worst; budget and field-operations ceilings applied in priority order.",
         ],
         files=list(files),
+        whatif_html=whatif_html,
         version=surgeplan.__version__,
         generated=f"{_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
     )

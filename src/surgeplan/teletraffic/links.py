@@ -57,6 +57,15 @@ def link_capacity(
 
     is ``m = ceil((peak / u_max + f) / c)`` (at least ``min_modules``).
 
+    The link grade of service is one thing everywhere (``surgeplan.kinds.KINDS['link'].gos``): the
+    ceiling holds with every member up and after the largest member of the link's *group* fails.
+    The unit of failure is a group member (an inventory resource). ``n_plus_one=True`` treats the
+    modules of this one link as the members of a group (a LAG of equal ports), which is what
+    :func:`surgeplan.dimension.dimension` does for a group of one-module links; a link alone in an
+    inventory is sized like ``n_plus_one=False`` (its own failure cannot be survived by itself);
+    a member of a group with other members, like ``failure_gbps`` = the group's largest member
+    (:func:`surgeplan.dimension.link.n_plus_one_modules` finds the cheapest upgrade of the group).
+
     Parameters
     ----------
     peak_gbps : float, array_like or pandas.Series
