@@ -89,6 +89,7 @@ ENDPOINTS = [
         {"content": b"[plan\n", "headers": {"content-type": "application/toml"}},
         "plan",
     ),
+    ("POST", "/api/v1/whatif", {"json": {}}, "plan"),
     ("GET", "/api/v1/users", {}, "admin"),
     ("POST", "/api/v1/users", {"json": {"name": "x", "role": "god"}}, "admin"),
     ("DELETE", "/api/v1/users/nobody", {}, "admin"),
@@ -369,6 +370,72 @@ def test_alerts_most_urgent_first_with_filters(svc):
     assert p99 and {i["quantile"] for i in p99} == {"p99"}
 
 
+# ---------------------------------------------------------------------------------------------- what-if
+LINKS = ["LK-PAR-LYO-1", "LK-PAR-LYO-2", "LK-PAR-LYO-3", "LK-PAR-LYO-4"]  # one group, 100 Gbps each
+
+
+def test_whatif_hashing_spreads_a_lost_link_by_capacity(svc):
+    # 30 Gbps on each of four 100G links; LK-PAR-LYO-1 fails: its 30 Gbps spread over the three
+    # survivors in proportion to capacity (equal): 30 + 10 = 40 Gbps each, utilization 0.40.
+    body = {"fail": [LINKS[0]], "mode": "hashing", "load": [{"resource_id": r, "load": 30.0} for r in LINKS]}
+    r = svc["client"].post("/api/v1/whatif", json=body, headers=auth(svc, "plan"))
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["scenarios"] == 1 and out["worst"] is None
+    rows = {w["resource_id"]: w for w in out["whatif"] if w["resource_id"] in LINKS}
+    assert rows[LINKS[0]]["capacity"] == 0 and rows[LINKS[0]]["carried_load"] == 0
+    for rid in LINKS[1:]:
+        assert rows[rid]["carried_load"] == pytest.approx(40.0)
+        assert rows[rid]["utilization"] == pytest.approx(0.40)
+        assert rows[rid]["gos_ok"] is True
+    for w in out["whatif"]:
+        assert w["carried_load"] + w["unserved_load"] == pytest.approx(w["offered_load"], abs=1e-6)
+    assert sum(rows[r]["offered_load"] for r in LINKS) == pytest.approx(120.0, abs=1e-6)
+
+
+def test_whatif_sweep_uses_the_latest_forecast_and_returns_worst(svc):
+    r = svc["client"].post("/api/v1/whatif", json={"sweep": "n-1"}, headers=auth(svc, "plan"))
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["scenarios"] >= 10 and out["worst"]
+    assert {"resource_id", "worst_scenario", "worst_gos_value", "gos_metric", "scenarios_breaking"} <= set(
+        out["worst"][0]
+    )
+
+
+def test_whatif_bad_input_is_named(svc):
+    c, h = svc["client"], auth(svc, "plan")
+    body = is_problem(
+        c.post(
+            "/api/v1/whatif",
+            json={
+                "fail": [LINKS[0]],
+                "load": [{"resource_id": LINKS[0], "load": 1.0}, {"resource_id": "NOPE", "load": 1.0}],
+            },
+            headers=h,
+        ),
+        422,
+    )
+    assert (body["row"], body["column"]) == (2, "resource_id")
+    assert (
+        "load"
+        in is_problem(
+            c.post(
+                "/api/v1/whatif",
+                json={"fail": [LINKS[0]], "load": [{"resource_id": LINKS[0], "load": -1.0}]},
+                headers=h,
+            ),
+            422,
+        )["detail"]
+    )
+    assert (
+        "site:NOWHERE"
+        in is_problem(c.post("/api/v1/whatif", json={"fail": ["site:NOWHERE"]}, headers=h), 400)["detail"]
+    )
+    is_problem(c.post("/api/v1/whatif", json={"fail": [LINKS[0]], "sweep": "n-1"}, headers=h), 422)
+    is_problem(c.post("/api/v1/whatif", json={"sweep": "n-2"}, headers=h), 422)
+
+
 # ---------------------------------------------------------------------------------------------- exports
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "xlsx"])
 def test_table_exports_read_back(svc, fmt):
@@ -530,7 +597,7 @@ def test_pages_need_a_session_and_login_sets_an_httponly_cookie(svc):
     assert (
         "httponly" in cookie and "samesite=strict" in cookie and svc["tokens"]["read"].lower() not in cookie
     )
-    for page in ("/", f"/resources/{RID}", "/timeline", "/downloads"):
+    for page in ("/", f"/resources/{RID}", "/timeline", "/downloads", "/whatif"):
         r = c.get(page)
         assert r.status_code == 200 and "<html" in r.text, page
     assert RID in c.get(f"/resources/{RID}").text and "<svg" in c.get(f"/resources/{RID}").text

@@ -110,7 +110,7 @@ def page(server, browser, shots):
     pg.goto(f"{server['base']}/")  # redirected to the login form
     assert "/login" in pg.url
     pg.screenshot(path=shots / "dashboard-login.png")
-    pg.fill("input[name=token]", server["tokens"]["read"])
+    pg.fill("input[name=token]", server["tokens"]["plan"])  # plan: may also run what-ifs
     pg.click("button[type=submit]")
     pg.wait_for_url(f"{server['base']}/")
     yield pg
@@ -158,6 +158,24 @@ def test_plan_timeline_and_download(page, server, shots, tmp_path):
     sheets = pd.read_excel(path, sheet_name=None)
     assert set(sheets) == {"summary", "actions", "alerts", "late", "temporary"}
     assert len(sheets["actions"]) == server["plan"]["summary"]["actions"]
+
+
+def test_run_a_what_if(page, server, shots):
+    page.goto(f"{server['base']}/")
+    page.click("text=What-if")
+    page.wait_for_url("**/whatif")
+    page.fill("#fail", "LK-PAR-LYO-1")
+    page.select_option("#mode", "hashing")
+    page.click("#whatif-form button[type=submit]")
+    page.wait_for_selector("#whatif-result", timeout=30_000)
+    heading = page.locator("#whatif-result h2").first.inner_text()
+    assert "rows break their grade of service" in heading
+    table = page.locator("#whatif-result table").first.inner_text()
+    assert "LK-PAR-LYO-2" in table and "LK-PAR-LYO-1" in table
+    page.screenshot(path=shots / "dashboard-whatif.png")
+    page.fill("#fail", "site:NOWHERE")
+    page.click("#whatif-form button[type=submit]")
+    assert "NOWHERE" in page.locator("#whatif-error").inner_text()
 
 
 def test_a_new_measurement_arrives_live(page, server, shots):

@@ -29,7 +29,14 @@ hour), capacity in the kind's capacity unit, instants ISO-8601 UTC.
 def create_app(config: ServiceConfig | None = None, *, state: ServiceState | None = None) -> FastAPI:
     """Build the app for one store (``config.db``); the store is opened now and closed at shutdown."""
     from surgeplan import __version__
-    from surgeplan.api import dashboard, routes_admin, routes_data, routes_grafana, routes_plans
+    from surgeplan.api import (
+        dashboard,
+        routes_admin,
+        routes_data,
+        routes_grafana,
+        routes_plans,
+        routes_whatif,
+    )
     from surgeplan.api.live import LiveLoop
 
     if state is None:
@@ -63,23 +70,20 @@ def create_app(config: ServiceConfig | None = None, *, state: ServiceState | Non
     )
     app.state.service = state
     install_handlers(app)
-    for router in (routes_admin.router, routes_data.router, routes_plans.router, routes_grafana.router):
+    for router in (
+        routes_admin.router,
+        routes_data.router,
+        routes_plans.router,
+        routes_whatif.router,
+        routes_grafana.router,
+    ):
         app.include_router(router, prefix="/api/v1")
-    _include_whatif(app)
     app.include_router(dashboard.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(BodyLimit, max_mb=config.max_upload_mb)
     app.add_middleware(ServerTiming)
     _add_problem_schema(app)
     return app
-
-
-def _include_whatif(app: FastAPI) -> None:
-    try:
-        from surgeplan.api import routes_whatif
-    except ImportError:  # continuity not installed in this build
-        return
-    app.include_router(routes_whatif.router, prefix="/api/v1")
 
 
 def _add_problem_schema(app: FastAPI) -> None:

@@ -40,11 +40,10 @@ def _page(request: Request, template: str, status: int = 200, **context) -> HTML
     if user is None and template != "login.html":
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     state = request.app.state.service
-    has_whatif = any(getattr(r, "path", "") == "/api/v1/whatif" for r in request.app.routes)
     return templates.TemplateResponse(
         request,
         template,
-        {"user": user, "db": state.config.db.name, "has_whatif": has_whatif, **context},
+        {"user": user, "db": state.config.db.name, **context},
         status_code=status,
     )
 
@@ -224,3 +223,61 @@ def downloads(request: Request):
     tables = [t for t in tables if t["table"] not in ("users", "schema_version")]
     plan_id = str(ids["plan_id"].iloc[0]) if not ids.empty else None
     return _page(request, "downloads.html", plan_id=plan_id, tables=tables)
+
+
+@router.get("/whatif", response_class=HTMLResponse)
+def whatif_form(request: Request):
+    return _whatif_page(request, {"fail": "", "sweep": "", "mode": "optimal"})
+
+
+@router.post("/whatif", response_class=HTMLResponse)
+def whatif_run(
+    request: Request,
+    fail: Annotated[str, Form()] = "",
+    sweep: Annotated[str, Form()] = "",
+    mode: Annotated[str, Form()] = "optimal",
+):
+    from surgeplan.api.problems import ProblemError
+    from surgeplan.api.routes_whatif import WhatIfRequest, run_whatif
+    from surgeplan.errors import SurgeplanError
+
+    user = _user(request)
+    form = {"fail": fail, "sweep": sweep, "mode": mode}
+    if user is None:
+        return RedirectResponse("/login?next=/whatif", status_code=303)
+    if not user.can("plan"):
+        return _whatif_page(
+            request, form, error=f"role {user.role!r} may not run what-ifs (needs 'plan')", status=403
+        )
+    specs = [s.strip() for s in fail.replace(",", "\n").splitlines() if s.strip()]
+    try:
+        body = WhatIfRequest(fail=specs or None, sweep=sweep or None, mode=mode)
+        res = run_whatif(request.app.state.service, body)
+    except (ProblemError, SurgeplanError, ValueError) as exc:
+        return _whatif_page(request, form, error=str(getattr(exc, "detail", exc)), status=422)
+    table = res.whatif.sort_values(["gos_ok", "unserved_load"], ascending=[True, False])
+    return _whatif_page(
+        request,
+        form,
+        rows=records(table.head(200)),
+        n=len(res.whatif),
+        breaking=int((~res.whatif["gos_ok"].astype(bool)).sum()),
+        worst=records(res.worst.head(50)) if res.worst is not None else None,
+    )
+
+
+def _whatif_page(request: Request, form: dict, status: int = 200, **context) -> HTMLResponse:
+    with request.app.state.service.read() as store:
+        inv = store.inventory()
+    sites = sorted(s for s in inv["site"].dropna().astype(str).unique() if s)
+    groups = sorted(g for g in inv["group"].dropna().astype(str).unique() if g)
+    return _page(
+        request,
+        "whatif.html",
+        status,
+        form=form,
+        sites=sites,
+        groups=groups,
+        ids=list(inv["resource_id"].astype(str)),
+        **context,
+    )
