@@ -571,6 +571,7 @@ def test_events_stream_sends_an_arrival(svc):
             headers=auth(svc, "plan"),
         )
 
+    is_problem(c.get("/api/v1/events"), 401)
     t = threading.Thread(target=upload)
     t.start()
     with c.stream("GET", "/api/v1/events?limit=1", headers=auth(svc, "read")) as r:
