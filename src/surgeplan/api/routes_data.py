@@ -252,30 +252,62 @@ def ingest_upload(state, upload: UploadFile, table: str, tz: str | None = None) 
     return out
 
 
-def _ingest_route(table: str, summary: str):
-    def handler(
-        request: Request,
-        user: PlanUser,
-        file: Annotated[UploadFile, File(description="CSV (optionally gzipped) or Parquet")],
-        tz: Annotated[str | None, Form(description="IANA zone of naive timestamps")] = None,
-    ):
-        state = _state(request)
-        report = ingest_upload(state, file, table, tz if table == "measurements" else None)
-        if state.live is not None:
-            if table == "measurements" and (report["inserted"] or report["updated"]):
-                state.live.submit_window(report["first"], report["last"])
-            elif table == "inventory" and (report["inserted"] or report["updated"]):
-                state.live.inventory_changed()
-        return json_response(report)
-
-    handler.__doc__ = (
-        f"{summary}: multipart field `file`, CSV or Parquet, validated in full and stored in one "
-        "transaction (all rows or none). A bad row answers 422 naming the file, row and column; "
-        "the store is left unchanged."
-    )
-    router.post(f"/{table}", response_model=IngestReportModel, tags=["ingest"], summary=summary)(handler)
+Upload = Annotated[UploadFile, File(description="CSV (optionally gzipped) or Parquet")]
+_INGEST_DOC = (
+    "Multipart field `file`, CSV or Parquet, validated in full and stored in one transaction (all rows or "
+    "none). A bad row answers 422 naming the file, row and column; the store is left unchanged."
+)
 
 
-_ingest_route("measurements", "Ingest measurements")
-_ingest_route("inventory", "Ingest inventory")
-_ingest_route("indicators", "Ingest indicators")
+def _after_ingest(state, table: str, report: dict[str, Any]) -> None:
+    """Hand new measurements to the live loop (update, re-plan, alerts)."""
+    if state.live is None or not (report["inserted"] or report["updated"]):
+        return
+    if table == "measurements":
+        state.live.submit_window(report["first"], report["last"])
+    elif table == "inventory":
+        state.live.inventory_changed()
+
+
+@router.post(
+    "/measurements",
+    response_model=IngestReportModel,
+    tags=["ingest"],
+    summary="Ingest measurements",
+    description="`resource_id, ts, load` (load in the kind's unit). " + _INGEST_DOC,
+)
+def post_measurements(
+    request: Request,
+    user: PlanUser,
+    file: Upload,
+    tz: Annotated[str | None, Form(description="IANA zone of naive timestamps")] = None,
+):
+    state = _state(request)
+    report = ingest_upload(state, file, "measurements", tz)
+    _after_ingest(state, "measurements", report)
+    return json_response(report)
+
+
+@router.post(
+    "/inventory",
+    response_model=IngestReportModel,
+    tags=["ingest"],
+    summary="Ingest inventory",
+    description="The inventory columns of `surgeplan.kinds`. " + _INGEST_DOC,
+)
+def post_inventory(request: Request, user: PlanUser, file: Upload):
+    state = _state(request)
+    report = ingest_upload(state, file, "inventory")
+    _after_ingest(state, "inventory", report)
+    return json_response(report)
+
+
+@router.post(
+    "/indicators",
+    response_model=IngestReportModel,
+    tags=["ingest"],
+    summary="Ingest indicators",
+    description="`region, date, name, value`. " + _INGEST_DOC,
+)
+def post_indicators(request: Request, user: PlanUser, file: Upload):
+    return json_response(ingest_upload(_state(request), file, "indicators"))

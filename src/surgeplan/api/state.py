@@ -95,7 +95,7 @@ class ServiceState:
     alerts_version: int = 0
     live: Any = None
     schema_version: int = 0
-    _local: threading.local = field(default_factory=threading.local)
+    _views: list = field(default_factory=list)
     _cursors: list = field(default_factory=list)
     _tokens: dict[str, User] = field(default_factory=dict)
     _alert_cache: tuple[int, Any] = (-1, None)
@@ -106,23 +106,27 @@ class ServiceState:
         with self.lock:
             yield self.store
 
-    def reader(self) -> Store:
-        """This thread's read view of the store: a cursor of the writer connection (DuckDB's way to
-        read from several threads at once; each sees the last committed state)."""
-        view = getattr(self._local, "store", None)
-        if view is None:
-            with self.lock:
-                view = copy.copy(self.store)
-                view._con = self.store.connection.cursor()
-                view.read_only = True
-                self._cursors.append(view._con)
-            self._local.store = view
+    def _new_view(self) -> Store:
+        with self.lock:
+            view = copy.copy(self.store)
+            view._con = self.store.connection.cursor()
+            view.read_only = True
+            self._cursors.append(view._con)
         return view
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Store]:
-        """:meth:`reader` as a context (no lock: reads run side by side)."""
-        yield self.reader()
+        """A read view of the store for the block: a cursor of the writer connection (DuckDB's way to
+        read from several threads at once; each sees the last committed state). Views are pooled, so
+        there are never more cursors than concurrent readers."""
+        try:
+            view = self._views.pop()
+        except IndexError:
+            view = self._new_view()
+        try:
+            yield view
+        finally:
+            self._views.append(view)
 
     def close(self) -> None:
         with self.lock:
