@@ -139,7 +139,11 @@ async def _hammer(
             while not queue.empty():
                 p = queue.get_nowait()
                 t = time.perf_counter()
-                r = await client.get(p)
+                try:
+                    r = await client.get(p)
+                except httpx.TransportError as exc:  # a keep-alive connection closed under us: count it
+                    errors.append((p, type(exc).__name__))
+                    continue
                 lat.append(time.perf_counter() - t)
                 kinds.append(p.split("?")[0])
                 server.append(float(r.headers.get("server-timing", "app;dur=nan").split("dur=")[1]))
@@ -149,9 +153,9 @@ async def _hammer(
         t0 = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(clients)))
         wall = time.perf_counter() - t0
-    if errors:
+    if len(errors) > len(paths) // 100:
         raise RuntimeError(f"{len(errors)} errors, first {errors[0]}")
-    return np.array(lat) * 1e3, kinds, wall, np.array(server)
+    return np.array(lat) * 1e3, kinds, wall, np.array(server), len(errors)
 
 
 def read_load(requests: int, clients: int) -> list[str]:
@@ -188,8 +192,8 @@ def read_load(requests: int, clients: int) -> list[str]:
         ]
         paths = [menu[i % len(menu)]() for i in range(requests)]
         asyncio.run(_hammer(srv.base, tokens["read"], paths[:300], clients))  # warm-up
-        lat, kinds, wall, srv_ms = asyncio.run(_hammer(srv.base, tokens["read"], paths, clients))
-        floor, _, floor_wall, _ = asyncio.run(
+        lat, kinds, wall, srv_ms, n_err = asyncio.run(_hammer(srv.base, tokens["read"], paths, clients))
+        floor, _, floor_wall, _, _ = asyncio.run(
             _hammer(srv.base, tokens["read"], ["/api/v1/health"] * requests, clients)
         )
     finally:
@@ -201,7 +205,7 @@ def read_load(requests: int, clients: int) -> list[str]:
         (
             f"**Read load** (`--part load`): `surgeplan serve` on {len(inv)} resources (4 weeks hourly, one 21-day plan "
             f"made in {t_plan:.0f} s), {clients} concurrent clients (httpx + asyncio in one process on the same 2 cores), "
-            f"{requests:,} requests spread evenly over six read endpoints."
+            f"{requests:,} requests spread evenly over six read endpoints ({n_err} transport errors)."
         ),
         "",
         "| | p50 ms | p95 ms | p99 ms | requests/s |",

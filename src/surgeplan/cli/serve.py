@@ -60,4 +60,4 @@ def register(app: typer.Typer) -> None:
         )
         application = create_app(config)
         typer.echo(f"surgeplan serving {db} on http://{host}:{port}/ (API docs /api/v1/docs)", err=True)
-        uvicorn.run(application, host=host, port=port, log_level="warning")
+        uvicorn.run(application, host=host, port=port, log_level="warning", timeout_keep_alive=30)
