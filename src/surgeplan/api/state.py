@@ -65,6 +65,10 @@ class ServiceConfig:
         Lifetime of a dashboard session cookie, hours.
     secure_cookies : bool
         Mark the session cookie ``Secure`` (behind HTTPS).
+    live : bool
+        Run the live loop (forecaster updates on arrivals, watched folder).
+    threads : int
+        Worker threads for request handlers.
     """
 
     db: Path
@@ -77,6 +81,7 @@ class ServiceConfig:
     session_hours: float = 12.0
     secure_cookies: bool = False
     live: bool = True
+    threads: int = 8
 
 
 @dataclass
