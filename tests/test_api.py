@@ -350,6 +350,7 @@ def test_plan_input_errors(svc):
         c.post("/api/v1/plans", content=b"<xml/>", headers={**h, "content-type": "application/xml"}), 415
     )
     is_problem(c.post("/api/v1/plans?asof=2020-13-45", json={}, headers=h), 422)
+    is_problem(c.post("/api/v1/plans?asof=4660-10-10", json={}, headers=h), 422)  # found by schemathesis
     assert "before" in is_problem(c.post("/api/v1/plans?asof=1999-01-01", json={}, headers=h), 400)["detail"]
 
 

@@ -118,7 +118,16 @@ def install_handlers(app: FastAPI) -> None:
     async def _surgeplan(request: Request, exc: SurgeplanError):
         return problem_response(request, 400, str(exc))
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError):
+        # dates beyond what timestamps hold (pandas: years 1677-2262), numbers beyond float range
+        return problem_response(request, 400, f"a value is out of range ({exc})")
+
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception):
+        from pandas.errors import OutOfBoundsDatetime
+
+        if isinstance(exc, OutOfBoundsDatetime):
+            return problem_response(request, 400, f"a date is out of range ({exc})")
         _log.exception("internal error on %s", request.url.path)
         return problem_response(request, 500, f"internal error ({type(exc).__name__})")

@@ -88,9 +88,11 @@ async def post_plan(
     settings = parse_scenario(await request.body(), media)
     if asof is not None:
         try:
-            pd.Timestamp(asof)
+            day = pd.Timestamp(asof)
         except ValueError:
             raise ProblemError(422, f"asof: {asof!r} is not a date") from None
+        if not 1900 <= day.year <= 2200:
+            raise ProblemError(422, f"asof: {asof} is outside 1900-2200")
     state = _state(request)
 
     def work():
