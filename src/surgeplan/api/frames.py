@@ -42,15 +42,39 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _column(s: pd.Series) -> list[Any]:
+    """One column as JSON-safe Python values, vectorized where the dtype allows."""
+    dtype = s.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
+        whole = s.isna() | ((s.dt.microsecond == 0) & (s.dt.nanosecond == 0))
+        if bool(whole.all()):
+            aware = isinstance(dtype, pd.DatetimeTZDtype)
+            text = (s.dt.tz_convert("UTC") if aware else s).dt.strftime(
+                "%Y-%m-%dT%H:%M:%SZ" if aware else "%Y-%m-%dT%H:%M:%S"
+            )
+            return text.astype(object).where(s.notna(), None).tolist()
+    elif pd.api.types.is_float_dtype(dtype):
+        x = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        out = x.astype(object)
+        out[~np.isfinite(x)] = None
+        return out.tolist()
+    elif pd.api.types.is_bool_dtype(dtype) and not s.isna().any():
+        return s.astype(bool).tolist()
+    elif pd.api.types.is_integer_dtype(dtype) and not s.isna().any():
+        return s.astype(np.int64).tolist()
+    values = s.tolist()
+    if all(v is None or type(v) is str for v in values):  # text columns: nothing to convert
+        return values
+    return [_cell(v) for v in values]
+
+
 def records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
-    """Rows as dicts of JSON-safe values (``inf`` / NaN / NaT become ``null``)."""
+    """Rows as dicts of JSON-safe values (``inf`` / NaN / NaT become ``null``), built column by column."""
     if frame is None or frame.empty:
         return []
-    cols = [str(c) for c in frame.columns]
-    return [
-        dict(zip(cols, (_cell(v) for v in row), strict=True))
-        for row in frame.itertuples(index=False, name=None)
-    ]
+    names = [str(c) for c in frame.columns]
+    columns = [_column(frame.iloc[:, k]) for k in range(frame.shape[1])]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def json_response(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
