@@ -193,6 +193,7 @@ def read_load(requests: int, clients: int) -> list[str]:
         paths = [menu[i % len(menu)]() for i in range(requests)]
         asyncio.run(_hammer(srv.base, tokens["read"], paths[:300], clients))  # warm-up
         lat, kinds, wall, srv_ms, n_err = asyncio.run(_hammer(srv.base, tokens["read"], paths, clients))
+        solo, _, solo_wall, _, _ = asyncio.run(_hammer(srv.base, tokens["read"], paths[:600], 1))
         floor, _, floor_wall, _, _ = asyncio.run(
             _hammer(srv.base, tokens["read"], ["/api/v1/health"] * requests, clients)
         )
@@ -215,7 +216,12 @@ def read_load(requests: int, clients: int) -> list[str]:
     for name, g in per:
         q = np.percentile(g, [50, 95, 99])
         lines.append(f"| `{name}` | {q[0]:.0f} | {q[1]:.0f} | {q[2]:.0f} | |")
+    ps = np.percentile(solo, [50, 95, 99])
     lines += [
+        (
+            f"| one client at a time (600 of the same requests) | {ps[0]:.0f} | {ps[1]:.0f} | {ps[2]:.0f} | "
+            f"{600 / solo_wall:,.0f} |"
+        ),
         (
             f"| floor: `/api/v1/health` (no auth, no query) | {pf[0]:.0f} | {pf[1]:.0f} | {pf[2]:.0f} | "
             f"{requests / floor_wall:,.0f} |"
