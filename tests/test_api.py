@@ -660,3 +660,28 @@ def test_cli_write_against_a_held_store_is_one_clear_line_and_exit_2(tmp_path, c
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_watched_folder_and_refit_schedule(tmp_path):
+    """A bad file lands in failed/ with its error beside it; a good one is taken; refits run on schedule."""
+    fx = build_store(tmp_path, max_resources=4)
+    watch = tmp_path / "incoming"
+    watch.mkdir()
+    cfg = ServiceConfig(db=fx["db"], watch=watch, poll_s=0.05, refit_every=pd.Timedelta(seconds=1))
+    with TestClient(create_app(cfg)) as c:
+        h = auth(fx, "read")
+        bad = next_hour(fx, "2020-03-16 00:00").astype({"load": object})
+        bad.loc[1, "load"] = "lots"
+        bad.to_csv(watch / "bad.csv", index=False)
+        next_hour(fx, "2020-03-16 00:00").to_csv(watch / "good.csv", index=False)
+        for _ in range(300):
+            st = c.get("/api/v1/live", headers=h).json()
+            if st["refits"] >= 1 and st["files"] >= 1 and st["failed_files"] >= 1 and st["idle"]:
+                break
+            time.sleep(0.1)
+    assert st["fitted"] and st["refits"] >= 1 and (st["files"], st["failed_files"]) == (1, 1)
+    error = (watch / "failed" / "bad.csv.error.txt").read_text()
+    assert "row 2" in error and "'load'" in error
+    assert (watch / "processed" / "good.csv").exists() and not (watch / "bad.csv").exists()
+    with Store(fx["db"], read_only=True) as store:
+        assert len(store.measurements(start="2020-03-16")) == len(fx["inventory"])
