@@ -275,9 +275,16 @@ class LiveLoop:
                     self._seen[path.name] = sig
 
     def _ingest_file(self, path: Path) -> None:
+        try:
+            self._take_file(path)
+        finally:  # only once the file has left the folder may the watcher see that name again
+            self._queued.discard(path.name)
+            self._seen.pop(path.name, None)
+
+    def _take_file(self, path: Path) -> None:
         folder = self.config.watch
-        self._queued.discard(path.name)
-        self._seen.pop(path.name, None)
+        if not path.exists():
+            return
         try:
             with self.state.db() as store:
                 report = store.ingest_measurements(path)
