@@ -22,9 +22,9 @@ app = typer.Typer(
 
 
 def _register_all() -> None:
-    from surgeplan.cli import data, erlang, forecast, plan, signals, simulate, whatif
+    from surgeplan.cli import data, erlang, forecast, plan, serve, signals, simulate, users, whatif
 
-    for module in (erlang, data, signals, simulate, forecast, plan, whatif):
+    for module in (erlang, data, signals, simulate, forecast, plan, whatif, serve, users):
         module.register(app)
 
 

@@ -86,18 +86,21 @@ class PlannedDay:
         The fitted forecaster (to update on the next measurements).
     capped_rows : int
         Busy-hour rows the ``max_growth`` guard capped (0 when the forecast behaves).
+    forecast : DataFrame or None
+        The forecast at every step (``resource_id, ts, mean, p..``) when asked for with
+        ``keep_forecast`` (the replay does not keep it: a week of hourly steps per resource).
     """
 
     plan: Plan
     busy_hour: pd.DataFrame
     forecaster: Any
     capped_rows: int
+    forecast: pd.DataFrame | None = None
 
 
-def forecast_busy_hour(forecaster: Any, settings: PlanSettings) -> pd.DataFrame:
-    """The fitted forecaster's busy hours over the horizon, per local day (or week)."""
-    f = forecaster.predict(f"{settings.horizon_days}D", indicators_future=settings.indicators or None)
-    return busy_hour(f, settings.cadence, tz=settings.tz)
+def forecast_horizon(forecaster: Any, settings: PlanSettings) -> pd.DataFrame:
+    """The fitted forecaster's forecast over the plan's horizon, at every step."""
+    return forecaster.predict(f"{settings.horizon_days}D", indicators_future=settings.indicators or None)
 
 
 def plan_once(
@@ -110,6 +113,7 @@ def plan_once(
     forecaster: Any = None,
     capacity: pd.Series | None = None,
     measured_busy_hour: pd.DataFrame | None = None,
+    keep_forecast: bool = False,
 ) -> PlannedDay:
     """Plan as of one day: forecast, busy hours, guard, dimension and plan.
 
@@ -134,6 +138,8 @@ def plan_once(
     measured_busy_hour : DataFrame, optional
         Measured busy hours ``resource_id, period, load`` before ``asof`` for the guard;
         computed from ``measurements`` when not given.
+    keep_forecast : bool, default False
+        Return the forecast at every step too (:attr:`PlannedDay.forecast`).
     """
     asof_day = naive_day(asof)
     cut = pd.Timestamp(asof_day, tz="UTC")
@@ -147,7 +153,8 @@ def plan_once(
         forecaster.fit(past, inventory, known_before(indicators, asof_day), cutoff=cut)
     if measured_busy_hour is None:
         measured_busy_hour = busy_hour(past, settings.cadence, tz=settings.tz)
-    bh = forecast_busy_hour(forecaster, settings)
+    forecast = forecast_horizon(forecaster, settings)
+    bh = busy_hour(forecast, settings.cadence, tz=settings.tz)
     bh, capped = bound_forecast(bh, measured_busy_hour, settings.max_growth)
     inv = inventory
     if capacity is not None:
@@ -158,4 +165,4 @@ def plan_once(
                      ops_per_day=settings.ops_per_day, ops_per_module=settings.ops_per_module or None,
                      gos_overrides=settings.gos or None, alert_quantiles=settings.alert_quantiles,
                      survive=settings.survive)
-    return PlannedDay(plan, bh, forecaster, capped)
+    return PlannedDay(plan, bh, forecaster, capped, forecast if keep_forecast else None)

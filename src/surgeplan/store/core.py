@@ -85,6 +85,13 @@ class Store:
             raise SurgeplanError(f"{self.path}: no such store")
         try:
             self._con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise SurgeplanError(f"{self.path}: cannot open store: {str(exc).splitlines()[0]}") from None
+            raise SurgeplanError(
+                f"{self.path}: the store is held by another process (a running `surgeplan serve`?); "
+                "write through its API or stop it first"
+            ) from None
         except duckdb.Error as exc:
             raise SurgeplanError(f"{self.path}: cannot open store: {str(exc).splitlines()[0]}") from None
         try:
@@ -379,7 +386,7 @@ class Store:
 
     def _resolve_table(self, table: str) -> str:
         name = _ALIASES.get(table, table)
-        known = set(self.tables()["table"])
+        known = set(self.tables()["table"]) - schema.PRIVATE_TABLES
         if name not in known:
             raise SurgeplanError(
                 f"table: no table {table!r}; tables: {', '.join(sorted(known | set(_ALIASES)))}"

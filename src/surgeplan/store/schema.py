@@ -17,6 +17,8 @@ Version history
 2
     ``covariates``, ``runs`` (one row per command that wrote derived data), ``forecasts`` (long),
     ``derived_tables`` (catalogue of tables written by :meth:`Store.write_table`).
+3
+    ``users`` (service accounts: name, role, SHA-256 of the bearer token; never the token).
 
 Table layouts (natural keys in brackets)::
 
@@ -31,6 +33,7 @@ Table layouts (natural keys in brackets)::
     runs           [run_id] created_at, command, parameters (JSON)
     forecasts      [run_id, resource_id, ts, statistic] value   statistic 'mean', 'p50', 'p97.5' ...
     derived_tables [name] created_at, updated_at, columns (JSON)
+    users          [name] role, token_sha256, created_at, revoked_at
 """
 
 from __future__ import annotations
@@ -187,12 +190,25 @@ DERIVED_TABLES = TableSpec(
     ("name",),
     (("name", "VARCHAR"), ("created_at", "TIMESTAMPTZ"), ("updated_at", "TIMESTAMPTZ"), ("columns", "JSON")),
 )
+USERS = TableSpec(
+    "users",
+    ("name",),
+    (
+        ("name", "VARCHAR"),
+        ("role", "VARCHAR"),
+        ("token_sha256", "VARCHAR"),
+        ("created_at", "TIMESTAMPTZ"),
+        ("revoked_at", "TIMESTAMPTZ"),
+    ),
+)
 
 #: Every table surgeplan itself defines, by name.
 TABLES: dict[str, TableSpec] = {
     t.name: t
-    for t in (KINDS_TABLE, RESOURCES, MEASUREMENTS, INDICATORS, COVARIATES, RUNS, FORECASTS, DERIVED_TABLES)
+    for t in (KINDS_TABLE, RESOURCES, MEASUREMENTS, INDICATORS, COVARIATES, RUNS, FORECASTS, DERIVED_TABLES, USERS)
 }
+#: Tables never read or exported through the generic table readers (credentials).
+PRIVATE_TABLES = frozenset({"users"})
 #: Names :meth:`Store.write_table` may not use.
 CORE_TABLES = frozenset(TABLES) | {"schema_version"}
 
@@ -231,12 +247,17 @@ def _v3(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"ALTER TABLE resources ADD COLUMN {quote_ident(col)} {typ}")
 
 
+def _v4(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(USERS.create_sql())
+
+
 #: The migration path, applied in order. Append, never edit a released step.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core data: kinds, resources, measurements, indicators", _v1),
     Migration(2, "covariates, runs, forecasts, derived_tables", _v2),
     Migration(3, "resources: optional inventory columns added after v1 (trunk-group redials, customer-relation flow)",
               _v3),
+    Migration(4, "users (service accounts, hashed tokens)", _v4),
 )
 #: Version of the layout this code writes.
 SCHEMA_VERSION: int = MIGRATIONS[-1].version
