@@ -115,7 +115,7 @@ def machine_info(packages: tuple[str, ...] = DEFAULT_PACKAGES) -> dict[str, Any]
         "load_average": load_average(),
         "threads_env": {k: os.environ[k] for k in THREAD_VARIABLES if k in os.environ},
         "packages": {name: _version(name) for name in packages},
-        "utc": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
 

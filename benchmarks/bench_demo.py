@@ -32,8 +32,13 @@ def _replay_at(refit: int, cfg: DemoConfig) -> dict:
     t = time.perf_counter()
     rp = replay(meas, inv, ind, asofs, cfg.settings, refit_every_days=refit)
     row = rp.policies.set_index("policy").loc["surgeplan"].to_dict()
-    return {"refit_every_days": refit, "replay_s": round(time.perf_counter() - t, 1),
-            "capped_rows": int(rp.summary["forecast_rows_capped"].sum()), **row, "headline": rp.headline}
+    return {
+        "refit_every_days": refit,
+        "replay_s": round(time.perf_counter() - t, 1),
+        "capped_rows": int(rp.summary["forecast_rows_capped"].sum()),
+        **row,
+        "headline": rp.headline,
+    }
 
 
 def main() -> None:

@@ -75,7 +75,9 @@ DAY = pd.Timedelta(days=1)
 # ============================================================================================ peers
 
 
-def _regular_panel(hist: pd.DataFrame, step: pd.Timedelta, end: pd.Timestamp, days: int) -> tuple[pd.Index, pd.DatetimeIndex, np.ndarray]:
+def _regular_panel(
+    hist: pd.DataFrame, step: pd.Timedelta, end: pd.Timestamp, days: int
+) -> tuple[pd.Index, pd.DatetimeIndex, np.ndarray]:
     """Resources x regular time grid over the last ``days`` before ``end``; gaps filled (peers need it)."""
     grid = pd.date_range(end - pd.Timedelta(days=days), end - step, freq=step)
     h = hist[hist["ts"] >= grid[0]]
@@ -148,18 +150,31 @@ class StatsForecastPeer(_Windowed):
         ids, grid, y = _regular_panel(self.hist, self.step, self.cutoff, self.window_days)
         n = int(parse_duration(horizon) // self.step)
         per_day = int(DAY / self.step)
-        df = pd.DataFrame({"unique_id": np.repeat(ids.to_numpy(), len(grid)),
-                           "ds": np.tile(grid.tz_localize(None).to_numpy(), len(ids)), "y": y.ravel()})
+        df = pd.DataFrame(
+            {
+                "unique_id": np.repeat(ids.to_numpy(), len(grid)),
+                "ds": np.tile(grid.tz_localize(None).to_numpy(), len(ids)),
+                "y": y.ravel(),
+            }
+        )
         levels = sorted({_level(q) for q in self.quantiles if q != 0.5})
-        sf = StatsForecast(models=self._models(per_day), freq=pd.tseries.frequencies.to_offset(self.step),
-                           n_jobs=self.n_jobs)
+        sf = StatsForecast(
+            models=self._models(per_day), freq=pd.tseries.frequencies.to_offset(self.step), n_jobs=self.n_jobs
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             f = sf.forecast(df=df, h=n, level=[lv for lv in levels])
         f = f.reset_index() if "unique_id" not in f.columns else f
-        name = next(c for c in f.columns if c not in ("unique_id", "ds") and "-lo-" not in c and "-hi-" not in c)
-        out = pd.DataFrame({"resource_id": f["unique_id"].astype(str).to_numpy(),
-                            "ts": pd.to_datetime(f["ds"]).dt.tz_localize("UTC"), "mean": f[name].to_numpy(float)})
+        name = next(
+            c for c in f.columns if c not in ("unique_id", "ds") and "-lo-" not in c and "-hi-" not in c
+        )
+        out = pd.DataFrame(
+            {
+                "resource_id": f["unique_id"].astype(str).to_numpy(),
+                "ts": pd.to_datetime(f["ds"]).dt.tz_localize("UTC"),
+                "mean": f[name].to_numpy(float),
+            }
+        )
         for q in self.quantiles:
             col = name if q == 0.5 else f"{name}-{'lo' if q < 0.5 else 'hi'}-{_level(q)}"
             out[quantile_name(q)] = f[col].to_numpy(float)
@@ -207,23 +222,37 @@ class ProphetPeer(_Windowed):
             holidays = None
             if len(hol):
                 end = hol["end"].where(~hol["ongoing"], future_ts[-1].tz_localize(None).normalize() + DAY)
-                holidays = pd.concat([pd.DataFrame({"holiday": f"lockdown{k}", "ds": pd.date_range(s, e - DAY)})
-                                      for k, (s, e) in enumerate(zip(hol["start"], end))], ignore_index=True)
-            m = Prophet(daily_seasonality=True, weekly_seasonality=True, yearly_seasonality=False,
-                        holidays=holidays, uncertainty_samples=200)
+                holidays = pd.concat(
+                    [
+                        pd.DataFrame({"holiday": f"lockdown{k}", "ds": pd.date_range(s, e - DAY)})
+                        for k, (s, e) in enumerate(zip(hol["start"], end))
+                    ],
+                    ignore_index=True,
+                )
+            m = Prophet(
+                daily_seasonality=True,
+                weekly_seasonality=True,
+                yearly_seasonality=False,
+                holidays=holidays,
+                uncertainty_samples=200,
+            )
             train = pd.DataFrame({"ds": grid.tz_localize(None), "y": y[i]})
             fut = pd.DataFrame({"ds": future_ts.tz_localize(None)})
             temp = None
             if cov is not None and len(cov) and "temperature_c" in set(cov["name"]):
                 key = "resource_id" if "resource_id" in cov.columns else "region"
-                c = cov[(cov["name"] == "temperature_c") & (cov[key] == (rid if key == "resource_id" else region))]
+                c = cov[
+                    (cov["name"] == "temperature_c") & (cov[key] == (rid if key == "resource_id" else region))
+                ]
                 if len(c):
                     temp = c.set_index("ts")["value"]
                     temp.index = pd.DatetimeIndex(temp.index).tz_convert("UTC").tz_localize(None)
                     temp = temp[~temp.index.duplicated()].sort_index()
             if temp is not None:
                 m.add_regressor("temperature_c")
-                train["temperature_c"] = temp.reindex(train["ds"]).interpolate(limit_direction="both").to_numpy()
+                train["temperature_c"] = (
+                    temp.reindex(train["ds"]).interpolate(limit_direction="both").to_numpy()
+                )
                 fut["temperature_c"] = temp.reindex(fut["ds"]).interpolate(limit_direction="both").to_numpy()
             m.fit(train)
             pred = m.predict(fut)
@@ -269,16 +298,27 @@ def rte_france_data() -> dict[str, pd.DataFrame]:
 
 
 def _hourly_rte(meas, cov, ind):
-    meas = meas.assign(ts=meas["ts"].dt.floor("h")).groupby(["resource_id", "ts"], as_index=False)["load"].mean()
+    meas = (
+        meas.assign(ts=meas["ts"].dt.floor("h")).groupby(["resource_id", "ts"], as_index=False)["load"].mean()
+    )
     if cov is not None:
-        cov = cov.assign(ts=cov["ts"].dt.floor("h")).groupby([c for c in cov.columns if c not in ("ts", "value")]
-                                                            + ["ts"], as_index=False)["value"].mean()
+        cov = (
+            cov.assign(ts=cov["ts"].dt.floor("h"))
+            .groupby([c for c in cov.columns if c not in ("ts", "value")] + ["ts"], as_index=False)["value"]
+            .mean()
+        )
     inv = pd.DataFrame({"resource_id": meas["resource_id"].unique(), "kind": "generic", "region": "FRA"})
     return {"measurements": meas, "covariates": cov, "indicators": ind, "inventory": inv}
 
 
-def operator_2020(n_resources: int = 60, seed: int = 0, start: str = "2019-12-01", end: str = "2020-07-01",
-                  kinds: Sequence[str] | None = None, exclude_regions: Sequence[str] = ()) -> dict[str, pd.DataFrame]:
+def operator_2020(
+    n_resources: int = 60,
+    seed: int = 0,
+    start: str = "2019-12-01",
+    end: str = "2020-07-01",
+    kinds: Sequence[str] | None = None,
+    exclude_regions: Sequence[str] = (),
+) -> dict[str, pd.DataFrame]:
     """Simulated 2020 for a random subsample of the bundled operator (same seed -> same resources)."""
     from surgeplan.signals import bundled_indicators
     from surgeplan.simulate import bundled_inventory, simulate
@@ -302,10 +342,19 @@ def operator_2020(n_resources: int = 60, seed: int = 0, start: str = "2019-12-01
 CACHE = Path.home() / ".cache" / "surgeplan-bench"
 
 
-def run_models(data: dict[str, pd.DataFrame], models: dict[str, Callable], *, start: str, end: str, horizon: str,
-               tz: str = "UTC", refit_every: dict[str, int] | None = None,
-               resources: dict[str, Sequence[str]] | None = None, log: Callable[[str], None] = print,
-               cache_key: str | None = None) -> dict[str, Any]:
+def run_models(
+    data: dict[str, pd.DataFrame],
+    models: dict[str, Callable],
+    *,
+    start: str,
+    end: str,
+    horizon: str,
+    tz: str = "UTC",
+    refit_every: dict[str, int] | None = None,
+    resources: dict[str, Sequence[str]] | None = None,
+    log: Callable[[str], None] = print,
+    cache_key: str | None = None,
+) -> dict[str, Any]:
     """Backtest each model on the same origins; returns {name: BacktestResult} (timings in ``.timings``).
 
     With ``cache_key``, the peers' results (everything but ``surgeplan``: they do not change when the
@@ -325,33 +374,56 @@ def run_models(data: dict[str, pd.DataFrame], models: dict[str, Callable], *, st
         path = None
         if cache_key and name != "surgeplan":
             ids = ",".join(sorted(map(str, meas["resource_id"].unique())))
-            digest = hashlib.sha1(f"{cache_key}|{name}|{start}|{end}|{horizon}|{tz}|{len(meas)}|{ids}".encode()
-                                  ).hexdigest()[:16]
+            digest = hashlib.sha1(
+                f"{cache_key}|{name}|{start}|{end}|{horizon}|{tz}|{len(meas)}|{ids}".encode()
+            ).hexdigest()[:16]
             path = CACHE / f"{cache_key}-{name}-{digest}.pkl"
             if path.exists():
                 with open(path, "rb") as fh:
                     out[name] = pickle.load(fh)
-                log(f"  {name:<11} {meas['resource_id'].nunique():>4} resources  (cached run: "
-                    f"{out[name].timings['total_s']:.1f} s)")
+                log(
+                    f"  {name:<11} {meas['resource_id'].nunique():>4} resources  (cached run: "
+                    f"{out[name].timings['total_s']:.1f} s)"
+                )
                 continue
         t = time.perf_counter()
-        res = backtest(meas, inv, data.get("indicators"), data.get("covariates"), start=start, end=end,
-                       horizon=horizon, tz=tz, quantiles=(0.1, 0.5, 0.9), model=factory,
-                       refit_every=(refit_every or {}).get(name, 1))
+        res = backtest(
+            meas,
+            inv,
+            data.get("indicators"),
+            data.get("covariates"),
+            start=start,
+            end=end,
+            horizon=horizon,
+            tz=tz,
+            quantiles=(0.1, 0.5, 0.9),
+            model=factory,
+            refit_every=(refit_every or {}).get(name, 1),
+        )
         res.timings["total_s"] = time.perf_counter() - t
-        log(f"  {name:<11} {meas['resource_id'].nunique():>4} resources  {res.timings['total_s']:7.1f} s "
-            f"({int(res.timings['n_fits'])} fits)")
+        log(
+            f"  {name:<11} {meas['resource_id'].nunique():>4} resources  {res.timings['total_s']:7.1f} s "
+            f"({int(res.timings['n_fits'])} fits)"
+        )
         if path is not None:
             CACHE.mkdir(parents=True, exist_ok=True)
-            slim = type(res)(forecasts=res.forecasts.iloc[:0], metrics=res.metrics, quantiles=res.quantiles,
-                             internal=res.internal.iloc[:0], busy_hour=res.busy_hour, timings=res.timings)
+            slim = type(res)(
+                forecasts=res.forecasts.iloc[:0],
+                metrics=res.metrics,
+                quantiles=res.quantiles,
+                internal=res.internal.iloc[:0],
+                busy_hour=res.busy_hour,
+                timings=res.timings,
+            )
             with open(path, "wb") as fh:
                 pickle.dump(slim, fh)
         out[name] = res
     return out
 
 
-def comparison_table(results: dict[str, Any], horizons: Sequence[int], on: Sequence[str] | None = None) -> pd.DataFrame:
+def comparison_table(
+    results: dict[str, Any], horizons: Sequence[int], on: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Median over resources (restricted to ``on`` if given) of the scores per model and lead day."""
     rows = []
     for name, res in results.items():
@@ -360,9 +432,16 @@ def comparison_table(results: dict[str, Any], horizons: Sequence[int], on: Seque
             m = m[m["resource_id"].isin(list(on))]
         m = m[m["horizon_days"].isin(list(horizons))]
         g = m.groupby("horizon_days")
-        t = pd.DataFrame({"MASE": g["mase"].median(), "MAPE %": g["mape"].median(),
-                          "cov 80%": g["coverage_80"].mean(), "cov 98%": g["coverage_98"].mean(),
-                          "pinball (scaled)": g["pinball_scaled"].median(), "n": g["resource_id"].nunique()})
+        t = pd.DataFrame(
+            {
+                "MASE": g["mase"].median(),
+                "MAPE %": g["mape"].median(),
+                "cov 80%": g["coverage_80"].mean(),
+                "cov 98%": g["coverage_98"].mean(),
+                "pinball (scaled)": g["pinball_scaled"].median(),
+                "n": g["resource_id"].nunique(),
+            }
+        )
         t["model"] = name
         rows.append(t.reset_index())
     table = pd.concat(rows, ignore_index=True)
@@ -376,8 +455,11 @@ def to_markdown(table: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
         cells = []
         for c in cols:
             v = row[c]
-            cells.append(floatfmt.format(v) if isinstance(v, (float, np.floating)) and np.isfinite(v)
-                         else ("-" if isinstance(v, (float, np.floating)) else str(v)))
+            cells.append(
+                floatfmt.format(v)
+                if isinstance(v, (float, np.floating)) and np.isfinite(v)
+                else ("-" if isinstance(v, (float, np.floating)) else str(v))
+            )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -391,7 +473,15 @@ def write_section(title: str, body: str, path: Path = RESULTS) -> None:
         i = next(k for k, ln in enumerate(lines) if ln.strip() == head)
         j = next((k for k in range(i + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
         lines = lines[:i] + lines[j:]
-        text = "\n".join(lines[:i]).rstrip() + "\n\n" + head + "\n\n" + body.strip() + "\n\n" + "\n".join(lines[i:])
+        text = (
+            "\n".join(lines[:i]).rstrip()
+            + "\n\n"
+            + head
+            + "\n\n"
+            + body.strip()
+            + "\n\n"
+            + "\n".join(lines[i:])
+        )
     except StopIteration:
         text = text.rstrip() + "\n\n" + head + "\n\n" + body.strip() + "\n"
     path.write_text(text.rstrip() + "\n")
@@ -400,8 +490,9 @@ def write_section(title: str, body: str, path: Path = RESULTS) -> None:
 # ============================================================================================ speed
 
 
-def speed(n_series: int = 1000, peer_series: int = 20, weeks: int = 8, log: Callable[[str], None] = print
-          ) -> pd.DataFrame:
+def speed(
+    n_series: int = 1000, peer_series: int = 20, weeks: int = 8, log: Callable[[str], None] = print
+) -> pd.DataFrame:
     """Fit + 14-day hourly forecast wall time: surgeplan on ``n_series``, peers extrapolated."""
     rng = np.random.default_rng(0)
     ts = pd.date_range("2020-01-06", periods=weeks * 168, freq="h", tz="UTC")
@@ -409,8 +500,13 @@ def speed(n_series: int = 1000, peer_series: int = 20, weeks: int = 8, log: Call
     level = rng.lognormal(4, 1, n_series)[:, None]
     shape = 1 + 0.6 * np.sin(2 * np.pi * (hod - 8) / 24)[None, :] * (1 - 0.4 * (dow >= 5))[None, :]
     y = level * shape * np.exp(rng.normal(0, 0.08, (n_series, len(ts))))
-    meas = pd.DataFrame({"resource_id": np.repeat([f"s{i:04d}" for i in range(n_series)], len(ts)),
-                         "ts": np.tile(ts, n_series), "load": y.ravel()})
+    meas = pd.DataFrame(
+        {
+            "resource_id": np.repeat([f"s{i:04d}" for i in range(n_series)], len(ts)),
+            "ts": np.tile(ts, n_series),
+            "load": y.ravel(),
+        }
+    )
     cutoff = ts[-1] + pd.Timedelta(hours=1)
     rows = []
 
@@ -421,7 +517,9 @@ def speed(n_series: int = 1000, peer_series: int = 20, weeks: int = 8, log: Call
         f = m.predict("14d")
         dt = time.perf_counter() - t
         assert len(f) == n * 14 * 24, (name, len(f))
-        rows.append({"model": name, "series timed": n, "seconds": dt, "seconds for 1000 series": dt * 1000 / n})
+        rows.append(
+            {"model": name, "series timed": n, "seconds": dt, "seconds for 1000 series": dt * 1000 / n}
+        )
         log(f"  {name:<10} {n:>5} series: {dt:7.2f} s -> {dt * 1000 / n:8.1f} s per 1000")
 
     try:
@@ -458,14 +556,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resources", type=int, default=40, help="simulated operator resources (subsample)")
     ap.add_argument("--peer-resources", type=int, default=8, help="of which run by statsforecast / Prophet")
     ap.add_argument("--speed-peer-series", type=int, default=20)
-    ap.add_argument("--skip", default="operator",
-                    help="comma list of parts to skip: rte,operator,alt,engine,speed (default: operator, which "
-                         "benchmarks/replay_2020.py runs with the same peers on daily origins)")
+    ap.add_argument(
+        "--skip",
+        default="operator",
+        help="comma list of parts to skip: rte,operator,alt,engine,speed (default: operator, which "
+        "benchmarks/replay_2020.py runs with the same peers on daily origins)",
+    )
     args = ap.parse_args(argv)
     from _machine import machine_markdown
 
     skip = set(filter(None, args.skip.split(",")))
     quick = args.quick
+
     def emit(title: str, text: str) -> None:
         """Print a part's table and write it as its own RESULTS.md section (partial runs persist)."""
         body = text.replace("### ", "", 1).split("\n", 1)
@@ -474,18 +576,31 @@ def main(argv: list[str] | None = None) -> int:
             write_section(title, md)
             print(f"wrote section '{title}' of {RESULTS}")
 
-
     if "rte" not in skip:
         print("France electricity load (RTE), daily origins over the 2020 lockdown, 14-day horizon")
         data = rte_france_data()
         start, end = ("2020-03-10", "2020-03-20") if quick else ("2020-03-01", "2020-05-31")
-        models = {"surgeplan": shock_model, **peer_factories(["naive-day", "naive-week", "AutoETS", "MSTL", "Prophet"])}
-        res = run_models(data, models, start=start, end=end, horizon="14d", tz="Europe/Paris",
-                         refit_every={"surgeplan": 7, "naive-day": 7, "naive-week": 7}, cache_key="rte")
+        models = {
+            "surgeplan": shock_model,
+            **peer_factories(["naive-day", "naive-week", "AutoETS", "MSTL", "Prophet"]),
+        }
+        res = run_models(
+            data,
+            models,
+            start=start,
+            end=end,
+            horizon="14d",
+            tz="Europe/Paris",
+            refit_every={"surgeplan": 7, "naive-day": 7, "naive-week": 7},
+            cache_key="rte",
+        )
         table = comparison_table(res, [1, 7, 14])
         print(table.to_string(index=False))
-        emit("Forecast: France electricity load vs peers", f"### France electricity load (RTE, real), origins {start} .. {end} (Paris midnights), "
-                        "14-day horizon, hourly means\n\n" + to_markdown(table))
+        emit(
+            "Forecast: France electricity load vs peers",
+            f"### France electricity load (RTE, real), origins {start} .. {end} (Paris midnights), "
+            "14-day horizon, hourly means\n\n" + to_markdown(table),
+        )
 
     if "operator" not in skip:
         n = 12 if quick else args.resources
@@ -495,18 +610,34 @@ def main(argv: list[str] | None = None) -> int:
         start, end = ("2020-03-01", "2020-03-10") if quick else ("2020-02-15", "2020-05-31")
         ids = list(data["inventory"]["resource_id"])
         peer_ids = ids[:npeer]
-        models = {"surgeplan": shock_model, **peer_factories(["naive-day", "naive-week", "AutoETS", "MSTL", "Prophet"])}
-        res = run_models(data, models, start=start, end=end, horizon="28d",
-                         refit_every={"surgeplan": 7, "naive-day": 7, "naive-week": 7},
-                         resources={"AutoETS": peer_ids, "MSTL": peer_ids, "Prophet": peer_ids}, cache_key="operator")
-        all_t = comparison_table({k: v for k, v in res.items() if k in ("surgeplan", "naive-day", "naive-week")},
-                                 [1, 7, 14, 28])
+        models = {
+            "surgeplan": shock_model,
+            **peer_factories(["naive-day", "naive-week", "AutoETS", "MSTL", "Prophet"]),
+        }
+        res = run_models(
+            data,
+            models,
+            start=start,
+            end=end,
+            horizon="28d",
+            refit_every={"surgeplan": 7, "naive-day": 7, "naive-week": 7},
+            resources={"AutoETS": peer_ids, "MSTL": peer_ids, "Prophet": peer_ids},
+            cache_key="operator",
+        )
+        all_t = comparison_table(
+            {k: v for k, v in res.items() if k in ("surgeplan", "naive-day", "naive-week")}, [1, 7, 14, 28]
+        )
         peer_t = comparison_table(res, [1, 7, 14, 28], on=peer_ids)
         print(all_t.to_string(index=False))
         print(peer_t.to_string(index=False))
-        emit("Forecast: simulated operator vs peers", f"### Simulated operator 2020, origins {start} .. {end}, 28-day horizon\n\n"
-                        f"All {n} resources (random subsample of the bundled inventory, seed 0):\n\n"
-                        + to_markdown(all_t) + f"\n\nThe {npeer} resources every peer ran on:\n\n" + to_markdown(peer_t))
+        emit(
+            "Forecast: simulated operator vs peers",
+            f"### Simulated operator 2020, origins {start} .. {end}, 28-day horizon\n\n"
+            f"All {n} resources (random subsample of the bundled inventory, seed 0):\n\n"
+            + to_markdown(all_t)
+            + f"\n\nThe {npeer} resources every peer ran on:\n\n"
+            + to_markdown(peer_t),
+        )
 
     if "alt" not in skip:
         sys.path.insert(0, str(HERE.parent / "tests"))
@@ -515,31 +646,50 @@ def main(argv: list[str] | None = None) -> int:
         n = 10 if quick else 20
         npeer = 3 if quick else args.peer_resources
         gen = generate(n_resources=n, seed=11)
-        data = {"measurements": gen.measurements, "inventory": gen.inventory, "indicators": gen.indicators,
-                "covariates": gen.covariates}
+        data = {
+            "measurements": gen.measurements,
+            "inventory": gen.inventory,
+            "indicators": gen.indicators,
+            "covariates": gen.covariates,
+        }
         start, end = ("2020-03-01", "2020-03-10") if quick else ("2020-02-15", "2020-05-31")
-        print(f"Second, independent generator (tests/generators/alt_shock.py): {n} resources, peers on {npeer}")
+        print(
+            f"Second, independent generator (tests/generators/alt_shock.py): {n} resources, peers on {npeer}"
+        )
         ids = list(gen.inventory["resource_id"])
         peer_ids = ids[:npeer]
         models = {"surgeplan": shock_model, **peer_factories(["naive-day", "naive-week", "AutoETS", "MSTL"])}
-        res = run_models(data, models, start=start, end=end, horizon="14d",
-                         refit_every={"surgeplan": 7, "naive-day": 7, "naive-week": 7},
-                         resources={"AutoETS": peer_ids, "MSTL": peer_ids}, cache_key="alt")
-        all_t = comparison_table({k: v for k, v in res.items() if k in ("surgeplan", "naive-day", "naive-week")},
-                                 [1, 7, 14])
+        res = run_models(
+            data,
+            models,
+            start=start,
+            end=end,
+            horizon="14d",
+            refit_every={"surgeplan": 7, "naive-day": 7, "naive-week": 7},
+            resources={"AutoETS": peer_ids, "MSTL": peer_ids},
+            cache_key="alt",
+        )
+        all_t = comparison_table(
+            {k: v for k, v in res.items() if k in ("surgeplan", "naive-day", "naive-week")}, [1, 7, 14]
+        )
         peer_t = comparison_table(res, [1, 7, 14], on=peer_ids)
         ant = res["surgeplan"].metrics.query("horizon_days == 14").dropna(subset=["shortage_date"])
         print(all_t.to_string(index=False))
         print(peer_t.to_string(index=False))
         emit(
-            "Forecast: second generator", f"### Second, independent generator (tests/generators/alt_shock.py, seed 11), origins {start} .. {end}, "
+            "Forecast: second generator",
+            f"### Second, independent generator (tests/generators/alt_shock.py, seed 11), origins {start} .. {end}, "
             f"14-day horizon\n\nLogistic ramps with kind-specific lags (VPN 2 days before the order, bridges 4 "
             "after), habits persisting after the lift, unrelated level shifts, 2% missing hours plus outages, "
             "spikes, a temperature covariate; regions hit 7 days apart. "
-            f"All {n} resources:\n\n" + to_markdown(all_t) + f"\n\nThe {npeer} resources every peer ran on:\n\n"
-            + to_markdown(peer_t) + f"\n\nShortages: {len(ant)}; foreseen (p90 above capacity) >= 7 days ahead: "
+            f"All {n} resources:\n\n"
+            + to_markdown(all_t)
+            + f"\n\nThe {npeer} resources every peer ran on:\n\n"
+            + to_markdown(peer_t)
+            + f"\n\nShortages: {len(ant)}; foreseen (p90 above capacity) >= 7 days ahead: "
             f"{int((ant['anticipation_days'] >= 7).sum())}, at least 1 day ahead: "
-            f"{int((ant['anticipation_days'] >= 1).sum())}.")
+            f"{int((ant['anticipation_days'] >= 1).sum())}.",
+        )
 
     if "engine" not in skip:
         sys.path.insert(0, str(HERE.parent / "tests"))
@@ -548,28 +698,48 @@ def main(argv: list[str] | None = None) -> int:
         n = 50 if quick else 300
         gen = generate(n_resources=n, seed=5, start="2020-01-01", end="2020-05-31")
         start, end = "2020-02-20", ("2020-02-29" if quick else "2020-05-29")
-        print(f"Backtest engine: {n} hourly series, daily origins {start} .. {end}, 1-day horizon, refit weekly")
+        print(
+            f"Backtest engine: {n} hourly series, daily origins {start} .. {end}, 1-day horizon, refit weekly"
+        )
         t = time.perf_counter()
-        res = backtest(gen.measurements, gen.inventory, gen.indicators, gen.covariates, start=start, end=end,
-                       horizon="1d", model=shock_model, refit_every=7)
+        res = backtest(
+            gen.measurements,
+            gen.inventory,
+            gen.indicators,
+            gen.covariates,
+            start=start,
+            end=end,
+            horizon="1d",
+            model=shock_model,
+            refit_every=7,
+        )
         total = time.perf_counter() - t
         tm = res.timings
         n_origins = res.forecasts["origin"].nunique()
-        line = (f"{n} series x {n_origins} daily origins ({len(gen.measurements):,} measurements): {total:.0f} s in all "
-                f"= {int(tm['n_fits'])} fits {tm['fit_s']:.0f} s + {n_origins - int(tm['n_fits'])} updates "
-                f"{tm['update_s']:.0f} s + predictions {tm['predict_s']:.0f} s + scoring {tm['score_s']:.0f} s")
+        line = (
+            f"{n} series x {n_origins} daily origins ({len(gen.measurements):,} measurements): {total:.0f} s in all "
+            f"= {int(tm['n_fits'])} fits {tm['fit_s']:.0f} s + {n_origins - int(tm['n_fits'])} updates "
+            f"{tm['update_s']:.0f} s + predictions {tm['predict_s']:.0f} s + scoring {tm['score_s']:.0f} s"
+        )
         print("  " + line)
-        emit("Forecast: backtest engine", "### Backtest engine throughput (surgeplan backtest, second generator)\n\n"
-             + line + ". Target: a 100-day daily backtest over hundreds of series in minutes.")
+        emit(
+            "Forecast: backtest engine",
+            "### Backtest engine throughput (surgeplan backtest, second generator)\n\n"
+            + line
+            + ". Target: a 100-day daily backtest over hundreds of series in minutes.",
+        )
 
     if "speed" not in skip:
         ns = 200 if quick else 1000
         print(f"Speed: fit + 14-day forecast of {ns} hourly series, 8 weeks of history")
         table = speed(ns, 5 if quick else args.speed_peer_series)
         print(table.to_string(index=False))
-        emit("Forecast: speed", f"### Speed: fit + 14-day forecast, {ns} hourly series, 8 weeks of history each\n\n"
-                        "Peers timed on a subsample and extrapolated linearly to 1,000 series (their cost is per "
-                        "series); surgeplan timed on all of them. Target: surgeplan < 60 s.\n\n" + to_markdown(table))
+        emit(
+            "Forecast: speed",
+            f"### Speed: fit + 14-day forecast, {ns} hourly series, 8 weeks of history each\n\n"
+            "Peers timed on a subsample and extrapolated linearly to 1,000 series (their cost is per "
+            "series); surgeplan timed on all of them. Target: surgeplan < 60 s.\n\n" + to_markdown(table),
+        )
 
     return 0
 

@@ -45,8 +45,10 @@ def operator(n: int) -> pd.DataFrame:
     inv = bundled_inventory()
     inv = inv[(inv["kind"] != "generic") & (inv["region"] != "MAR")].reset_index(drop=True)
     reps = int(np.ceil(n / len(inv)))
-    out = pd.concat([inv.assign(resource_id=inv["resource_id"] + (f"-X{i}" if i else "")) for i in range(reps)],
-                    ignore_index=True)
+    out = pd.concat(
+        [inv.assign(resource_id=inv["resource_id"] + (f"-X{i}" if i else "")) for i in range(reps)],
+        ignore_index=True,
+    )
     return out.iloc[:n].reset_index(drop=True)
 
 
@@ -79,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     ts = pd.to_datetime(meas["ts"], utc=True)
     hist = meas.loc[(ts < cut).to_numpy()]
     steps = len(hist) // args.resources
-    print(f"simulated {len(meas):,} rows in {t_sim:.1f} s; history {len(hist):,} rows ({steps:,} steps a resource)")
+    print(
+        f"simulated {len(meas):,} rows in {t_sim:.1f} s; history {len(hist):,} rows ({steps:,} steps a resource)"
+    )
     rss0 = rss_mib()
 
     t = time.perf_counter()
@@ -107,8 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     assert len(fc) == 60 * args.resources and fc["ts"].min() == cut + pd.Timedelta(minutes=args.minutes)
     upd, pred = np.array(upd), np.array(pred)
     loop = upd + pred
-    print(f"update: median {np.median(upd):.3f} s, max {upd.max():.3f} s; predict 60 min: median "
-          f"{np.median(pred):.3f} s")
+    print(
+        f"update: median {np.median(upd):.3f} s, max {upd.max():.3f} s; predict 60 min: median "
+        f"{np.median(pred):.3f} s"
+    )
 
     # peers: surgeplan refit, statsforecast MSTL refit on a few series (extrapolated)
     t = time.perf_counter()
@@ -124,12 +130,20 @@ def main(argv: list[str] | None = None) -> int:
         df = sub.rename(columns={"resource_id": "unique_id", "ts": "ds", "load": "y"})
         df["ds"] = pd.to_datetime(df["ds"], utc=True).dt.tz_localize(None)
         sf = StatsForecast(models=[MSTL(season_length=[1440, 10080])], freq="min", n_jobs=1)
-        sf.forecast(df=df.groupby("unique_id", observed=True).head(3 * 1440), h=60)  # warm-up (numba compilation)
+        sf.forecast(
+            df=df.groupby("unique_id", observed=True).head(3 * 1440), h=60
+        )  # warm-up (numba compilation)
         t = time.perf_counter()
         sf.forecast(df=df, h=60, level=[80, 98])
         t_mstl = time.perf_counter() - t
-        peer_rows.append(("statsforecast MSTL refit + 60-min forecast", len(ids), t_mstl,
-                          t_mstl / len(ids) * args.resources))
+        peer_rows.append(
+            (
+                "statsforecast MSTL refit + 60-min forecast",
+                len(ids),
+                t_mstl,
+                t_mstl / len(ids) * args.resources,
+            )
+        )
     except Exception as exc:  # noqa: BLE001 - a missing peer is listed, not fatal
         peer_rows.append((f"statsforecast MSTL: not run ({type(exc).__name__}: {exc})", 0, np.nan, np.nan))
 
@@ -154,8 +168,11 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---:|---:|---:|---:|",
     ]
     for name, k, secs, full in peer_rows:
-        lines.append(f"| {name} | {k} | {secs:.1f} | {full:.1f} | {full / once:.0f}x |" if np.isfinite(full)
-                     else f"| {name} | - | - | - | - |")
+        lines.append(
+            f"| {name} | {k} | {secs:.1f} | {full:.1f} | {full / once:.0f}x |"
+            if np.isfinite(full)
+            else f"| {name} | - | - | - | - |"
+        )
     lines += [
         "",
         f"Memory: process max RSS {rss0:,.0f} MiB after simulating, {rss_fit:,.0f} MiB after the fit, "

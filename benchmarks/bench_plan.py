@@ -30,37 +30,69 @@ from surgeplan.plan import make_plan
 def synthetic(n: int, periods: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Inventory of ``n`` resources and weekly busy-hour forecasts over ``periods`` weeks."""
     rng = np.random.default_rng(seed)
-    kinds = rng.choice(["trunk_group", "link", "vpn_gateway", "conference_bridge", "contact_center"], n,
-                       p=[0.5, 0.2, 0.15, 0.05, 0.1])
+    kinds = rng.choice(
+        ["trunk_group", "link", "vpn_gateway", "conference_bridge", "contact_center"],
+        n,
+        p=[0.5, 0.2, 0.15, 0.05, 0.1],
+    )
     regions = np.array([f"R{i:02d}" for i in range(30)])[rng.integers(0, 30, n)]
     cap = np.select(
         [kinds == "trunk_group", kinds == "link", kinds == "vpn_gateway", kinds == "conference_bridge"],
-        [rng.integers(2, 60, n) * 30.0, rng.choice([100.0, 200.0, 400.0], n), rng.integers(2, 40, n) * 250.0,
-         rng.integers(2, 20, n) * 100.0], rng.integers(5, 120, n).astype(float))
-    module = np.select([kinds == "trunk_group", kinds == "link", kinds == "vpn_gateway", kinds == "conference_bridge"],
-                       [30.0, 100.0, 250.0, 100.0], 5.0)
+        [
+            rng.integers(2, 60, n) * 30.0,
+            rng.choice([100.0, 200.0, 400.0], n),
+            rng.integers(2, 40, n) * 250.0,
+            rng.integers(2, 20, n) * 100.0,
+        ],
+        rng.integers(5, 120, n).astype(float),
+    )
+    module = np.select(
+        [kinds == "trunk_group", kinds == "link", kinds == "vpn_gateway", kinds == "conference_bridge"],
+        [30.0, 100.0, 250.0, 100.0],
+        5.0,
+    )
     ids = np.char.add("X", np.arange(n).astype(str))
     group = np.where(kinds == "link", np.char.add("G", (np.arange(n) // 3).astype(str)), "")
-    inv = pd.DataFrame({
-        "resource_id": ids, "kind": kinds, "region": regions, "capacity": cap, "module_size": module,
-        "max_capacity": cap * 4, "lead_time_days": rng.choice([2, 7, 14, 30, 60], n).astype(float),
-        "module_cost": module * 50.0, "group": group,
-        "priority_class": np.where(rng.random(n) < 0.1, "vital", "standard"),
-        "retry_probability": np.where((kinds == "trunk_group") & (rng.random(n) < 0.3), 0.5, 0.0),
-        "aht_s": 240.0, "patience_s": 90.0, "answer_within_s": 20.0, "abandon_max": 0.05,
-    })
+    inv = pd.DataFrame(
+        {
+            "resource_id": ids,
+            "kind": kinds,
+            "region": regions,
+            "capacity": cap,
+            "module_size": module,
+            "max_capacity": cap * 4,
+            "lead_time_days": rng.choice([2, 7, 14, 30, 60], n).astype(float),
+            "module_cost": module * 50.0,
+            "group": group,
+            "priority_class": np.where(rng.random(n) < 0.1, "vital", "standard"),
+            "retry_probability": np.where((kinds == "trunk_group") & (rng.random(n) < 0.3), 0.5, 0.0),
+            "aht_s": 240.0,
+            "patience_s": 90.0,
+            "answer_within_s": 20.0,
+            "abandon_max": 0.05,
+        }
+    )
     # base busy-hour load in the kind's unit, ~60% of what the capacity carries; shock up to x2
-    base = np.select([kinds == "trunk_group", kinds == "link", kinds == "vpn_gateway", kinds == "conference_bridge"],
-                     [cap * 0.75, cap * 0.35, cap * 0.6, cap * 0.75], cap * 3600 / 240 * 0.7)
+    base = np.select(
+        [kinds == "trunk_group", kinds == "link", kinds == "vpn_gateway", kinds == "conference_bridge"],
+        [cap * 0.75, cap * 0.35, cap * 0.6, cap * 0.75],
+        cap * 3600 / 240 * 0.7,
+    )
     shock = 1 + rng.uniform(0.0, 1.0, n)
     weeks = pd.date_range("2020-03-02", periods=periods, freq="7D")
     ramp = np.clip(np.arange(periods) / 4.0, 0, 1)
     p50 = base[:, None] * (1 + (shock[:, None] - 1) * ramp[None, :]) * rng.uniform(0.95, 1.05, (n, periods))
-    bh = pd.DataFrame({
-        "resource_id": np.repeat(ids, periods), "period": np.tile(weeks, n),
-        "busy_hour": np.tile(weeks + pd.Timedelta(hours=10), n),
-        "mean": p50.ravel(), "p50": p50.ravel(), "p90": (p50 * 1.1).ravel(), "p99": (p50 * 1.2).ravel(),
-    })
+    bh = pd.DataFrame(
+        {
+            "resource_id": np.repeat(ids, periods),
+            "period": np.tile(weeks, n),
+            "busy_hour": np.tile(weeks + pd.Timedelta(hours=10), n),
+            "mean": p50.ravel(),
+            "p50": p50.ravel(),
+            "p90": (p50 * 1.1).ravel(),
+            "p99": (p50 * 1.2).ravel(),
+        }
+    )
     return inv, bh
 
 
@@ -119,8 +151,11 @@ def main() -> None:
         path = Path(__file__).parent / "RESULTS.md"
         old = path.read_text(encoding="utf-8")
         a, b = old.find("<!-- bench_plan:begin"), old.find("<!-- bench_plan:end -->")
-        new = (old[:a] + text + old[b + len("<!-- bench_plan:end -->"):]) if a >= 0 and b > a \
+        new = (
+            (old[:a] + text + old[b + len("<!-- bench_plan:end -->") :])
+            if a >= 0 and b > a
             else old.rstrip("\n") + "\n\n" + text + "\n"
+        )
         path.write_text(new, encoding="utf-8")
 
 

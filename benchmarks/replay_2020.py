@@ -70,7 +70,9 @@ def lockdown_starts(indicators: pd.DataFrame) -> pd.Series:
     return first_lockdown(indicators)
 
 
-def transfer_check(result, inventory: pd.DataFrame, starts: pd.Series, min_change: float = 0.10) -> pd.DataFrame:
+def transfer_check(
+    result, inventory: pd.DataFrame, starts: pd.Series, min_change: float = 0.10
+) -> pd.DataFrame:
     """Share of the post-crossing change already in the forecast made at the next midnight, per region.
 
     Counted on the resources of a kind that some region crossing earlier also has (the response
@@ -106,12 +108,20 @@ def transfer_check(result, inventory: pd.DataFrame, starts: pd.Series, min_chang
             continue
         share = (ch_f[ok] / ch_a[ok]).clip(-1, 3)
         lone_share = (ch_f[lone] / ch_a[lone]).clip(-1, 3)
-        rows.append({"region": reg, "crossed": day.date(), "resources": int(ok.sum()),
-                     "median actual change": float(ch_a[ok].median()),
-                     "median forecast change": float(ch_f[ok].median()),
-                     "median share carried": float(share.median()),
-                     "first of their kind (share carried)": ", ".join(
-                         f"{i} ({v:.2f})" for i, v in lone_share.items()) or "-"})
+        rows.append(
+            {
+                "region": reg,
+                "crossed": day.date(),
+                "resources": int(ok.sum()),
+                "median actual change": float(ch_a[ok].median()),
+                "median forecast change": float(ch_f[ok].median()),
+                "median share carried": float(share.median()),
+                "first of their kind (share carried)": ", ".join(
+                    f"{i} ({v:.2f})" for i, v in lone_share.items()
+                )
+                or "-",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -129,9 +139,16 @@ def anticipation_check(result, inventory: pd.DataFrame, starts: pd.Series, notic
     odays = pd.DatetimeIndex(result.forecasts["origin"].unique()).tz_convert(None).normalize()
     reachable = (m["shortage_date"] - pd.Timedelta(days=notice)).isin(odays)
     warned = ((m["shortage_date"] - reg_start).dt.days >= notice + 1) & reachable
-    out = pd.DataFrame({"resource_id": m["resource_id"], "region": m["resource_id"].map(region),
-                        "lockdown": reg_start, "shortage": m["shortage_date"],
-                        "anticipation_days": m["anticipation_days"], "indicators_warned": warned})
+    out = pd.DataFrame(
+        {
+            "resource_id": m["resource_id"],
+            "region": m["resource_id"].map(region),
+            "lockdown": reg_start,
+            "shortage": m["shortage_date"],
+            "anticipation_days": m["anticipation_days"],
+            "indicators_warned": warned,
+        }
+    )
     return out.reset_index(drop=True)
 
 
@@ -141,8 +158,9 @@ def anticipating_model(quantiles):
 
     class Anticipating(ShockForecaster):
         def predict(self, horizon, indicators_future=None, covariates=None):
-            return super().predict(horizon, "anticipate" if indicators_future is None else indicators_future,
-                                   covariates)
+            return super().predict(
+                horizon, "anticipate" if indicators_future is None else indicators_future, covariates
+            )
 
     return Anticipating(quantiles=tuple(quantiles))
 
@@ -152,21 +170,39 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--write-results", action="store_true")
     ap.add_argument("--resources", type=int, default=80)
-    ap.add_argument("--peer-resources", type=int, default=24,
-                    help="resources the statsforecast peers run on (the first of the subsample; they refit at "
-                         "every origin: about 1 min of CPU per resource for MSTL and AutoETS together)")
+    ap.add_argument(
+        "--peer-resources",
+        type=int,
+        default=24,
+        help="resources the statsforecast peers run on (the first of the subsample; they refit at "
+        "every origin: about 1 min of CPU per resource for MSTL and AutoETS together)",
+    )
     ap.add_argument("--no-statsforecast", action="store_true", help="seasonal naive peers only")
-    ap.add_argument("--exclude-regions", default="MAR",
-                    help="regions left out of the subsample (default MAR: the model's holiday lookup fails on "
-                         "Morocco, whose code the holidays package resolves to its MAR = March constant)")
-    ap.add_argument("--anticipate", action="store_true",
-                    help="surgeplan predicts with indicators_future='anticipate' (lockdown days projected "
-                         "from case growth) instead of holding the last indicators")
-    ap.add_argument("--seed", type=int, default=0,
-                    help="subsample and simulation seed; other than 0 (the subsample the model was developed on) "
-                         "it is a held-out check, written to its own RESULTS.md section")
-    ap.add_argument("--dump", type=Path, help="also pickle the data and every model's result to this file "
-                    "(for looking into where the errors come from)")
+    ap.add_argument(
+        "--exclude-regions",
+        default="MAR",
+        help="regions left out of the subsample (default MAR: the model's holiday lookup fails on "
+        "Morocco, whose code the holidays package resolves to its MAR = March constant)",
+    )
+    ap.add_argument(
+        "--anticipate",
+        action="store_true",
+        help="surgeplan predicts with indicators_future='anticipate' (lockdown days projected "
+        "from case growth) instead of holding the last indicators",
+    )
+    ap.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="subsample and simulation seed; other than 0 (the subsample the model was developed on) "
+        "it is a held-out check, written to its own RESULTS.md section",
+    )
+    ap.add_argument(
+        "--dump",
+        type=Path,
+        help="also pickle the data and every model's result to this file "
+        "(for looking into where the errors come from)",
+    )
     args = ap.parse_args(argv)
     from _machine import machine_markdown
 
@@ -181,14 +217,23 @@ def main(argv: list[str] | None = None) -> int:
     peer_ids = spread_subset(ids, 4 if args.quick else args.peer_resources)
     peers = ["naive-day", "naive-week"] + ([] if args.no_statsforecast else ["AutoETS", "MSTL"])
     models = {"surgeplan": anticipating_model if args.anticipate else shock_model, **peer_factories(peers)}
-    res = run_models(data, models, start=start, end=end, horizon="28d",
-                     refit_every={"surgeplan": 7, "naive-day": 7, "naive-week": 7},
-                     resources={"AutoETS": peer_ids, "MSTL": peer_ids}, cache_key="replay2020" if args.seed == 0 else f"replay2020-seed{args.seed}")
+    res = run_models(
+        data,
+        models,
+        start=start,
+        end=end,
+        horizon="28d",
+        refit_every={"surgeplan": 7, "naive-day": 7, "naive-week": 7},
+        resources={"AutoETS": peer_ids, "MSTL": peer_ids},
+        cache_key="replay2020" if args.seed == 0 else f"replay2020-seed{args.seed}",
+    )
     if args.dump:
         import pickle
 
         args.dump.write_bytes(pickle.dumps({"data": data, "results": res}))
-    all_t = comparison_table({k: v for k, v in res.items() if k in ("surgeplan", "naive-day", "naive-week")}, HORIZONS)
+    all_t = comparison_table(
+        {k: v for k, v in res.items() if k in ("surgeplan", "naive-day", "naive-week")}, HORIZONS
+    )
     peer_t = comparison_table(res, HORIZONS, on=peer_ids) if not args.no_statsforecast else None
 
     # 1. accuracy at 14 days
@@ -202,8 +247,14 @@ def main(argv: list[str] | None = None) -> int:
     if peer_t is not None:
         ours_p = med(peer_t, "surgeplan")
         best_p = np.nanmin([med(peer_t, p) for p in peers])
-        checks.append((f"MASE@14d vs best peer incl. statsforecast ({len(peer_ids)} resources)", ours_p, best_p,
-                       ours_p <= 0.7 * best_p))
+        checks.append(
+            (
+                f"MASE@14d vs best peer incl. statsforecast ({len(peer_ids)} resources)",
+                ours_p,
+                best_p,
+                ours_p <= 0.7 * best_p,
+            )
+        )
     # 2. calibration (hourly, pooled)
     m = res["surgeplan"].metrics
     w = m["n_days"].clip(lower=1)
@@ -218,45 +269,83 @@ def main(argv: list[str] | None = None) -> int:
     tr_ok = bool(len(tr)) and bool((tr["median share carried"] >= 0.5).all())
     n_regions_ok = int((tr["median share carried"] >= 0.5).sum()) if len(tr) else 0
 
-    lines = [f"Resources: {n} (random subsample, seed {args.seed}, of the bundled operator without `generic`"
-             + (f" and without regions {', '.join(excluded)}" if excluded else "") + "); "
-             f"origins every UTC midnight {start} .. {end}; 28-day forecasts; surgeplan refits weekly and "
-             f"`update()`s daily"
-             + (", future indicators `'anticipate'`d" if args.anticipate else ", future indicators as the model defaults: projected for regions that crossed their lockdown threshold in the last four weeks, held for the others")
-             + "; peers refit at every origin. Runtime: "
-             + ", ".join(f"{k} {v.timings['total_s']:.0f} s" for k, v in res.items()) + ".",
-             "", "| target | surgeplan | reference | result |", "|---|---|---|---|"]
+    lines = [
+        f"Resources: {n} (random subsample, seed {args.seed}, of the bundled operator without `generic`"
+        + (f" and without regions {', '.join(excluded)}" if excluded else "")
+        + "); "
+        f"origins every UTC midnight {start} .. {end}; 28-day forecasts; surgeplan refits weekly and "
+        f"`update()`s daily"
+        + (
+            ", future indicators `'anticipate'`d"
+            if args.anticipate
+            else ", future indicators as the model defaults: projected for regions that crossed their lockdown threshold in the last four weeks, held for the others"
+        )
+        + "; peers refit at every origin. Runtime: "
+        + ", ".join(f"{k} {v.timings['total_s']:.0f} s" for k, v in res.items())
+        + ".",
+        "",
+        "| target | surgeplan | reference | result |",
+        "|---|---|---|---|",
+    ]
     for name, a, b, ok in checks:
         lines.append(f"| {name}: >= 30% lower | {a:.3f} | {b:.3f} | {'PASS' if ok else 'FAIL'} |")
-    lines.append(f"| 80% interval coverage in [0.75, 0.85] | {cov80:.3f} | | "
-                 f"{'PASS' if 0.75 <= cov80 <= 0.85 else 'FAIL'} |")
-    lines.append(f"| 98% interval coverage in [0.95, 0.99] | {cov98:.3f} | | "
-                 f"{'PASS' if 0.95 <= cov98 <= 0.99 else 'FAIL'} |")
-    lines.append(f"| shortages foreseen >= 7 days ahead where indicators warned >= 7 days | {foreseen} / {len(need)} "
-                 f"| {len(ant)} shortages in all | {'PASS' if foreseen == len(need) else 'FAIL'} |")
-    lines.append(f"| regions after the first: forecast at crossing carries >= 50% of the change (resources of a kind "
-                 f"hit earlier elsewhere) | {n_regions_ok} / {len(tr)} regions: "
-                 f"{', '.join(f'{r}: {s:.2f}' for r, s in zip(tr.get('region', []), tr.get('median share carried', [])))}"
-                 f" | | {'PASS' if tr_ok else 'FAIL'} |")
+    lines.append(
+        f"| 80% interval coverage in [0.75, 0.85] | {cov80:.3f} | | "
+        f"{'PASS' if 0.75 <= cov80 <= 0.85 else 'FAIL'} |"
+    )
+    lines.append(
+        f"| 98% interval coverage in [0.95, 0.99] | {cov98:.3f} | | "
+        f"{'PASS' if 0.95 <= cov98 <= 0.99 else 'FAIL'} |"
+    )
+    lines.append(
+        f"| shortages foreseen >= 7 days ahead where indicators warned >= 7 days | {foreseen} / {len(need)} "
+        f"| {len(ant)} shortages in all | {'PASS' if foreseen == len(need) else 'FAIL'} |"
+    )
+    lines.append(
+        f"| regions after the first: forecast at crossing carries >= 50% of the change (resources of a kind "
+        f"hit earlier elsewhere) | {n_regions_ok} / {len(tr)} regions: "
+        f"{', '.join(f'{r}: {s:.2f}' for r, s in zip(tr.get('region', []), tr.get('median share carried', [])))}"
+        f" | | {'PASS' if tr_ok else 'FAIL'} |"
+    )
     body = "\n".join(lines)
-    body += "\n\nBusy-hour scores, all resources (medians over resources; coverage pooled):\n\n" + to_markdown(all_t)
+    body += (
+        "\n\nBusy-hour scores, all resources (medians over resources; coverage pooled):\n\n"
+        + to_markdown(all_t)
+    )
     if peer_t is not None:
-        body += f"\n\nOn the {len(peer_ids)} resources the statsforecast peers ran on:\n\n" + to_markdown(peer_t)
-    worst = (m[m["horizon_days"] == 14].nlargest(5, "mase")
-             .merge(data["inventory"][["resource_id", "kind", "region"]], on="resource_id")
-             [["resource_id", "kind", "region", "mase", "mape", "coverage_80"]])
-    body += "\n\nThe five resources with the largest surgeplan MASE at 14 days (where to look first):\n\n" + \
-        to_markdown(worst)
+        body += f"\n\nOn the {len(peer_ids)} resources the statsforecast peers ran on:\n\n" + to_markdown(
+            peer_t
+        )
+    worst = (
+        m[m["horizon_days"] == 14]
+        .nlargest(5, "mase")
+        .merge(data["inventory"][["resource_id", "kind", "region"]], on="resource_id")[
+            ["resource_id", "kind", "region", "mase", "mape", "coverage_80"]
+        ]
+    )
+    body += (
+        "\n\nThe five resources with the largest surgeplan MASE at 14 days (where to look first):\n\n"
+        + to_markdown(worst)
+    )
     if len(tr):
-        body += "\n\nTransfer to regions hit later (forecast made the midnight after the crossing):\n\n" + to_markdown(tr)
+        body += (
+            "\n\nTransfer to regions hit later (forecast made the midnight after the crossing):\n\n"
+            + to_markdown(tr)
+        )
     if len(ant):
-        body += ("\n\nShortages (actual busy hour above installed capacity) and their anticipation "
-                 "(days, p90 forecast):\n\n" + to_markdown(ant.assign(
-                     lockdown=ant["lockdown"].dt.date, shortage=ant["shortage"].dt.date)))
+        body += (
+            "\n\nShortages (actual busy hour above installed capacity) and their anticipation "
+            "(days, p90 forecast):\n\n"
+            + to_markdown(ant.assign(lockdown=ant["lockdown"].dt.date, shortage=ant["shortage"].dt.date))
+        )
     body += "\n\n" + machine_markdown()
     print(body)
     if args.write_results and not args.quick:
-        title = "Forecast: 2020 replay" if args.seed == 0 else f"Forecast: 2020 replay, held-out subsample (seed {args.seed})"
+        title = (
+            "Forecast: 2020 replay"
+            if args.seed == 0
+            else f"Forecast: 2020 replay, held-out subsample (seed {args.seed})"
+        )
         write_section(title, body)
         print("wrote RESULTS.md")
     return 0

@@ -57,7 +57,9 @@ REGIONS = (
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--oxcgrt", type=Path, default=ROOT.parent / "shared/data/oxcgrt")
-    ap.add_argument("--population", type=Path, default=ROOT.parent / "shared/data/population/population_2019.csv")
+    ap.add_argument(
+        "--population", type=Path, default=ROOT.parent / "shared/data/population/population_2019.csv"
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "src/surgeplan/data/indicators")
     ap.add_argument("--start", default="2020-01-01")
     ap.add_argument("--end", default="2022-12-31")
@@ -78,10 +80,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     args.out.mkdir(parents=True, exist_ok=True)
     target = args.out / "oxcgrt_daily.parquet"
-    pq.write_table(table, target, compression="zstd", compression_level=19, use_dictionary=True,
-                   row_group_size=1 << 20)
-    print(f"{target}: {len(ind)} rows, {ind['region'].nunique()} regions, "
-          f"{ind['date'].min():%Y-%m-%d}..{ind['date'].max():%Y-%m-%d}, {target.stat().st_size / 1e3:.0f} kB")
+    pq.write_table(
+        table, target, compression="zstd", compression_level=19, use_dictionary=True, row_group_size=1 << 20
+    )
+    print(
+        f"{target}: {len(ind)} rows, {ind['region'].nunique()} regions, "
+        f"{ind['date'].min():%Y-%m-%d}..{ind['date'].max():%Y-%m-%d}, {target.stat().st_size / 1e3:.0f} kB"
+    )
 
     pop = pd.read_csv(args.population, dtype={"Country Code": str})
     pop = pop.loc[pop["Year"] == 2019, ["Country Code", "Country Name", "Value"]]

@@ -406,7 +406,7 @@ def build(seed: int = SEED) -> list[dict[str, object]]:
 
     # 4. remote-access VPN gateways (primary + backup per customer)
     counters: dict[tuple[str, str], int] = {}
-    for i, cc in enumerate(VPN_REGIONS):
+    for _i, cc in enumerate(VPN_REGIONS):
         vital = rng.uniform() < 0.3
         code, label = (
             SECTORS_VITAL[int(rng.integers(len(SECTORS_VITAL)))]
@@ -511,34 +511,101 @@ def _customer_relation(rng: np.random.Generator, add) -> None:
         channels = _round_to(calls * hold / 3600.0 / 0.5 + 15, 30)
         ports = _round_to(calls * ivr_time / 3600.0 / 0.4 + 5, 10)
         common = {"region": cc, "lead_time_days": 14, "priority_class": prio, "group": f"{p}"}
-        add(resource_id=f"{p}-NUM", kind="contact_number", capacity=channels, module_size=30,
-            max_capacity=channels * 4, module_cost=1500, feeds=f"{p}-IVR", aht_s=round(hold),
-            gos_target=0.005 if vital else "", name=f"{label} ({cc}) customer contact number", **common)
-        add(resource_id=f"{p}-IVR", kind="ivr", capacity=ports, module_size=10, max_capacity=ports * 4,
-            module_cost=2000, feeds=f"{p}-VOICE", ivr_time_s=ivr_time, self_service_share=self_served,
-            aht_s=ivr_time, name=f"{label} ({cc}) voice guide (IVR)", **common)
-        add(resource_id=f"{p}-VOICE", kind="contact_center", capacity=agents, module_size=5,
-            max_capacity=agents * 2, module_cost=int(_round_to(5 * rng.uniform(3500, 5500), 500)),
-            feeds=f"{p}-CALLBACK", site=site, language=LANGUAGE[cc], aht_s=aht,
-            patience_s=int(_round_to(rng.uniform(90, 240), 10)), answer_within_s=20,
-            abandon_max=0.03 if vital else 0.05, gos_target=0.9 if vital else "", callback_share=0.0,
-            name=f"{label} ({cc}) customer line agents", **common)
-        add(resource_id=f"{p}-CALLBACK", kind="message_queue", capacity=5, module_size=1, max_capacity=40,
-            module_cost=4500, site=site, aht_s=aht, service_window_s=14400,
-            name=f"{label} ({cc}) callbacks and messages", **common)
+        add(
+            resource_id=f"{p}-NUM",
+            kind="contact_number",
+            capacity=channels,
+            module_size=30,
+            max_capacity=channels * 4,
+            module_cost=1500,
+            feeds=f"{p}-IVR",
+            aht_s=round(hold),
+            gos_target=0.005 if vital else "",
+            name=f"{label} ({cc}) customer contact number",
+            **common,
+        )
+        add(
+            resource_id=f"{p}-IVR",
+            kind="ivr",
+            capacity=ports,
+            module_size=10,
+            max_capacity=ports * 4,
+            module_cost=2000,
+            feeds=f"{p}-VOICE",
+            ivr_time_s=ivr_time,
+            self_service_share=self_served,
+            aht_s=ivr_time,
+            name=f"{label} ({cc}) voice guide (IVR)",
+            **common,
+        )
+        add(
+            resource_id=f"{p}-VOICE",
+            kind="contact_center",
+            capacity=agents,
+            module_size=5,
+            max_capacity=agents * 2,
+            module_cost=int(_round_to(5 * rng.uniform(3500, 5500), 500)),
+            feeds=f"{p}-CALLBACK",
+            site=site,
+            language=LANGUAGE[cc],
+            aht_s=aht,
+            patience_s=int(_round_to(rng.uniform(90, 240), 10)),
+            answer_within_s=20,
+            abandon_max=0.03 if vital else 0.05,
+            gos_target=0.9 if vital else "",
+            callback_share=0.0,
+            name=f"{label} ({cc}) customer line agents",
+            **common,
+        )
+        add(
+            resource_id=f"{p}-CALLBACK",
+            kind="message_queue",
+            capacity=5,
+            module_size=1,
+            max_capacity=40,
+            module_cost=4500,
+            site=site,
+            aht_s=aht,
+            service_window_s=14400,
+            name=f"{label} ({cc}) callbacks and messages",
+            **common,
+        )
         sessions = _round_to(float(rng.uniform(60, 120)), 10)
         contained = round(float(rng.uniform(0.2, 0.4)), 2)
-        add(resource_id=f"{p}-BOT", kind="chatbot", capacity=sessions, module_size=10,
+        add(
+            resource_id=f"{p}-BOT",
+            kind="chatbot",
+            capacity=sessions,
+            module_size=10,
             max_capacity=sessions * 5,
-            module_cost=400, feeds=f"{p}-CHAT", aht_s=240, containment_share=contained,
-            name=f"{label} ({cc}) chatbot", **common)
+            module_cost=400,
+            feeds=f"{p}-CHAT",
+            aht_s=240,
+            containment_share=contained,
+            name=f"{label} ({cc}) chatbot",
+            **common,
+        )
         # chats reaching agents at the chatbot's base occupancy (0.3), 3 chats an agent of 750 s each
         chats = 0.3 * sessions * 3600.0 / 240.0 * (1.0 - contained)
         chat_agents = _round_to(chats * 750.0 / 3600.0 / 3.0 / 0.75 + 1, 2)
-        add(resource_id=f"{p}-CHAT", kind="chat_queue", capacity=chat_agents, module_size=2,
-            max_capacity=chat_agents * 3, module_cost=9000, site=site, language=LANGUAGE[cc], aht_s=600,
-            patience_s=300, answer_within_s=60, abandon_max=0.05, concurrency=3, concurrency_slowdown=0.25,
-            name=f"{label} ({cc}) chat agents", **common)
+        add(
+            resource_id=f"{p}-CHAT",
+            kind="chat_queue",
+            capacity=chat_agents,
+            module_size=2,
+            max_capacity=chat_agents * 3,
+            module_cost=9000,
+            site=site,
+            language=LANGUAGE[cc],
+            aht_s=600,
+            patience_s=300,
+            answer_within_s=60,
+            abandon_max=0.05,
+            concurrency=3,
+            concurrency_slowdown=0.25,
+            name=f"{label} ({cc}) chat agents",
+            **common,
+        )
 
 
 def to_csv(rows: list[dict[str, object]]) -> str:

@@ -27,10 +27,23 @@ pytest.importorskip("surgeplan.forecast.model")
 @pytest.fixture(scope="module")
 def alt():
     data = generate(n_resources=5, seed=3, start="2020-01-01", end="2020-05-10", stagger_days=9.0)
-    kw = {"start": "2020-03-06", "end": "2020-04-05", "every": "1d", "horizon": "7d", "quantiles": (0.1, 0.5, 0.9)}
+    kw = {
+        "start": "2020-03-06",
+        "end": "2020-04-05",
+        "every": "1d",
+        "horizon": "7d",
+        "quantiles": (0.1, 0.5, 0.9),
+    }
     ours = backtest(data.measurements, data.inventory, data.indicators, data.covariates, refit_every=8, **kw)
-    naive = backtest(data.measurements, data.inventory, data.indicators, data.covariates,
-                     model=lambda q: SeasonalNaive("week", q), refit_every=8, **kw)
+    naive = backtest(
+        data.measurements,
+        data.inventory,
+        data.indicators,
+        data.covariates,
+        model=lambda q: SeasonalNaive("week", q),
+        refit_every=8,
+        **kw,
+    )
     return data, ours, naive
 
 

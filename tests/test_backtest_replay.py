@@ -27,7 +27,9 @@ def replay():
     # a fixed, varied handful: 2 per kind among the first regions locked down
     inv = inv[inv["region"].isin(["ITA", "ESP", "FRA", "BEL"])].groupby("kind", group_keys=False).head(2)
     inv = inv.reset_index(drop=True)
-    ind = signals_mod.bundled_indicators(regions=sorted(inv["region"].unique()), start="2019-12-01", end="2020-05-31")
+    ind = signals_mod.bundled_indicators(
+        regions=sorted(inv["region"].unique()), start="2019-12-01", end="2020-05-31"
+    )
     meas = simulate_mod.simulate(inv, ind, None, "2020-01-01", "2020-05-01", "1h", 7)
     kw = {"start": "2020-03-05", "end": "2020-04-14", "every": "5d", "horizon": "14d"}
     ours = backtest(meas, inv, ind, refit_every=3, **kw)

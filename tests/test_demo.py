@@ -22,9 +22,17 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    cfg = DemoConfig(out_dir=out, sim_start="2020-02-10", sim_end="2020-04-06", replay_start="2020-03-09",
-                     replay_end="2020-03-16", replay_every_days=7, max_resources=16, regions=("FRA", "ITA", "ESP"),
-                     settings=PlanSettings(horizon_days=21, ops_per_day={"*": 5}, budget=5e6))
+    cfg = DemoConfig(
+        out_dir=out,
+        sim_start="2020-02-10",
+        sim_end="2020-04-06",
+        replay_start="2020-03-09",
+        replay_end="2020-03-16",
+        replay_every_days=7,
+        max_resources=16,
+        regions=("FRA", "ITA", "ESP"),
+        settings=PlanSettings(horizon_days=21, ops_per_day={"*": 5}, budget=5e6),
+    )
     return run_demo(cfg)
 
 
@@ -39,16 +47,28 @@ def test_report_is_self_contained(demo):
         assert html.count('src="data:image/png;base64,') >= 2
     else:
         assert "Charts need matplotlib" in html
-    for section in ("Load against capacity", "Action timeline", "Alerts", "What is late", "Temporary measures",
-                    "Replay"):
+    for section in (
+        "Load against capacity",
+        "Action timeline",
+        "Alerts",
+        "What is late",
+        "Temporary measures",
+        "Replay",
+    ):
         assert section in html
 
 
 def test_exports_agree_with_plan_and_summary(demo):
     out = demo.report.parent
     names = {p.name for p in demo.exports}
-    assert {"plan_actions.csv", "plan_alerts.csv", "plan.xlsx", "replay_orders.csv", "replay_summary.csv",
-            "replay_policies.csv"} <= names
+    assert {
+        "plan_actions.csv",
+        "plan_alerts.csv",
+        "plan.xlsx",
+        "replay_orders.csv",
+        "replay_summary.csv",
+        "replay_policies.csv",
+    } <= names
     actions = pd.read_csv(out / "plan_actions.csv")
     xl = pd.read_excel(out / "plan.xlsx", sheet_name=None)
     assert set(xl) >= {"summary", "actions", "alerts", "late", "temporary"}
@@ -86,8 +106,14 @@ def test_store_holds_inputs_and_plan(demo):
 def test_policy_table_contract(demo):
     """replay_policies.csv: the exact columns and policy names the issue fixes, and sane values."""
     t = pd.read_csv(demo.report.parent / "replay_policies.csv")
-    assert list(t.columns) == ["policy", "shortage_resource_days", "vital_shortage_resource_days",
-                               "unserved_load_share", "orders", "cost"]
+    assert list(t.columns) == [
+        "policy",
+        "shortage_resource_days",
+        "vital_shortage_resource_days",
+        "unserved_load_share",
+        "orders",
+        "cost",
+    ]
     assert list(t["policy"]) == ["surgeplan", "reactive", "oracle", "do_nothing"]
     t = t.set_index("policy")
     assert t.loc["do_nothing", "orders"] == 0 and t.loc["do_nothing", "cost"] == 0
@@ -109,10 +135,14 @@ def test_plan_command_on_the_demo_store(demo, tmp_path):
     settings = load_plan_settings(scen)  # the documented example parses
     assert settings.ops_per_day["FRA"] == 130 and settings.gos["trunk_group"] == 0.02
     small = tmp_path / "scen.toml"
-    small.write_text(scen.read_text().replace("horizon_days = 42", "horizon_days = 14")
-                     .replace('output_dir = "surgeplan-plan"', f'output_dir = "{(tmp_path / "out").as_posix()}"'))
-    res = CliRunner().invoke(app, ["plan", "--scenario", str(small), "--db", str(demo.db), "--asof", "2020-03-20",
-                                   "--json"])
+    small.write_text(
+        scen.read_text()
+        .replace("horizon_days = 42", "horizon_days = 14")
+        .replace('output_dir = "surgeplan-plan"', f'output_dir = "{(tmp_path / "out").as_posix()}"')
+    )
+    res = CliRunner().invoke(
+        app, ["plan", "--scenario", str(small), "--db", str(demo.db), "--asof", "2020-03-20", "--json"]
+    )
     assert res.exit_code == 0, res.output
     assert (tmp_path / "out" / "report.html").exists()
     actions = pd.read_csv(tmp_path / "out" / "plan_actions.csv")

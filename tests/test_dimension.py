@@ -42,10 +42,18 @@ def mp_servers(a: float, target: float) -> int:
 
 
 def inv_row(rid, kind, capacity, **kw):
-    row = dict(resource_id=rid, kind=kind, region="FRA", capacity=capacity, module_size=kw.pop("module_size", 1),
-               max_capacity=kw.pop("max_capacity", 1e9), lead_time_days=kw.pop("lead_time_days", 10),
-               module_cost=kw.pop("module_cost", 1.0), group=kw.pop("group", ""),
-               priority_class=kw.pop("priority_class", "standard"))
+    row = dict(
+        resource_id=rid,
+        kind=kind,
+        region="FRA",
+        capacity=capacity,
+        module_size=kw.pop("module_size", 1),
+        max_capacity=kw.pop("max_capacity", 1e9),
+        lead_time_days=kw.pop("lead_time_days", 10),
+        module_cost=kw.pop("module_cost", 1.0),
+        group=kw.pop("group", ""),
+        priority_class=kw.pop("priority_class", "standard"),
+    )
     row.update(kw)
     return row
 
@@ -94,8 +102,9 @@ def test_extended_erlang_b_retries_need_more_circuits():
     # 10.4 / (1 - 0.8 x 0.01) = 10.48 E: 18 circuits block more than 1%, 19 do not (fixed point
     # iterated in mpmath below).
     assert mp_extended_blocking(10.4, 18, 0.8) > 0.01 >= mp_extended_blocking(10.4, 19, 0.8)
-    inv = pd.DataFrame([inv_row("R", "trunk_group", 18, retry_probability=0.8),
-                        inv_row("P", "trunk_group", 18)])
+    inv = pd.DataFrame(
+        [inv_row("R", "trunk_group", 18, retry_probability=0.8), inv_row("P", "trunk_group", 18)]
+    )
     d = dimension(inv, bh([("R", "2020-03-02", 10.4), ("P", "2020-03-02", 10.4)])).set_index("resource_id")
     assert d.loc["P", "needed"] == 18
     assert d.loc["R", "needed"] == 19
@@ -107,10 +116,16 @@ def test_link_bundle_n_plus_one_by_hand():
     # but if one fails the survivor carries 90 Gbps on 100G = 90% > 70%. N+1 needs the smaller
     # member (what survives the larger one's failure) >= 90 / 0.7 = 128.57 G, and both members are
     # symmetric: 129G each (whole 1G modules), 29 modules each at the minimum.
-    inv = pd.DataFrame([inv_row("L1", "link", 100, group="G"), inv_row("L2", "link", 100, group="G"),
-                        inv_row("L3", "link", 100)])  # L3 alone: no N+1
-    d = dimension(inv, bh([("L1", "2020-03-02", 50.0), ("L2", "2020-03-02", 40.0),
-                           ("L3", "2020-03-02", 50.0)])).set_index("resource_id")
+    inv = pd.DataFrame(
+        [
+            inv_row("L1", "link", 100, group="G"),
+            inv_row("L2", "link", 100, group="G"),
+            inv_row("L3", "link", 100),
+        ]
+    )  # L3 alone: no N+1
+    d = dimension(
+        inv, bh([("L1", "2020-03-02", 50.0), ("L2", "2020-03-02", 40.0), ("L3", "2020-03-02", 50.0)])
+    ).set_index("resource_id")
     assert d.loc["L1", "needed"] == 129.0
     assert d.loc["L2", "needed"] == 129.0
     assert d.loc["L1", "gos"] == pytest.approx(0.9)  # post-failure utilisation
@@ -126,16 +141,23 @@ def test_link_group_largest_member_fails():
     # 100G + 100G + 400G, loads 30 + 30 + 90 = 150 Gbps. The 400G failing leaves 200G: 75% > 70%.
     # N+1 needs C - max c >= 150 / 0.7 = 214.29 G: adding 15 x 1G to A or B (115 + 100 = 215) is
     # the cheapest (the 400G's own capacity is what its failure removes; growing it buys nothing).
-    inv = pd.DataFrame([inv_row("A", "link", 100, group="G"), inv_row("B", "link", 100, group="G"),
-                        inv_row("C", "link", 400, group="G")])
-    d = dimension(inv, bh([("A", "2020-03-02", 30.0), ("B", "2020-03-02", 30.0),
-                           ("C", "2020-03-02", 90.0)])).set_index("resource_id")
+    inv = pd.DataFrame(
+        [
+            inv_row("A", "link", 100, group="G"),
+            inv_row("B", "link", 100, group="G"),
+            inv_row("C", "link", 400, group="G"),
+        ]
+    )
+    d = dimension(
+        inv, bh([("A", "2020-03-02", 30.0), ("B", "2020-03-02", 30.0), ("C", "2020-03-02", 90.0)])
+    ).set_index("resource_id")
     added = d["needed"].clip(lower=d["capacity"]) - d["capacity"]
     assert added.sum() == 15.0
     assert added["C"] == 0.0
     # a member busier than its share: its own ceiling dominates (e.g. A at 80 Gbps: 80/0.7 = 114.3)
-    d2 = dimension(inv, bh([("A", "2020-03-02", 80.0), ("B", "2020-03-02", 5.0),
-                            ("C", "2020-03-02", 5.0)])).set_index("resource_id")
+    d2 = dimension(
+        inv, bh([("A", "2020-03-02", 80.0), ("B", "2020-03-02", 5.0), ("C", "2020-03-02", 5.0)])
+    ).set_index("resource_id")
     # group 90 Gbps over 200G survivors = 45%: fine; A alone: 80/0.7
     assert d2.loc["A", "needed"] == pytest.approx(80 / 0.7)
     assert d2.loc["B", "needed"] == pytest.approx(100 * 0.45 / 0.7)
@@ -158,8 +180,19 @@ def _mp_erlang_c_sl(a, n, t, h):
 
 def test_contact_center_erlang_c_when_patience_infinite():
     # 600 calls/h x 240 s = 40 E. Smallest n with SL(20 s) >= 80% by Erlang C in mpmath.
-    inv = pd.DataFrame([inv_row("C", "contact_center", 40, aht_s=240.0, patience_s=math.inf,
-                                answer_within_s=20.0, abandon_max=1.0)])
+    inv = pd.DataFrame(
+        [
+            inv_row(
+                "C",
+                "contact_center",
+                40,
+                aht_s=240.0,
+                patience_s=math.inf,
+                answer_within_s=20.0,
+                abandon_max=1.0,
+            )
+        ]
+    )
     d = dimension(inv, bh([("C", "2020-03-02", 600.0)]))
     n = 41
     while _mp_erlang_c_sl(40.0, n, 20.0, 240.0) < 0.8:
@@ -184,8 +217,20 @@ def test_contact_center_abandonment_ceiling_erlang_a():
     # 360 calls/h (0.1/s), aht 300 s (30 E), patience 60 s, SL target 0 (only abandonment counts),
     # abandon_max 2%: the smallest n with P(ab) <= 2% from the birth-death chain.
     lam, mu, theta = 0.1, 1 / 300, 1 / 60
-    inv = pd.DataFrame([inv_row("C", "contact_center", 30, aht_s=300.0, patience_s=60.0, answer_within_s=20.0,
-                                abandon_max=0.02, gos_target=1e-9)])
+    inv = pd.DataFrame(
+        [
+            inv_row(
+                "C",
+                "contact_center",
+                30,
+                aht_s=300.0,
+                patience_s=60.0,
+                answer_within_s=20.0,
+                abandon_max=0.02,
+                gos_target=1e-9,
+            )
+        ]
+    )
     d = dimension(inv, bh([("C", "2020-03-02", 360.0)]))
     n = 1
     while _mp_abandon(lam, mu, theta, n) > 0.02:
@@ -214,7 +259,11 @@ def test_gos_overrides_precedence():
 
 
 def test_quantile_names_and_errors():
-    assert quantile_column(0.9) == "p90" and quantile_column(0.975) == "p97.5" and quantile_column("mean") == "mean"
+    assert (
+        quantile_column(0.9) == "p90"
+        and quantile_column(0.975) == "p97.5"
+        and quantile_column("mean") == "mean"
+    )
     inv = pd.DataFrame([inv_row("T", "trunk_group", 20)])
     with pytest.raises(ValidationError, match="p99"):
         dimension(inv, bh([("T", "2020-03-02", 10.0)]), "p99")

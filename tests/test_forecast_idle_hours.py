@@ -37,12 +37,17 @@ def fitted():
     hist = pd.date_range(START, periods=10 * 7 * 24, freq="h", tz="UTC")
     rng = np.random.default_rng(5)
     meas = pd.concat(
-        [pd.DataFrame({"resource_id": f"CC-{j}", "ts": hist, "load": rng.poisson(rate(hist, lv)).astype(float)})
-         for j, lv in enumerate(LEVELS)],
+        [
+            pd.DataFrame(
+                {"resource_id": f"CC-{j}", "ts": hist, "load": rng.poisson(rate(hist, lv)).astype(float)}
+            )
+            for j, lv in enumerate(LEVELS)
+        ],
         ignore_index=True,
     )
-    inv = pd.DataFrame({"resource_id": [f"CC-{j}" for j in range(len(LEVELS))], "kind": "contact_center",
-                        "region": ""})
+    inv = pd.DataFrame(
+        {"resource_id": [f"CC-{j}" for j in range(len(LEVELS))], "kind": "contact_center", "region": ""}
+    )
     model = ShockForecaster(quantiles=(0.5, 0.9, 0.99)).fit(meas, inv)
     return model, model.predict("42D")
 
@@ -107,8 +112,15 @@ def test_day_lag_recursion_is_stable_on_the_simulated_operator():
     from surgeplan.simulate import bundled_inventory, simulate
 
     inv = bundled_inventory()
-    inv = (inv[inv["kind"].isin(["contact_center", "vpn_gateway", "conference_bridge", "trunk_group"])
-               & (inv["region"] != "MAR")].groupby("kind").head(60).reset_index(drop=True))
+    inv = (
+        inv[
+            inv["kind"].isin(["contact_center", "vpn_gateway", "conference_bridge", "trunk_group"])
+            & (inv["region"] != "MAR")
+        ]
+        .groupby("kind")
+        .head(60)
+        .reset_index(drop=True)
+    )
     ind = bundled_indicators(regions=sorted(inv["region"].unique()), start="2019-12-01", end="2020-12-31")
     meas = simulate(inv, ind, None, "2020-01-06", "2020-02-24", "1h", 2020)
     model = ShockForecaster().fit(meas, inv, ind)
@@ -139,12 +151,18 @@ def test_response_is_the_change_of_the_load_under_a_started_log():
     frames = []
     for j, lv in enumerate((150.0, 400.0)):
         lam = rate(hist, lv) * np.where(hist >= lock, 2.0, 1.0)
-        frames.append(pd.DataFrame({"resource_id": f"CC-{j}", "ts": hist, "load": rng.poisson(lam).astype(float)}))
+        frames.append(
+            pd.DataFrame({"resource_id": f"CC-{j}", "ts": hist, "load": rng.poisson(lam).astype(float)})
+        )
     inv = pd.DataFrame({"resource_id": ["CC-0", "CC-1"], "kind": "contact_center", "region": "ITA"})
     days = pd.date_range("2020-12-01", "2021-04-30", freq="D")
     on = days >= pd.Timestamp("2021-02-22")
-    ind = pd.concat([pd.DataFrame({"region": "ITA", "date": days, "name": "stringency_index", "value": on * 90.0}),
-                     pd.DataFrame({"region": "ITA", "date": days, "name": "stay_home_required", "value": on * 2.0})])
+    ind = pd.concat(
+        [
+            pd.DataFrame({"region": "ITA", "date": days, "name": "stringency_index", "value": on * 90.0}),
+            pd.DataFrame({"region": "ITA", "date": days, "name": "stay_home_required", "value": on * 2.0}),
+        ]
+    )
     model = ShockForecaster(driver_grid=None).fit(pd.concat(frames), inv, ind)
     assert all((g.c > 0).all() for g in model._groups)
     r = model.response_.set_index("resource_id")

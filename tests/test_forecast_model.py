@@ -108,7 +108,7 @@ def step_shock():
     lock_day, lag = pd.Timestamp("2021-05-20"), 3
     rng = np.random.default_rng(2)
     frames, inds = [], []
-    for rid, region, kind, size in (("voice", "ITA", "trunk_group", 1.0), ("data", "ESP", "link", -0.3)):
+    for rid, region, _kind, size in (("voice", "ITA", "trunk_group", 1.0), ("data", "ESP", "link", -0.3)):
         local_day = ts.tz_convert(TZ[region]).tz_localize(None).normalize()
         on = local_day >= lock_day + pd.Timedelta(days=lag)
         y = base_load(ts, region) * (1 + size * on) * np.exp(rng.normal(0, 0.01, len(ts)))
@@ -145,7 +145,7 @@ def _two_regions(days: int, size: float = 1.0):
     ts = pd.date_range(START, periods=days * 24, freq="h", tz="UTC")
     rng = np.random.default_rng(3)
     frames, inds = [], []
-    for i, (region, lock) in enumerate((("ITA", "2021-05-05"), ("FRA", "2021-06-10"))):
+    for _i, (region, lock) in enumerate((("ITA", "2021-05-05"), ("FRA", "2021-06-10"))):
         local_day = ts.tz_convert(TZ[region]).tz_localize(None).normalize()
         for j in range(2):
             on = local_day >= pd.Timestamp(lock)
@@ -420,7 +420,9 @@ def _working_week_load(ts, tz, weekend_days, lock):
     local = ts.tz_convert(tz)
     lday = local.tz_localize(None).normalize()
     weekend = np.isin(local.dayofweek, weekend_days)
-    base = 100 * (1 + 0.5 * np.sin(2 * np.pi * (local.hour.to_numpy() - 8) / 24)) * np.where(weekend, 0.5, 1.0)
+    base = (
+        100 * (1 + 0.5 * np.sin(2 * np.pi * (local.hour.to_numpy() - 8) / 24)) * np.where(weekend, 0.5, 1.0)
+    )
     return base * np.where(lday >= pd.Timestamp(lock), np.where(weekend, 1.3, 3.0), 1.0), weekend
 
 
@@ -432,18 +434,26 @@ def test_transferred_response_follows_the_regions_working_week():
     ts = pd.date_range("2021-01-04", "2021-03-14", freq="h", tz="UTC", inclusive="left")
     rng = np.random.default_rng(8)
     frames, inds = [], []
-    for region, tz, weekend_days, lock in (("ITA", "Europe/Rome", (5, 6), "2021-02-01"),
-                                           ("EGY", "Africa/Cairo", (4, 5), "2021-03-14")):
+    for region, tz, weekend_days, lock in (
+        ("ITA", "Europe/Rome", (5, 6), "2021-02-01"),
+        ("EGY", "Africa/Cairo", (4, 5), "2021-03-14"),
+    ):
         for j in range(2):
             y, _ = _working_week_load(ts, tz, weekend_days, lock)
             frames.append(_frame(f"{region}-{j}", ts, (1 + j) * y * np.exp(rng.normal(0, 0.01, len(ts)))))
         inds.append(indicator_table(region, "2021-01-01", 120, lock))
-    inv = pd.DataFrame({"resource_id": [f"{r}-{j}" for r in ("ITA", "EGY") for j in range(2)],
-                        "kind": "vpn_gateway", "region": np.repeat(["ITA", "EGY"], 2)})
+    inv = pd.DataFrame(
+        {
+            "resource_id": [f"{r}-{j}" for r in ("ITA", "EGY") for j in range(2)],
+            "kind": "vpn_gateway",
+            "region": np.repeat(["ITA", "EGY"], 2),
+        }
+    )
     ind = pd.concat(inds)
     cutoff = pd.Timestamp("2021-03-13 22:00", tz="UTC")  # Cairo midnight of 2021-03-14
-    model = ShockForecaster(quantiles=(0.5,)).fit(pd.concat(frames), inv, ind[ind["date"] <= "2021-03-14"],
-                                                  cutoff=cutoff)
+    model = ShockForecaster(quantiles=(0.5,)).fit(
+        pd.concat(frames), inv, ind[ind["date"] <= "2021-03-14"], cutoff=cutoff
+    )
     fc = model.predict("7D")
     f = fc[fc["resource_id"] == "EGY-0"]
     fts = pd.DatetimeIndex(f["ts"])

@@ -20,7 +20,12 @@ def _group(lr_hour: np.ndarray, evidence, phi: float = 0.0):
     beta[..., 0] = phi
     beta[..., 2] = lr_hour * (1.0 - phi)  # short-run = long-run x (1 - sum phi)
     return types.SimpleNamespace(
-        beta=beta, n=n, nb=24, r=1, cadence_s=3600, evidence=np.asarray(evidence, float),
+        beta=beta,
+        n=n,
+        nb=24,
+        r=1,
+        cadence_s=3600,
+        evidence=np.asarray(evidence, float),
         kinds=np.asarray(["vpn_gateway"] * n, dtype=object),
         groups={"lag": np.array([0, 1]), "shock": np.array([2, 3])},
     )
@@ -76,8 +81,12 @@ def test_region_whose_indicator_leads_its_load_gets_pooled_response():
     ind = []
     for region, on_day in (("ITA", rs.LOCK_A), ("FRA", rs.LOCK_B - lead)):
         on = (dates >= on_day).astype(float)
-        ind.append(pd.DataFrame({"region": region, "date": dates, "name": "stringency_index", "value": on * 90.0}))
-        ind.append(pd.DataFrame({"region": region, "date": dates, "name": "stay_home_required", "value": on * 2.0}))
+        ind.append(
+            pd.DataFrame({"region": region, "date": dates, "name": "stringency_index", "value": on * 90.0})
+        )
+        ind.append(
+            pd.DataFrame({"region": region, "date": dates, "name": "stay_home_required", "value": on * 2.0})
+        )
     m = ShockForecaster(calibration_days=14).fit(
         pd.concat(frames, ignore_index=True), pd.DataFrame(inv), pd.concat(ind, ignore_index=True)
     )

@@ -21,9 +21,16 @@ def test_settings_defaults_and_errors_name_the_key(tmp_path):
     s = load_plan_settings(None)
     assert s.quantile == 0.9 and s.quantile_column == "p90" and s.horizon_days == 42 and s.budget is None
     assert s.forecast_quantiles == (0.5, 0.9, 0.99)
-    s = load_plan_settings(raw={"plan": {"quantile": 0.99, "budget": 1000, "ops_per_day": 7},
-                                "gos": {"trunk_group": 0.02}})
-    assert s.quantile == 0.99 and s.quantile_column == "p99" and s.budget == 1000.0 and s.ops_per_day == 7 and s.gos == {"trunk_group": 0.02}
+    s = load_plan_settings(
+        raw={"plan": {"quantile": 0.99, "budget": 1000, "ops_per_day": 7}, "gos": {"trunk_group": 0.02}}
+    )
+    assert (
+        s.quantile == 0.99
+        and s.quantile_column == "p99"
+        and s.budget == 1000.0
+        and s.ops_per_day == 7
+        and s.gos == {"trunk_group": 0.02}
+    )
     bad = {
         "horizon_dayz": ({"plan": {"horizon_dayz": 3}}, "horizon_dayz"),
         "cadence": ({"plan": {"cadence": "M"}}, "cadence"),
@@ -55,10 +62,21 @@ def test_measured_busy_hour_is_the_hour_with_the_highest_mean():
 
 
 def test_bound_forecast_caps_runaways_only():
-    hist = pd.DataFrame({"resource_id": ["A", "A", "B"], "period": pd.to_datetime(["2020-02-01"] * 3),
-                         "load": [10.0, 12.0, 5.0]})
-    bh = pd.DataFrame({"resource_id": ["A", "A", "B", "C"], "period": pd.to_datetime(["2020-03-01"] * 4),
-                       "mean": [50.0, 500.0, np.inf, 1e9], "p90": [60.0, 600.0, 40.0, 1e9]})
+    hist = pd.DataFrame(
+        {
+            "resource_id": ["A", "A", "B"],
+            "period": pd.to_datetime(["2020-02-01"] * 3),
+            "load": [10.0, 12.0, 5.0],
+        }
+    )
+    bh = pd.DataFrame(
+        {
+            "resource_id": ["A", "A", "B", "C"],
+            "period": pd.to_datetime(["2020-03-01"] * 4),
+            "mean": [50.0, 500.0, np.inf, 1e9],
+            "p90": [60.0, 600.0, 40.0, 1e9],
+        }
+    )
     out, n = bound_forecast(bh, hist, 10)
     # A: cap 10 x 12 = 120 -> row 2 capped; B: cap 50 -> inf mean capped; C: no history, untouched
     assert list(out["p90"]) == [60.0, 120.0, 40.0, 1e9]
@@ -70,13 +88,38 @@ def test_bound_forecast_caps_runaways_only():
 def test_realized_outcome_counts_upgrades_from_their_install_day():
     # a trunk group of 15 circuits (carries 8.108 E at 1%) gets +3 circuits in service on 03-03:
     # 18 circuits carry 10.437 E. Load 10 E every day: short on 03-01 and 03-02, fine from 03-03.
-    inv = pd.DataFrame([dict(resource_id="T", kind="trunk_group", region="FRA", capacity=15.0, module_size=3.0,
-                             max_capacity=60.0, lead_time_days=2.0, module_cost=1.0, group="",
-                             priority_class="standard")])
-    actual = pd.DataFrame({"resource_id": "T", "period": pd.date_range("2020-03-01", periods=4),
-                           "busy_hour": pd.date_range("2020-03-01 10:00", periods=4), "load": 10.0})
-    orders = pd.DataFrame({"resource_id": ["T"], "modules_funded": [1], "module_size": [3.0],
-                           "install_done": [pd.Timestamp("2020-03-03")]})
+    inv = pd.DataFrame(
+        [
+            dict(
+                resource_id="T",
+                kind="trunk_group",
+                region="FRA",
+                capacity=15.0,
+                module_size=3.0,
+                max_capacity=60.0,
+                lead_time_days=2.0,
+                module_cost=1.0,
+                group="",
+                priority_class="standard",
+            )
+        ]
+    )
+    actual = pd.DataFrame(
+        {
+            "resource_id": "T",
+            "period": pd.date_range("2020-03-01", periods=4),
+            "busy_hour": pd.date_range("2020-03-01 10:00", periods=4),
+            "load": 10.0,
+        }
+    )
+    orders = pd.DataFrame(
+        {
+            "resource_id": ["T"],
+            "modules_funded": [1],
+            "module_size": [3.0],
+            "install_done": [pd.Timestamp("2020-03-03")],
+        }
+    )
     r = realized_outcome(inv, actual, orders, pd.Timestamp("2020-03-01"))
     assert list(r["capacity"]) == [15, 15, 18, 18]
     assert list(r["gos_ok"]) == [False, False, True, True]
@@ -92,16 +135,40 @@ def test_a_plan_made_on_a_day_does_not_know_later_indicators():
     from surgeplan.plan.once import known_before
 
     days = pd.date_range("2021-03-01", "2021-05-31", freq="D")
-    ind = pd.DataFrame({"region": "FRA", "date": days, "name": "stringency_index",
-                        "value": np.where(days >= pd.Timestamp("2021-05-11"), 90.0, 10.0)})
+    ind = pd.DataFrame(
+        {
+            "region": "FRA",
+            "date": days,
+            "name": "stringency_index",
+            "value": np.where(days >= pd.Timestamp("2021-05-11"), 90.0, 10.0),
+        }
+    )
     assert known_before(ind, pd.Timestamp("2021-05-01"))["date"].max() == pd.Timestamp("2021-04-30")
     ts = pd.date_range("2021-03-01", "2021-05-01", freq="h", tz="UTC", inclusive="left")
     rng = np.random.default_rng(4)
-    meas = pd.DataFrame({"resource_id": "TG-FRA", "ts": ts,
-                         "load": 100 * (1 + 0.3 * np.sin(2 * np.pi * ts.hour / 24)) * np.exp(rng.normal(0, 0.02, len(ts)))})
-    inv = pd.DataFrame([dict(resource_id="TG-FRA", kind="trunk_group", region="FRA", capacity=300.0, module_size=30.0,
-                             max_capacity=900.0, lead_time_days=7.0, module_cost=1.0, group="",
-                             priority_class="standard")])
+    meas = pd.DataFrame(
+        {
+            "resource_id": "TG-FRA",
+            "ts": ts,
+            "load": 100 * (1 + 0.3 * np.sin(2 * np.pi * ts.hour / 24)) * np.exp(rng.normal(0, 0.02, len(ts))),
+        }
+    )
+    inv = pd.DataFrame(
+        [
+            dict(
+                resource_id="TG-FRA",
+                kind="trunk_group",
+                region="FRA",
+                capacity=300.0,
+                module_size=30.0,
+                max_capacity=900.0,
+                lead_time_days=7.0,
+                module_cost=1.0,
+                group="",
+                priority_class="standard",
+            )
+        ]
+    )
     settings = load_plan_settings(raw={"horizon_days": 21})
     assert settings.horizon_days == 21
     day = plan_once(meas, inv, ind, pd.Timestamp("2021-05-01"), settings)

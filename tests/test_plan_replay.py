@@ -21,9 +21,22 @@ import pytest
 from surgeplan.plan.replay import POLICY_COLUMNS, headline, reactive_busy_hour, replay
 from surgeplan.plan.settings import PlanSettings
 
-INV = pd.DataFrame([dict(resource_id="V", kind="vpn_gateway", region="FRA", capacity=100.0, module_size=50.0,
-                         max_capacity=1000.0, lead_time_days=7.0, module_cost=10.0, group="",
-                         priority_class="vital")])
+INV = pd.DataFrame(
+    [
+        dict(
+            resource_id="V",
+            kind="vpn_gateway",
+            region="FRA",
+            capacity=100.0,
+            module_size=50.0,
+            max_capacity=1000.0,
+            lead_time_days=7.0,
+            module_cost=10.0,
+            group="",
+            priority_class="vital",
+        )
+    ]
+)
 
 
 def _measurements() -> pd.DataFrame:
@@ -70,8 +83,13 @@ def test_losses_add_up_to_surgeplans_shortage(result):
 
 
 def test_reactive_rule_triggers_at_80_percent_only():
-    measured = pd.DataFrame({"resource_id": ["V"] * 7, "period": pd.date_range("2020-03-09", periods=7),
-                             "load": [60, 60, 72, 60, 60, 60, 60.0]})
+    measured = pd.DataFrame(
+        {
+            "resource_id": ["V"] * 7,
+            "period": pd.date_range("2020-03-09", periods=7),
+            "load": [60, 60, 72, 60, 60, 60, 60.0],
+        }
+    )
     t = reactive_busy_hour(INV, measured, pd.Timestamp("2020-03-16"), "p90")
     assert t["p90"].iloc[0] == 72.0  # 72 = 0.8 x 90: not above, not resized
     measured.loc[2, "load"] = 72.5
@@ -80,9 +98,18 @@ def test_reactive_rule_triggers_at_80_percent_only():
 
 
 def test_headline_sentence():
-    t = pd.DataFrame({"policy": ["surgeplan", "reactive", "oracle", "do_nothing"],
-                      "shortage_resource_days": [25, 100, 0, 300], "vital_shortage_resource_days": [0, 0, 0, 0],
-                      "unserved_load_share": [0, 0, 0, 0], "orders": [3, 2, 2, 0], "cost": [30.0, 20, 20, 0]})
+    t = pd.DataFrame(
+        {
+            "policy": ["surgeplan", "reactive", "oracle", "do_nothing"],
+            "shortage_resource_days": [25, 100, 0, 300],
+            "vital_shortage_resource_days": [0, 0, 0, 0],
+            "unserved_load_share": [0, 0, 0, 0],
+            "orders": [3, 2, 2, 0],
+            "cost": [30.0, 20, 20, 0],
+        }
+    )
     # (100 - 25) / (100 - 0) = 75 %; 30 / 20 = 1.5
-    assert headline(t) == ("surgeplan avoided 75% of the shortage that reactive planning suffers beyond the "
-                           "oracle, at 1.50 times the oracle's cost.")
+    assert headline(t) == (
+        "surgeplan avoided 75% of the shortage that reactive planning suffers beyond the "
+        "oracle, at 1.50 times the oracle's cost."
+    )

@@ -69,7 +69,9 @@ def test_noise_widens_the_range_and_statuses():
     out = out.set_index("region")
     n = out.loc["NOI"]
     assert n.status == "forecast" and n.earliest < n.latest
-    plain = anticipate_crossing(noisy, "2021-01-21", 100.0, name="x", options=AnticipationOptions(autocorrelation=False)).iloc[0]
+    plain = anticipate_crossing(
+        noisy, "2021-01-21", 100.0, name="x", options=AnticipationOptions(autocorrelation=False)
+    ).iloc[0]
     assert plain["median"] == n["median"]  # same fit, the widening only moves the range ends outwards
     assert plain.earliest >= n.earliest and (pd.isna(n.latest) or plain.latest <= n.latest)
     assert n.earliest <= n["median"] <= n.latest
@@ -88,7 +90,9 @@ def test_threshold_from_italy(spring2020):
     onset = lockdown_onset_values(spring2020, asof="2020-03-10")
     # only China (2020-02-01) and Italy had locked down before 10 March 2020 among these regions
     assert list(onset.region) == ["CHN", "ITA"]
-    assert threshold_from_earlier_regions(spring2020, asof="2020-03-10", statistic="max") == pytest.approx(thr)
+    assert threshold_from_earlier_regions(spring2020, asof="2020-03-10", statistic="max") == pytest.approx(
+        thr
+    )
     with pytest.raises(SurgeplanError, match="no region"):
         threshold_from_earlier_regions(spring2020, asof="2020-01-30")
 
@@ -109,12 +113,16 @@ def test_france_from_10_march_2020(spring2020):
     # while the earliest day stays informative. Updated when the range became calibrated: the real day 13 March
     # must be inside (no slack needed), and an open end must be reported as NaT, not as a made-up day.
     assert fra.range_method in ("calibrated", "parametric")
-    assert T("2020-03-10") <= fra.earliest <= fra["median"] and (pd.isna(fra.latest) or fra["median"] <= fra.latest)
+    assert T("2020-03-10") <= fra.earliest <= fra["median"] and (
+        pd.isna(fra.latest) or fra["median"] <= fra.latest
+    )
     assert T("2020-03-10") <= fra["median"] <= T("2020-03-17")
     assert fra.earliest <= T("2020-03-13") and (pd.isna(fra.latest) or T("2020-03-13") <= fra.latest)
     # the trend-fit-only range (the former default), as before: brackets the real day with one day of slack for the
     # day-to-day reporting noise of the 7-day sum (the band only reflects the trend-fit uncertainty).
-    par = anticipate_crossing(spring2020, "2020-03-10", thr, options=AnticipationOptions(calibrate=False, growth_volatility=False))
+    par = anticipate_crossing(
+        spring2020, "2020-03-10", thr, options=AnticipationOptions(calibrate=False, growth_volatility=False)
+    )
     par = par.set_index("region").loc["FRA"]
     assert par.range_method == "parametric"
     assert T("2020-03-10") <= par.earliest <= par["median"] <= par.latest

@@ -13,10 +13,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from surgeplan.signals import AnticipationOptions, anticipate_crossing, backtest_anticipation, bundled_indicators
+from surgeplan.signals import (
+    AnticipationOptions,
+    anticipate_crossing,
+    backtest_anticipation,
+    bundled_indicators,
+)
 from surgeplan.signals.anticipate import _weighted_km_quantiles
 
-ITALY_ONSET = 2636 / 597.29081  # 7-day cases per 100 000 in Italy on its 2020-03-04 lockdown (see other test file)
+ITALY_ONSET = (
+    2636 / 597.29081
+)  # 7-day cases per 100 000 in Italy on its 2020-03-04 lockdown (see other test file)
 
 
 def test_kaplan_meier_quantiles_by_hand():
@@ -33,7 +40,9 @@ def test_kaplan_meier_quantiles_by_hand():
     q = _weighted_km_quantiles(z, cens, w, (0.5, 0.6))
     np.testing.assert_array_equal(q[:, 1], [3.0, 4.0])
     # all censored beyond a point: the 90% quantile is not reached -> NaN (an open range)
-    q = _weighted_km_quantiles(np.array([1.0, 2.0, 3.0]), np.array([False, True, True]), np.ones((3, 1)), (0.2, 0.9))
+    q = _weighted_km_quantiles(
+        np.array([1.0, 2.0, 3.0]), np.array([False, True, True]), np.ones((3, 1)), (0.2, 0.9)
+    )
     assert q[0, 0] == 1.0 and np.isnan(q[1, 0])
 
 
@@ -45,8 +54,16 @@ def _damped(n=40, r0=0.3, phi=0.97, y0=0.01, days=200, noise=0.0, seed=0):
         t = np.arange(days) - 2 * i
         logy = np.where(t >= 0, r0 * (1 - phi ** np.maximum(t, 0)) / (1 - phi), 0.0) + np.log(y0)
         logy = logy + noise * rng.standard_normal(days)
-        parts.append(pd.DataFrame({"region": f"R{i:02d}", "date": pd.date_range("2021-01-01", periods=days),
-                                   "name": "x", "value": np.exp(logy)}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "region": f"R{i:02d}",
+                    "date": pd.date_range("2021-01-01", periods=days),
+                    "name": "x",
+                    "value": np.exp(logy),
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -89,18 +106,42 @@ def _crossed(bt: pd.DataFrame) -> pd.DataFrame:
 def test_held_out_coverage_on_real_2020_data(year2020):
     # Real crossing days come from the data after each as-of day (never seen by the forecast). Held-out days:
     # spring wave with Italy's onset incidence; autumn wave with 400 per 100 000 in 7 days (a different scale).
-    cases = [("2020-03-08", ITALY_ONSET), ("2020-03-16", ITALY_ONSET), ("2020-10-15", 400.0), ("2020-11-01", 400.0)]
+    cases = [
+        ("2020-03-08", ITALY_ONSET),
+        ("2020-03-16", ITALY_ONSET),
+        ("2020-10-15", 400.0),
+        ("2020-11-01", 400.0),
+    ]
     fit_only = {"calibrate": False, "growth_volatility": False}  # the range before calibration
-    c90 = pd.concat([_scored(backtest_anticipation(year2020, [a], t, options=AnticipationOptions(level=0.9))) for a, t in cases])
-    c80 = pd.concat([_scored(backtest_anticipation(year2020, [a], t, options=AnticipationOptions(level=0.8))) for a, t in cases])
-    p90 = pd.concat([_scored(backtest_anticipation(year2020, [a], t, options=AnticipationOptions(level=0.9, **fit_only))) for a, t in cases])
+    c90 = pd.concat(
+        [
+            _scored(backtest_anticipation(year2020, [a], t, options=AnticipationOptions(level=0.9)))
+            for a, t in cases
+        ]
+    )
+    c80 = pd.concat(
+        [
+            _scored(backtest_anticipation(year2020, [a], t, options=AnticipationOptions(level=0.8)))
+            for a, t in cases
+        ]
+    )
+    p90 = pd.concat(
+        [
+            _scored(
+                backtest_anticipation(year2020, [a], t, options=AnticipationOptions(level=0.9, **fit_only))
+            )
+            for a, t in cases
+        ]
+    )
     crossed90, crossed80, crossed_p = (_crossed(c90), _crossed(c80), _crossed(p90))
     assert len(crossed90) >= 80  # enough forecasts for the coverage to mean something (90 crossed)
     # measured on the 90 forecasts whose real day is known: 90% range 93% (fit-only band 40%), 80% range 83%,
     # median error +1 day (fit-only +5, early); binomial sd at n = 90 is about 3-4 points
     assert 0.75 <= crossed90.inside.mean() <= 0.98
     assert 0.65 <= crossed80.inside.mean() <= crossed90.inside.mean()
-    assert crossed_p.inside.mean() < 0.5  # the trend-fit-only range is far too narrow (this is what was fixed)
+    assert (
+        crossed_p.inside.mean() < 0.5
+    )  # the trend-fit-only range is far too narrow (this is what was fixed)
     # every scored row, also regions that never crossed or were declared beyond the horizon (140): 95%
     assert 0.75 <= c90.inside.mean() <= 0.99
     # most forecasts get a calibrated range (79%: on 2020-03-08 few regions had crossed even an eighth of the
@@ -131,9 +172,16 @@ def test_backtest_scores_ranges_that_never_came_true():
     # be left out, which flattered the coverage).
     t = np.arange(40)
     y = np.exp(0.2 * np.minimum(t, 19))
-    ind = pd.DataFrame({"region": "AAA", "date": pd.date_range("2021-01-01", periods=40), "name": "x", "value": y})
-    bt = backtest_anticipation(ind, ["2021-01-21"], 100.0, name="x",
-                               options=AnticipationOptions(calibrate=False, growth_volatility=False))
+    ind = pd.DataFrame(
+        {"region": "AAA", "date": pd.date_range("2021-01-01", periods=40), "name": "x", "value": y}
+    )
+    bt = backtest_anticipation(
+        ind,
+        ["2021-01-21"],
+        100.0,
+        name="x",
+        options=AnticipationOptions(calibrate=False, growth_volatility=False),
+    )
     row = bt.iloc[0]
     assert row.status == "forecast" and row.latest == pd.Timestamp("2021-01-25") and pd.isna(row.actual)
     assert bt["inside"].tolist() == [False]

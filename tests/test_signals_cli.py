@@ -58,7 +58,11 @@ def test_backtest_summary():
 
 def test_one_line_errors():
     res = run("anticipate", "--asof", "2020-03-10")
-    assert res.exit_code == 2 and res.output.strip().startswith("error:") and len(res.output.strip().splitlines()) == 1
+    assert (
+        res.exit_code == 2
+        and res.output.strip().startswith("error:")
+        and len(res.output.strip().splitlines()) == 1
+    )
     res = run("lockdowns", "--file", str(DATA / "missing.csv"))
     assert res.exit_code == 2 and "no such file" in res.output
     res = run("lockdowns", "--regions", "ZZZ")
@@ -67,7 +71,9 @@ def test_one_line_errors():
 
 def test_derive_writes_file(tmp_path):
     out = tmp_path / "d.csv"
-    res = run("derive", "--regions", "FRA", "--start", "2020-03-01", "--end", "2020-03-31", "--output", str(out))
+    res = run(
+        "derive", "--regions", "FRA", "--start", "2020-03-01", "--end", "2020-03-31", "--output", str(out)
+    )
     assert res.exit_code == 0, res.output
     text = out.read_text()
     assert "new_cases_per_100k_7d" in text and "FRA,2020-03-17,new_cases,1019.0" in text  # 7652 - 6633

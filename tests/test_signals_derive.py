@@ -102,7 +102,8 @@ def test_population_sources():
     # bundled population when none given: France 2019 = 67 382 061; 7-day sum to 2020-03-17 = 7652 - 1773 = 5879
     fra = derive_indicators(bundled_indicators("FRA", end="2020-04-01", names="confirmed_cases"))
     assert series(fra, "FRA", "new_cases_per_100k_7d")[pd.Timestamp("2020-03-17")] == pytest.approx(
-        5879 / 673.82061, rel=1e-9)
+        5879 / 673.82061, rel=1e-9
+    )
 
 
 def test_asof_uses_only_earlier_rows():

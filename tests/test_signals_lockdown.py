@@ -69,8 +69,16 @@ def test_daily_indicator_matches_periods(spring2020):
 def _synthetic(values, flags=None):
     dates = pd.date_range("2021-01-01", periods=len(values))
     rows = [pd.DataFrame({"region": "AAA", "date": dates, "name": "stay_home_required", "value": values})]
-    rows.append(pd.DataFrame({"region": "AAA", "date": dates, "name": "stay_home_general",
-                              "value": np.ones(len(values)) if flags is None else flags}))
+    rows.append(
+        pd.DataFrame(
+            {
+                "region": "AAA",
+                "date": dates,
+                "name": "stay_home_general",
+                "value": np.ones(len(values)) if flags is None else flags,
+            }
+        )
+    )
     rows.append(pd.DataFrame({"region": "AAA", "date": dates, "name": "stringency_index", "value": 10.0}))
     return pd.concat(rows, ignore_index=True)
 
@@ -100,8 +108,14 @@ def test_targeted_flag_and_missing_days():
 
 def test_raw_frame_is_validated():
     # a frame straight from a user: string dates, integer values, lower-case codes
-    raw = pd.DataFrame({"region": ["aaa"] * 3, "date": ["2021-01-01", "2021-01-02", "2021-01-03"],
-                        "name": ["stringency_index"] * 3, "value": [50, 75, 80]})
+    raw = pd.DataFrame(
+        {
+            "region": ["aaa"] * 3,
+            "date": ["2021-01-01", "2021-01-02", "2021-01-03"],
+            "name": ["stringency_index"] * 3,
+            "value": [50, 75, 80],
+        }
+    )
     p = lockdown_periods(raw, LockdownRule(stay_home_min_level=None))
     assert list(p.region) == ["AAA"] and p.start.iloc[0] == T("2021-01-02") and p.ongoing.iloc[0]
 
@@ -119,5 +133,7 @@ def test_rule_validation():
     with pytest.raises(SurgeplanError):
         LockdownRule(stringency_min=170)
     with pytest.raises(SurgeplanError, match="stay_home_required"):
-        lockdown_periods(pd.DataFrame({"region": ["A"], "date": [T("2020-01-01")], "name": ["x"], "value": [1.0]}))
+        lockdown_periods(
+            pd.DataFrame({"region": ["A"], "date": [T("2020-01-01")], "name": ["x"], "value": [1.0]})
+        )
     assert "whole country" in LockdownRule().describe()

@@ -51,8 +51,14 @@ def check_shape(ind: pd.DataFrame) -> None:
 def test_legacy_folder_known_values():
     ind = read_oxcgrt_legacy(LEGACY)
     check_shape(ind)
-    assert set(ind.name) == {"stringency_index", "stay_home_required", "stay_home_general", "workplace_closing",
-                             "confirmed_cases", "confirmed_deaths"}
+    assert set(ind.name) == {
+        "stringency_index",
+        "stay_home_required",
+        "stay_home_general",
+        "workplace_closing",
+        "confirmed_cases",
+        "confirmed_deaths",
+    }
     # stringency_index.csv, row "59","FRA", columns 16Mar2020 / 17Mar2020: "56.94", "87.96" (read by hand)
     assert value(ind, "FRA", "stringency_index", "2020-03-16") == 56.94
     assert value(ind, "FRA", "stringency_index", "2020-03-17") == 87.96
@@ -73,8 +79,9 @@ def test_legacy_folder_known_values():
 
 
 def test_legacy_filters_and_single_files():
-    ind = read_oxcgrt_legacy(LEGACY, names=["stringency_index"], regions="fra, gbr", start="2020-03-01",
-                             end="2020-03-31")
+    ind = read_oxcgrt_legacy(
+        LEGACY, names=["stringency_index"], regions="fra, gbr", start="2020-03-01", end="2020-03-31"
+    )
     assert set(ind.region) == {"FRA", "GBR"} and set(ind.name) == {"stringency_index"}
     assert len(ind) == 2 * 31
     one = read_oxcgrt_legacy([LEGACY / "c6_flag.csv"])
@@ -121,7 +128,10 @@ def test_v1_national_rows():
     # OxCGRT_timeseries_StringencyIndex_v1.csv, FRA NAT_TOTAL, 17Mar2020 = 87.96 (same as legacy)
     assert value(ind, "FRA", "stringency_index", "2020-03-17") == 87.96
     assert value(ind, "GBR", "stringency_index", "2020-03-23") == pytest.approx(
-        float(pd.read_csv(V1).query("CountryCode == 'GBR' and Jurisdiction == 'NAT_TOTAL'")["23Mar2020"].iloc[0]))
+        float(
+            pd.read_csv(V1).query("CountryCode == 'GBR' and Jurisdiction == 'NAT_TOTAL'")["23Mar2020"].iloc[0]
+        )
+    )
 
 
 def test_v1_subnational_and_errors(tmp_path):
@@ -151,8 +161,9 @@ def test_owid_sample():
     assert pd.Timestamp("2020-03-10") not in set(fra_si.date)  # empty cell -> absent
     kept = read_owid(OWID, aggregates="keep")
     assert {"OWID_WRL", "OWID_EUR"} <= set(kept.region)
-    assert list(is_owid_aggregate(pd.Series(["OWID_WRL", "FRA", "OWID_KOS"]),
-                                  pd.Series(["", "Europe", "Europe"]))) == [True, False, False]
+    assert list(
+        is_owid_aggregate(pd.Series(["OWID_WRL", "FRA", "OWID_KOS"]), pd.Series(["", "Europe", "Europe"]))
+    ) == [True, False, False]
 
 
 def test_owid_columns_and_errors(tmp_path):
@@ -174,8 +185,10 @@ def test_owid_columns_and_errors(tmp_path):
 # ---------------------------------------------------------------- generic
 def test_generic_roundtrip_and_errors(tmp_path):
     f = tmp_path / "ind.csv"
-    f.write_text("region,date,name,value\nfra,2020-03-02,stringency_index,43.98\nFRA,2020-03-01,stringency_index,"
-                 "34.72\nGBR,2020-03-01,stringency_index,\n")
+    f.write_text(
+        "region,date,name,value\nfra,2020-03-02,stringency_index,43.98\nFRA,2020-03-01,stringency_index,"
+        "34.72\nGBR,2020-03-01,stringency_index,\n"
+    )
     ind = read_generic(f)
     check_shape(ind)
     assert list(ind.date) == [pd.Timestamp("2020-03-01"), pd.Timestamp("2020-03-02")]
@@ -197,8 +210,14 @@ def test_generic_roundtrip_and_errors(tmp_path):
 
 
 def test_validate_frame_and_detect():
-    frame = pd.DataFrame({"region": ["FRA"], "date": pd.to_datetime(["2020-03-01 00:00"], utc=True),
-                          "name": ["x"], "value": [1]})
+    frame = pd.DataFrame(
+        {
+            "region": ["FRA"],
+            "date": pd.to_datetime(["2020-03-01 00:00"], utc=True),
+            "name": ["x"],
+            "value": [1],
+        }
+    )
     out = validate_indicators(frame)
     assert out.date.dtype == "datetime64[ns]" and out.date.iloc[0] == pd.Timestamp("2020-03-01")
     assert detect_format(LEGACY) == "oxcgrt-legacy"
@@ -216,8 +235,14 @@ def test_bundled_covers_the_world_and_matches_source():
     for needed in ("FRA", "GBR", "ITA", "USA", "BRA", "ZAF", "EGY", "SAU", "ISR", "IND", "CHN", "JPN", "AUS"):
         assert needed in regions
     assert ind.date.min() == pd.Timestamp("2020-01-01") and ind.date.max() >= pd.Timestamp("2021-06-30")
-    assert set(ind.name) == {"stringency_index", "stay_home_required", "stay_home_general", "workplace_closing",
-                             "confirmed_cases", "confirmed_deaths"}
+    assert set(ind.name) == {
+        "stringency_index",
+        "stay_home_required",
+        "stay_home_general",
+        "workplace_closing",
+        "confirmed_cases",
+        "confirmed_deaths",
+    }
     # the bundle and the verbatim source extract agree on every shared cell
     src = read_oxcgrt_legacy(LEGACY, regions="CHN,DEU,FRA,GBR,ITA")
     mine = bundled_indicators(regions="CHN,DEU,FRA,GBR,ITA", end="2020-05-31")

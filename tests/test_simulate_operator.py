@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-
 from surgeplan.kinds import INVENTORY_OPTIONAL, INVENTORY_REQUIRED, KINDS, PRIORITY_CLASSES
 from surgeplan.simulate import REGION_TIMEZONES, bundled_inventory
 from surgeplan.simulate.operator import bundled_inventory_path

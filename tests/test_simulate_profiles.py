@@ -7,7 +7,7 @@ Monday peak), zoneinfo (the standard library) for local time, hand-computed UTC 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -74,7 +74,7 @@ def test_local_clock_matches_zoneinfo():
     for tz in ("Europe/Paris", "America/New_York", "Asia/Kolkata", "Australia/Sydney"):
         hour, dow, day = local_clock(ns, tz)
         for k in range(0, 300, 7):
-            ref = datetime.fromtimestamp(ns[k] / 1e9, tz=timezone.utc).astimezone(ZoneInfo(tz))
+            ref = datetime.fromtimestamp(ns[k] / 1e9, tz=UTC).astimezone(ZoneInfo(tz))
             assert hour[k] == pytest.approx(
                 ref.hour + ref.minute / 60 + ref.second / 3600 + ref.microsecond / 3.6e9, abs=1e-6
             )

@@ -66,7 +66,9 @@ def test_version_1_file_is_migrated_keeping_data(tmp_path):
         inv = s.inventory()
         assert inv["resource_id"].tolist() == ["TG1"]
         # v3 added the optional columns introduced since v1, empty for the old row
-        assert {"feeds", "language", "ivr_time_s", "concurrency", "redial_delay_s", "holding_time_s"} <= set(inv.columns)
+        assert {"feeds", "language", "ivr_time_s", "concurrency", "redial_delay_s", "holding_time_s"} <= set(
+            inv.columns
+        )
         m = s.measurements()
         assert m["load"].tolist() == [80.5] and m["ts"].iloc[0] == pd.Timestamp("2020-03-16 09:00", tz="UTC")
         assert len(s.read_table("kinds")) > 0  # filled from the registry on open

@@ -22,7 +22,9 @@ class ValidationError(SurgeplanError):
         The column at fault.
     """
 
-    def __init__(self, message: str, *, file: str | None = None, row: int | None = None, column: str | None = None):
+    def __init__(
+        self, message: str, *, file: str | None = None, row: int | None = None, column: str | None = None
+    ):
         self.file, self.row, self.column, self.reason = file, row, column, message
         where = []
         if file is not None:

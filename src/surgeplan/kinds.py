@@ -47,8 +47,14 @@ class Kind:
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
-        Kind("trunk_group", "erlang", "circuits", "blocking probability (Erlang B)", 0.01,
-             relief="call gapping for non-vital traffic, overflow routes, recorded announcements"),
+        Kind(
+            "trunk_group",
+            "erlang",
+            "circuits",
+            "blocking probability (Erlang B)",
+            0.01,
+            relief="call gapping for non-vital traffic, overflow routes, recorded announcements",
+        ),
         Kind(
             "link",
             "gbps",
@@ -60,10 +66,22 @@ KINDS: dict[str, Kind] = {
             coupled=True,
             relief="shape bulk and video traffic, ask content providers to lower bit rates",
         ),
-        Kind("vpn_gateway", "sessions", "sessions", "peak concurrent-session ceiling (fraction of capacity)", 0.9,
-             relief="temporary licences, split tunnelling for video, staggered shifts"),
-        Kind("conference_bridge", "erlang", "ports", "blocking probability on ports (Erlang B)", 0.01,
-             relief="cap meeting size, audio-only for large meetings"),
+        Kind(
+            "vpn_gateway",
+            "sessions",
+            "sessions",
+            "peak concurrent-session ceiling (fraction of capacity)",
+            0.9,
+            relief="temporary licences, split tunnelling for video, staggered shifts",
+        ),
+        Kind(
+            "conference_bridge",
+            "erlang",
+            "ports",
+            "blocking probability on ports (Erlang B)",
+            0.01,
+            relief="cap meeting size, audio-only for large meetings",
+        ),
         Kind(
             "contact_center",
             "calls_per_hour",
@@ -80,8 +98,14 @@ KINDS: dict[str, Kind] = {
             0.01,
             relief="more channels, a shorter IVR, callbacks (see the customer-relation levers)",
         ),
-        Kind("ivr", "calls_per_hour", "ports", "blocking probability on voice-guide ports (Erlang B)",
-             0.01, relief="more ports, a shorter voice guide"),
+        Kind(
+            "ivr",
+            "calls_per_hour",
+            "ports",
+            "blocking probability on voice-guide ports (Erlang B)",
+            0.01,
+            relief="more ports, a shorter voice guide",
+        ),
         Kind(
             "chat_queue",
             "chats_per_hour",
@@ -91,8 +115,14 @@ KINDS: dict[str, Kind] = {
             0.8,
             relief="temporary chat agents, chatbot containment, more chats per agent",
         ),
-        Kind("chatbot", "sessions_per_hour", "sessions",
-             "peak concurrent-session ceiling (fraction of capacity)", 0.9, relief="temporary session licences"),
+        Kind(
+            "chatbot",
+            "sessions_per_hour",
+            "sessions",
+            "peak concurrent-session ceiling (fraction of capacity)",
+            0.9,
+            relief="temporary session licences",
+        ),
         Kind(
             "message_queue",
             "messages_per_hour",
@@ -101,7 +131,14 @@ KINDS: dict[str, Kind] = {
             0.95,
             relief="temporary agents on the backlog, a longer service window",
         ),
-        Kind("generic", "unit", "unit", "none: forecast only, never dimensioned", float("nan"), dimensioned=False),
+        Kind(
+            "generic",
+            "unit",
+            "unit",
+            "none: forecast only, never dimensioned",
+            float("nan"),
+            dimensioned=False,
+        ),
     )
 }
 

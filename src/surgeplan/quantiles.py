@@ -29,7 +29,9 @@ _COLUMN = re.compile(r"^p(\d+(?:\.\d+)?)$")
 
 def _check(q: float, given: object) -> float:
     if not (isinstance(q, float) and math.isfinite(q) and 0.0 < q < 1.0):
-        raise SurgeplanError(f"quantile must be a probability in (0, 1) or a column like 'p90'; got {given!r}")
+        raise SurgeplanError(
+            f"quantile must be a probability in (0, 1) or a column like 'p90'; got {given!r}"
+        )
     return q
 
 
@@ -54,7 +56,9 @@ def parse(quantile: str | float) -> float:
     0.9
     """
     if isinstance(quantile, bool):
-        raise SurgeplanError(f"quantile must be a probability in (0, 1) or a column like 'p90'; got {quantile!r}")
+        raise SurgeplanError(
+            f"quantile must be a probability in (0, 1) or a column like 'p90'; got {quantile!r}"
+        )
     if isinstance(quantile, str):
         text = quantile.strip()
         m = _COLUMN.match(text)

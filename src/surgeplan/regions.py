@@ -103,7 +103,6 @@ REGION_WEEK_START: dict[str, int] = {
 }
 
 
-
 #: ISO alpha-3 codes the ``holidays`` registry spells otherwise (it lists Morocco as "MOR" because
 #: ``holidays.MAR`` is the month constant March).
 _ISO3_NOT_IN_HOLIDAYS_REGISTRY = {"MAR": "MA"}

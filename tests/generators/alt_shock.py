@@ -124,8 +124,10 @@ def generate(
     days = pd.date_range(start, end, freq="D")
 
     n_reg = len(regions)
-    order = {r: pd.Timestamp(first_order) + pd.Timedelta(days=round(i * stagger_days + rng.uniform(-1, 1)))
-             for i, r in enumerate(regions)}
+    order = {
+        r: pd.Timestamp(first_order) + pd.Timedelta(days=round(i * stagger_days + rng.uniform(-1, 1)))
+        for i, r in enumerate(regions)
+    }
     lift = {r: order[r] + pd.Timedelta(days=lockdown_days) for r in regions}
 
     # ---------------------------------------------------------------- indicators (daily, per region)
@@ -140,11 +142,17 @@ def generate(
         # stringency: staircase building up before the order, steps down after lifting
         string = np.select(
             [d_order < -10, d_order < -4, d_order < 0, d_lift < 0, d_lift < 21],
-            [5.0, 25.0, 50.0, 85.0, 60.0], default=40.0)
+            [5.0, 25.0, 50.0, 85.0, 60.0],
+            default=40.0,
+        )
         stay = np.select([d_order < 0, d_lift < 0, d_lift < 21], [0.0, 2.0, 1.0], default=0.0)
         lock = ((d_order >= 0) & (d_lift < 0)).astype(float)
-        for name, v in (("new_cases_per_100k_7d", cases), ("stringency_index", string),
-                        ("stay_home_required", stay), ("lockdown", lock)):
+        for name, v in (
+            ("new_cases_per_100k_7d", cases),
+            ("stringency_index", string),
+            ("stay_home_required", stay),
+            ("lockdown", lock),
+        ):
             ind_rows.append(pd.DataFrame({"region": r, "date": days, "name": name, "value": v}))
         # temperature: annual sinusoid (coldest mid-January) + AR(1) weather noise
         base = 11.0 - 8.0 * np.cos(2 * np.pi * (t_days + 15) / 365.25 - 0.0) + rng.uniform(-2, 2)
@@ -162,8 +170,13 @@ def generate(
     kinds = list(_KIND_SHOCK)
     kind_of = [kinds[j % len(kinds)] for j in range(n_resources)]
     reg_idx = np.array([j % n_reg for j in range(n_resources)])
-    abbrev = {"vpn_gateway": "vpn", "conference_bridge": "cnf", "trunk_group": "trk", "link": "lnk",
-              "contact_center": "ctc"}
+    abbrev = {
+        "vpn_gateway": "vpn",
+        "conference_bridge": "cnf",
+        "trunk_group": "trk",
+        "link": "lnk",
+        "contact_center": "ctc",
+    }
     rid = [f"alt-{abbrev[kind_of[j]]}-{regions[reg_idx[j]]}-{j:03d}" for j in range(n_resources)]
     amp, lag, width, persist, peak, decay = (np.array([_KIND_SHOCK[k][c] for k in kind_of]) for c in range(6))
     scale = peak * rng.lognormal(0.0, 0.4, n_resources)
@@ -186,24 +199,32 @@ def generate(
     during = profile(1.0, 0.4, np.minimum(1.0, wk + 0.35))
 
     # shock intensity per resource: logistic ramp around order + lag, exponential release after lift
-    order_t = np.array([(order[regions[g]] - ts[0].tz_localize(None)).total_seconds() / 86400 for g in reg_idx])[:, None]
-    lift_t = np.array([(lift[regions[g]] - ts[0].tz_localize(None)).total_seconds() / 86400 for g in reg_idx])[:, None]
+    order_t = np.array(
+        [(order[regions[g]] - ts[0].tz_localize(None)).total_seconds() / 86400 for g in reg_idx]
+    )[:, None]
+    lift_t = np.array(
+        [(lift[regions[g]] - ts[0].tz_localize(None)).total_seconds() / 86400 for g in reg_idx]
+    )[:, None]
     ramp = _logistic((t_days[None, :] - order_t - lag[:, None]) / (width[:, None] / 4.0))
     after = np.clip(t_days[None, :] - lift_t, 0, None)
-    release = np.where(t_days[None, :] > lift_t, persist[:, None] + (1 - persist[:, None]) * np.exp(-after / 30.0), 1.0)
+    release = np.where(
+        t_days[None, :] > lift_t, persist[:, None] + (1 - persist[:, None]) * np.exp(-after / 30.0), 1.0
+    )
     peak_decay = np.exp(-decay[:, None] * np.clip(t_days[None, :] - order_t - 3.0, 0, None))
     intensity = ramp * release * np.maximum(peak_decay, persist[:, None])
 
     shape = pre * (1 - intensity) + during * intensity
     shock = 1.0 + amp[:, None] * intensity
-    heating = 1.0 + np.array([0.012 if k in ("trunk_group", "contact_center", "link") else 0.004 for k in kind_of]
-                             )[:, None] * np.clip(16.0 - temp[reg_idx], 0, None)
+    heating = 1.0 + np.array(
+        [0.012 if k in ("trunk_group", "contact_center", "link") else 0.004 for k in kind_of]
+    )[:, None] * np.clip(16.0 - temp[reg_idx], 0, None)
     trend = 1.0 + 0.0004 * t_days[None, :] * rng.uniform(-1, 2, n_resources)[:, None]
     # level shift unrelated to the crisis on a third of the resources
     shift_day = rng.uniform(20, t_days[-1] - 20, n_resources)[:, None]
     has_shift = (rng.uniform(size=n_resources) < 1 / 3)[:, None]
-    level = np.where(has_shift & (t_days[None, :] >= shift_day), 1 + rng.choice([-0.15, 0.15], n_resources)[:, None],
-                     1.0)
+    level = np.where(
+        has_shift & (t_days[None, :] >= shift_day), 1 + rng.choice([-0.15, 0.15], n_resources)[:, None], 1.0
+    )
     expected = scale[:, None] * shape * shock * heating * trend * level / 1.2
 
     # noise: AR(1) multiplicative log-normal (sigma 5%), counts are Poisson-like on top
@@ -229,22 +250,48 @@ def generate(
     pre_obs = np.nanmax(np.where(before, load, np.nan), axis=1)
     shock_peak = expected.max(axis=1)
     short = rng.uniform(size=n_resources) < shortage_share
-    capacity = np.where(short, pre_peak + rng.uniform(0.3, 0.7, n_resources) * (shock_peak - pre_peak),
-                        shock_peak * rng.uniform(1.3, 1.6, n_resources))
+    capacity = np.where(
+        short,
+        pre_peak + rng.uniform(0.3, 0.7, n_resources) * (shock_peak - pre_peak),
+        shock_peak * rng.uniform(1.3, 1.6, n_resources),
+    )
     capacity = np.maximum(capacity, 1.1 * pre_obs)
     capacity = np.round(capacity, 1)
 
-    inventory = pd.DataFrame({
-        "resource_id": rid, "kind": kind_of, "region": [regions[g] for g in reg_idx], "capacity": capacity,
-        "module_size": np.round(capacity / 10, 1), "max_capacity": np.round(capacity * 4, 1),
-        "lead_time_days": 14, "module_cost": 1000.0, "group": "", "priority_class": "standard",
-    })
+    inventory = pd.DataFrame(
+        {
+            "resource_id": rid,
+            "kind": kind_of,
+            "region": [regions[g] for g in reg_idx],
+            "capacity": capacity,
+            "module_size": np.round(capacity / 10, 1),
+            "max_capacity": np.round(capacity * 4, 1),
+            "lead_time_days": 14,
+            "module_cost": 1000.0,
+            "group": "",
+            "priority_class": "standard",
+        }
+    )
     keep = ~missing
     r_i, t_i = np.nonzero(keep)
     measurements = pd.DataFrame({"resource_id": np.asarray(rid)[r_i], "ts": ts[t_i], "load": load[r_i, t_i]})
-    exp_frame = pd.DataFrame({"resource_id": np.repeat(rid, T), "ts": np.tile(ts, n_resources),
-                              "load": expected.ravel()})
-    covariates = pd.DataFrame({"region": np.repeat(list(regions), T), "ts": np.tile(ts, n_reg),
-                               "name": "temperature_c", "value": temp.ravel()})
-    return AltShockData(inventory, measurements, indicators, covariates, exp_frame,
-                        {r: order[r] for r in regions}, {r: lift[r] for r in regions})
+    exp_frame = pd.DataFrame(
+        {"resource_id": np.repeat(rid, T), "ts": np.tile(ts, n_resources), "load": expected.ravel()}
+    )
+    covariates = pd.DataFrame(
+        {
+            "region": np.repeat(list(regions), T),
+            "ts": np.tile(ts, n_reg),
+            "name": "temperature_c",
+            "value": temp.ravel(),
+        }
+    )
+    return AltShockData(
+        inventory,
+        measurements,
+        indicators,
+        covariates,
+        exp_frame,
+        {r: order[r] for r in regions},
+        {r: lift[r] for r in regions},
+    )

@@ -389,7 +389,14 @@ def cmd_ivr(
     ]
     if aht is not None:
         hold, agents = number_holding_time(
-            calls_per_hour, ivr_time, self_service, aht, patience, answer_within, service_level, max_abandon,
+            calls_per_hour,
+            ivr_time,
+            self_service,
+            aht,
+            patience,
+            answer_within,
+            service_level,
+            max_abandon,
             callback,
         )
         hold, agents = float(hold), int(agents)

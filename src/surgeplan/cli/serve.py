@@ -18,9 +18,7 @@ def register(app: typer.Typer) -> None:
         ] = Path("surgeplan.duckdb"),
         host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-        watch: Annotated[
-            Path | None, typer.Option(help="Folder to watch for new measurement files.")
-        ] = None,
+        watch: Annotated[Path | None, typer.Option(help="Folder to watch for new measurement files.")] = None,
         max_upload_mb: Annotated[float, typer.Option(help="Largest request body, MiB (413 beyond).")] = 100.0,
         refit_every: Annotated[
             str, typer.Option(help="Full refit of the live forecaster ('1D', '6h'; '0' never).")

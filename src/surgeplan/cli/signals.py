@@ -22,7 +22,9 @@ signals_app = typer.Typer(
     no_args_is_help=True,
 )
 
-_FILE = typer.Option(None, "--file", "-f", help="Indicator file (or OxCGRT legacy folder); default: bundled data.")
+_FILE = typer.Option(
+    None, "--file", "-f", help="Indicator file (or OxCGRT legacy folder); default: bundled data."
+)
 _FORMAT = typer.Option("auto", "--format", help="auto | oxcgrt | oxcgrt-legacy | oxcgrt-v1 | owid | generic")
 _REGIONS = typer.Option(None, "--regions", "-r", help="Comma-separated ISO alpha-3 codes, e.g. FRA,GBR.")
 _JSON = typer.Option(False, "--json", help="Print JSON records instead of a table.")
@@ -83,13 +85,20 @@ def lockdowns(
     fmt: str = _FORMAT,
     regions: str | None = _REGIONS,
     stay_home_level: float = typer.Option(2, "--stay-home-level", help="Minimum C6 level (0-3)."),
-    require_general: bool = typer.Option(True, "--require-general/--allow-targeted",
-                                         help="Stay-at-home must cover the whole country (C6 flag = 1)."),
-    stringency: float = typer.Option(70.0, "--stringency", help="Minimum stringency index (0-100); negative = off."),
+    require_general: bool = typer.Option(
+        True,
+        "--require-general/--allow-targeted",
+        help="Stay-at-home must cover the whole country (C6 flag = 1).",
+    ),
+    stringency: float = typer.Option(
+        70.0, "--stringency", help="Minimum stringency index (0-100); negative = off."
+    ),
     no_stay_home: bool = typer.Option(False, "--no-stay-home", help="Ignore the stay-at-home condition."),
     combine: str = typer.Option("any", "--combine", help="any | all"),
     min_days: int = typer.Option(1, "--min-days", help="Drop periods shorter than this."),
-    max_gap_days: int = typer.Option(0, "--max-gap-days", help="Merge periods separated by at most this many days."),
+    max_gap_days: int = typer.Option(
+        0, "--max-gap-days", help="Merge periods separated by at most this many days."
+    ),
     first_only: bool = typer.Option(False, "--first", help="Only each region's first period."),
     start: str | None = typer.Option(None, "--start", help="First day of data to use (YYYY-MM-DD)."),
     end: str | None = typer.Option(None, "--end", help="Last day of data to use."),
@@ -118,13 +127,18 @@ def lockdowns(
 
 @signals_app.command("anticipate")
 def anticipate(
-    asof: str = typer.Option(..., "--asof", help="Day the estimate is made (data before it only), YYYY-MM-DD."),
-    threshold: float | None = typer.Option(None, "--threshold",
-                                              help="Level to reach (7-day cases per 100k by default)."),
+    asof: str = typer.Option(
+        ..., "--asof", help="Day the estimate is made (data before it only), YYYY-MM-DD."
+    ),
+    threshold: float | None = typer.Option(
+        None, "--threshold", help="Level to reach (7-day cases per 100k by default)."
+    ),
     threshold_from: str | None = typer.Option(
-        None, "--threshold-from",
+        None,
+        "--threshold-from",
         help="Regions whose lockdown onset sets the threshold (median), e.g. ITA; 'all' = every region "
-             "locked down before --asof."),
+        "locked down before --asof.",
+    ),
     name: str = typer.Option("new_cases_per_100k_7d", "--name", help="Indicator to extrapolate."),
     file: Path | None = _FILE,
     fmt: str = _FORMAT,
@@ -144,23 +158,41 @@ def anticipate(
         if threshold is None:
             src = None if threshold_from.strip().lower() == "all" else threshold_from
             threshold = threshold_from_earlier_regions(data, asof=asof, name=name, regions=src)
-        result = anticipate_crossing(data, asof, threshold, name=name, regions=regions,
-                                     options=AnticipationOptions(window=window, level=level, horizon_days=horizon))
+        result = anticipate_crossing(
+            data,
+            asof,
+            threshold,
+            name=name,
+            regions=regions,
+            options=AnticipationOptions(window=window, level=level, horizon_days=horizon),
+        )
     except (SurgeplanError, ValueError, FileNotFoundError) as exc:
         _fail(exc)
         return
-    cols = ["region", "status", "last_value", "growth_rate", "doubling_time_days", "crossed_on", "earliest",
-            "median", "latest"]
+    cols = [
+        "region",
+        "status",
+        "last_value",
+        "growth_rate",
+        "doubling_time_days",
+        "crossed_on",
+        "earliest",
+        "median",
+        "latest",
+    ]
     shown = result if as_json else result[cols]
     _print(shown, as_json, header=f"{name} >= {threshold:.4g}, as of {asof} (range: {level:.0%} band)")
 
 
 @signals_app.command("backtest")
 def backtest(
-    asof: str = typer.Option(..., "--asof", help="Comma-separated forecast days, e.g. 2020-03-03,2020-03-10."),
+    asof: str = typer.Option(
+        ..., "--asof", help="Comma-separated forecast days, e.g. 2020-03-03,2020-03-10."
+    ),
     threshold: float | None = typer.Option(None, "--threshold", help="Level to reach."),
-    threshold_from: str | None = typer.Option(None, "--threshold-from",
-                                              help="Regions whose lockdown onset (before the first --asof) sets it."),
+    threshold_from: str | None = typer.Option(
+        None, "--threshold-from", help="Regions whose lockdown onset (before the first --asof) sets it."
+    ),
     name: str = typer.Option("new_cases_per_100k_7d", "--name", help="Indicator to extrapolate."),
     file: Path | None = _FILE,
     fmt: str = _FORMAT,
@@ -182,8 +214,14 @@ def backtest(
         if threshold is None:
             src = None if threshold_from.strip().lower() == "all" else threshold_from
             threshold = threshold_from_earlier_regions(data, asof=min(days), name=name, regions=src)
-        bt = backtest_anticipation(data, days, threshold, name=name, regions=regions,
-                                   options=AnticipationOptions(window=window, level=level))
+        bt = backtest_anticipation(
+            data,
+            days,
+            threshold,
+            name=name,
+            regions=regions,
+            options=AnticipationOptions(window=window, level=level),
+        )
     except (SurgeplanError, ValueError, FileNotFoundError) as exc:
         _fail(exc)
         return
@@ -192,7 +230,8 @@ def backtest(
         f"{name} >= {threshold:.4g}: {len(scored)} forecasts scored, real day inside the {level:.0%} range for "
         f"{int(scored['inside'].sum())} ({scored['inside'].mean():.0%}), median error "
         f"{scored['error_days'].median():+.1f} days (positive = forecast early)"
-        if len(scored) else f"{name} >= {threshold:.4g}: no forecast could be scored"
+        if len(scored)
+        else f"{name} >= {threshold:.4g}: no forecast could be scored"
     )
     if as_json:
         typer.echo(json.dumps({"summary": summary, "rows": _records(bt)}, indent=1))
@@ -228,8 +267,11 @@ def derive(
         _fail(exc)
         return
     names = ["new_cases", "new_cases_per_100k_7d", "growth_rate", "doubling_time_days"]
-    table = out.loc[out["name"].isin(names)].pivot_table(index=["region", "date"], columns="name",
-                                                         values="value").reset_index()
+    table = (
+        out.loc[out["name"].isin(names)]
+        .pivot_table(index=["region", "date"], columns="name", values="value")
+        .reset_index()
+    )
     table.columns.name = None
     _print(table, as_json)
 

@@ -11,7 +11,6 @@ import json
 import time
 import warnings
 from pathlib import Path
-from typing import Optional
 
 import pandas as pd
 import typer
@@ -35,7 +34,7 @@ def _read_table(path: Path, what: str) -> pd.DataFrame:
     raise SurgeplanError(f"{what} file {str(path)!r}: use .csv or .parquet")
 
 
-def _read_indicators(path: Optional[Path]) -> pd.DataFrame:
+def _read_indicators(path: Path | None) -> pd.DataFrame:
     if path is None:
         from surgeplan.signals import bundled_indicators
 
@@ -63,10 +62,10 @@ def simulate_command(
     out: Path = typer.Option(
         ..., "--out", "-o", help="Output file, .parquet or .csv (long table resource_id, ts, load)."
     ),
-    inventory: Optional[Path] = typer.Option(
+    inventory: Path | None = typer.Option(
         None, "--inventory", "-i", help="Inventory CSV/Parquet; default: the bundled fictional operator."
     ),
-    scenario: Optional[Path] = typer.Option(
+    scenario: Path | None = typer.Option(
         None, "--scenario", "-s", help="Scenario TOML merged over the bundled default."
     ),
     start: str = typer.Option("2020-01-01", "--start", help="First instant (UTC), e.g. 2020-01-01."),
@@ -74,7 +73,7 @@ def simulate_command(
     freq: str = typer.Option(
         "1h", "--freq", help="Cadence: pandas offset alias from 1min to 1D (15min, 1h, 1D)."
     ),
-    indicators: Optional[Path] = typer.Option(
+    indicators: Path | None = typer.Option(
         None,
         "--indicators",
         help="Indicators file (long table or any signals format); default: bundled OxCGRT.",

@@ -105,7 +105,7 @@ def survive_capacity(
     worst = pd.Series(index=inv.index, dtype=object)
     broken = pd.DataFrame()
     rounds = 0
-    for rounds in range(1, max_rounds + 1):
+    for rounds in range(1, max_rounds + 1):  # noqa: B007 - read after the loop
         res = whatif(
             inv.assign(capacity=cap.to_numpy()).reset_index(drop=True),
             load,

@@ -13,8 +13,13 @@ from surgeplan.dimension._common import Sizing, positive
 from surgeplan.dimension.trunk_group import trunk_group_carriable
 
 
-def size_conference_bridge(load: np.ndarray, capacity: np.ndarray, blocking_target: np.ndarray, *,
-                           carriable: np.ndarray | None = None) -> Sizing:
+def size_conference_bridge(
+    load: np.ndarray,
+    capacity: np.ndarray,
+    blocking_target: np.ndarray,
+    *,
+    carriable: np.ndarray | None = None,
+) -> Sizing:
     """Ports a conference bridge needs for its blocking target, and the blocking it gets.
 
     Parameters

@@ -65,12 +65,20 @@ def size_contact_center(
     O. Garnett, A. Mandelbaum, M. Reiman, "Designing a call center with impatient customers",
     Manufacturing & Service Operations Management 4(3), 2002 (Erlang A).
     """
-    x, n, sl, aht, pat, aw, amax = (np.asarray(v, dtype=np.float64) for v in np.broadcast_arrays(
-        load, capacity, service_level_target, aht_s, patience_s, answer_within_s, abandon_max))
+    x, n, sl, aht, pat, aw, amax = (
+        np.asarray(v, dtype=np.float64)
+        for v in np.broadcast_arrays(
+            load, capacity, service_level_target, aht_s, patience_s, answer_within_s, abandon_max
+        )
+    )
     x = positive(x)
     lam = x / 3600.0
-    needed = np.asarray(tt.erlang_a_agents(lam, aht, pat, np.clip(sl, _TINY, 1.0 - _TINY), aw,
-                                           max_abandon=np.clip(amax, _TINY, 1.0)), dtype=np.float64)
+    needed = np.asarray(
+        tt.erlang_a_agents(
+            lam, aht, pat, np.clip(sl, _TINY, 1.0 - _TINY), aw, max_abandon=np.clip(amax, _TINY, 1.0)
+        ),
+        dtype=np.float64,
+    )
     needed = np.where(lam > 0, needed, 0.0)
     # Erlang A takes whole agents: a fraction of an installed agent answers nobody.
     m = tt.erlang_a(lam, aht, pat, np.floor(np.maximum(n, 0.0)), aw)

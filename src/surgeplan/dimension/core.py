@@ -22,9 +22,27 @@ from surgeplan.quantiles import column as quantile_column
 
 #: Columns of the table :func:`dimension` returns, in order.
 DIMENSION_COLUMNS = (
-    "resource_id", "period", "busy_hour", "kind", "region", "group", "priority_class", "quantile",
-    "load", "load_unit", "capacity", "needed", "capacity_unit", "gos_metric", "gos_target", "gos",
-    "gos_ok", "shortfall", "shortfall_unit", "carriable", "headroom",
+    "resource_id",
+    "period",
+    "busy_hour",
+    "kind",
+    "region",
+    "group",
+    "priority_class",
+    "quantile",
+    "load",
+    "load_unit",
+    "capacity",
+    "needed",
+    "capacity_unit",
+    "gos_metric",
+    "gos_target",
+    "gos",
+    "gos_ok",
+    "shortfall",
+    "shortfall_unit",
+    "carriable",
+    "headroom",
 )
 
 
@@ -48,12 +66,19 @@ def prepare_inventory(inventory: pd.DataFrame, *, source: str = "<inventory>") -
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise ValidationError(
             f"unknown kind {inv['kind'].iloc[row]!r}; known kinds: {', '.join(KINDS)}",
-            file=source, row=row + 1, column="kind")
+            file=source,
+            row=row + 1,
+            column="kind",
+        )
     dup = inv["resource_id"].duplicated()
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0])
-        raise ValidationError(f"duplicate resource_id {inv['resource_id'].iloc[row]!r}",
-                              file=source, row=row + 1, column="resource_id")
+        raise ValidationError(
+            f"duplicate resource_id {inv['resource_id'].iloc[row]!r}",
+            file=source,
+            row=row + 1,
+            column="resource_id",
+        )
     for col in ("capacity", "module_size", "max_capacity", "lead_time_days", "module_cost", "gos_target"):
         inv[col] = pd.to_numeric(inv[col], errors="coerce").astype(np.float64)
     inv["group"] = inv["group"].fillna("").astype(str)
@@ -157,14 +182,20 @@ def dimension(
         if col not in busy_hour.columns:
             raise ValidationError(
                 f"busy-hour table has no column {col!r} (columns: {', '.join(map(str, busy_hour.columns))})",
-                file="<busy_hour>", column=col)
+                file="<busy_hour>",
+                column=col,
+            )
     target_all = gos_targets(inv, gos_overrides)
     rid = busy_hour["resource_id"].astype(str).to_numpy()
     pos = inv.index.get_indexer(rid)
     if (pos < 0).any():
         row = int(np.flatnonzero(pos < 0)[0])
-        raise ValidationError(f"resource_id {rid[row]!r} is not in the inventory",
-                              file="<busy_hour>", row=row + 1, column="resource_id")
+        raise ValidationError(
+            f"resource_id {rid[row]!r} is not in the inventory",
+            file="<busy_hour>",
+            row=row + 1,
+            column="resource_id",
+        )
     kinds_inv = inv["kind"].to_numpy()
     dimensioned = pd.Series(kinds_inv).isin([k for k, v in KINDS.items() if v.dimensioned]).to_numpy()
     keep = dimensioned[pos]
@@ -207,7 +238,10 @@ def dimension(
 
     def put(mask: np.ndarray, s: Sizing) -> None:
         needed[mask], gos[mask], carriable[mask], shortfall[mask] = s.needed, s.gos, s.carriable, s.shortfall
-        for names, codes, value in ((metrics, metric_code, s.gos_metric), (sunits, sunit_code, s.shortfall_unit)):
+        for names, codes, value in (
+            (metrics, metric_code, s.gos_metric),
+            (sunits, sunit_code, s.shortfall_unit),
+        ):
             if value not in names:
                 names.append(value)
             codes[mask] = names.index(value)
@@ -220,8 +254,17 @@ def dimension(
         rule = SIZING_RULES.get(k)
         if rule is None:  # pragma: no cover - every dimensioned kind has a rule (checked at import)
             raise SurgeplanError(f"no sizing rule for kind {k!r}")
-        ctx = KindRows(inv=inv, inv_k=kcode_inv == j, pos=pos[m], period=period[m], load=load[m],
-                       capacity=cap[m], target=target[m], capacity_inv=cap_inv, target_inv=target_all)
+        ctx = KindRows(
+            inv=inv,
+            inv_k=kcode_inv == j,
+            pos=pos[m],
+            period=period[m],
+            load=load[m],
+            capacity=cap[m],
+            target=target[m],
+            capacity_inv=cap_inv,
+            target_inv=target_all,
+        )
         put(m, rule(ctx))
 
     gos_ok = needed <= cap * (1.0 + RTOL) + RTOL
@@ -232,29 +275,31 @@ def dimension(
         codes, uniq = pd.factorize(values)
         return pd.Categorical.from_codes(codes[pos], categories=pd.Index(uniq))
 
-    out = pd.DataFrame({
-        "resource_id": pd.Categorical.from_codes(pos, categories=ids),
-        "period": period,
-        "busy_hour": busy,
-        "kind": pd.Categorical.from_codes(kcode, categories=list(KINDS)),
-        "region": cat_of(inv["region"].astype(str).to_numpy()),
-        "group": cat_of(inv["group"].to_numpy()),
-        "priority_class": cat_of(inv["priority_class"].to_numpy()),
-        "quantile": pd.Categorical.from_codes(np.zeros(n, dtype=np.int64), categories=[qcol]),
-        "load": load,
-        "load_unit": _unit(kcode, 0),
-        "capacity": cap,
-        "needed": needed,
-        "capacity_unit": _unit(kcode, 1),
-        "gos_metric": pd.Categorical.from_codes(metric_code, categories=metrics or ["none"]),
-        "gos_target": target,
-        "gos": gos,
-        "gos_ok": gos_ok,
-        "shortfall": shortfall,
-        "shortfall_unit": pd.Categorical.from_codes(sunit_code, categories=sunits or ["none"]),
-        "carriable": carriable,
-        "headroom": carriable - load,
-    })
+    out = pd.DataFrame(
+        {
+            "resource_id": pd.Categorical.from_codes(pos, categories=ids),
+            "period": period,
+            "busy_hour": busy,
+            "kind": pd.Categorical.from_codes(kcode, categories=list(KINDS)),
+            "region": cat_of(inv["region"].astype(str).to_numpy()),
+            "group": cat_of(inv["group"].to_numpy()),
+            "priority_class": cat_of(inv["priority_class"].to_numpy()),
+            "quantile": pd.Categorical.from_codes(np.zeros(n, dtype=np.int64), categories=[qcol]),
+            "load": load,
+            "load_unit": _unit(kcode, 0),
+            "capacity": cap,
+            "needed": needed,
+            "capacity_unit": _unit(kcode, 1),
+            "gos_metric": pd.Categorical.from_codes(metric_code, categories=metrics or ["none"]),
+            "gos_target": target,
+            "gos": gos,
+            "gos_ok": gos_ok,
+            "shortfall": shortfall,
+            "shortfall_unit": pd.Categorical.from_codes(sunit_code, categories=sunits or ["none"]),
+            "carriable": carriable,
+            "headroom": carriable - load,
+        }
+    )
     if row_index:
         out["bh_row"] = src_row
     return out

@@ -115,7 +115,9 @@ def lever_table(
     if ch.empty:
         return pd.DataFrame()
     # a measured table sizes on its own column ('load'), a forecast on a quantile's
-    qcol = quantile if isinstance(quantile, str) and quantile in busy_hour.columns else quantile_column(quantile)
+    qcol = (
+        quantile if isinstance(quantile, str) and quantile in busy_hour.columns else quantile_column(quantile)
+    )
     bh = busy_hour[["resource_id", "period", qcol]].reset_index(drop=True)
     bh["resource_id"] = bh["resource_id"].astype(str)
     entry_rows = bh[bh["resource_id"].isin(ch["chain"].unique())]

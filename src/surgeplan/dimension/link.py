@@ -190,8 +190,12 @@ def _milp(c, m, p, lo, hi, required):
     a_mat = np.tile(m, (k, 1))
     np.fill_diagonal(a_mat, 0.0)
     rhs = required - (c.sum() - c)
-    res = milp(c=p + 1e-9 * m, constraints=LinearConstraint(a_mat, rhs - _EPS, np.inf),
-               integrality=np.ones(k), bounds=Bounds(lo, hi))
+    res = milp(
+        c=p + 1e-9 * m,
+        constraints=LinearConstraint(a_mat, rhs - _EPS, np.inf),
+        integrality=np.ones(k),
+        bounds=Bounds(lo, hi),
+    )
     if res.status != 0 or res.x is None:
         return None
     return np.round(res.x).astype(np.int64)
@@ -253,8 +257,10 @@ def size_link(
     if group_size is None:
         needed, gos = own, util
     else:
-        gl, gc, gm, gu, gs = (np.asarray(v, dtype=np.float64) for v in np.broadcast_arrays(
-            group_load, group_capacity, group_largest, group_ceiling, group_size))
+        gl, gc, gm, gu, gs = (
+            np.asarray(v, dtype=np.float64)
+            for v in np.broadcast_arrays(group_load, group_capacity, group_largest, group_ceiling, group_size)
+        )
         survivors = gc - gm
         with np.errstate(divide="ignore", invalid="ignore"):
             u_fail = np.where(survivors > 0, gl / survivors, np.where(gl > 0, np.inf, 0.0))
@@ -267,8 +273,20 @@ def size_link(
         scaled = np.where(n1 & ~np.isfinite(scaled), gl / gu, scaled)
         needed = np.maximum(own, scaled)
         if block is not None and module_size is not None:
-            needed = _min_cost_needed(needed, own, x, c, u, gl, gu, n1 & (u_fail > gu * (1 + _EPS)),
-                                      np.asarray(block), module_size, module_cost, max_capacity)
+            needed = _min_cost_needed(
+                needed,
+                own,
+                x,
+                c,
+                u,
+                gl,
+                gu,
+                n1 & (u_fail > gu * (1 + _EPS)),
+                np.asarray(block),
+                module_size,
+                module_cost,
+                max_capacity,
+            )
         gos = np.where(n1, np.maximum(util, u_fail), util)
     carriable = u * c
     return Sizing(needed, gos, carriable, u * positive(needed - c), "utilization", "gbps_over_ceiling")

@@ -81,8 +81,9 @@ def _trunk_group(r: KindRows) -> Sizing:
     # mean redial delay in mean holding times; NaN (not given) = state-independent retries
     redial = r.inv_col("redial_delay_s") / r.inv_col("holding_time_s")
     carry = np.zeros(len(r.inv))
-    carry[r.inv_k] = trunk_group_carriable(r.capacity_inv[r.inv_k], r.target_inv[r.inv_k], retry[r.inv_k],
-                                           redial[r.inv_k])
+    carry[r.inv_k] = trunk_group_carriable(
+        r.capacity_inv[r.inv_k], r.target_inv[r.inv_k], retry[r.inv_k], redial[r.inv_k]
+    )
     return size_trunk_group(r.load, r.capacity, r.target, retry[r.pos], redial[r.pos], carriable=carry[r.pos])
 
 

@@ -30,7 +30,11 @@ def local_period(ts: pd.Series | pd.DatetimeIndex, period: str = "D", tz: str = 
     """
     if period not in _PERIODS:
         raise SurgeplanError(f"period must be 'D' (day) or 'W' (ISO week), got {period!r}")
-    idx = pd.DatetimeIndex(ts) if isinstance(ts, pd.DatetimeIndex) else pd.DatetimeIndex(pd.to_datetime(ts, utc=True))
+    idx = (
+        pd.DatetimeIndex(ts)
+        if isinstance(ts, pd.DatetimeIndex)
+        else pd.DatetimeIndex(pd.to_datetime(ts, utc=True))
+    )
     if idx.tz is None:
         idx = idx.tz_localize("UTC")
     try:
@@ -43,7 +47,9 @@ def local_period(ts: pd.Series | pd.DatetimeIndex, period: str = "D", tz: str = 
     return pd.Series(day, index=ts.index if isinstance(ts, pd.Series) else None)
 
 
-def busy_hour(frame: pd.DataFrame, period: str = "D", *, tz: str = "UTC", value: str | None = None) -> pd.DataFrame:
+def busy_hour(
+    frame: pd.DataFrame, period: str = "D", *, tz: str = "UTC", value: str | None = None
+) -> pd.DataFrame:
     """Busy hour per resource and period of a forecast or of measurements.
 
     Parameters
@@ -72,13 +78,17 @@ def busy_hour(frame: pd.DataFrame, period: str = "D", *, tz: str = "UTC", value:
     need = {"resource_id", "ts", value}
     if not need.issubset(frame.columns):
         raise SurgeplanError(f"busy hour: needs columns {sorted(need)}, has {list(frame.columns)}")
-    value_cols = [value] + [c for c in frame.columns if c != value and (c in ("mean", "load") or quantiles.is_column(c))]
+    value_cols = [value] + [
+        c for c in frame.columns if c != value and (c in ("mean", "load") or quantiles.is_column(c))
+    ]
     # int64 nanoseconds throughout: tz-aware pandas arrays turned to numpy become object arrays
     ts_ns = pd.DatetimeIndex(pd.to_datetime(frame["ts"], utc=True)).asi8
     hour_ns = ts_ns - ts_ns % _HOUR_NS
     rid_codes, rid_uniques = pd.factorize(frame["resource_id"], sort=True)
     values = {c: frame[c].to_numpy(np.float64) for c in value_cols}
-    if (hour_ns != ts_ns).any() or pd.Index(rid_codes.astype(np.int64) * (1 << 40) + hour_ns // _HOUR_NS).has_duplicates:
+    if (hour_ns != ts_ns).any() or pd.Index(
+        rid_codes.astype(np.int64) * (1 << 40) + hour_ns // _HOUR_NS
+    ).has_duplicates:
         key = pd.MultiIndex.from_arrays([rid_codes, hour_ns])
         hourly = pd.DataFrame(values, index=key).groupby(level=[0, 1], sort=False).mean()
         rid_codes = hourly.index.get_level_values(0).to_numpy()
@@ -96,10 +106,12 @@ def busy_hour(frame: pd.DataFrame, period: str = "D", *, tz: str = "UTC", value:
     first = np.ones(len(order), dtype=bool)
     first[1:] = (r[1:] != r[:-1]) | (p[1:] != p[:-1])
     pick = order[first]
-    out = pd.DataFrame({
-        "resource_id": np.asarray(rid_uniques)[rid_codes[pick]],
-        "period": pd.DatetimeIndex(period_ns[pick]),
-        "busy_hour": pd.DatetimeIndex(hour_ns[pick], tz="UTC"),
-        **{c: values[c][pick] for c in value_cols},
-    })
+    out = pd.DataFrame(
+        {
+            "resource_id": np.asarray(rid_uniques)[rid_codes[pick]],
+            "period": pd.DatetimeIndex(period_ns[pick]),
+            "busy_hour": pd.DatetimeIndex(hour_ns[pick], tz="UTC"),
+            **{c: values[c][pick] for c in value_cols},
+        }
+    )
     return out

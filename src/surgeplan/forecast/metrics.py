@@ -231,7 +231,9 @@ def mean_pinball_loss(actual: Any, forecasts: Any, quantiles: Any, axis: int | N
     f = np.asarray(forecasts, dtype=np.float64)
     q = np.asarray(quantiles, dtype=np.float64)
     if f.shape[0] != q.size:
-        raise SurgeplanError(f"forecasts has {f.shape[0]} quantile rows but {q.size} quantile levels were given")
+        raise SurgeplanError(
+            f"forecasts has {f.shape[0]} quantile rows but {q.size} quantile levels were given"
+        )
     y = np.asarray(actual, dtype=np.float64)
     qb = q.reshape((-1,) + (1,) * (f.ndim - 1))
     losses = np.asarray(pinball_loss(y[None, ...], f, qb))

@@ -136,19 +136,35 @@ def make_plan(
         from surgeplan.continuity.survive import survive_needs
 
         dim_act, surv = survive_needs(inv, dim, survive, gos_overrides=gos_overrides)
-    acts = schedule(prioritize(make_actions(dim_act, inv)), asof_ts, budget=budget, ops_per_day=ops_per_day,
-                    ops_per_module=ops_per_module)
+    acts = schedule(
+        prioritize(make_actions(dim_act, inv)),
+        asof_ts,
+        budget=budget,
+        ops_per_day=ops_per_day,
+        ops_per_module=ops_per_module,
+    )
     if surv is not None and len(acts) and len(surv.additions):
         why = surv.additions.set_index("resource_id")["worst_scenario"]
         hit = acts["resource_id"].astype(str).isin(why.index).to_numpy()
         label = survive if isinstance(survive, str) else f"{len(survive)} scenario(s)"
-        acts.loc[hit, "reason"] = acts.loc[hit, "reason"] + f"; to survive {label} (worst: " \
-            + why.reindex(acts.loc[hit, "resource_id"].astype(str)).astype(str).to_numpy() + ")"
+        acts.loc[hit, "reason"] = (
+            acts.loc[hit, "reason"]
+            + f"; to survive {label} (worst: "
+            + why.reindex(acts.loc[hit, "resource_id"].astype(str)).astype(str).to_numpy()
+            + ")"
+        )
     planned = _planned(inv, bh, q, dim, acts, gos_overrides)
     late = _late(acts, dim)
     temp = temporary_measures(planned, acts, asof_ts)
-    al = alerts(inv, bh, asof_ts, alert_quantiles, gos_overrides=gos_overrides, dimensioned={q: dim},
-                reference_rows=bh_row)
+    al = alerts(
+        inv,
+        bh,
+        asof_ts,
+        alert_quantiles,
+        gos_overrides=gos_overrides,
+        dimensioned={q: dim},
+        reference_rows=bh_row,
+    )
     short_before = int(dim.loc[~dim["gos_ok"], "resource_id"].nunique())
     short_after = int(planned.loc[~planned["gos_ok"], "resource_id"].nunique())
     summary = {
@@ -179,8 +195,10 @@ def _planned(inv, bh, q, dim, acts, gos_overrides) -> pd.DataFrame:
     if acts.empty or not (acts["modules_funded"] > 0).any():
         return dim
     a = acts.loc[acts["modules_funded"] > 0]
-    after = pd.Series(a["capacity"].to_numpy() + a["modules_funded"].to_numpy() * a["module_size"].to_numpy(),
-                      index=a["resource_id"].astype(str).to_numpy())
+    after = pd.Series(
+        a["capacity"].to_numpy() + a["modules_funded"].to_numpy() * a["module_size"].to_numpy(),
+        index=a["resource_id"].astype(str).to_numpy(),
+    )
     # Only the upgraded resources (and the other members of their coupled groups, whose N+1 share changes)
     # need re-dimensioning.
     affected = set(after.index)
@@ -219,12 +237,17 @@ def _late(acts: pd.DataFrame, dim: pd.DataFrame) -> pd.DataFrame:
     rid = dim["resource_id"].astype(str).to_numpy()
     d_done = done.reindex(rid).to_numpy()
     in_late = pd.Series(rid).isin(done.index).to_numpy()
-    waiting = in_late & (pd.isna(d_done) | (dim["period"].to_numpy() < d_done)) & ~dim["gos_ok"].to_numpy(bool)
+    waiting = (
+        in_late & (pd.isna(d_done) | (dim["period"].to_numpy() < d_done)) & ~dim["gos_ok"].to_numpy(bool)
+    )
     w = dim.loc[waiting]
     worse_high = w["gos_metric"].astype(str).to_numpy() == "service_level"
     g = np.where(worse_high, -w["gos"].to_numpy(), w["gos"].to_numpy())
-    agg = pd.DataFrame({"r": w["resource_id"].astype(str).to_numpy(), "g": g, "s": w["shortfall"].to_numpy()}) \
-        .groupby("r").agg(g=("g", "max"), s=("s", "sum"))
+    agg = (
+        pd.DataFrame({"r": w["resource_id"].astype(str).to_numpy(), "g": g, "s": w["shortfall"].to_numpy()})
+        .groupby("r")
+        .agg(g=("g", "max"), s=("s", "sum"))
+    )
     agg = agg.reindex(late["resource_id"].astype(str))
     worst = agg["g"].to_numpy()
     sl = late["gos_metric"].astype(str).to_numpy() == "service_level"
@@ -234,8 +257,8 @@ def _late(acts: pd.DataFrame, dim: pd.DataFrame) -> pd.DataFrame:
 
 
 # plan_once builds on make_plan above, so it is imported once make_plan exists.
-from surgeplan.plan.once import PlannedDay, plan_once
-from surgeplan.plan.settings import PlanSettings, load_plan_settings
+from surgeplan.plan.once import PlannedDay, plan_once  # noqa: E402
+from surgeplan.plan.settings import PlanSettings, load_plan_settings  # noqa: E402
 
 __all__ = [
     "ACTION_COLUMNS",

@@ -15,10 +15,33 @@ from surgeplan.kinds import coupled_kinds
 
 #: Columns of the actions table, in order.
 ACTION_COLUMNS = (
-    "resource_id", "name", "kind", "region", "group", "priority_class", "capacity", "capacity_unit",
-    "module_size", "modules", "modules_wanted", "capped", "capacity_after", "needed_peak", "peak_period",
-    "load_peak", "load_unit", "quantile", "gos_metric", "gos_target", "gos_now_peak", "needed_by",
-    "lead_time_days", "order_by", "cost", "severity", "reason",
+    "resource_id",
+    "name",
+    "kind",
+    "region",
+    "group",
+    "priority_class",
+    "capacity",
+    "capacity_unit",
+    "module_size",
+    "modules",
+    "modules_wanted",
+    "capped",
+    "capacity_after",
+    "needed_peak",
+    "peak_period",
+    "load_peak",
+    "load_unit",
+    "quantile",
+    "gos_metric",
+    "gos_target",
+    "gos_now_peak",
+    "needed_by",
+    "lead_time_days",
+    "order_by",
+    "cost",
+    "severity",
+    "reason",
 )
 
 #: Tolerance when turning a gap into whole modules (float noise only).
@@ -35,7 +58,9 @@ def _fmt(x: float) -> str:
 
 
 def _load_label(unit: str) -> str:
-    return {"erlang": "E", "gbps": "Gbps", "sessions": "sessions", "calls_per_hour": "calls/h"}.get(unit, unit)
+    return {"erlang": "E", "gbps": "Gbps", "sessions": "sessions", "calls_per_hour": "calls/h"}.get(
+        unit, unit
+    )
 
 
 def _cap_label(unit: str) -> str:
@@ -106,35 +131,39 @@ def make_actions(dim: pd.DataFrame, inventory: pd.DataFrame) -> pd.DataFrame:
     order_by = needed_by - pd.to_timedelta(lead, unit="D")
     with np.errstate(divide="ignore", invalid="ignore"):
         severity = np.where(need_pk > 0, np.clip(1.0 - cap / need_pk, 0.0, 1.0), 0.0)
-    names = ri["name"].where(ri["name"].notna() & (ri["name"].astype(str) != ""), ri["resource_id"]).astype(str)
-    out = pd.DataFrame({
-        "resource_id": uniq,
-        "name": names.to_numpy(),
-        "kind": pk["kind"].astype(str).to_numpy(),
-        "region": ri["region"].to_numpy(),
-        "group": ri["group"].to_numpy(),
-        "priority_class": ri["priority_class"].to_numpy(),
-        "capacity": cap,
-        "capacity_unit": pk["capacity_unit"].astype(str).to_numpy(),
-        "module_size": msize,
-        "modules": modules.astype(np.int64),
-        "modules_wanted": wanted.astype(np.int64),
-        "capped": modules < wanted,
-        "capacity_after": cap + modules * msize,
-        "needed_peak": need_pk,
-        "peak_period": pk["period"].to_numpy(),
-        "load_peak": pk["load"].to_numpy(np.float64),
-        "load_unit": pk["load_unit"].astype(str).to_numpy(),
-        "quantile": pk["quantile"].astype(str).to_numpy(),
-        "gos_metric": pk["gos_metric"].astype(str).to_numpy(),
-        "gos_target": pk["gos_target"].to_numpy(np.float64),
-        "gos_now_peak": pk["gos"].to_numpy(np.float64),
-        "needed_by": needed_by,
-        "lead_time_days": lead,
-        "order_by": order_by,
-        "cost": modules * ri["module_cost"].fillna(0).to_numpy(np.float64),
-        "severity": severity,
-    })
+    names = (
+        ri["name"].where(ri["name"].notna() & (ri["name"].astype(str) != ""), ri["resource_id"]).astype(str)
+    )
+    out = pd.DataFrame(
+        {
+            "resource_id": uniq,
+            "name": names.to_numpy(),
+            "kind": pk["kind"].astype(str).to_numpy(),
+            "region": ri["region"].to_numpy(),
+            "group": ri["group"].to_numpy(),
+            "priority_class": ri["priority_class"].to_numpy(),
+            "capacity": cap,
+            "capacity_unit": pk["capacity_unit"].astype(str).to_numpy(),
+            "module_size": msize,
+            "modules": modules.astype(np.int64),
+            "modules_wanted": wanted.astype(np.int64),
+            "capped": modules < wanted,
+            "capacity_after": cap + modules * msize,
+            "needed_peak": need_pk,
+            "peak_period": pk["period"].to_numpy(),
+            "load_peak": pk["load"].to_numpy(np.float64),
+            "load_unit": pk["load_unit"].astype(str).to_numpy(),
+            "quantile": pk["quantile"].astype(str).to_numpy(),
+            "gos_metric": pk["gos_metric"].astype(str).to_numpy(),
+            "gos_target": pk["gos_target"].to_numpy(np.float64),
+            "gos_now_peak": pk["gos"].to_numpy(np.float64),
+            "needed_by": needed_by,
+            "lead_time_days": lead,
+            "order_by": order_by,
+            "cost": modules * ri["module_cost"].fillna(0).to_numpy(np.float64),
+            "severity": severity,
+        }
+    )
     out["reason"] = _reasons(out, ri).to_numpy()
     return out.reset_index(drop=True)
 
@@ -166,8 +195,12 @@ def _reasons(a: pd.DataFrame, ri: pd.DataFrame) -> pd.Series:
     m = metric == "blocking"
     target[m] = (pct + "% blocking")[m]
     m = metric == "utilization"
-    target[m] = ("a " + pd.Series(tgt * 100).map("{:.0f}".format) + "% utilisation ceiling"
-                 + is_coupled.map({True: " with N+1", False: ""}))[m]
+    target[m] = (
+        "a "
+        + pd.Series(tgt * 100).map("{:.0f}".format)
+        + "% utilisation ceiling"
+        + is_coupled.map({True: " with N+1", False: ""})
+    )[m]
     m = metric == "service_level"
     target[m] = (pct + "% answered within " + aw + " s and <= " + am + "% abandoned")[m]
     peak = pd.Series(pd.DatetimeIndex(a["peak_period"]).strftime("%Y-%m-%d"))
@@ -176,14 +209,39 @@ def _reasons(a: pd.DataFrame, ri: pd.DataFrame) -> pd.Series:
     modules = a["modules"].to_numpy()
     wanted = a["modules_wanted"].to_numpy()
     capped = a["capped"].to_numpy(bool)
-    text = (a["name"].astype(str).reset_index(drop=True) + ": busy-hour " + _fmt_col(a["load_peak"]) + " " + load_u
-            + " at " + a["quantile"].astype(str).reset_index(drop=True) + " on " + peak + " needs "
-            + _fmt_col(a["needed_peak"]) + " " + unit + " at " + target + "; " + _fmt_col(a["capacity"]) + " installed")
+    text = (
+        a["name"].astype(str).reset_index(drop=True)
+        + ": busy-hour "
+        + _fmt_col(a["load_peak"])
+        + " "
+        + load_u
+        + " at "
+        + a["quantile"].astype(str).reset_index(drop=True)
+        + " on "
+        + peak
+        + " needs "
+        + _fmt_col(a["needed_peak"])
+        + " "
+        + unit
+        + " at "
+        + target
+        + "; "
+        + _fmt_col(a["capacity"])
+        + " installed"
+    )
     add = "; add " + pd.Series(modules).astype(str) + " x " + _fmt_col(a["module_size"]) + " " + unit
     text = text + add.where(modules > 0, "")
-    cap_txt = (" (max_capacity allows only " + pd.Series(modules).astype(str) + " of the "
-               + pd.Series(wanted).astype(str) + " modules wanted: "
-               + _fmt_col(a["needed_peak"].to_numpy() - a["capacity_after"].to_numpy()) + " " + unit + " still short)")
+    cap_txt = (
+        " (max_capacity allows only "
+        + pd.Series(modules).astype(str)
+        + " of the "
+        + pd.Series(wanted).astype(str)
+        + " modules wanted: "
+        + _fmt_col(a["needed_peak"].to_numpy() - a["capacity_after"].to_numpy())
+        + " "
+        + unit
+        + " still short)"
+    )
     text = text + cap_txt.where(capped, "")
     text = text + "; short from " + due + ", order by " + order
     return text

@@ -16,8 +16,18 @@ from surgeplan.kinds import coupled_kinds
 from surgeplan.quantiles import column as quantile_column
 
 ALERT_COLUMNS = (
-    "resource_id", "name", "kind", "region", "priority_class", "quantile", "first_break", "lead_time_days",
-    "order_by", "days_to_order", "can_order_in_time", "status",
+    "resource_id",
+    "name",
+    "kind",
+    "region",
+    "priority_class",
+    "quantile",
+    "first_break",
+    "lead_time_days",
+    "order_by",
+    "days_to_order",
+    "can_order_in_time",
+    "status",
 )
 
 
@@ -93,19 +103,23 @@ def alerts(
         lead = ri["lead_time_days"].fillna(0).to_numpy(np.float64)
         order_by = pd.DatetimeIndex(fb.to_numpy()) - pd.to_timedelta(lead, unit="D")
         days = (order_by - asof).days.to_numpy(np.float64) if len(ids) else np.zeros(0)
-        frames.append(pd.DataFrame({
-            "resource_id": ids,
-            "name": ri["name"].where(ri["name"].notna(), ri["resource_id"]).astype(str).to_numpy(),
-            "kind": ri["kind"].to_numpy(),
-            "region": ri["region"].to_numpy(),
-            "priority_class": ri["priority_class"].to_numpy(),
-            "quantile": q,
-            "first_break": fb.to_numpy(),
-            "lead_time_days": lead,
-            "order_by": order_by,
-            "days_to_order": days,
-            "can_order_in_time": days >= 0,
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "resource_id": ids,
+                    "name": ri["name"].where(ri["name"].notna(), ri["resource_id"]).astype(str).to_numpy(),
+                    "kind": ri["kind"].to_numpy(),
+                    "region": ri["region"].to_numpy(),
+                    "priority_class": ri["priority_class"].to_numpy(),
+                    "quantile": q,
+                    "first_break": fb.to_numpy(),
+                    "lead_time_days": lead,
+                    "order_by": order_by,
+                    "days_to_order": days,
+                    "can_order_in_time": days >= 0,
+                }
+            )
+        )
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in ALERT_COLUMNS})
     out = pd.concat(frames, ignore_index=True)
@@ -131,7 +145,9 @@ def _first_break_from_reference(inv, busy_hour, q, ref, gos_overrides, reference
         if getattr(per.dt, "tz", None) is not None:
             per = per.dt.tz_convert(None)
         key_bh = pd.MultiIndex.from_arrays([busy_hour["resource_id"].astype(str).to_numpy(), per.to_numpy()])
-        key_ref = pd.MultiIndex.from_arrays([ref["resource_id"].astype(str).to_numpy(), ref["period"].to_numpy()])
+        key_ref = pd.MultiIndex.from_arrays(
+            [ref["resource_id"].astype(str).to_numpy(), ref["period"].to_numpy()]
+        )
         at = key_bh.get_indexer(key_ref)
     lq = pd.to_numeric(busy_hour[q], errors="coerce").to_numpy(np.float64)[at]
     l0 = ref["load"].to_numpy(np.float64)

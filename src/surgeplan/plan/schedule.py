@@ -136,7 +136,15 @@ def schedule(
     asof = asof.normalize()
     n = len(out)
     if n == 0:
-        for c in ("modules_funded", "cost_funded", "ops", "install_start", "install_done", "late_days", "status"):
+        for c in (
+            "modules_funded",
+            "cost_funded",
+            "ops",
+            "install_start",
+            "install_done",
+            "late_days",
+            "status",
+        ):
             out[c] = pd.Series(dtype=object)
         return out
     regions, rcode = np.unique(out["region"].astype(str).to_numpy(), return_inverse=True)
@@ -144,17 +152,30 @@ def schedule(
         caps = np.full(regions.size, -1, dtype=np.int64)
     elif isinstance(ops_per_day, Mapping):
         star = ops_per_day.get("*")
-        caps = np.array([int(ops_per_day.get(r, -1 if star is None else star)) for r in regions], dtype=np.int64)
+        caps = np.array(
+            [int(ops_per_day.get(r, -1 if star is None else star)) for r in regions], dtype=np.int64
+        )
     else:
         caps = np.full(regions.size, int(ops_per_day), dtype=np.int64)
-    opm = out["kind"].astype(str).map(lambda k: 1 if ops_per_module is None else int(ops_per_module.get(k, 1)))
+    opm = (
+        out["kind"].astype(str).map(lambda k: 1 if ops_per_module is None else int(ops_per_module.get(k, 1)))
+    )
     lead = np.nan_to_num(out["lead_time_days"].to_numpy(np.float64))
     release = np.ceil(lead).astype(np.int64)
     n_days = int(release.max(initial=0)) + CALENDAR_DAYS
-    cost = np.nan_to_num(out["cost"].to_numpy(np.float64) / np.maximum(out["modules"].to_numpy(np.float64), 1))
+    cost = np.nan_to_num(
+        out["cost"].to_numpy(np.float64) / np.maximum(out["modules"].to_numpy(np.float64), 1)
+    )
     funded, start, done = _serial_schedule(
-        rcode.astype(np.int64), release, out["modules"].to_numpy(np.int64), opm.to_numpy(np.int64),
-        cost, caps, np.inf if budget is None else float(budget), n_days)
+        rcode.astype(np.int64),
+        release,
+        out["modules"].to_numpy(np.int64),
+        opm.to_numpy(np.int64),
+        cost,
+        caps,
+        np.inf if budget is None else float(budget),
+        n_days,
+    )
     out["modules_funded"] = funded
     out["cost_funded"] = funded * cost
     out["ops"] = funded * opm.to_numpy(np.int64)

@@ -128,7 +128,9 @@ class _Reader:
     def fail(self, key: str, what: str) -> SurgeplanError:
         return SurgeplanError(f"{self.src}: [plan] {key} {what}")
 
-    def number(self, key: str, value: Any, lo: float, hi: float = float("inf"), integer: bool = False) -> float:
+    def number(
+        self, key: str, value: Any, lo: float, hi: float = float("inf"), integer: bool = False
+    ) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(key, f"must be a number, got {value!r}")
         if not lo <= value <= hi:
@@ -187,11 +189,19 @@ def survive_setting(value: Any, src: str) -> str | list:
 
     if isinstance(value, str):
         return value if value in SWEEPS else [value]
-    if isinstance(value, list) and value and all(
-            isinstance(v, str) or (isinstance(v, list) and v and all(isinstance(x, str) for x in v)) for v in value):
+    if (
+        isinstance(value, list)
+        and value
+        and all(
+            isinstance(v, str) or (isinstance(v, list) and v and all(isinstance(x, str) for x in v))
+            for v in value
+        )
+    ):
         return value
-    raise SurgeplanError(f"{src}: survive must be one of {', '.join(repr(k) for k in SWEEPS)} or a list of "
-                         f"failure SPECs (RESOURCE_ID, site:NAME, region:ISO3, group:NAME), got {value!r}")
+    raise SurgeplanError(
+        f"{src}: survive must be one of {', '.join(repr(k) for k in SWEEPS)} or a list of "
+        f"failure SPECs (RESOURCE_ID, site:NAME, region:ISO3, group:NAME), got {value!r}"
+    )
 
 
 # key -> how to read it (the reader method and its extra arguments)
@@ -215,7 +225,9 @@ _PLAN_FIELDS: dict[str, tuple[str, tuple]] = {
 def _read_plan_table(src: str, plan: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(plan) - set(_PLAN_FIELDS))
     if unknown:
-        raise SurgeplanError(f"{src}: [plan] unknown key {unknown[0]!r}; known: {', '.join(sorted(_PLAN_FIELDS))}")
+        raise SurgeplanError(
+            f"{src}: [plan] unknown key {unknown[0]!r}; known: {', '.join(sorted(_PLAN_FIELDS))}"
+        )
     reader = _Reader(src, plan)
     out: dict[str, Any] = {}
     for key, value in plan.items():
@@ -251,8 +263,9 @@ def _read_indicators(src: str, table: Any) -> dict[str, dict[str, Any]]:
             raise SurgeplanError(f"{src}: [indicators.{region}] must be a table")
         bad = sorted(set(spec) - _IND_KEYS)
         if bad:
-            raise SurgeplanError(f"{src}: [indicators.{region}] unknown key {bad[0]!r}; "
-                                 f"known: {', '.join(sorted(_IND_KEYS))}")
+            raise SurgeplanError(
+                f"{src}: [indicators.{region}] unknown key {bad[0]!r}; known: {', '.join(sorted(_IND_KEYS))}"
+            )
         if "lockdown_start" not in spec:
             raise SurgeplanError(f"{src}: [indicators.{region}] needs lockdown_start")
         out[str(region)] = {k: (str(v) if k.startswith("lockdown") else v) for k, v in spec.items()}
@@ -287,5 +300,9 @@ def load_plan_settings(path: str | Path | None = None, raw: Mapping[str, Any] | 
     from surgeplan.dimension.flow import read_levers
 
     levers = read_levers(raw if path is None else path) if "levers" in raw else {}
-    return PlanSettings(**_read_plan_table(src, plan), gos=_read_gos(src, raw.get("gos", {})),
-                        indicators=_read_indicators(src, raw.get("indicators", {})), levers=levers)
+    return PlanSettings(
+        **_read_plan_table(src, plan),
+        gos=_read_gos(src, raw.get("gos", {})),
+        indicators=_read_indicators(src, raw.get("indicators", {})),
+        levers=levers,
+    )

@@ -16,10 +16,29 @@ import pandas as pd
 from surgeplan.kinds import KINDS, coupled_kinds
 
 TEMPORARY_COLUMNS = (
-    "resource_id", "kind", "region", "group", "priority_class", "cause", "short_from", "short_until",
-    "periods_short", "peak_period", "peak_load", "load_unit", "peak_gos", "gos_metric", "gos_target",
-    "peak_shortfall", "total_shortfall", "shortfall_unit", "excess_load", "reroute_to", "reroute_load",
-    "residual_excess", "measure",
+    "resource_id",
+    "kind",
+    "region",
+    "group",
+    "priority_class",
+    "cause",
+    "short_from",
+    "short_until",
+    "periods_short",
+    "peak_period",
+    "peak_load",
+    "load_unit",
+    "peak_gos",
+    "gos_metric",
+    "gos_target",
+    "peak_shortfall",
+    "total_shortfall",
+    "shortfall_unit",
+    "excess_load",
+    "reroute_to",
+    "reroute_load",
+    "residual_excess",
+    "measure",
 )
 
 _UNIT = {"erlang": "E", "gbps": "Gbps", "sessions": "sessions", "calls_per_hour": "calls/h"}
@@ -52,7 +71,9 @@ def reroute_candidates(dim: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     head = np.nan_to_num(dim["headroom"].to_numpy(np.float64), nan=-np.inf)
     gcode = pd.factorize(grp)[0].astype(np.int64)
     kcode = pd.factorize(dim["kind"].to_numpy())[0].astype(np.int64)
-    pcode = pd.factorize(pd.to_datetime(dim["period"]).to_numpy().astype("datetime64[ns]").astype(np.int64))[0]
+    pcode = pd.factorize(pd.to_datetime(dim["period"]).to_numpy().astype("datetime64[ns]").astype(np.int64))[
+        0
+    ]
     key = (gcode * (kcode.max(initial=0) + 1) + kcode) * (pcode.max(initial=0) + 1) + pcode
     key = np.where(has, key, -1)
     order = np.lexsort((-head, key))
@@ -76,7 +97,9 @@ def reroute_candidates(dim: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return target, spare
 
 
-def temporary_measures(planned: pd.DataFrame, scheduled: pd.DataFrame, asof: pd.Timestamp | str) -> pd.DataFrame:
+def temporary_measures(
+    planned: pd.DataFrame, scheduled: pd.DataFrame, asof: pd.Timestamp | str
+) -> pd.DataFrame:
     """Per resource still short under the plan: why, how badly, and what to do meanwhile.
 
     Parameters
@@ -111,8 +134,16 @@ def temporary_measures(planned: pd.DataFrame, scheduled: pd.DataFrame, asof: pd.
     codes, uniq = pd.factorize(rid)
     per = pd.to_datetime(d["period"]).to_numpy()
     sf = d["shortfall"].to_numpy(np.float64)
-    agg = pd.DataFrame({"c": codes, "p": per, "sf": sf}).groupby("c").agg(
-        short_from=("p", "min"), short_until=("p", "max"), periods_short=("p", "size"), total_shortfall=("sf", "sum"))
+    agg = (
+        pd.DataFrame({"c": codes, "p": per, "sf": sf})
+        .groupby("c")
+        .agg(
+            short_from=("p", "min"),
+            short_until=("p", "max"),
+            periods_short=("p", "size"),
+            total_shortfall=("sf", "sum"),
+        )
+    )
     # peak row: largest shortfall, earliest if tied
     order = np.lexsort((per, -np.nan_to_num(sf), codes))
     pk = order[np.r_[True, codes[order][1:] != codes[order][:-1]]]
@@ -121,29 +152,31 @@ def temporary_measures(planned: pd.DataFrame, scheduled: pd.DataFrame, asof: pd.
     excess = np.nan_to_num(excess)
     rr = np.minimum(excess, p["spare"].to_numpy(np.float64))
     rr = np.where(p["reroute_to"].notna().to_numpy(), rr, 0.0)
-    out = pd.DataFrame({
-        "resource_id": uniq,
-        "kind": p["kind"].astype(str).to_numpy(),
-        "region": p["region"].astype(str).to_numpy(),
-        "group": p["group"].astype(str).to_numpy(),
-        "priority_class": p["priority_class"].astype(str).to_numpy(),
-        "short_from": agg["short_from"].to_numpy(),
-        "short_until": agg["short_until"].to_numpy(),
-        "periods_short": agg["periods_short"].to_numpy(),
-        "peak_period": p["period"].to_numpy(),
-        "peak_load": p["load"].to_numpy(np.float64),
-        "load_unit": p["load_unit"].astype(str).to_numpy(),
-        "peak_gos": p["gos"].to_numpy(np.float64),
-        "gos_metric": p["gos_metric"].astype(str).to_numpy(),
-        "gos_target": p["gos_target"].to_numpy(np.float64),
-        "peak_shortfall": p["shortfall"].to_numpy(np.float64),
-        "total_shortfall": agg["total_shortfall"].to_numpy(),
-        "shortfall_unit": p["shortfall_unit"].astype(str).to_numpy(),
-        "excess_load": excess,
-        "reroute_to": np.where(rr > 0, p["reroute_to"].to_numpy(), None),
-        "reroute_load": rr,
-        "residual_excess": excess - rr,
-    })
+    out = pd.DataFrame(
+        {
+            "resource_id": uniq,
+            "kind": p["kind"].astype(str).to_numpy(),
+            "region": p["region"].astype(str).to_numpy(),
+            "group": p["group"].astype(str).to_numpy(),
+            "priority_class": p["priority_class"].astype(str).to_numpy(),
+            "short_from": agg["short_from"].to_numpy(),
+            "short_until": agg["short_until"].to_numpy(),
+            "periods_short": agg["periods_short"].to_numpy(),
+            "peak_period": p["period"].to_numpy(),
+            "peak_load": p["load"].to_numpy(np.float64),
+            "load_unit": p["load_unit"].astype(str).to_numpy(),
+            "peak_gos": p["gos"].to_numpy(np.float64),
+            "gos_metric": p["gos_metric"].astype(str).to_numpy(),
+            "gos_target": p["gos_target"].to_numpy(np.float64),
+            "peak_shortfall": p["shortfall"].to_numpy(np.float64),
+            "total_shortfall": agg["total_shortfall"].to_numpy(),
+            "shortfall_unit": p["shortfall_unit"].astype(str).to_numpy(),
+            "excess_load": excess,
+            "reroute_to": np.where(rr > 0, p["reroute_to"].to_numpy(), None),
+            "reroute_load": rr,
+            "residual_excess": excess - rr,
+        }
+    )
     out["cause"] = _causes(out, scheduled, asof)
     out["measure"] = _measures(out)
     return out[list(TEMPORARY_COLUMNS)].reset_index(drop=True)
@@ -161,8 +194,14 @@ def _causes(t: pd.DataFrame, scheduled: pd.DataFrame, asof: pd.Timestamp) -> np.
     reasons = [
         (past, "lead time: order_by " + ob + " had passed on the as-of date; modules in service " + done),
         (has & (status == "late") & ~past, "field operations in the region: modules in service " + done),
-        (has & (status == "beyond calendar"), np.full(len(t), "field operations: not schedulable", dtype=object)),
-        (has & np.isin(status, ["unfunded", "partly funded"]), np.full(len(t), "budget ceiling", dtype=object)),
+        (
+            has & (status == "beyond calendar"),
+            np.full(len(t), "field operations: not schedulable", dtype=object),
+        ),
+        (
+            has & np.isin(status, ["unfunded", "partly funded"]),
+            np.full(len(t), "budget ceiling", dtype=object),
+        ),
         (capped, np.full(len(t), "max_capacity reached", dtype=object)),
     ]
     cause = np.full(len(t), "", dtype=object)
@@ -192,13 +231,22 @@ def _measures(t: pd.DataFrame) -> np.ndarray:
     what = what.where(relief == "", what + ": " + relief)
     rr = t["reroute_load"].to_numpy(np.float64)
     left = t["residual_excess"].to_numpy(np.float64)
-    move = ("move " + pd.Series(rr).map("{:,.1f}".format) + " " + u + " to "
-            + t["reroute_to"].astype(str).reset_index(drop=True) + " (same group, spare capacity)")
+    move = (
+        "move "
+        + pd.Series(rr).map("{:,.1f}".format)
+        + " "
+        + u
+        + " to "
+        + t["reroute_to"].astype(str).reset_index(drop=True)
+        + " (same group, spare capacity)"
+    )
     out = what.copy()
     has_rr = rr > 0
     out[has_rr & (left > 0)] = (move + "; then " + what)[has_rr & (left > 0)]
     out[has_rr & ~(left > 0)] = move[has_rr & ~(left > 0)]
     n1 = pd.Series(kind).isin(coupled_kinds()).to_numpy() & (t["excess_load"].to_numpy(np.float64) <= 0)
-    out[n1] = ("run without N+1 protection until the upgrade (a failure of the largest member would put the "
-               "group at " + gos.map("{:.0%}".format) + " utilisation)")[n1]
+    out[n1] = (
+        "run without N+1 protection until the upgrade (a failure of the largest member would put the "
+        "group at " + gos.map("{:.0%}".format) + " utilisation)"
+    )[n1]
     return out.to_numpy()

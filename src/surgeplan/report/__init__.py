@@ -34,8 +34,13 @@ def _cell(v: object, fmt: str | None) -> tuple[str, bool]:
     return str(v), False
 
 
-def html_table(df: pd.DataFrame, columns: Sequence[str], formats: dict[str, str] | None = None,
-               max_rows: int = 200, vital_col: str | None = "priority_class") -> str:
+def html_table(
+    df: pd.DataFrame,
+    columns: Sequence[str],
+    formats: dict[str, str] | None = None,
+    max_rows: int = 200,
+    vital_col: str | None = "priority_class",
+) -> str:
     """An escaped HTML table of ``columns`` of ``df`` (first ``max_rows`` rows)."""
     cols = [c for c in columns if c in df.columns]
     if df.empty:
@@ -43,16 +48,20 @@ def html_table(df: pd.DataFrame, columns: Sequence[str], formats: dict[str, str]
     formats = formats or {}
     head = "".join(f"<th>{escape(c.replace('_', ' '))}</th>" for c in cols)
     rows = []
-    for rec in df.head(max_rows)[cols + ([vital_col] if vital_col in df.columns and vital_col not in cols else [])] \
-            .to_dict("records"):
+    for rec in df.head(max_rows)[
+        cols + ([vital_col] if vital_col in df.columns and vital_col not in cols else [])
+    ].to_dict("records"):
         cls = ' class="vital"' if vital_col and rec.get(vital_col) == "vital" else ""
         cells = []
         for c in cols:
             text, num = _cell(rec[c], formats.get(c))
-            cells.append(f'<td{" class=num" if num else ""}>{escape(text)}</td>')
+            cells.append(f"<td{' class=num' if num else ''}>{escape(text)}</td>")
         rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
-    more = f'<p class="note">... and {len(df) - max_rows:,} more rows (see the CSV/XLSX export).</p>' \
-        if len(df) > max_rows else ""
+    more = (
+        f'<p class="note">... and {len(df) - max_rows:,} more rows (see the CSV/XLSX export).</p>'
+        if len(df) > max_rows
+        else ""
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
 
 
@@ -68,8 +77,13 @@ def most_stressed(planned: pd.DataFrame, n: int = 8) -> list[str]:
         return []
     carry = planned["carriable"].to_numpy(np.float64)
     ratio = planned["load"].to_numpy(np.float64) / np.where(carry > 0, carry, np.nan)
-    df = pd.DataFrame({"rid": planned["resource_id"].astype(str).to_numpy(),
-                       "kind": planned["kind"].astype(str).to_numpy(), "r": np.nan_to_num(ratio, nan=0.0)})
+    df = pd.DataFrame(
+        {
+            "rid": planned["resource_id"].astype(str).to_numpy(),
+            "kind": planned["kind"].astype(str).to_numpy(),
+            "r": np.nan_to_num(ratio, nan=0.0),
+        }
+    )
     peak = df.groupby(["rid", "kind"], sort=False)["r"].max().reset_index()
     peak = peak.loc[peak["r"] > 0].sort_values("r", ascending=False, kind="stable")
     peak["rank"] = peak.groupby("kind").cumcount()
@@ -157,57 +171,149 @@ def write_report(
     budget = s.get("budget")
     cards = [
         {"value": f"{s.get('resources', 0):,}", "label": "resources dimensioned", "cls": ""},
-        {"value": f"{s.get('resources_short', 0):,}", "label": f"short at {plan.quantile} before the plan",
-         "cls": "bad" if s.get("resources_short") else "good"},
-        {"value": f"{s.get('actions', 0):,}", "label": f"actions ({s.get('vital_actions', 0)} vital)", "cls": ""},
+        {
+            "value": f"{s.get('resources_short', 0):,}",
+            "label": f"short at {plan.quantile} before the plan",
+            "cls": "bad" if s.get("resources_short") else "good",
+        },
+        {
+            "value": f"{s.get('actions', 0):,}",
+            "label": f"actions ({s.get('vital_actions', 0)} vital)",
+            "cls": "",
+        },
         {"value": f"{s.get('modules', 0):,}", "label": "modules funded", "cls": ""},
-        {"value": f"{s.get('cost', 0):,.0f}", "label": "cost" + (f" (budget {budget:,.0f})" if budget else ""),
-         "cls": ""},
-        {"value": f"{s.get('order_now', 0):,}", "label": "orders due now or overdue", "cls": "bad" if s.get("order_now") else ""},
-        {"value": f"{s.get('late_actions', 0):,}", "label": "actions late / unfunded", "cls": "bad" if s.get("late_actions") else "good"},
-        {"value": f"{s.get('resources_short_after_plan', 0):,}", "label": "still short under the plan",
-         "cls": "bad" if s.get("resources_short_after_plan") else "good"},
+        {
+            "value": f"{s.get('cost', 0):,.0f}",
+            "label": "cost" + (f" (budget {budget:,.0f})" if budget else ""),
+            "cls": "",
+        },
+        {
+            "value": f"{s.get('order_now', 0):,}",
+            "label": "orders due now or overdue",
+            "cls": "bad" if s.get("order_now") else "",
+        },
+        {
+            "value": f"{s.get('late_actions', 0):,}",
+            "label": "actions late / unfunded",
+            "cls": "bad" if s.get("late_actions") else "good",
+        },
+        {
+            "value": f"{s.get('resources_short_after_plan', 0):,}",
+            "label": "still short under the plan",
+            "cls": "bad" if s.get("resources_short_after_plan") else "good",
+        },
     ]
-    fmt = {"severity": ".0%", "gos_target": ".3g", "gos_now_peak": ".3g", "worst_gos": ".3g", "peak_gos": ".3g",
-           "late_days": ".0f", "cost": ",.0f", "cost_funded": ",.0f"}
-    actions_table = html_table(a, ["priority", "resource_id", "kind", "region", "priority_class", "modules",
-                                   "modules_funded", "needed_by", "order_by", "install_done", "late_days", "cost_funded",
-                                   "status", "reason"], fmt)
+    fmt = {
+        "severity": ".0%",
+        "gos_target": ".3g",
+        "gos_now_peak": ".3g",
+        "worst_gos": ".3g",
+        "peak_gos": ".3g",
+        "late_days": ".0f",
+        "cost": ",.0f",
+        "cost_funded": ",.0f",
+    }
+    actions_table = html_table(
+        a,
+        [
+            "priority",
+            "resource_id",
+            "kind",
+            "region",
+            "priority_class",
+            "modules",
+            "modules_funded",
+            "needed_by",
+            "order_by",
+            "install_done",
+            "late_days",
+            "cost_funded",
+            "status",
+            "reason",
+        ],
+        fmt,
+    )
     al = plan.alerts
     if not al.empty:
-        wide = al.pivot_table(index=["resource_id", "kind", "region", "priority_class", "lead_time_days"],
-                              columns="quantile", values="first_break", aggfunc="first", observed=True)
+        wide = al.pivot_table(
+            index=["resource_id", "kind", "region", "priority_class", "lead_time_days"],
+            columns="quantile",
+            values="first_break",
+            aggfunc="first",
+            observed=True,
+        )
         wide.columns = [f"first_break_{c}" for c in wide.columns]
         st = al.loc[al["quantile"] == plan.quantile].set_index("resource_id")["status"]
         wide = wide.reset_index()
         wide[f"status_{plan.quantile}"] = st.reindex(wide["resource_id"]).to_numpy()
         broken = wide.filter(like="first_break_").notna().any(axis=1)
         key = f"first_break_{plan.quantile}"
-        wide = wide.loc[broken].sort_values([key] if key in wide else list(wide.columns[:1]), na_position="last")
+        wide = wide.loc[broken].sort_values(
+            [key] if key in wide else list(wide.columns[:1]), na_position="last"
+        )
         alerts_table = html_table(wide, list(wide.columns), fmt)
     else:
         alerts_table = html_table(al, [])
-    late_table = html_table(plan.late, ["priority", "resource_id", "kind", "region", "priority_class", "status",
-                                        "needed_by", "install_done", "late_days", "modules", "modules_funded",
-                                        "gos_metric", "gos_target", "worst_gos", "shortfall_while_late"], fmt)
-    temporary_table = html_table(plan.temporary, ["resource_id", "kind", "region", "priority_class", "short_from",
-                                                  "short_until", "peak_shortfall", "shortfall_unit", "cause",
-                                                  "measure"], fmt)
-    replay_table = html_table(replay, list(replay.columns), {"cost": ",.0f"}, vital_col=None) \
-        if replay is not None and not replay.empty else ""
+    late_table = html_table(
+        plan.late,
+        [
+            "priority",
+            "resource_id",
+            "kind",
+            "region",
+            "priority_class",
+            "status",
+            "needed_by",
+            "install_done",
+            "late_days",
+            "modules",
+            "modules_funded",
+            "gos_metric",
+            "gos_target",
+            "worst_gos",
+            "shortfall_while_late",
+        ],
+        fmt,
+    )
+    temporary_table = html_table(
+        plan.temporary,
+        [
+            "resource_id",
+            "kind",
+            "region",
+            "priority_class",
+            "short_from",
+            "short_until",
+            "peak_shortfall",
+            "shortfall_unit",
+            "cause",
+            "measure",
+        ],
+        fmt,
+    )
+    replay_table = (
+        html_table(replay, list(replay.columns), {"cost": ",.0f"}, vital_col=None)
+        if replay is not None and not replay.empty
+        else ""
+    )
     n_act = len(a)
-    env = Environment(loader=PackageLoader("surgeplan.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    env = Environment(
+        loader=PackageLoader("surgeplan.report", "templates"), autoescape=select_autoescape(["html", "j2"])
+    )
     html = env.get_template("report.html.j2").render(
         title=title,
-        subtitle=subtitle or f"Plan as of {plan.asof:%Y-%m-%d}, sized on the {plan.quantile} busy-hour forecast.",
+        subtitle=subtitle
+        or f"Plan as of {plan.asof:%Y-%m-%d}, sized on the {plan.quantile} busy-hour forecast.",
         asof=f"{plan.asof:%Y-%m-%d}",
         cards=cards,
         load_charts=load_charts,
         charts_available=charts.available(),
         timeline=charts.action_timeline(a),
-        actions_note=(f"{n_act:,} actions by priority (vital customers first, then soonest and worst GoS break). "
-                      "Orders are placed on the as-of date; modules arrive after the lead time and are installed "
-                      "within each region's field operations per day."),
+        actions_note=(
+            f"{n_act:,} actions by priority (vital customers first, then soonest and worst GoS break). "
+            "Orders are placed on the as-of date; modules arrive after the lead time and are installed "
+            "within each region's field operations per day."
+        ),
         actions_table=actions_table,
         alerts_table=alerts_table,
         late_table=late_table,
@@ -216,12 +322,17 @@ def write_report(
         replay_table=replay_table,
         replay_findings=list(replay_findings),
         policy_headline=policy_headline,
-        policy_table=html_table(policies, list(policies.columns), {"unserved_load_share": ".2%", "cost": ",.0f"},
-                                vital_col=None) if policies is not None else "",
+        policy_table=html_table(
+            policies, list(policies.columns), {"unserved_load_share": ".2%", "cost": ",.0f"}, vital_col=None
+        )
+        if policies is not None
+        else "",
         policy_note=policy_note,
         customer_relation=customer_relation,
-        replay_note=("Each row is the plan made on that date from the data known then (forecast fitted on "
-                     "measurements up to the date), as an operator replanning daily would have seen it."),
+        replay_note=(
+            "Each row is the plan made on that date from the data known then (forecast fitted on "
+            "measurements up to the date), as an operator replanning daily would have seen it."
+        ),
         method=[
             "Busy hour: the hour with the highest mean load of each day (ITU-T E.500); sizing uses its "
             f"{plan.quantile} forecast.",
@@ -234,7 +345,7 @@ def write_report(
         files=list(files),
         whatif_html=whatif_html,
         version=surgeplan.__version__,
-        generated=f"{_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        generated=f"{_dt.datetime.now(_dt.UTC):%Y-%m-%d %H:%M} UTC",
     )
     path.write_text(html, encoding="utf-8")
     return path

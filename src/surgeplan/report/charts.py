@@ -70,7 +70,13 @@ def load_vs_capacity(
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.2, 2.6))
     if history is not None and len(history):
-        ax.plot(pd.to_datetime(history["period"]), history["load"], color="#333", lw=1.4, label="measured busy hour")
+        ax.plot(
+            pd.to_datetime(history["period"]),
+            history["load"],
+            color="#333",
+            lw=1.4,
+            label="measured busy hour",
+        )
     if forecast is not None and len(forecast):
         t = pd.to_datetime(forecast["period"])
         lo = forecast["p50"] if "p50" in forecast else None
@@ -118,15 +124,23 @@ def action_timeline(actions: pd.DataFrame, top: int = 25) -> str | None:
     colors = np.where(late, LATE, np.where(a["priority_class"].astype(str) == "vital", VITAL, STANDARD))
     import matplotlib.dates as mdates
 
-    ax.barh(y, np.maximum(width, 0.5), left=mdates.date2num(pd.DatetimeIndex(start)), color=colors, alpha=0.8,
-            height=0.6)
+    ax.barh(
+        y,
+        np.maximum(width, 0.5),
+        left=mdates.date2num(pd.DatetimeIndex(start)),
+        color=colors,
+        alpha=0.8,
+        height=0.6,
+    )
     ax.scatter(mdates.date2num(nb), y, marker="D", color="black", s=14, zorder=3, label="needed by")
     ax.set_yticks(y)
     ax.set_yticklabels([f"{p}. {r}" for p, r in zip(a["priority"], a["resource_id"])], fontsize=7)
     ax.xaxis_date()
     ax.tick_params(axis="x", labelsize=7)
     ax.grid(axis="x", alpha=0.3)
-    ax.set_title("order by -> in service (orange: late; red: vital; blue: standard; diamond: needed by)", fontsize=8)
+    ax.set_title(
+        "order by -> in service (orange: late; red: vital; blue: standard; diamond: needed by)", fontsize=8
+    )
     fig.autofmt_xdate()
     return _uri(fig)
 

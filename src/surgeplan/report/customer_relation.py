@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 from markupsafe import escape
 
-from surgeplan.quantiles import column as quantile_column
 from surgeplan.dimension import apply_levers, chains, dimension, lever_table
 from surgeplan.dimension.pooling import pooling_gain
+from surgeplan.quantiles import column as quantile_column
 from surgeplan.report import html_table
 
 __all__ = ["customer_relation_section", "lever_sentences"]

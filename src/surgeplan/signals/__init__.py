@@ -99,8 +99,12 @@ def read_indicators(path, format: Format = "auto", **kwargs) -> pd.DataFrame:
         if fmt == "oxcgrt" and not detected.startswith("oxcgrt"):
             raise SurgeplanError(f"{path}: not an OxCGRT file (looks like {detected})")
         fmt = detected
-    readers = {"oxcgrt-legacy": read_oxcgrt_legacy, "oxcgrt-v1": read_oxcgrt_v1, "owid": read_owid,
-               "generic": read_generic}
+    readers = {
+        "oxcgrt-legacy": read_oxcgrt_legacy,
+        "oxcgrt-v1": read_oxcgrt_v1,
+        "owid": read_owid,
+        "generic": read_generic,
+    }
     if fmt not in readers:
         raise SurgeplanError(f"format must be one of auto, oxcgrt, {', '.join(readers)}; got {format!r}")
     return readers[fmt](path, **kwargs)

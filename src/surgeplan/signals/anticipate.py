@@ -101,8 +101,20 @@ from surgeplan.signals.lockdown import LockdownRule, lockdown_periods
 _DERIVED = {"new_cases", "new_cases_per_100k_7d", "growth_rate", "doubling_time_days"}
 
 ANTICIPATE_COLUMNS = (
-    "region", "status", "threshold", "last_date", "last_value", "growth_rate", "growth_rate_low",
-    "growth_rate_high", "doubling_time_days", "crossed_on", "earliest", "median", "latest", "range_method",
+    "region",
+    "status",
+    "threshold",
+    "last_date",
+    "last_value",
+    "growth_rate",
+    "growth_rate_low",
+    "growth_rate_high",
+    "doubling_time_days",
+    "crossed_on",
+    "earliest",
+    "median",
+    "latest",
+    "range_method",
 )
 
 _LEAD_BANDWIDTH = float(np.log(2.0))
@@ -137,7 +149,9 @@ def _slope_fit(y: np.ndarray, min_points: int) -> tuple[np.ndarray, np.ndarray, 
     return np.where(ok, slope, np.nan), xbar, ybar
 
 
-def _median_lead(slope: np.ndarray, xbar: np.ndarray, ybar: np.ndarray, target: float | np.ndarray) -> np.ndarray:
+def _median_lead(
+    slope: np.ndarray, xbar: np.ndarray, ybar: np.ndarray, target: float | np.ndarray
+) -> np.ndarray:
     """Days after the last observed day at which the fitted line first reaches ``target`` (>= 1; NaN if r <= 0)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         t = xbar + (target - ybar) / slope
@@ -145,7 +159,13 @@ def _median_lead(slope: np.ndarray, xbar: np.ndarray, ybar: np.ndarray, target: 
 
 
 def _growth_volatility(
-    values: np.ndarray, low: float, high: float, window: int, min_points: int, days: int, lag: int = 7,
+    values: np.ndarray,
+    low: float,
+    high: float,
+    window: int,
+    min_points: int,
+    days: int,
+    lag: int = 7,
 ) -> tuple[float, int]:
     """Variance per day of the random-walk changes of the growth rate, learned from the rows known at ``asof``.
 
@@ -175,7 +195,13 @@ def _growth_volatility(
 
 
 def _calibration_pairs(
-    values: np.ndarray, threshold: float, window: int, min_points: int, days: int, levels: int, span: float,
+    values: np.ndarray,
+    threshold: float,
+    window: int,
+    min_points: int,
+    days: int,
+    levels: int,
+    span: float,
     horizon_days: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Past forecasts of the same method, replayed on the rows known at ``asof``, and what happened.
@@ -280,8 +306,13 @@ def lockdown_onset_values(
     when = first - pd.Timedelta(days=int(offset_days))
     stacked = table.stack() if len(table) else pd.Series(dtype=np.float64)
     values = stacked.reindex(pd.MultiIndex.from_arrays([when.to_numpy(), first.index])) if len(first) else []
-    return pd.DataFrame({"region": first.index.astype(object), "start": first.to_numpy(),
-                         "value": np.asarray(values, dtype=np.float64)})
+    return pd.DataFrame(
+        {
+            "region": first.index.astype(object),
+            "start": first.to_numpy(),
+            "value": np.asarray(values, dtype=np.float64),
+        }
+    )
 
 
 def threshold_from_earlier_regions(
@@ -336,40 +367,40 @@ def threshold_from_earlier_regions(
 class AnticipationOptions:
     """How :func:`anticipate_crossing` fits and calibrates (every field has a default).
 
-    Attributes
-    ----------
-window : int
-    Days before ``asof`` in the log-linear fit (default 7: the latest week, the growth that will
-    carry on; longer windows reach back to faster early growth and forecast earlier).
-level : float
-    Two-sided level of the earliest/latest range (default 0.9): the share of real crossing days
-    it aims to hold.
-horizon_days : int
-    Look this many days past ``asof``; crossings later than that are NaT.
-min_points : int
-    Minimum positive observations in the window to fit (at least 3).
-autocorrelation : bool
-    Widen the parametric band for lag-1 autocorrelation ``rho`` of the fit residuals (successive
-    7-day sums share six days): residual variance and Student-t degrees of freedom use the effective sample
-    size ``n_eff = n (1 - rho) / (1 + rho)`` (at least 3), as in Santer et al. (2000). Parametric
-    range only.
-calibrate : bool
-    Calibrate median and range on the errors of the same method's past forecasts (module
-    docstring, step 3; default True). False gives the parametric (trend-fit only) range.
-calibration_days : int
-    Past forecast origins replayed: the last this many days before ``asof`` (default 60).
-calibration_levels : int
-    Levels replayed: ``threshold / 2**k`` for ``k = 0 .. calibration_levels - 1`` (default 4).
-calibration_span : float
-    A past forecast counts when the region was below the level but at least ``level / span``
-    (default 8: within three doublings; far-below regions are dominated by small-count noise).
-min_calibration : float
-    Minimum kernel-weighted number of past forecasts that reached their level, below which a
-    region keeps the parametric range (default 10).
-growth_volatility : bool
-    Parametric range as the prediction band of a local linear trend whose growth-rate volatility
-    is learned from all regions before ``asof`` (default True; module docstring, step 4). False:
-    confidence band of the fitted line only (narrower, the former default).
+        Attributes
+        ----------
+    window : int
+        Days before ``asof`` in the log-linear fit (default 7: the latest week, the growth that will
+        carry on; longer windows reach back to faster early growth and forecast earlier).
+    level : float
+        Two-sided level of the earliest/latest range (default 0.9): the share of real crossing days
+        it aims to hold.
+    horizon_days : int
+        Look this many days past ``asof``; crossings later than that are NaT.
+    min_points : int
+        Minimum positive observations in the window to fit (at least 3).
+    autocorrelation : bool
+        Widen the parametric band for lag-1 autocorrelation ``rho`` of the fit residuals (successive
+        7-day sums share six days): residual variance and Student-t degrees of freedom use the effective sample
+        size ``n_eff = n (1 - rho) / (1 + rho)`` (at least 3), as in Santer et al. (2000). Parametric
+        range only.
+    calibrate : bool
+        Calibrate median and range on the errors of the same method's past forecasts (module
+        docstring, step 3; default True). False gives the parametric (trend-fit only) range.
+    calibration_days : int
+        Past forecast origins replayed: the last this many days before ``asof`` (default 60).
+    calibration_levels : int
+        Levels replayed: ``threshold / 2**k`` for ``k = 0 .. calibration_levels - 1`` (default 4).
+    calibration_span : float
+        A past forecast counts when the region was below the level but at least ``level / span``
+        (default 8: within three doublings; far-below regions are dominated by small-count noise).
+    min_calibration : float
+        Minimum kernel-weighted number of past forecasts that reached their level, below which a
+        region keeps the parametric range (default 10).
+    growth_volatility : bool
+        Parametric range as the prediction band of a local linear trend whose growth-rate volatility
+        is learned from all regions before ``asof`` (default True; module docstring, step 4). False:
+        confidence band of the fitted line only (narrower, the former default).
     """
 
     window: int = 7
@@ -457,8 +488,10 @@ def anticipate_crossing(
         raise SurgeplanError(f"window ({window} days) must be at least min_points ({min_points})")
     if calibrate:
         if int(calibration_days) < 1 or int(calibration_levels) < 1:
-            raise SurgeplanError(f"calibration_days and calibration_levels must be >= 1, got {calibration_days}, "
-                                 f"{calibration_levels}")
+            raise SurgeplanError(
+                f"calibration_days and calibration_levels must be >= 1, got {calibration_days}, "
+                f"{calibration_levels}"
+            )
         if not float(calibration_span) > 1:
             raise SurgeplanError(f"calibration_span must be > 1, got {calibration_span}")
 
@@ -530,11 +563,15 @@ def anticipate_crossing(
     sigma2 = 0.0
     if growth_volatility:
         low = threshold / 2.0 ** (max(int(calibration_levels), 1) - 1) / float(calibration_span)
-        sigma2, pairs = _growth_volatility(pool_values, low, threshold, window, min_points, int(calibration_days))
+        sigma2, pairs = _growth_volatility(
+            pool_values, low, threshold, window, min_points, int(calibration_days)
+        )
         sigma2 = sigma2 if pairs >= _MIN_VOLATILITY_PAIRS else 0.0
     with np.errstate(invalid="ignore", divide="ignore"):
         centre = ybar + slope * (future - xbar)
-        if growth_volatility:  # prediction band of a local linear trend: fit + next observation + drifting rate
+        if (
+            growth_volatility
+        ):  # prediction band of a local linear trend: fit + next observation + drifting rate
             drift = sigma2 * future * (future + 1) * (2 * future + 1) / 6  # sum_{m<=h} m^2 sigma2
             half = q * np.sqrt(s**2 * (1.0 + 1.0 / n + (future - xbar) ** 2 / sxx) + drift)
         else:  # confidence band of the fitted line (Fieller interval of the crossing time)
@@ -545,16 +582,27 @@ def anticipate_crossing(
         hit = np.nan_to_num(curve, nan=-np.inf) >= target
         any_hit = hit.any(axis=0) & fit & ~crossed
         k = hit.argmax(axis=0)
-        return np.where(any_hit, np.datetime64(last_day, "ns") + (k + 1).astype("timedelta64[D]"),
-                        np.datetime64("NaT"))
+        return np.where(
+            any_hit, np.datetime64(last_day, "ns") + (k + 1).astype("timedelta64[D]"), np.datetime64("NaT")
+        )
 
     earliest, median, latest = first_day(centre + half), first_day(centre), first_day(centre - half)
     forecast = fit & ~crossed & (slope > 0) & ~np.isnat(median)
     method = np.where(forecast, "parametric", None).astype(object)
     if calibrate and forecast.any():
         calibrated = _calibrate_range(
-            pool_values, threshold, np.datetime64(last_day, "ns"), median, forecast, level, window, min_points,
-            int(calibration_days), int(calibration_levels), float(calibration_span), float(min_calibration),
+            pool_values,
+            threshold,
+            np.datetime64(last_day, "ns"),
+            median,
+            forecast,
+            level,
+            window,
+            min_points,
+            int(calibration_days),
+            int(calibration_levels),
+            float(calibration_span),
+            float(min_calibration),
             horizon_days,
         )
         use = calibrated[3]
@@ -592,8 +640,18 @@ def anticipate_crossing(
 
 
 def _calibrate_range(
-    values: np.ndarray, threshold: float, last_day: np.datetime64, median: np.ndarray, forecast: np.ndarray,
-    level: float, window: int, min_points: int, days: int, levels: int, span: float, min_events: float,
+    values: np.ndarray,
+    threshold: float,
+    last_day: np.datetime64,
+    median: np.ndarray,
+    forecast: np.ndarray,
+    level: float,
+    window: int,
+    min_points: int,
+    days: int,
+    levels: int,
+    span: float,
+    min_events: float,
     horizon_days: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Conformal earliest / median / latest from the errors of past forecasts (see :func:`anticipate_crossing`).
@@ -604,8 +662,9 @@ def _calibrate_range(
     n_regions = median.shape[0]
     nat = np.full(n_regions, np.datetime64("NaT"), dtype="datetime64[ns]")
     use = np.zeros(n_regions, dtype=bool)
-    z, censored, lead_hat, region = _calibration_pairs(values, threshold, window, min_points, days, levels, span,
-                                                       horizon_days)
+    z, censored, lead_hat, region = _calibration_pairs(
+        values, threshold, window, min_points, days, levels, span, horizon_days
+    )
     if z.size == 0 or np.unique(region[~censored]).size < 3:  # need crossings seen in at least 3 regions
         return nat, nat.copy(), nat.copy(), use
     targets = np.flatnonzero(forecast)
@@ -630,8 +689,9 @@ def _calibrate_range(
     return earliest, med, latest, use
 
 
-def first_crossing_dates(indicators: pd.DataFrame, threshold: float, name: str = "new_cases_per_100k_7d",
-                         population=None) -> pd.Series:
+def first_crossing_dates(
+    indicators: pd.DataFrame, threshold: float, name: str = "new_cases_per_100k_7d", population=None
+) -> pd.Series:
     """First day each region's indicator is ``>= threshold`` in the whole data (for back-testing anticipation)."""
     ind = _known(indicators, None, name, population)
     return first_crossing(wide(ind, name), float(threshold))
@@ -676,13 +736,20 @@ def backtest_anticipation(
     observed = table.notna().to_numpy()
     last_row = len(table.index) - 1 - np.argmax(observed[::-1], axis=0)
     days = np.asarray(table.index, dtype="datetime64[ns]")
-    data_end = pd.Series(np.where(observed.any(axis=0), days[np.maximum(last_row, 0)] if len(days) else
-                                  np.datetime64("NaT"), np.datetime64("NaT")), index=table.columns)
+    data_end = pd.Series(
+        np.where(
+            observed.any(axis=0),
+            days[np.maximum(last_row, 0)] if len(days) else np.datetime64("NaT"),
+            np.datetime64("NaT"),
+        ),
+        index=table.columns,
+    )
     parts = []
     for asof in asofs:  # a handful of forecast days; regions are vectorized inside
         cut = to_day(asof, "asofs")
-        res = anticipate_crossing(full, cut, threshold, name=name, regions=regions, population=population,
-                                  options=options)
+        res = anticipate_crossing(
+            full, cut, threshold, name=name, regions=regions, population=population, options=options
+        )
         actual = first_crossing(table.loc[table.index >= cut], float(threshold)).reindex(res["region"])
         res.insert(1, "asof", pd.Series(cut, index=res.index).astype("datetime64[ns]"))
         res["actual"] = actual.to_numpy()
@@ -691,7 +758,9 @@ def backtest_anticipation(
         forecast = status == "forecast"
         err = (res["actual"] - res["median"]).dt.days.astype(np.float64)
         res["error_days"] = np.where(forecast & happened, err, np.nan)
-        inside = ((res["earliest"] <= res["actual"]) & ((res["actual"] <= res["latest"]) | res["latest"].isna()))
+        inside = (res["earliest"] <= res["actual"]) & (
+            (res["actual"] <= res["latest"]) | res["latest"].isna()
+        )
         # no crossing in the data: a closed range whose last day passed is a miss; an open range whose first
         # day passed holds it ("not before earliest, maybe never")
         seen_until = data_end.reindex(res["region"]).to_numpy()
@@ -701,9 +770,11 @@ def backtest_anticipation(
         beyond = status == "beyond_horizon"
         low = res["earliest"].fillna(cut + pd.Timedelta(days=options.horizon_days))
         held_open = (forecast | beyond) & ~happened & ~closed & (low.to_numpy() < seen_until)
-        scored = np.select([forecast & happened, missed, beyond & happened, held_open],
-                           [inside.to_numpy(dtype=bool), False, (res["actual"] >= low).to_numpy(dtype=bool), True],
-                           2)
+        scored = np.select(
+            [forecast & happened, missed, beyond & happened, held_open],
+            [inside.to_numpy(dtype=bool), False, (res["actual"] >= low).to_numpy(dtype=bool), True],
+            2,
+        )
         res["inside"] = pd.array(np.where(scored == 2, pd.NA, scored == 1), dtype="boolean")
         parts.append(res)
     return pd.concat(parts, ignore_index=True)

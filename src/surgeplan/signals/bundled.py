@@ -109,8 +109,11 @@ def bundled_regions() -> list[str]:
 def _load_population() -> pd.Series:
     with resources.as_file(_resource(POPULATION_FILE)) as path:
         frame = pd.read_csv(path, dtype={"region": str}, keep_default_na=False)
-    return pd.Series(frame["population"].to_numpy(np.float64), index=pd.Index(frame["region"], name="region"),
-                     name="population")
+    return pd.Series(
+        frame["population"].to_numpy(np.float64),
+        index=pd.Index(frame["region"], name="region"),
+        name="population",
+    )
 
 
 def bundled_population(regions: str | Iterable[str] | None = None) -> pd.Series:

@@ -135,7 +135,9 @@ def doubling_time(rate):
     return out.item() if out.ndim == 0 else out
 
 
-def population_by_region(indicators: pd.DataFrame, population=None, regions: Iterable[str] | None = None) -> pd.Series:
+def population_by_region(
+    indicators: pd.DataFrame, population=None, regions: Iterable[str] | None = None
+) -> pd.Series:
     """Population (persons) per region from an argument, the ``population`` indicator or the bundled 2019 table.
 
     Parameters
@@ -151,7 +153,9 @@ def population_by_region(indicators: pd.DataFrame, population=None, regions: Ite
     """
     from surgeplan.signals.bundled import bundled_population
 
-    regs = pd.Index(sorted(indicators["region"].unique()) if regions is None else list(regions), name="region")
+    regs = pd.Index(
+        sorted(indicators["region"].unique()) if regions is None else list(regions), name="region"
+    )
     out = pd.Series(np.nan, index=regs, name="population")
     if population is not None:
         if isinstance(population, pd.DataFrame):
@@ -291,7 +295,9 @@ def level_crossings(
         by region, level, date. Missing days inside a series carry the last observation; a series
         whose first observation is already at or above a level crosses up on that first day.
     """
-    levels = np.atleast_1d(np.asarray(list(levels) if not np.isscalar(levels) else [levels], dtype=np.float64))
+    levels = np.atleast_1d(
+        np.asarray(list(levels) if not np.isscalar(levels) else [levels], dtype=np.float64)
+    )
     table = wide(ensure_indicators(indicators), name)
     cols = ["region", "name", "level", "date", "direction", "value"]
     if table.size == 0:
@@ -309,8 +315,18 @@ def level_crossings(
         down = observed & prev_obs & ~above & prev
         for mask, direction in ((up, "up"), (down, "down")):
             t, r = np.nonzero(mask)
-            frames.append(pd.DataFrame({"region": regs[r], "name": name, "level": level, "date": days[t],
-                                        "direction": direction, "value": vals[t, r]}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "region": regs[r],
+                        "name": name,
+                        "level": level,
+                        "date": days[t],
+                        "direction": direction,
+                        "value": vals[t, r],
+                    }
+                )
+            )
     out = pd.concat(frames, ignore_index=True)
     return out.sort_values(["region", "level", "date"], kind="stable").reset_index(drop=True)[cols]
 

@@ -109,7 +109,9 @@ def finish(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["region", "name", "date"], kind="stable").reset_index(drop=True)
 
 
-def long_from_wide(regions: np.ndarray, dates: pd.DatetimeIndex, values: np.ndarray, name: str) -> pd.DataFrame:
+def long_from_wide(
+    regions: np.ndarray, dates: pd.DatetimeIndex, values: np.ndarray, name: str
+) -> pd.DataFrame:
     """Long rows from a ``regions x dates`` matrix (NaN cells dropped), vectorized."""
     values = np.asarray(values, dtype=np.float64)
     n_r, n_d = values.shape
@@ -124,8 +126,12 @@ def long_from_wide(regions: np.ndarray, dates: pd.DatetimeIndex, values: np.ndar
     )
 
 
-def wide(indicators: pd.DataFrame, name: str, dates: pd.DatetimeIndex | None = None,
-         regions: Iterable[str] | None = None) -> pd.DataFrame:
+def wide(
+    indicators: pd.DataFrame,
+    name: str,
+    dates: pd.DatetimeIndex | None = None,
+    regions: Iterable[str] | None = None,
+) -> pd.DataFrame:
     """One indicator as a daily ``date x region`` frame (missing days are NaN).
 
     Parameters
@@ -143,8 +149,11 @@ def wide(indicators: pd.DataFrame, name: str, dates: pd.DatetimeIndex | None = N
     table = sub.pivot_table(index="date", columns="region", values="value", aggfunc="last")
     table.columns = table.columns.astype(object)
     if dates is None:
-        dates = (pd.date_range(table.index.min(), table.index.max(), freq="D")
-                 if len(table) else pd.DatetimeIndex([], dtype="datetime64[ns]"))
+        dates = (
+            pd.date_range(table.index.min(), table.index.max(), freq="D")
+            if len(table)
+            else pd.DatetimeIndex([], dtype="datetime64[ns]")
+        )
     table = table.reindex(index=dates)
     if regions is not None:
         table = table.reindex(columns=list(regions))
@@ -154,8 +163,12 @@ def wide(indicators: pd.DataFrame, name: str, dates: pd.DatetimeIndex | None = N
 
 def stack_wide(table: pd.DataFrame, name: str) -> pd.DataFrame:
     """Inverse of :func:`wide`: a ``date x region`` frame back to long rows (NaN dropped)."""
-    return long_from_wide(np.asarray(table.columns, dtype=object), pd.DatetimeIndex(table.index),
-                          table.to_numpy(dtype=np.float64).T, name)
+    return long_from_wide(
+        np.asarray(table.columns, dtype=object),
+        pd.DatetimeIndex(table.index),
+        table.to_numpy(dtype=np.float64).T,
+        name,
+    )
 
 
 def daily_grid(indicators: pd.DataFrame) -> pd.DatetimeIndex:
@@ -198,7 +211,8 @@ def validate_indicators(frame: pd.DataFrame, source: str = "<frame>", *, row_off
     if missing:
         raise ValidationError(
             f"missing column(s) {', '.join(missing)}; an indicators table has columns {', '.join(INDICATOR_COLUMNS)}",
-            file=source, column=missing[0],
+            file=source,
+            column=missing[0],
         )
     n = len(frame)
     if n == 0:
@@ -244,7 +258,8 @@ def validate_indicators(frame: pd.DataFrame, source: str = "<frame>", *, row_off
         raise ValidationError(
             f"duplicate row for region {out['region'].iloc[i]}, date {out['date'].iloc[i]:%Y-%m-%d}, "
             f"name {out['name'].iloc[i]}",
-            file=source, row=int(rows[i]),
+            file=source,
+            row=int(rows[i]),
         )
     return finish(out)
 
@@ -304,8 +319,9 @@ def read_generic(
         if p.suffix.lower() in (".parquet", ".pq"):
             frame = pd.read_parquet(p)
         else:
-            frame = pd.read_csv(p, dtype={"region": str, "name": str, "date": str}, keep_default_na=False,
-                                na_values=NA_VALUES)
+            frame = pd.read_csv(
+                p, dtype={"region": str, "name": str, "date": str}, keep_default_na=False, na_values=NA_VALUES
+            )
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise ValidationError(f"cannot read as a CSV/Parquet indicators file ({exc})", file=str(p)) from None
     frame.columns = [str(c).strip() for c in frame.columns]

@@ -83,7 +83,9 @@ class LockdownRule:
         if self.stay_home_min_level is None and self.stringency_min is None:
             raise SurgeplanError("rule: stay_home_min_level and stringency_min cannot both be None")
         if self.stay_home_min_level is not None and not 0 <= float(self.stay_home_min_level) <= 3:
-            raise SurgeplanError(f"rule.stay_home_min_level must be in 0..3, got {self.stay_home_min_level!r}")
+            raise SurgeplanError(
+                f"rule.stay_home_min_level must be in 0..3, got {self.stay_home_min_level!r}"
+            )
         if self.stringency_min is not None and not 0 <= float(self.stringency_min) <= 100:
             raise SurgeplanError(f"rule.stringency_min must be in 0..100, got {self.stringency_min!r}")
         if int(self.min_days) < 1 or int(self.max_gap_days) < 0:
@@ -93,8 +95,10 @@ class LockdownRule:
         """The rule in words (for reports and the CLI)."""
         parts = []
         if self.stay_home_min_level is not None:
-            parts.append(f"stay-at-home C6 >= {self.stay_home_min_level:g}"
-                         + (" for the whole country" if self.require_general else ""))
+            parts.append(
+                f"stay-at-home C6 >= {self.stay_home_min_level:g}"
+                + (" for the whole country" if self.require_general else "")
+            )
         if self.stringency_min is not None:
             parts.append(f"stringency >= {self.stringency_min:g}")
         text = (" or " if self.combine == "any" else " and ").join(parts)
@@ -143,7 +147,8 @@ def _conditions(indicators: pd.DataFrame, rule: LockdownRule, regions: list[str]
     else:
         known = np.logical_and.reduce(known_parts)
         on = (stay if rule.stay_home_min_level is not None else True) & (
-            strict if rule.stringency_min is not None else True)
+            strict if rule.stringency_min is not None else True
+        )
     return dates, regs, on & known, known, stay, strict
 
 
@@ -181,7 +186,9 @@ def _lockdown(indicators: pd.DataFrame, rule: LockdownRule, regions, asof):
     start_days = days[s] if len(s) else np.array([], dtype="datetime64[ns]")
     end_days = np.where(ongoing, np.datetime64("NaT"), days[e] if len(e) else start_days)
     trig_stay, trig_str = stay[s, r], strict[s, r]
-    trigger = np.where(trig_stay & trig_str, "stay_home+stringency", np.where(trig_stay, "stay_home", "stringency"))
+    trigger = np.where(
+        trig_stay & trig_str, "stay_home+stringency", np.where(trig_stay, "stay_home", "stringency")
+    )
     periods = pd.DataFrame(
         {
             "region": np.asarray(regs, dtype=object)[r],
@@ -258,9 +265,12 @@ def lockdown_indicator(
     return stack_wide(daily, "lockdown")
 
 
-def first_lockdown(indicators: pd.DataFrame, rule: LockdownRule | None = None,
-                   regions: str | Iterable[str] | None = None,
-                   asof: DateLike = None) -> pd.Series:
+def first_lockdown(
+    indicators: pd.DataFrame,
+    rule: LockdownRule | None = None,
+    regions: str | Iterable[str] | None = None,
+    asof: DateLike = None,
+) -> pd.Series:
     """Start of each region's first lockdown period (Series region -> day; regions without one are left out)."""
     periods = lockdown_periods(indicators, rule, regions, asof)
     return periods.groupby("region", sort=True)["start"].min()

@@ -128,7 +128,9 @@ def read_owid(
         raise ValidationError(f"cannot read as CSV ({exc})", file=str(p)) from None
     for key in ("iso_code", "date"):
         if key not in header:
-            raise ValidationError(f"missing column {key!r}: not an OWID COVID-19 file", file=str(p), column=key)
+            raise ValidationError(
+                f"missing column {key!r}: not an OWID COVID-19 file", file=str(p), column=key
+            )
     if columns is None:
         mapping = {c: n for c, n in OWID_NAMES.items() if c in header}
     else:
@@ -137,8 +139,14 @@ def read_owid(
         if absent:
             raise ValidationError("requested column not in the file", file=str(p), column=absent[0])
     keys = [k for k in _KEYS if k in header]
-    frame = pd.read_csv(p, usecols=list(dict.fromkeys(keys + list(mapping))),
-                        dtype={k: str for k in keys}, keep_default_na=False, na_values=NA_VALUES, low_memory=False)
+    frame = pd.read_csv(
+        p,
+        usecols=list(dict.fromkeys(keys + list(mapping))),
+        dtype={k: str for k in keys},
+        keep_default_na=False,
+        na_values=NA_VALUES,
+        low_memory=False,
+    )
     frame.columns = frame.columns.str.strip()
     n = len(frame)
     if n == 0 or not mapping:
@@ -147,21 +155,31 @@ def read_owid(
     code = frame["iso_code"].astype("string").str.strip().str.upper()
     empty = code.isna().to_numpy() | (code == "").to_numpy(na_value=True)
     if empty.any():
-        raise ValidationError("empty iso_code", file=str(p), row=int(np.flatnonzero(empty)[0]) + 1, column="iso_code")
+        raise ValidationError(
+            "empty iso_code", file=str(p), row=int(np.flatnonzero(empty)[0]) + 1, column="iso_code"
+        )
     dates = pd.to_datetime(frame["date"].astype("string").str.strip(), format="%Y-%m-%d", errors="coerce")
     if dates.isna().any():
         i = int(np.flatnonzero(dates.isna().to_numpy())[0])
-        raise ValidationError(f"not a date (expected YYYY-MM-DD): {frame['date'].iloc[i]!r}", file=str(p), row=i + 1,
-                              column="date")
+        raise ValidationError(
+            f"not a date (expected YYYY-MM-DD): {frame['date'].iloc[i]!r}",
+            file=str(p),
+            row=i + 1,
+            column="date",
+        )
     dup = pd.DataFrame({"c": code, "d": dates}).duplicated().to_numpy()
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
-        raise ValidationError(f"{code.iloc[i]} on {dates.iloc[i]:%Y-%m-%d} appears twice", file=str(p), row=i + 1)
+        raise ValidationError(
+            f"{code.iloc[i]} on {dates.iloc[i]:%Y-%m-%d} appears twice", file=str(p), row=i + 1
+        )
 
     keep = np.ones(n, dtype=bool)
     continent = frame["continent"] if "continent" in frame.columns else None
     if aggregates == "drop":
-        keep &= ~is_owid_aggregate(code.to_numpy(dtype=object), None if continent is None else continent.to_numpy())
+        keep &= ~is_owid_aggregate(
+            code.to_numpy(dtype=object), None if continent is None else continent.to_numpy()
+        )
     code = code.replace(OWID_COUNTRY_CODES)
     regs = parse_regions(regions)
     if regs is not None:
@@ -173,12 +191,22 @@ def read_owid(
         if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
             values = raw.to_numpy(dtype=np.float64)
         else:
-            values = pd.to_numeric(raw.astype("string").str.strip(), errors="coerce").to_numpy(dtype=np.float64)
+            values = pd.to_numeric(raw.astype("string").str.strip(), errors="coerce").to_numpy(
+                dtype=np.float64
+            )
             wrong = np.isnan(values) & raw.notna().to_numpy()
             if wrong.any():
                 i = int(np.flatnonzero(wrong)[0])
                 raise ValidationError(f"not a number: {raw.iloc[i]!r}", file=str(p), row=i + 1, column=col)
-        parts.append(pd.DataFrame({"region": code.to_numpy(dtype=object)[keep], "date": dates.to_numpy()[keep],
-                                   "name": name, "value": values[keep]}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "region": code.to_numpy(dtype=object)[keep],
+                    "date": dates.to_numpy()[keep],
+                    "name": name,
+                    "value": values[keep],
+                }
+            )
+        )
     out = finish(pd.concat(parts, ignore_index=True))
     return filter_indicators(out, None, start, end)

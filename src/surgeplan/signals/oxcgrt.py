@@ -79,8 +79,13 @@ def _read_wide_csv(path: Path, id_columns: tuple[str, ...], ignore: tuple[str, .
     if not path.is_file():
         raise ValidationError("no such file", file=str(path))
     try:
-        frame = pd.read_csv(path, dtype={c: str for c in id_columns}, keep_default_na=False, na_values=NA_VALUES,
-                            low_memory=False)
+        frame = pd.read_csv(
+            path,
+            dtype={c: str for c in id_columns},
+            keep_default_na=False,
+            na_values=NA_VALUES,
+            low_memory=False,
+        )
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise ValidationError(f"cannot read as CSV ({exc})", file=str(path)) from None
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -89,14 +94,17 @@ def _read_wide_csv(path: Path, id_columns: tuple[str, ...], ignore: tuple[str, .
         raise ValidationError(
             f"missing column {missing[0]!r}: not an OxCGRT file in this layout (expected columns "
             f"{', '.join(id_columns)} then one column per day such as 01Jan2020)",
-            file=str(path), column=missing[0],
+            file=str(path),
+            column=missing[0],
         )
     date_cols: list[str] = []
     for c in frame.columns:
         if c in id_columns or c in ignore or c.startswith("Unnamed:") or c == "":
             continue
         if not _DATE_COL.match(c):
-            raise ValidationError("unexpected column (expected a day such as 01Jan2020)", file=str(path), column=c)
+            raise ValidationError(
+                "unexpected column (expected a day such as 01Jan2020)", file=str(path), column=c
+            )
         date_cols.append(c)
     if not date_cols:
         raise ValidationError("no date columns (expected 01Jan2020, 02Jan2020, ...)", file=str(path))
@@ -132,8 +140,9 @@ def _check_codes(codes: pd.Series, path: Path, column: str) -> np.ndarray:
     text = codes.astype("string").str.strip().str.upper()
     empty = text.isna().to_numpy() | (text == "").to_numpy(na_value=True)
     if empty.any():
-        raise ValidationError("empty region code", file=str(path), row=int(np.flatnonzero(empty)[0]) + 1,
-                              column=column)
+        raise ValidationError(
+            "empty region code", file=str(path), row=int(np.flatnonzero(empty)[0]) + 1, column=column
+        )
     return text.astype(object).to_numpy()
 
 
@@ -146,7 +155,11 @@ def _legacy_files(path: PathLike | Iterable[PathLike], names: Iterable[str] | No
     out: list[tuple[Path, str]] = []
     for p in paths:
         if p.is_dir():
-            found = [(p / f"{stem}.csv", name) for stem, name in LEGACY_NAMES.items() if (p / f"{stem}.csv").is_file()]
+            found = [
+                (p / f"{stem}.csv", name)
+                for stem, name in LEGACY_NAMES.items()
+                if (p / f"{stem}.csv").is_file()
+            ]
             if not found:
                 raise ValidationError(
                     f"no OxCGRT legacy time-series file here (looked for {', '.join(s + '.csv' for s in LEGACY_NAMES)})",
@@ -208,8 +221,12 @@ def read_oxcgrt_legacy(
         codes = _check_codes(ids["country_code"], p, "country_code")
         dup = pd.Series(codes).duplicated().to_numpy()
         if dup.any():
-            raise ValidationError(f"country {codes[dup][0]} appears twice", file=str(p),
-                                  row=int(np.flatnonzero(dup)[0]) + 1, column="country_code")
+            raise ValidationError(
+                f"country {codes[dup][0]} appears twice",
+                file=str(p),
+                row=int(np.flatnonzero(dup)[0]) + 1,
+                column="country_code",
+            )
         if regs is not None:
             keep = np.isin(codes, regs)
             codes, values = codes[keep], values[keep]
@@ -274,17 +291,25 @@ def read_oxcgrt_v1(
     known = {"NAT_TOTAL", "STATE_TOTAL", "CITY_TOTAL"}
     wanted = jurisdiction.strip().upper()
     if wanted != "ALL" and wanted not in known:
-        raise ValidationError(f"jurisdiction must be one of {', '.join(sorted(known))} or 'all', got {jurisdiction!r}")
+        raise ValidationError(
+            f"jurisdiction must be one of {', '.join(sorted(known))} or 'all', got {jurisdiction!r}"
+        )
     unknown = ~juris.isin(known).to_numpy()
     if unknown.any():
         i = int(np.flatnonzero(unknown)[0])
-        raise ValidationError(f"unknown jurisdiction {ids['Jurisdiction'].iloc[i]!r}", file=str(p), row=i + 1,
-                              column="Jurisdiction")
+        raise ValidationError(
+            f"unknown jurisdiction {ids['Jurisdiction'].iloc[i]!r}",
+            file=str(p),
+            row=i + 1,
+            column="Jurisdiction",
+        )
     code = ids["CountryCode"].astype("string").str.strip()
     code = code.mask(juris == "STATE_TOTAL", ids["RegionCode"].astype("string").str.strip())
     code = code.mask(juris == "CITY_TOTAL", ids["CityCode"].astype("string").str.strip())
     keep = np.ones(len(ids), dtype=bool) if wanted == "ALL" else (juris == wanted).to_numpy()
-    col_for = np.where(juris == "STATE_TOTAL", "RegionCode", np.where(juris == "CITY_TOTAL", "CityCode", "CountryCode"))
+    col_for = np.where(
+        juris == "STATE_TOTAL", "RegionCode", np.where(juris == "CITY_TOTAL", "CityCode", "CountryCode")
+    )
     empty = keep & (code.isna().to_numpy() | (code == "").to_numpy(na_value=True))
     if empty.any():
         i = int(np.flatnonzero(empty)[0])
@@ -294,7 +319,9 @@ def read_oxcgrt_v1(
     dup = pd.Series(codes[rows]).duplicated().to_numpy()
     if dup.any():
         i = int(rows[np.flatnonzero(dup)[0]])
-        raise ValidationError(f"region {codes[i]} appears twice", file=str(p), row=i + 1, column=str(col_for[i]))
+        raise ValidationError(
+            f"region {codes[i]} appears twice", file=str(p), row=i + 1, column=str(col_for[i])
+        )
     regs = parse_regions(regions)
     if regs is not None:
         keep &= np.isin(codes, regs)

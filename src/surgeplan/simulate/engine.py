@@ -63,13 +63,13 @@ import pandas as pd
 
 from surgeplan.errors import SurgeplanError, ValidationError
 from surgeplan.kinds import KINDS
+from surgeplan.simulate.profiles import holiday_days, local_clock, profile_day, profile_parts, region_timezone
+from surgeplan.simulate.scenario import KindParams, Scenario, ShockParams, load_scenario
+from surgeplan.simulate.shock import region_response
 
 #: Kinds whose load is a rate (calls, sessions, chats, messages per hour): the base load is
 #: utilisation x capacity x 3600 / aht_s (each capacity unit busy aht_s seconds per arrival).
 _RATE_KINDS = [k for k, v in KINDS.items() if v.load_unit.endswith("_per_hour")]
-from surgeplan.simulate.profiles import holiday_days, local_clock, profile_day, profile_parts, region_timezone
-from surgeplan.simulate.scenario import KindParams, Scenario, ShockParams, load_scenario
-from surgeplan.simulate.shock import region_response
 
 PathLike = Union[str, "os.PathLike[str]"]
 DateLike = Union[str, pd.Timestamp, np.datetime64, "datetime.date", "datetime.datetime"]  # noqa: F821

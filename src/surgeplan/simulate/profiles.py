@@ -29,22 +29,24 @@ References
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
-
 import pandas as pd
 from scipy.interpolate import CubicSpline
 
 from surgeplan._arrays import as_float_arrays, like_input
-from surgeplan.regions import REGION_TIMEZONES, REGION_WEEK_START, holiday_dates, region_timezone  # noqa: F401 (re-exported)
-from surgeplan.regions import working_week_day
+from surgeplan.regions import (  # noqa: F401 (re-exported)
+    REGION_TIMEZONES,
+    REGION_WEEK_START,
+    holiday_dates,
+    region_timezone,
+    working_week_day,
+)
 from surgeplan.simulate.scenario import ProfileParams
 
 _NS_PER_HOUR = 3_600_000_000_000
 _NS_PER_DAY = 24 * _NS_PER_HOUR
-
-
 
 
 def local_clock(ts_utc_ns: np.ndarray, tz: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

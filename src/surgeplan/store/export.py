@@ -156,8 +156,13 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
-def export_tables(tables: dict, out_dir: str | os.PathLike, stem: str, summary: dict | None = None,
-                  xlsx_sheets: tuple[str, ...] | None = None) -> list[Path]:
+def export_tables(
+    tables: dict,
+    out_dir: str | os.PathLike,
+    stem: str,
+    summary: dict | None = None,
+    xlsx_sheets: tuple[str, ...] | None = None,
+) -> list[Path]:
     """Write DataFrames as ``<stem>_<name>.csv`` files plus one ``<stem>.xlsx`` workbook.
 
     The workbook has a ``summary`` sheet (when ``summary`` is given) and one sheet per table in
@@ -178,8 +183,9 @@ def export_tables(tables: dict, out_dir: str | os.PathLike, stem: str, summary: 
     def workbook(t: Path) -> None:
         with pd.ExcelWriter(t, engine="openpyxl") as xw:
             if summary is not None:
-                pd.DataFrame({"item": list(summary), "value": [str(v) for v in summary.values()]}) \
-                    .to_excel(xw, sheet_name="summary", index=False)
+                pd.DataFrame({"item": list(summary), "value": [str(v) for v in summary.values()]}).to_excel(
+                    xw, sheet_name="summary", index=False
+                )
             for name in sheets:
                 tables[name].to_excel(xw, sheet_name=name[:31], index=False)
 

@@ -205,7 +205,17 @@ USERS = TableSpec(
 #: Every table surgeplan itself defines, by name.
 TABLES: dict[str, TableSpec] = {
     t.name: t
-    for t in (KINDS_TABLE, RESOURCES, MEASUREMENTS, INDICATORS, COVARIATES, RUNS, FORECASTS, DERIVED_TABLES, USERS)
+    for t in (
+        KINDS_TABLE,
+        RESOURCES,
+        MEASUREMENTS,
+        INDICATORS,
+        COVARIATES,
+        RUNS,
+        FORECASTS,
+        DERIVED_TABLES,
+        USERS,
+    )
 }
 #: Tables never read or exported through the generic table readers (credentials).
 PRIVATE_TABLES = frozenset({"users"})
@@ -239,9 +249,12 @@ def _v2(con: duckdb.DuckDBPyConnection) -> None:
 def _v3(con: duckdb.DuckDBPyConnection) -> None:
     # v1 creates `resources` with the columns of its day: add every optional column added since
     # (whatever RESOURCES lists: redials, customer-relation flow), so an older file reads like a new one.
-    have = {r[0] for r in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'resources' AND database_name = current_database()"
-    ).fetchall()}
+    have = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'resources' AND database_name = current_database()"
+        ).fetchall()
+    }
     for col, typ in RESOURCES.columns:
         if col not in have:
             con.execute(f"ALTER TABLE resources ADD COLUMN {quote_ident(col)} {typ}")
@@ -255,8 +268,11 @@ def _v4(con: duckdb.DuckDBPyConnection) -> None:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "core data: kinds, resources, measurements, indicators", _v1),
     Migration(2, "covariates, runs, forecasts, derived_tables", _v2),
-    Migration(3, "resources: optional inventory columns added after v1 (trunk-group redials, customer-relation flow)",
-              _v3),
+    Migration(
+        3,
+        "resources: optional inventory columns added after v1 (trunk-group redials, customer-relation flow)",
+        _v3,
+    ),
     Migration(4, "users (service accounts, hashed tokens)", _v4),
 )
 #: Version of the layout this code writes.

@@ -181,7 +181,13 @@ _INVENTORY_COLUMNS = (
     ),
     _num("concurrency", required=False, low=1.0, default=INVENTORY_OPTIONAL["concurrency"]),
     _num("concurrency_slowdown", required=False, low=0.0, default=INVENTORY_OPTIONAL["concurrency_slowdown"]),
-    _num("service_window_s", required=False, low=0.0, low_open=True, default=INVENTORY_OPTIONAL["service_window_s"]),
+    _num(
+        "service_window_s",
+        required=False,
+        low=0.0,
+        low_open=True,
+        default=INVENTORY_OPTIONAL["service_window_s"],
+    ),
 )
 
 RULES: dict[str, TableRules] = {

@@ -34,13 +34,20 @@ _DAY = pd.Timedelta(days=1)
 class Forecaster(Protocol):
     """What :func:`backtest` needs from a model (``ShockForecaster`` and the peers satisfy it)."""
 
-    def fit(self, measurements: pd.DataFrame, inventory: Any = None, indicators: Any = None,
-            covariates: Any = None, cutoff: Any = None) -> Any: ...
+    def fit(
+        self,
+        measurements: pd.DataFrame,
+        inventory: Any = None,
+        indicators: Any = None,
+        covariates: Any = None,
+        cutoff: Any = None,
+    ) -> Any: ...
 
     def update(self, new_measurements: pd.DataFrame) -> Any: ...
 
-    def predict(self, horizon: Any, indicators_future: Any = None, covariates: Any = None) -> pd.DataFrame: ...
-
+    def predict(
+        self, horizon: Any, indicators_future: Any = None, covariates: Any = None
+    ) -> pd.DataFrame: ...
 
 
 def parse_quantiles(text: str | Sequence[float]) -> tuple[float, ...]:
@@ -179,8 +186,11 @@ def backtest(
     ind_days = None
     if indicators is not None and len(indicators):
         ind = indicators.copy()
-        ind["date"] = pd.to_datetime(ind["date"]).dt.tz_localize(None) if getattr(
-            pd.to_datetime(ind["date"]).dt, "tz", None) else pd.to_datetime(ind["date"])
+        ind["date"] = (
+            pd.to_datetime(ind["date"]).dt.tz_localize(None)
+            if getattr(pd.to_datetime(ind["date"]).dt, "tz", None)
+            else pd.to_datetime(ind["date"])
+        )
         ind = ind.sort_values("date", kind="stable").reset_index(drop=True)
         ind_days = ind["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     else:
@@ -203,7 +213,13 @@ def backtest(
         t = time.perf_counter()
         if fc is None or i % refit_every == 0:
             fc = make(all_q)
-            fc.fit(meas.iloc[:pos], inventory=inventory, indicators=seen_ind, covariates=covariates, cutoff=origin)
+            fc.fit(
+                meas.iloc[:pos],
+                inventory=inventory,
+                indicators=seen_ind,
+                covariates=covariates,
+                cutoff=origin,
+            )
             timings["fit_s"] += time.perf_counter() - t
             timings["n_fits"] += 1
         else:
@@ -242,13 +258,26 @@ def backtest(
     capacity = None
     if inventory is not None and "capacity" in inventory.columns:
         capacity = inventory.set_index("resource_id")["capacity"].astype(float)
-    scores, bh_table = score_backtest(internal, meas, quantiles=user_q, tz=tz, capacity=capacity,
-                                      warning_quantile=warning_quantile, horizon_days=math.ceil(h / _DAY),
-                                      return_busy_hour=True)
+    scores, bh_table = score_backtest(
+        internal,
+        meas,
+        quantiles=user_q,
+        tz=tz,
+        capacity=capacity,
+        warning_quantile=warning_quantile,
+        horizon_days=math.ceil(h / _DAY),
+        return_busy_hour=True,
+    )
     timings["score_s"] = time.perf_counter() - t
     cols = ["resource_id", "origin", "ts", "mean", *[quantile_name(q) for q in user_q]]
-    return BacktestResult(forecasts=internal[cols].reset_index(drop=True), metrics=scores, quantiles=user_q,
-                          internal=internal, busy_hour=bh_table, timings=timings)
+    return BacktestResult(
+        forecasts=internal[cols].reset_index(drop=True),
+        metrics=scores,
+        quantiles=user_q,
+        internal=internal,
+        busy_hour=bh_table,
+        timings=timings,
+    )
 
 
 def _window_gap(meas: pd.DataFrame, ts_ns: np.ndarray, pos: int, origin: pd.Timestamp) -> pd.Timedelta:
@@ -259,4 +288,3 @@ def _window_gap(meas: pd.DataFrame, ts_ns: np.ndarray, pos: int, origin: pd.Time
         return pd.Timedelta(0)
     last = recent.groupby("resource_id", sort=False, observed=True)["ts"].max().min()
     return max(origin - last, pd.Timedelta(0)).ceil("h")
-

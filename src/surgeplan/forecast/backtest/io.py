@@ -14,25 +14,36 @@ from surgeplan.kinds import KINDS
 
 __all__ = ["read_inputs"]
 
+
 def _read_csv(path: str | os.PathLike, required: Sequence[str], what: str) -> pd.DataFrame:
     p = Path(path)
     if not p.exists():
         raise ValidationError(f"{what} file not found", file=str(path))
     try:
         frame = pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (ValueError, UnicodeDecodeError, OSError) as exc:  # pandas ParserError/EmptyDataError are ValueErrors
-        raise ValidationError(f"not a readable CSV ({exc.__class__.__name__}: {exc})", file=str(path)) from None
+    except (
+        ValueError,
+        UnicodeDecodeError,
+        OSError,
+    ) as exc:  # pandas ParserError/EmptyDataError are ValueErrors
+        raise ValidationError(
+            f"not a readable CSV ({exc.__class__.__name__}: {exc})", file=str(path)
+        ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise ValidationError(
-            f"missing column(s) {', '.join(missing)}; {what} needs {', '.join(required)}", file=str(path), row=0,
+            f"missing column(s) {', '.join(missing)}; {what} needs {', '.join(required)}",
+            file=str(path),
+            row=0,
             column=missing[0],
         )
     return frame
 
 
-def _numeric(frame: pd.DataFrame, col: str, file: str, *, allow_empty: bool, minimum: float | None) -> pd.Series:
+def _numeric(
+    frame: pd.DataFrame, col: str, file: str, *, allow_empty: bool, minimum: float | None
+) -> pd.Series:
     raw = frame[col].str.strip()
     values = pd.to_numeric(raw.where(raw != ""), errors="coerce")
     bad = values.isna() & (raw != "")
@@ -44,8 +55,11 @@ def _numeric(frame: pd.DataFrame, col: str, file: str, *, allow_empty: bool, min
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         v = frame[col].iloc[i]
-        why = "empty" if v.strip() == "" else f"{v!r} is not a finite number" + (
-            f" >= {minimum:g}" if minimum is not None else "")
+        why = (
+            "empty"
+            if v.strip() == ""
+            else f"{v!r} is not a finite number" + (f" >= {minimum:g}" if minimum is not None else "")
+        )
         raise ValidationError(why, file=file, row=i + 1, column=col)
     return values.astype(np.float64)
 
@@ -59,8 +73,9 @@ def _timestamps(frame: pd.DataFrame, col: str, file: str, *, naive_day: bool = F
     bad = out.isna()
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ValidationError(f"{frame[col].iloc[i]!r} is not a date/time (ISO 8601)", file=file, row=i + 1,
-                              column=col)
+        raise ValidationError(
+            f"{frame[col].iloc[i]!r} is not a date/time (ISO 8601)", file=file, row=i + 1, column=col
+        )
     if naive_day:
         if getattr(out.dt, "tz", None) is not None:
             out = out.dt.tz_localize(None)
@@ -72,7 +87,9 @@ def _text(frame: pd.DataFrame, col: str, file: str) -> pd.Series:
     s = frame[col].str.strip()
     empty = s == ""
     if empty.any():
-        raise ValidationError("empty", file=file, row=int(np.flatnonzero(empty.to_numpy())[0]) + 1, column=col)
+        raise ValidationError(
+            "empty", file=file, row=int(np.flatnonzero(empty.to_numpy())[0]) + 1, column=col
+        )
     return s
 
 
@@ -105,18 +122,31 @@ def read_inputs(
     if inventory is not None:
         f = str(inventory)
         raw = _read_csv(inventory, ("resource_id", "kind", "region"), "inventory")
-        inv = pd.DataFrame({"resource_id": _text(raw, "resource_id", f), "kind": _text(raw, "kind", f),
-                            "region": raw["region"].str.strip()})
+        inv = pd.DataFrame(
+            {
+                "resource_id": _text(raw, "resource_id", f),
+                "kind": _text(raw, "kind", f),
+                "region": raw["region"].str.strip(),
+            }
+        )
         unknown = ~inv["kind"].isin(list(KINDS))
         if unknown.any():
             i = int(np.flatnonzero(unknown.to_numpy())[0])
-            raise ValidationError(f"unknown kind {inv['kind'].iloc[i]!r}; known kinds: {', '.join(KINDS)}", file=f,
-                                  row=i + 1, column="kind")
+            raise ValidationError(
+                f"unknown kind {inv['kind'].iloc[i]!r}; known kinds: {', '.join(KINDS)}",
+                file=f,
+                row=i + 1,
+                column="kind",
+            )
         dup = inv["resource_id"].duplicated()
         if dup.any():
             i = int(np.flatnonzero(dup.to_numpy())[0])
-            raise ValidationError(f"duplicate resource_id {inv['resource_id'].iloc[i]!r}", file=f, row=i + 1,
-                                  column="resource_id")
+            raise ValidationError(
+                f"duplicate resource_id {inv['resource_id'].iloc[i]!r}",
+                file=f,
+                row=i + 1,
+                column="resource_id",
+            )
         for col in raw.columns:
             if col in inv.columns:
                 continue
@@ -129,41 +159,68 @@ def read_inputs(
 
     f = str(measurements)
     raw = _read_csv(measurements, ("resource_id", "ts", "load"), "measurements")
-    meas = pd.DataFrame({
-        "resource_id": _text(raw, "resource_id", f),
-        "ts": _timestamps(raw, "ts", f),
-        "load": _numeric(raw, "load", f, allow_empty=True, minimum=0.0),
-    })
+    meas = pd.DataFrame(
+        {
+            "resource_id": _text(raw, "resource_id", f),
+            "ts": _timestamps(raw, "ts", f),
+            "load": _numeric(raw, "load", f, allow_empty=True, minimum=0.0),
+        }
+    )
     if inv_ids is not None:
         orphan = ~meas["resource_id"].isin(inv_ids)
         if orphan.any():
             i = int(np.flatnonzero(orphan.to_numpy())[0])
-            raise ValidationError(f"resource_id {meas['resource_id'].iloc[i]!r} is not in the inventory", file=f,
-                                  row=i + 1, column="resource_id")
+            raise ValidationError(
+                f"resource_id {meas['resource_id'].iloc[i]!r} is not in the inventory",
+                file=f,
+                row=i + 1,
+                column="resource_id",
+            )
     dup = meas.duplicated(["resource_id", "ts"])
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise ValidationError(f"second measurement for {meas['resource_id'].iloc[i]} at {meas['ts'].iloc[i]}",
-                              file=f, row=i + 1, column="ts")
+        raise ValidationError(
+            f"second measurement for {meas['resource_id'].iloc[i]} at {meas['ts'].iloc[i]}",
+            file=f,
+            row=i + 1,
+            column="ts",
+        )
     out["measurements"] = meas.dropna(subset=["load"]).reset_index(drop=True)
 
     if indicators is not None:
         f = str(indicators)
         raw = _read_csv(indicators, ("region", "date", "name", "value"), "indicators")
-        out["indicators"] = pd.DataFrame({
-            "region": _text(raw, "region", f), "date": _timestamps(raw, "date", f, naive_day=True),
-            "name": _text(raw, "name", f), "value": _numeric(raw, "value", f, allow_empty=True, minimum=None),
-        }).dropna(subset=["value"]).reset_index(drop=True)
+        out["indicators"] = (
+            pd.DataFrame(
+                {
+                    "region": _text(raw, "region", f),
+                    "date": _timestamps(raw, "date", f, naive_day=True),
+                    "name": _text(raw, "name", f),
+                    "value": _numeric(raw, "value", f, allow_empty=True, minimum=None),
+                }
+            )
+            .dropna(subset=["value"])
+            .reset_index(drop=True)
+        )
 
     if covariates is not None:
         f = str(covariates)
         raw = _read_csv(covariates, ("ts", "name", "value"), "covariates")
         key = "resource_id" if "resource_id" in raw.columns else "region" if "region" in raw.columns else None
         if key is None:
-            raise ValidationError("needs a resource_id or a region column", file=f, row=0, column="resource_id")
-        out["covariates"] = pd.DataFrame({
-            key: _text(raw, key, f), "ts": _timestamps(raw, "ts", f), "name": _text(raw, "name", f),
-            "value": _numeric(raw, "value", f, allow_empty=True, minimum=None),
-        }).dropna(subset=["value"]).reset_index(drop=True)
+            raise ValidationError(
+                "needs a resource_id or a region column", file=f, row=0, column="resource_id"
+            )
+        out["covariates"] = (
+            pd.DataFrame(
+                {
+                    key: _text(raw, key, f),
+                    "ts": _timestamps(raw, "ts", f),
+                    "name": _text(raw, "name", f),
+                    "value": _numeric(raw, "value", f, allow_empty=True, minimum=None),
+                }
+            )
+            .dropna(subset=["value"])
+            .reset_index(drop=True)
+        )
     return out
-

@@ -15,6 +15,7 @@ from surgeplan.quantiles import column as quantile_name
 
 __all__ = ["SeasonalNaive"]
 
+
 class SeasonalNaive:
     """Seasonal naive forecaster with empirical quantiles, vectorized over all resources.
 
@@ -38,14 +39,22 @@ class SeasonalNaive:
        OTexts, 2021, section 5.2 (seasonal naive method).
     """
 
-    def __init__(self, season: str = "week", quantiles: Sequence[float] = COVERAGE_QUANTILES, window: int = 28):
+    def __init__(
+        self, season: str = "week", quantiles: Sequence[float] = COVERAGE_QUANTILES, window: int = 28
+    ):
         if season not in ("day", "week"):
             raise SurgeplanError(f"season must be 'day' or 'week', got {season!r}")
         self.season, self.quantiles, self.window = season, tuple(quantiles), int(window)
         self._grid: pd.DatetimeIndex | None = None
 
-    def fit(self, measurements: pd.DataFrame, inventory: Any = None, indicators: Any = None, covariates: Any = None,
-            cutoff: Any = None) -> SeasonalNaive:
+    def fit(
+        self,
+        measurements: pd.DataFrame,
+        inventory: Any = None,
+        indicators: Any = None,
+        covariates: Any = None,
+        cutoff: Any = None,
+    ) -> SeasonalNaive:
         m = measurements
         if cutoff is not None:
             m = m[m["ts"] < pd.Timestamp(cutoff)]
@@ -115,20 +124,21 @@ class SeasonalNaive:
             if T - L <= 0:
                 continue
             lo = max(L, T - w)
-            e = y[:, lo:] - y[:, lo - L:T - L]
+            e = y[:, lo:] - y[:, lo - L : T - L]
             if e.shape[1] == 0:
                 continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 errq[:, lag - 1, :] = np.nan_to_num(np.nanquantile(e, qs, axis=1).T)
         ts = self.cutoff + (j - 1) * self.step
-        frame = pd.DataFrame({
-            "resource_id": np.repeat(self.ids.to_numpy(), n),
-            "ts": np.tile(pd.DatetimeIndex(ts).tz_convert("UTC").to_numpy(), len(self.ids)),
-            "mean": point.ravel(),
-        })
+        frame = pd.DataFrame(
+            {
+                "resource_id": np.repeat(self.ids.to_numpy(), n),
+                "ts": np.tile(pd.DatetimeIndex(ts).tz_convert("UTC").to_numpy(), len(self.ids)),
+                "mean": point.ravel(),
+            }
+        )
         frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
         for iq, q in enumerate(qs):
             frame[quantile_name(q)] = np.maximum(point + errq[:, k - 1, iq], 0.0).ravel()
         return frame
-

@@ -31,7 +31,9 @@ def parse_duration(text: str | pd.Timedelta | float, name: str = "duration") -> 
             else:
                 out = pd.Timedelta(s)
         except ValueError:
-            raise SurgeplanError(f"{name}: cannot read {text!r} as a duration (e.g. 1d, 14d, 2w, 12h)") from None
+            raise SurgeplanError(
+                f"{name}: cannot read {text!r} as a duration (e.g. 1d, 14d, 2w, 12h)"
+            ) from None
     if out <= pd.Timedelta(0):
         raise SurgeplanError(f"{name} must be positive, got {text!r}")
     return out
@@ -86,4 +88,3 @@ def _as_utc(ts: pd.Series) -> pd.Series:
     if getattr(ts.dt, "tz", None) is None:
         return ts.dt.tz_localize("UTC")
     return ts.dt.tz_convert("UTC")
-

@@ -31,7 +31,9 @@ def _daily_busy_hour_actuals(meas: pd.DataFrame, tz: str) -> pd.DataFrame:
     quantity the plan sizes): ``resource_id, day`` (days since the epoch), ``bh``."""
     bh = busy_hour(meas[["resource_id", "ts", "load"]], "D", tz=tz)
     day = bh["period"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    return pd.DataFrame({"resource_id": bh["resource_id"].to_numpy(), "day": day, "bh": bh["load"].to_numpy()})
+    return pd.DataFrame(
+        {"resource_id": bh["resource_id"].to_numpy(), "day": day, "bh": bh["load"].to_numpy()}
+    )
 
 
 def mase_scale(measurements: pd.DataFrame, before: Any, tz: str = "UTC", season_days: int = 7) -> pd.Series:
@@ -112,8 +114,15 @@ def score_backtest(
         day's hours were measured).
     """
     qcols = [quantile_name(q) for q in quantiles]
-    needed = ["resource_id", "origin", "ts", "mean", *[quantile_name(q) for q in COVERAGE_QUANTILES], *qcols,
-              quantile_name(warning_quantile)]
+    needed = [
+        "resource_id",
+        "origin",
+        "ts",
+        "mean",
+        *[quantile_name(q) for q in COVERAGE_QUANTILES],
+        *qcols,
+        quantile_name(warning_quantile),
+    ]
     needed = list(dict.fromkeys(needed))
     miss = [c for c in needed if c not in forecasts.columns]
     if miss:
@@ -144,8 +153,10 @@ def score_backtest(
     y = fh["load"].to_numpy(dtype=np.float64)
 
     # hourly quantile scores
-    fh["pinball"] = np.mean([np.asarray(M.pinball_loss(y, fh[c].to_numpy(np.float64), q))
-                             for c, q in zip(qcols, quantiles)], axis=0)
+    fh["pinball"] = np.mean(
+        [np.asarray(M.pinball_loss(y, fh[c].to_numpy(np.float64), q)) for c, q in zip(qcols, quantiles)],
+        axis=0,
+    )
     fh["cov80"] = _inside(y, fh["p10"], fh["p90"])
     fh["cov98"] = _inside(y, fh["p1"], fh["p99"])
 
@@ -153,10 +164,20 @@ def score_backtest(
     keys = ["resource_id", "origin", "lead", "oday", "day"]
     g = fh.groupby(keys, sort=False, observed=True)
     wq = quantile_name(warning_quantile)
-    bh = g.agg(f_mean=("mean", "max"), f_p1=("p1", "max"), f_p10=("p10", "max"), f_p90=("p90", "max"),
-               f_p99=("p99", "max"), f_warn=(wq, "max"), a_bh=("load", "max"), n_a=("load", "count"),
-               n_f=("mean", "size"), pinball=("pinball", "mean"), cov80=("cov80", "mean"),
-               cov98=("cov98", "mean")).reset_index()
+    bh = g.agg(
+        f_mean=("mean", "max"),
+        f_p1=("p1", "max"),
+        f_p10=("p10", "max"),
+        f_p90=("p90", "max"),
+        f_p99=("p99", "max"),
+        f_warn=(wq, "max"),
+        a_bh=("load", "max"),
+        n_a=("load", "count"),
+        n_f=("mean", "size"),
+        pinball=("pinball", "mean"),
+        cov80=("cov80", "mean"),
+        cov98=("cov98", "mean"),
+    ).reset_index()
     complete = bh["n_a"] >= 0.75 * bh["n_f"]
     bh.loc[~complete, "a_bh"] = np.nan
     a = bh["a_bh"].to_numpy(np.float64)
@@ -169,17 +190,28 @@ def score_backtest(
 
     # hourly scores weighted by hours: recompute from hourly table
     hg = fh.groupby(["resource_id", "lead"], observed=True)
-    hourly_scores = pd.DataFrame({"pinball": hg["pinball"].mean(), "coverage_80": hg["cov80"].mean(),
-                                  "coverage_98": hg["cov98"].mean()})
+    hourly_scores = pd.DataFrame(
+        {
+            "pinball": hg["pinball"].mean(),
+            "coverage_80": hg["cov80"].mean(),
+            "coverage_98": hg["cov98"].mean(),
+        }
+    )
     dg = bh.groupby(["resource_id", "lead"], observed=True)
-    out = pd.DataFrame({
-        "n_days": dg["a_bh"].count(),
-        "mape": dg["ape"].mean(),
-        "mae": dg["ae"].mean(),
-        "rmse": np.sqrt(dg["se"].mean()),
-        "bh_coverage_80": dg["bh80"].mean(),
-        "bh_coverage_98": dg["bh98"].mean(),
-    }).join(hourly_scores).reset_index()
+    out = (
+        pd.DataFrame(
+            {
+                "n_days": dg["a_bh"].count(),
+                "mape": dg["ape"].mean(),
+                "mae": dg["ae"].mean(),
+                "rmse": np.sqrt(dg["se"].mean()),
+                "bh_coverage_80": dg["bh80"].mean(),
+                "bh_coverage_98": dg["bh98"].mean(),
+            }
+        )
+        .join(hourly_scores)
+        .reset_index()
+    )
     sc = out["resource_id"].map(scale).to_numpy(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         out["mase"] = np.where(sc > 0, out["mae"] / sc, np.nan)
@@ -197,43 +229,84 @@ def score_backtest(
         sday = short.groupby("resource_id", observed=True)["day"].min()
         if len(sday):
             bh["sday"] = bh["resource_id"].map(sday).to_numpy(np.float64)
-            warn = bh[(bh["f_warn"].to_numpy(np.float64) > cap) & (bh["day"] <= bh["sday"])
-                      & (bh["oday"] <= bh["sday"])]
+            warn = bh[
+                (bh["f_warn"].to_numpy(np.float64) > cap)
+                & (bh["day"] <= bh["sday"])
+                & (bh["oday"] <= bh["sday"])
+            ]
             # an origin warns at horizon h if its crossing day is within h and its window reaches S
             need = np.maximum(warn["lead"].to_numpy(), (warn["sday"] - warn["oday"] + 1).to_numpy())
-            w = pd.DataFrame({"resource_id": warn["resource_id"].to_numpy(), "oday": warn["oday"].to_numpy(),
-                              "need": need, "notice": (warn["sday"] - warn["oday"]).to_numpy()})
+            w = pd.DataFrame(
+                {
+                    "resource_id": warn["resource_id"].to_numpy(),
+                    "oday": warn["oday"].to_numpy(),
+                    "need": need,
+                    "notice": (warn["sday"] - warn["oday"]).to_numpy(),
+                }
+            )
             w = w[w["need"] <= horizon_days]
-            w = w.groupby(["resource_id", "oday"], observed=True).agg(need=("need", "min"), notice=("notice", "max"))
+            w = w.groupby(["resource_id", "oday"], observed=True).agg(
+                need=("need", "min"), notice=("notice", "max")
+            )
             w = w.reset_index()
             # for each lead h: anticipation = largest notice among the warnings needing a window <= h
             out = out.drop(columns=["anticipation_days"])
             if len(w):
                 rids = pd.Index(w["resource_id"].unique())
                 grid = np.full((len(rids), horizon_days), -np.inf)
-                np.maximum.at(grid, (rids.get_indexer(w["resource_id"]), w["need"].to_numpy(int) - 1),
-                              w["notice"].to_numpy(np.float64))
+                np.maximum.at(
+                    grid,
+                    (rids.get_indexer(w["resource_id"]), w["need"].to_numpy(int) - 1),
+                    w["notice"].to_numpy(np.float64),
+                )
                 grid = np.maximum.accumulate(grid, axis=1)
                 grid[~np.isfinite(grid)] = np.nan
-                ant = pd.DataFrame({"resource_id": np.repeat(rids.to_numpy(), horizon_days),
-                                    "lead": np.tile(np.arange(1, horizon_days + 1), len(rids)),
-                                    "anticipation_days": grid.ravel()})
+                ant = pd.DataFrame(
+                    {
+                        "resource_id": np.repeat(rids.to_numpy(), horizon_days),
+                        "lead": np.tile(np.arange(1, horizon_days + 1), len(rids)),
+                        "anticipation_days": grid.ravel(),
+                    }
+                )
                 out = out.merge(ant, on=["resource_id", "lead"], how="left")
             else:
                 out["anticipation_days"] = np.nan
             out["shortage_date"] = pd.to_datetime(out["resource_id"].map(sday).astype(float), unit="D")
     out = out.rename(columns={"lead": "horizon_days"})
-    cols = ["resource_id", "horizon_days", "n_days", "mape", "mae", "rmse", "mase", "pinball", "pinball_scaled",
-            "coverage_80", "coverage_98", "bh_coverage_80", "bh_coverage_98", "shortage_date", "anticipation_days"]
+    cols = [
+        "resource_id",
+        "horizon_days",
+        "n_days",
+        "mape",
+        "mae",
+        "rmse",
+        "mase",
+        "pinball",
+        "pinball_scaled",
+        "coverage_80",
+        "coverage_98",
+        "bh_coverage_80",
+        "bh_coverage_98",
+        "shortage_date",
+        "anticipation_days",
+    ]
     out = out[cols].sort_values(["resource_id", "horizon_days"]).reset_index(drop=True)
     if not return_busy_hour:
         return out
-    table = pd.DataFrame({
-        "resource_id": bh["resource_id"].to_numpy(), "origin": bh["origin"].to_numpy(),
-        "horizon_days": bh["lead"].to_numpy(), "day": pd.to_datetime(bh["day"].to_numpy(), unit="D"),
-        "mean": bh["f_mean"].to_numpy(), "p1": bh["f_p1"].to_numpy(), "p10": bh["f_p10"].to_numpy(),
-        "p90": bh["f_p90"].to_numpy(), "p99": bh["f_p99"].to_numpy(), "actual": bh["a_bh"].to_numpy(),
-    })
+    table = pd.DataFrame(
+        {
+            "resource_id": bh["resource_id"].to_numpy(),
+            "origin": bh["origin"].to_numpy(),
+            "horizon_days": bh["lead"].to_numpy(),
+            "day": pd.to_datetime(bh["day"].to_numpy(), unit="D"),
+            "mean": bh["f_mean"].to_numpy(),
+            "p1": bh["f_p1"].to_numpy(),
+            "p10": bh["f_p10"].to_numpy(),
+            "p90": bh["f_p90"].to_numpy(),
+            "p99": bh["f_p99"].to_numpy(),
+            "actual": bh["a_bh"].to_numpy(),
+        }
+    )
     table["origin"] = _as_utc(table["origin"])
     return out, table
 
