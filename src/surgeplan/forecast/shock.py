@@ -150,21 +150,6 @@ def response_filter(u: np.ndarray, tau_up: Any = 0.0, tau_down: Any = 0.0) -> np
     return out
 
 
-_NO_SCENARIO = pd.DataFrame()
-
-
-def _day_numbers(index: pd.Index) -> np.ndarray:
-    """Days since the epoch of a date index."""
-    return np.asarray(index.values, dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
-
-
-def _ffill_zero(x: np.ndarray) -> np.ndarray:
-    """Carry the last non-NaN value forward; NaN before the first one becomes 0."""
-    ok = ~np.isnan(x)
-    idx = np.maximum.accumulate(np.where(ok, np.arange(len(x)), -1))
-    return np.where(idx >= 0, x[np.maximum(idx, 0)], 0.0)
-
-
 def driver_matrix(
     indicators: pd.DataFrame,
     scenario: pd.DataFrame,
@@ -214,77 +199,112 @@ def driver_matrix(
         scen = scenario
     else:  # an empty long table (no scenario) needs no pivot
         scen = daily_driver(scenario, stringency_range, use_stay_home) if len(scenario) else _NO_SCENARIO
-    lag_max = max(int(np.max(lags)), 0) if len(lags) else 0
-    lag_min = min(int(np.min(lags)), 0) if len(lags) else 0
-    grid0 = np.datetime64(days[0], "D") - lag_max
-    end = np.datetime64(days[-1], "D") - lag_min
     # numpy throughout: this runs for every group on every day of the calibration pass
     obs_days = _day_numbers(obs.index) if len(obs.columns) else np.zeros(0, np.int64)
     scen_cols = set(getattr(scen, "columns", []))
     scen_days = _day_numbers(scen.index) if scen_cols else np.zeros(0, np.int64)
+    day0, day1 = (int(np.datetime64(d, "D").astype(np.int64)) for d in (days[0], days[-1]))
     reg_arr = np.asarray(regions, dtype=object).astype(str)
     for region in dict.fromkeys(reg_arr):  # loop over regions (few), never over resources
         rows = np.flatnonzero(reg_arr == region)
         has_scen = region in scen_cols
-        if region in obs.columns:
-            v = obs[region].to_numpy(np.float64)
-            seen = ~np.isnan(v)
-            cd, cv = obs_days[seen], v[seen]
-        else:
-            cd, cv = np.zeros(0, np.int64), np.zeros(0)
-        if not len(cd) and not has_scen:
+        obs_col = _column(obs, region, obs_days)
+        if not len(obs_col[0]) and not has_scen:
             source[region] = "none"
             continue
-        first, last = (int(cd.min()), int(cd.max())) if len(cd) else (None, None)
-        # start early enough to hold the last observed value into the requested days, and (for
-        # the response filter) at the region's first indicator day
-        g0 = int(grid0.astype(np.int64))
-        if last is not None:
-            g0 = min(g0, last)
-        if taus is not None and first is not None:
-            g0 = min(g0, first)
-        grid = np.arange(g0, int(end.astype(np.int64)) + 1)
-        off = int(np.datetime64(days[0], "D").astype(np.int64)) - g0  # position of days[0]
-        series = np.full(len(grid), np.nan)
-        if last is not None:
-            at = cd - g0
-            inside = (at >= 0) & (at < len(grid))
-            series[at[inside]] = cv[inside]
-            series[grid < first] = 0.0
-        future = grid > last if last is not None else np.ones(len(grid), bool)
-        if has_scen:
-            sv = scen[region].to_numpy(np.float64)
-            ok = ~np.isnan(sv)
-            sc = np.full(len(grid), np.nan)
-            at = scen_days[ok] - g0
-            inside = (at >= 0) & (at < len(grid))
-            sc[at[inside]] = sv[ok][inside]
-            take = future & ~np.isnan(sc)
-            series[take] = sc[take]
-        vals = _ffill_zero(series)
+        scen_col = _column(scen, region, scen_days) if has_scen else None
+        vals, off = _region_series(obs_col, scen_col, day0, day1, lags, taus is not None)
         rl = lags[rows]
-        if taus is None:
-            for lag in np.unique(rl):  # distinct lags, few
-                r = rows[rl == lag]
-                idx = np.arange(nd) + off - int(lag)
-                out[r] = vals[idx][None, :]
+        out[rows] = _lagged(vals, off, nd, rl, None if taus is None else np.asarray(taus, float)[rows])
+        last = int(obs_col[0].max()) if len(obs_col[0]) else None
+        if last is not None and day1 - int(np.min(rl)) <= last:
+            source[region] = "observed"
         else:
-            tr = np.asarray(taus, float)[rows]
-            keys = np.column_stack([rl.astype(float), tr])
-            uniq, inv = np.unique(keys, axis=0, return_inverse=True)
-            inv = np.asarray(inv).reshape(-1)
-            # lag first (shift of the indicator: zeros before, the last value held after), then
-            # the response dynamics, one filter over every distinct (lag, tau) pair of the region
-            pos = np.arange(len(vals))[None, :] - uniq[:, :1].astype(np.int64)
-            shifted = np.where(pos < 0, 0.0, vals[np.clip(pos, 0, len(vals) - 1)])
-            x = response_filter(shifted, uniq[:, 1], uniq[:, 2])
-            out[rows] = x[inv][:, np.arange(nd) + off]
-        needed_last = int(np.datetime64(days[-1], "D").astype(np.int64)) - int(np.min(rl))
-        if last is not None and needed_last <= last:
-            used = "observed"
-        elif has_scen:
-            used = "scenario"
-        else:
-            used = "held_last"
-        source[region] = used
+            source[region] = "scenario" if has_scen else "held_last"
     return out, source
+
+
+_NO_SCENARIO = pd.DataFrame()
+
+
+def _day_numbers(index: pd.Index) -> np.ndarray:
+    """Days since the epoch of a date index."""
+    return np.asarray(index.values, dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+
+
+def _column(table: pd.DataFrame, region: str, day_numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A region's known (day number, value) pairs of a wide daily table."""
+    if region not in table.columns:
+        return np.zeros(0, np.int64), np.zeros(0)
+    v = table[region].to_numpy(np.float64)
+    known = ~np.isnan(v)
+    return day_numbers[known], v[known]
+
+
+def _ffill_zero(x: np.ndarray) -> np.ndarray:
+    """Carry the last non-NaN value forward; NaN before the first one becomes 0."""
+    ok = ~np.isnan(x)
+    idx = np.maximum.accumulate(np.where(ok, np.arange(len(x)), -1))
+    return np.where(idx >= 0, x[np.maximum(idx, 0)], 0.0)
+
+
+def _region_series(
+    obs: tuple[np.ndarray, np.ndarray],
+    scen: tuple[np.ndarray, np.ndarray] | None,
+    day0: int,
+    day1: int,
+    lags: np.ndarray,
+    from_first: bool,
+) -> tuple[np.ndarray, int]:
+    """A region's daily driver on a grid covering ``day0 .. day1`` (day numbers) shifted by every
+    lag: observed values (0 before the first row), then the scenario's where given, else the last
+    value held.
+
+    The grid starts early enough to hold the last observed value into the requested days and,
+    with ``from_first`` (a response filter follows), at the region's first indicator day, so the
+    result does not depend on the requested window. Returns the values and the position of
+    ``day0`` on the grid.
+    """
+    lag_max = max(int(np.max(lags)), 0) if len(lags) else 0
+    lag_min = min(int(np.min(lags)), 0) if len(lags) else 0
+    cd, cv = obs
+    first, last = (int(cd.min()), int(cd.max())) if len(cd) else (None, None)
+    g0 = day0 - lag_max
+    if last is not None:
+        g0 = min(g0, last)
+    if from_first and first is not None:
+        g0 = min(g0, first)
+    grid = np.arange(g0, day1 - lag_min + 1)
+    series = np.full(len(grid), np.nan)
+    if last is not None:
+        _place(series, cd - g0, cv)
+        series[grid < first] = 0.0
+    if scen is not None:
+        sc = np.full(len(grid), np.nan)
+        _place(sc, scen[0] - g0, scen[1])
+        take = (grid > last if last is not None else np.ones(len(grid), bool)) & ~np.isnan(sc)
+        series[take] = sc[take]
+    return _ffill_zero(series), day0 - g0
+
+
+def _place(target: np.ndarray, at: np.ndarray, values: np.ndarray) -> None:
+    """``target[at] = values`` for the positions that fall on the grid."""
+    inside = (at >= 0) & (at < len(target))
+    target[at[inside]] = values[inside]
+
+
+def _lagged(vals: np.ndarray, off: int, nd: int, lags: np.ndarray, taus: np.ndarray | None) -> np.ndarray:
+    """(len(lags), nd) the series ``vals`` lagged per row (and filtered with ``taus`` per row)."""
+    out = np.zeros((len(lags), nd))
+    if taus is None:
+        for lag in np.unique(lags):  # distinct lags, few
+            out[lags == lag] = vals[np.arange(nd) + off - int(lag)][None, :]
+        return out
+    keys = np.column_stack([lags.astype(float), taus])
+    uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+    inv = np.asarray(inv).reshape(-1)
+    # lag first (shift of the indicator: zeros before, the last value held after), then the
+    # response dynamics, one filter over every distinct (lag, tau) pair
+    pos = np.arange(len(vals))[None, :] - uniq[:, :1].astype(np.int64)
+    shifted = np.where(pos < 0, 0.0, vals[np.clip(pos, 0, len(vals) - 1)])
+    return response_filter(shifted, uniq[:, 1], uniq[:, 2])[inv][:, np.arange(nd) + off]
