@@ -29,6 +29,7 @@ from scipy.sparse.csgraph import connected_components
 from surgeplan import teletraffic as tt
 from surgeplan.dimension import gos_targets, prepare_inventory, trunk_group_carriable
 from surgeplan.errors import SurgeplanError, ValidationError
+from surgeplan.kinds import coupled_kinds
 
 __all__ = ["KIND_LIMITS", "Network", "build_network", "contact_center_carriable"]
 
@@ -194,7 +195,8 @@ def build_network(
     group = inv["group"].to_numpy().astype(str)
     if mode not in ("optimal", "hashing"):
         raise SurgeplanError(f"mode: {mode!r} is not 'optimal' or 'hashing'")
-    hashed = (mode == "hashing") & (kind == "link") & (group != "")
+    # hashing spreads a coupled group's load by surviving capacity, as LAG and ECMP do
+    hashed = (mode == "hashing") & np.isin(kind, coupled_kinds()) & (group != "")
     gs, gd = _group_edges(kind, group, hashed)
     rs, rd, rmax = _routes(routes, ids, kind, routes_source)
     keep_r = ~(hashed[rs] | hashed[rd]) if rs.size else np.zeros(0, bool)
