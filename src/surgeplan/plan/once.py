@@ -110,6 +110,7 @@ def plan_once(
     forecaster: Any = None,
     capacity: pd.Series | None = None,
     measured_busy_hour: pd.DataFrame | None = None,
+    executor: Any = None,
 ) -> PlannedDay:
     """Plan as of one day: forecast, busy hours, guard, dimension and plan.
 
@@ -134,6 +135,9 @@ def plan_once(
     measured_busy_hour : DataFrame, optional
         Measured busy hours ``resource_id, period, load`` before ``asof`` for the guard;
         computed from ``measurements`` when not given.
+    executor : concurrent.futures.Executor, optional
+        Where a new forecaster fits and predicts its groups of resources
+        (:func:`surgeplan.scale.compute`); None = here. The plan is the same.
     """
     asof_day = naive_day(asof)
     cut = pd.Timestamp(asof_day, tz="UTC")
@@ -143,7 +147,7 @@ def plan_once(
     if forecaster is None:
         from surgeplan.forecast import ShockForecaster
 
-        forecaster = ShockForecaster(quantiles=settings.forecast_quantiles)
+        forecaster = ShockForecaster(quantiles=settings.forecast_quantiles, executor=executor)
         forecaster.fit(past, inventory, known_before(indicators, asof_day), cutoff=cut)
     if measured_busy_hour is None:
         measured_busy_hour = busy_hour(past, settings.cadence, tz=settings.tz)
