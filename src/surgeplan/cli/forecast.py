@@ -73,7 +73,7 @@ def backtest_command(
     model: Annotated[str, typer.Option(help=f"Model: {', '.join(_MODELS)}.")] = "shock",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     workers: Annotated[
-        int | None, typer.Option("--workers", help="Run on a local Dask cluster of N processes (same results).")
+        int | None, typer.Option("--workers", help="Run on a local Dask cluster of N processes.")
     ] = None,
     scheduler: Annotated[
         str | None, typer.Option("--scheduler", help="Run on the Dask cluster at this scheduler (tcp://host:8786).")
