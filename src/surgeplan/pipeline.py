@@ -293,9 +293,10 @@ def continuity_sweeps(inventory: pd.DataFrame, busy_hour: pd.DataFrame, quantile
     """N-1 and site sweeps on the installed inventory at each resource's peak busy hour: writes
     whatif.csv, worst.csv and flows.csv under ``out_dir``; returns the report section and the files."""
     from surgeplan.continuity import peak_load, whatif
+    from surgeplan.plan.once import canonical_inventory
     from surgeplan.report.whatif import whatif_section
 
-    res = whatif(inventory, peak_load(busy_hour, quantile), None, ["n-1", "sites"], mode="hashing")
+    res = whatif(canonical_inventory(inventory), peak_load(busy_hour, quantile), None, ["n-1", "sites"], mode="hashing")
     files = res.write(out_dir)
     note = (f"Every single resource (N-1) and every service-centre site lost in turn, on the installed capacity at "
             f"each resource's peak {quantile} busy hour of the headline plan; lost load moves to the surviving "

@@ -17,7 +17,7 @@ from surgeplan.forecast.busy_hour import busy_hour
 from surgeplan.plan import Plan, make_plan
 from surgeplan.plan.settings import PlanSettings
 
-__all__ = ["PlannedDay", "bound_forecast", "known_before", "naive_day", "plan_once"]
+__all__ = ["PlannedDay", "bound_forecast", "canonical_inventory", "known_before", "naive_day", "plan_once"]
 
 
 def naive_day(t: Any) -> pd.Timestamp:
@@ -70,6 +70,18 @@ def bound_forecast(bh: pd.DataFrame, history: pd.DataFrame, factor: float | None
         capped |= over
         out[c] = np.where(over, bound, v)
     return out, int(capped.sum())
+
+
+def canonical_inventory(inventory: pd.DataFrame) -> pd.DataFrame:
+    """The inventory in one canonical order (by ``resource_id``, as the store keeps it).
+
+    Group sums (N+1, pooling) and the output tables follow the inventory's rows: in one order the
+    plan is the same to the last bit whatever order the rows (the regions) came in.
+    """
+    rid = inventory["resource_id"].astype(str)
+    if rid.is_monotonic_increasing:
+        return inventory
+    return inventory.iloc[np.argsort(rid.to_numpy(), kind="stable")].reset_index(drop=True)
 
 
 @dataclass
@@ -141,6 +153,7 @@ def plan_once(
     """
     asof_day = naive_day(asof)
     cut = pd.Timestamp(asof_day, tz="UTC")
+    inventory = canonical_inventory(inventory)
     past = None
     if forecaster is None or measured_busy_hour is None:
         past = measurements.loc[(pd.to_datetime(measurements["ts"], utc=True) < cut).to_numpy()]
