@@ -140,7 +140,9 @@ def test_shuffled_regions_and_task_order_identical(data, cluster, reference, tmp
     inv_s = inv.sample(frac=1.0, random_state=11).reset_index(drop=True)
     meas_s = meas.sample(frac=1.0, random_state=12).reset_index(drop=True)
     assert inv_s["region"].tolist() != inv["region"].tolist()
-    got = _job(_ShuffledSubmit(client.get_executor(pure=False), seed=5), tmp_path, inv_s, ind, meas_s, settings)
+    got = _job(
+        _ShuffledSubmit(client.get_executor(pure=False), seed=5), tmp_path, inv_s, ind, meas_s, settings
+    )
     assert got == reference
 
 

@@ -38,8 +38,9 @@ class SerialExecutor(Executor):
             fut.set_exception(exc)
         return fut
 
-    def map(self, fn: Callable[..., Any], *iterables: Iterable, timeout: float | None = None,
-            chunksize: int = 1) -> Iterator:
+    def map(
+        self, fn: Callable[..., Any], *iterables: Iterable, timeout: float | None = None, chunksize: int = 1
+    ) -> Iterator:
         return map(fn, *iterables)
 
 
@@ -75,8 +76,9 @@ def compute(workers: int | None = None, scheduler: str | None = None) -> Iterato
                 raise SurgeplanError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
         else:
             cluster = stack.enter_context(
-                LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
-                             dashboard_address=None)
+                LocalCluster(
+                    n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=None
+                )
             )
             client = stack.enter_context(Client(cluster))
         yield client.get_executor(pure=False)
