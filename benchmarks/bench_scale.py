@@ -66,10 +66,10 @@ class _Metered:
         return [self._record(r) for r in self.inner.map(_Where(fn), *iterables)]
 
     def _record(self, r):
-        where, n_in, out = r
+        where, n_in, seconds, out = r
         import cloudpickle
 
-        self.log.append((where, n_in, len(cloudpickle.dumps(out))))
+        self.log.append((where, n_in, len(cloudpickle.dumps(out)), seconds))
         return out
 
 
@@ -81,7 +81,9 @@ class _Where:
         import cloudpickle
         from distributed import get_worker
 
-        return get_worker().address, len(cloudpickle.dumps((self.fn, args))), self.fn(*args)
+        t0 = time.perf_counter()
+        out = self.fn(*args)
+        return get_worker().address, len(cloudpickle.dumps((self.fn, args))), time.perf_counter() - t0, out
 
 
 def _job(executor, inv, ind, meas, settings) -> tuple[float, dict[str, str]]:
@@ -128,10 +130,12 @@ def child(copies: int, start: str, workers: int) -> dict:
             rss = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
             out["worker_peak_mib"] = sorted(v / 1024 for v in rss.values())
             per = {}
-            for where, n_in, n_out in metered.log:
+            for where, n_in, n_out, _seconds in metered.log:
                 a = per.setdefault(where, [0, 0, 0])
                 a[0], a[1], a[2] = a[0] + 1, a[1] + n_in, a[2] + n_out
             out["per_worker"] = sorted(per.values())
+            out["task_s"] = sum(x[3] for x in metered.log)
+            out["largest_task_s"] = max(x[3] for x in metered.log)
     out["driver_peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out["load_end"] = load_average()
     return out
@@ -186,6 +190,11 @@ def _markdown(results: list[dict], copies: int, start: str) -> str:
     if 1 in by and 2 in by:
         lines.append("")
         lines.append(
+            f"- 1 worker: {by[1]['task_s']:.1f} s in the partition tasks (sum; largest task "
+            f"{by[1]['largest_task_s']:.1f} s), {by[1]['wall_s'] - by[1]['task_s']:.1f} s on the driver "
+            "(global steps, plan) and in moving the partitions"
+        )
+        lines.append(
             f"- speed-up 2 workers over 1: {by[1]['wall_s'] / by[2]['wall_s']:.2f}x (target 1.6x); "
             f"over one process: {by[0]['wall_s'] / by[2]['wall_s']:.2f}x"
             if 0 in by
@@ -214,7 +223,9 @@ def main() -> None:
     ap.add_argument("--write-results", action="store_true")
     a = ap.parse_args()
     if a.child is not None:
-        Path(a.json_out).write_text(json.dumps(child(a.copies, a.start, a.child)))
+        res = child(a.copies, a.start, a.child)
+        print(json.dumps(res), file=sys.stderr)
+        Path(a.json_out).write_text(json.dumps(res))
         return
     _run_child(1, "2020-02-24", 0)  # warm numba's caches
     results = [_run_child(a.copies, a.start, int(w)) for w in a.runs.split(",")]
