@@ -86,14 +86,14 @@ class _Where:
         return get_worker().address, len(cloudpickle.dumps((self.fn, args))), time.perf_counter() - t0, out
 
 
-def _job(executor, inv, ind, meas, settings) -> tuple[float, dict[str, str]]:
+def _job(executor, inv, ind, meas, settings, max_partition) -> tuple[float, dict[str, str]]:
     from surgeplan.forecast import ShockForecaster
     from surgeplan.plan.once import known_before, plan_once
 
     t0 = time.perf_counter()
     ts = pd.to_datetime(meas["ts"], utc=True)
     cut = pd.Timestamp(ASOF - pd.Timedelta(days=7), tz="UTC")
-    f = ShockForecaster(quantiles=settings.forecast_quantiles, executor=executor)
+    f = ShockForecaster(quantiles=settings.forecast_quantiles, executor=executor, max_partition=max_partition)
     f.fit(meas.loc[(ts < cut).to_numpy()], inv, known_before(ind, cut.tz_localize(None)), cutoff=cut)
     f.update(meas.loc[(ts >= cut).to_numpy()], indicators=known_before(ind, ASOF))
     day = plan_once(meas, inv, ind, ASOF, settings, forecaster=f)
@@ -108,7 +108,7 @@ def _job(executor, inv, ind, meas, settings) -> tuple[float, dict[str, str]]:
     return wall, digest
 
 
-def child(copies: int, start: str, workers: int) -> dict:
+def child(copies: int, start: str, workers: int, max_partition: int | None) -> dict:
     """One configuration, in this (fresh) process."""
     from surgeplan.pipeline import DemoConfig
     from surgeplan.scale import compute
@@ -124,7 +124,7 @@ def child(copies: int, start: str, workers: int) -> dict:
     with compute(workers=workers or None) as ex:
         out["startup_s"] = time.perf_counter() - t0
         metered = _Metered(ex) if workers else ex
-        out["wall_s"], out["digest"] = _job(metered, inv, ind, meas, settings)
+        out["wall_s"], out["digest"] = _job(metered, inv, ind, meas, settings, max_partition)
         if workers:
             client = ex._client
             rss = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
@@ -141,7 +141,7 @@ def child(copies: int, start: str, workers: int) -> dict:
     return out
 
 
-def _run_child(copies: int, start: str, workers: int) -> dict:
+def _run_child(copies: int, start: str, workers: int, max_partition: int | None = None) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json") as fh:
         cmd = [
             sys.executable,
@@ -154,12 +154,12 @@ def _run_child(copies: int, start: str, workers: int) -> dict:
             start,
             "--json-out",
             fh.name,
-        ]
+        ] + ([] if max_partition is None else ["--max-partition", str(max_partition)])
         subprocess.run(cmd, check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
         return json.loads(Path(fh.name).read_text())
 
 
-def _markdown(results: list[dict], copies: int, start: str) -> str:
+def _markdown(results: list[dict], copies: int, start: str, max_partition: int | None) -> str:
     r0 = results[0]
     lines = [
         f"## Scale: the planning job on Dask ({r0['resources']:,} resources)",
@@ -168,7 +168,8 @@ def _markdown(results: list[dict], copies: int, start: str) -> str:
         "",
         machine_markdown(),
         f"- operator: bundled x {copies} ({r0['resources']:,} resources, 37 regions), hourly from {start} to "
-        f"{ASOF:%Y-%m-%d} ({r0['rows'] / 1e6:.1f} M rows); job = fit, update one week, plan_once",
+        f"{ASOF:%Y-%m-%d} ({r0['rows'] / 1e6:.1f} M rows); job = fit, update one week, plan_once; partitions: "
+        + ("one per time zone" if max_partition is None else f"at most {max_partition} resources"),
         "",
         "| run | start-up (s) | job wall (s) | driver peak RSS (MiB) | worker peak RSS (MiB) | tasks / MiB in / MiB out per worker | outputs |",
         "|---|---:|---:|---:|---:|---|---|",
@@ -220,21 +221,25 @@ def main() -> None:
     ap.add_argument("--runs", default="0,1,2", help="worker counts (0 = one process)")
     ap.add_argument("--child", type=int, default=None)
     ap.add_argument("--json-out", default=None)
+    ap.add_argument(
+        "--max-partition", type=int, default=None, help="resources per partition (default: time zone)"
+    )
     ap.add_argument("--write-results", action="store_true")
     a = ap.parse_args()
     if a.child is not None:
-        res = child(a.copies, a.start, a.child)
+        res = child(a.copies, a.start, a.child, a.max_partition)
         print(json.dumps(res), file=sys.stderr)
         Path(a.json_out).write_text(json.dumps(res))
         return
     _run_child(1, "2020-02-24", 0)  # warm numba's caches
-    results = [_run_child(a.copies, a.start, int(w)) for w in a.runs.split(",")]
-    text = _markdown(results, a.copies, a.start)
+    results = [_run_child(a.copies, a.start, int(w), a.max_partition) for w in a.runs.split(",")]
+    text = _markdown(results, a.copies, a.start, a.max_partition)
     print(text)
     if a.write_results:
         path = Path(__file__).resolve().parent / "RESULTS.md"
         body = path.read_text()
-        begin, end = f"<!-- {SECTION}-{a.copies}:begin -->", f"<!-- {SECTION}-{a.copies}:end -->"
+        tag = f"{SECTION}-{a.copies}-{a.max_partition or 'tz'}"
+        begin, end = f"<!-- {tag}:begin -->", f"<!-- {tag}:end -->"
         block = f"{begin}\n{text}\n{end}"
         if begin in body:
             body = body[: body.index(begin)] + block + body[body.index(end) + len(end) :]

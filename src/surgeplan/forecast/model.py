@@ -61,7 +61,7 @@ from surgeplan.forecast.fitting import fit_group
 from surgeplan.forecast.future import HeldFuture, IndicatorSource, anticipate, held_future
 from surgeplan.forecast.intensity import DriverTables, scenario_tables, used_specs
 from surgeplan.forecast.kalman import DEFAULT_ADAPTATION, kalman_pass
-from surgeplan.forecast.panel import append_measurements, build_group, resource_meta
+from surgeplan.forecast.panel import append_measurements, build_group, partitions, resource_meta
 from surgeplan.forecast.predict import predict_group
 from surgeplan.forecast.response import response_table
 from surgeplan.forecast.shape import choose_shapes
@@ -156,6 +156,9 @@ class ShockForecaster:
         Where the groups of resources are fitted, calibrated, updated and predicted
         (:func:`surgeplan.scale.compute`: Dask workers); None = here. The pooling across regions
         stays here, so the results do not depend on it.
+    max_partition : int, optional
+        Most resources in one group (partition); a (region, kind) is never split. None = one group
+        per cadence and time zone. Smaller groups: less memory per worker and better balance.
 
     Attributes (after fit)
     ----------------------
@@ -209,6 +212,7 @@ class ShockForecaster:
         project_restrictions: bool = True,
         projection_window_days: int = 28,
         executor: Any = None,
+        max_partition: int | None = None,
     ) -> None:
         self.quantiles = tuple(float(q) for q in quantiles)
         self.lags_days = tuple(int(x) for x in lags_days)
@@ -236,6 +240,7 @@ class ShockForecaster:
         self.project_restrictions = bool(project_restrictions)
         self.projection_window_days = int(projection_window_days)
         self.executor = executor
+        self.max_partition = max_partition
         self._options()  # bad parameters fail here, not at fit
         self._groups: list[Group] = []
         self.indicator_source_: dict[str, str] = {}
@@ -513,7 +518,8 @@ class ShockForecaster:
             tz=[_ft.region_timezone(r or None) for r in meta["region"]],
         )
         groups = []
-        for (cad, tz), sub in meta.groupby(["cadence_s", "tz"], sort=True):  # few groups
+        for sub in partitions(meta, self.max_partition):
+            cad, tz = sub["cadence_s"].iloc[0], sub["tz"].iloc[0]
             m = meas[meas["resource_id"].isin(sub["resource_id"])]
             g = build_group(
                 int(cad), str(tz), sub, m, h.cutoff, opt.lags_days, opt.max_blocks, opt.default_shock_lag
