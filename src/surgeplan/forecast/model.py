@@ -158,7 +158,9 @@ class ShockForecaster:
         stays here, so the results do not depend on it.
     max_partition : int, optional
         Most resources in one group (partition); a (region, kind) is never split. None = one group
-        per cadence and time zone. Smaller groups: less memory per worker and better balance.
+        per cadence and time zone. Smaller groups: less memory per worker and better balance. A
+        model parameter: quantities pooled over groups are summed group by group, so another split
+        may move them in the last bits (and a near-tie choice with them).
 
     Attributes (after fit)
     ----------------------
