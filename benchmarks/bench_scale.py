@@ -159,14 +159,14 @@ def _run_child(copies: int, start: str, workers: int, max_partition: int | None 
         return json.loads(Path(fh.name).read_text())
 
 
-def _markdown(results: list[dict], copies: int, start: str, max_partition: int | None) -> str:
+def _markdown(results: list[dict], copies: int, start: str, max_partition: int | None, machine: str) -> str:
     r0 = results[0]
     lines = [
         f"## Scale: the planning job on Dask ({r0['resources']:,} resources)",
         "",
         "Script: `benchmarks/bench_scale.py`.",
         "",
-        machine_markdown(),
+        machine,
         f"- operator: bundled x {copies} ({r0['resources']:,} resources, 37 regions), hourly from {start} to "
         f"{ASOF:%Y-%m-%d} ({r0['rows'] / 1e6:.1f} M rows); job = fit, update one week, plan_once; partitions: "
         + ("one per time zone" if max_partition is None else f"at most {max_partition} resources"),
@@ -231,9 +231,10 @@ def main() -> None:
         print(json.dumps(res), file=sys.stderr)
         Path(a.json_out).write_text(json.dumps(res))
         return
+    machine = machine_markdown()  # with the load average at the start
     _run_child(1, "2020-02-24", 0)  # warm numba's caches
     results = [_run_child(a.copies, a.start, int(w), a.max_partition) for w in a.runs.split(",")]
-    text = _markdown(results, a.copies, a.start, a.max_partition)
+    text = _markdown(results, a.copies, a.start, a.max_partition, machine)
     print(text)
     if a.write_results:
         path = Path(__file__).resolve().parent / "RESULTS.md"
