@@ -257,7 +257,10 @@ def _headline_date(rp: Replay, wanted: str | None, asofs: pd.DatetimeIndex) -> p
 
 
 def _write_replay(rp: Replay, out: Path) -> list[Path]:
+    by_policy = pd.concat([o.assign(policy=p) for p, o in rp.orders.items() if len(o)], ignore_index=True) \
+        if any(len(o) for o in rp.orders.values()) else pd.DataFrame(columns=["policy"])
     files = {"replay_policies.csv": rp.policies, "replay_losses.csv": rp.losses,
+             "replay_policy_orders.csv": by_policy,
              "replay_summary.csv": rp.summary, "replay_orders.csv": rp.orders["surgeplan"],
              "realized.csv": rp.realized["surgeplan"]}
     paths = []

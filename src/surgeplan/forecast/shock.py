@@ -150,6 +150,21 @@ def response_filter(u: np.ndarray, tau_up: Any = 0.0, tau_down: Any = 0.0) -> np
     return out
 
 
+_NO_SCENARIO = pd.DataFrame()
+
+
+def _day_numbers(index: pd.Index) -> np.ndarray:
+    """Days since the epoch of a date index."""
+    return np.asarray(index.values, dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+
+
+def _ffill_zero(x: np.ndarray) -> np.ndarray:
+    """Carry the last non-NaN value forward; NaN before the first one becomes 0."""
+    ok = ~np.isnan(x)
+    idx = np.maximum.accumulate(np.where(ok, np.arange(len(x)), -1))
+    return np.where(idx >= 0, x[np.maximum(idx, 0)], 0.0)
+
+
 def driver_matrix(
     indicators: pd.DataFrame,
     scenario: pd.DataFrame,
@@ -195,44 +210,58 @@ def driver_matrix(
     lags = np.asarray(lags, dtype=np.int64)
     wide = "name" not in indicators.columns  # already the daily driver (index date, one column per region)
     obs = indicators if wide else daily_driver(indicators, stringency_range, use_stay_home)
-    scen = scenario if "name" not in scenario.columns else daily_driver(scenario, stringency_range, use_stay_home)
+    if "name" not in scenario.columns:
+        scen = scenario
+    else:  # an empty long table (no scenario) needs no pivot
+        scen = daily_driver(scenario, stringency_range, use_stay_home) if len(scenario) else _NO_SCENARIO
     lag_max = max(int(np.max(lags)), 0) if len(lags) else 0
     lag_min = min(int(np.min(lags)), 0) if len(lags) else 0
-    grid0 = days[0] - lag_max
-    regs = pd.unique(pd.Series(regions).astype(str))
-    reg_arr = pd.Series(regions).astype(str).to_numpy()
-    for region in regs:  # loop over regions (few), never over resources
+    grid0 = np.datetime64(days[0], "D") - lag_max
+    end = np.datetime64(days[-1], "D") - lag_min
+    # numpy throughout: this runs for every group on every day of the calibration pass
+    obs_days = _day_numbers(obs.index) if len(obs.columns) else np.zeros(0, np.int64)
+    scen_cols = set(getattr(scen, "columns", []))
+    scen_days = _day_numbers(scen.index) if scen_cols else np.zeros(0, np.int64)
+    reg_arr = np.asarray(regions, dtype=object).astype(str)
+    for region in dict.fromkeys(reg_arr):  # loop over regions (few), never over resources
         rows = np.flatnonzero(reg_arr == region)
+        has_scen = region in scen_cols
         if region in obs.columns:
-            col = obs[region].dropna()
+            v = obs[region].to_numpy(np.float64)
+            seen = ~np.isnan(v)
+            cd, cv = obs_days[seen], v[seen]
         else:
-            col = pd.Series(dtype=float)
-        if col.empty and region not in getattr(scen, "columns", []):
+            cd, cv = np.zeros(0, np.int64), np.zeros(0)
+        if not len(cd) and not has_scen:
             source[region] = "none"
             continue
-        last = col.index.max() if not col.empty else None
-        first = col.index.min() if not col.empty else None
+        first, last = (int(cd.min()), int(cd.max())) if len(cd) else (None, None)
         # start early enough to hold the last observed value into the requested days, and (for
         # the response filter) at the region's first indicator day
-        g0 = np.datetime64(grid0, "D")
+        g0 = int(grid0.astype(np.int64))
         if last is not None:
-            g0 = min(g0, np.datetime64(last, "D"))
+            g0 = min(g0, last)
         if taus is not None and first is not None:
-            g0 = min(g0, np.datetime64(first, "D"))
-        full = pd.DatetimeIndex(np.arange(g0, days[-1] - lag_min + 1, dtype="datetime64[D]")).as_unit("ns")
-        off = int((np.datetime64(days[0], "D") - g0).astype(np.int64))  # position of days[0]
-        series = col.reindex(full)
+            g0 = min(g0, first)
+        grid = np.arange(g0, int(end.astype(np.int64)) + 1)
+        off = int(np.datetime64(days[0], "D").astype(np.int64)) - g0  # position of days[0]
+        series = np.full(len(grid), np.nan)
         if last is not None:
-            series[full < col.index.min()] = 0.0
-        else:
-            series[:] = np.nan
-        future = full > last if last is not None else np.ones(len(full), bool)
-        has_scen = region in getattr(scen, "columns", [])
+            at = cd - g0
+            inside = (at >= 0) & (at < len(grid))
+            series[at[inside]] = cv[inside]
+            series[grid < first] = 0.0
+        future = grid > last if last is not None else np.ones(len(grid), bool)
         if has_scen:
-            sc = scen[region].dropna().reindex(full)
-            take = future & sc.notna().to_numpy()
+            sv = scen[region].to_numpy(np.float64)
+            ok = ~np.isnan(sv)
+            sc = np.full(len(grid), np.nan)
+            at = scen_days[ok] - g0
+            inside = (at >= 0) & (at < len(grid))
+            sc[at[inside]] = sv[ok][inside]
+            take = future & ~np.isnan(sc)
             series[take] = sc[take]
-        vals = series.ffill().fillna(0.0).to_numpy()
+        vals = _ffill_zero(series)
         rl = lags[rows]
         if taus is None:
             for lag in np.unique(rl):  # distinct lags, few
@@ -244,20 +273,14 @@ def driver_matrix(
             keys = np.column_stack([rl.astype(float), tr])
             uniq, inv = np.unique(keys, axis=0, return_inverse=True)
             inv = np.asarray(inv).reshape(-1)
-            # lag first (shift of the indicator), then the response dynamics
-            for j, (lag, tu, td) in enumerate(uniq):  # distinct (lag, tau) pairs, few
-                r = rows[inv == j]
-                L = int(lag)
-                shifted = np.zeros(len(vals))
-                if L >= 0:
-                    shifted[L:] = vals[: len(vals) - L] if L else vals
-                else:
-                    shifted[: len(vals) + L] = vals[-L:]
-                    shifted[len(vals) + L :] = vals[-1]
-                x = response_filter(shifted[None, :], tu, td)[0]
-                out[r] = x[np.arange(nd) + off][None, :]
-        needed_last = days[-1] - int(np.min(rl))
-        if last is not None and needed_last <= np.datetime64(last, "D"):
+            # lag first (shift of the indicator: zeros before, the last value held after), then
+            # the response dynamics, one filter over every distinct (lag, tau) pair of the region
+            pos = np.arange(len(vals))[None, :] - uniq[:, :1].astype(np.int64)
+            shifted = np.where(pos < 0, 0.0, vals[np.clip(pos, 0, len(vals) - 1)])
+            x = response_filter(shifted, uniq[:, 1], uniq[:, 2])
+            out[rows] = x[inv][:, np.arange(nd) + off]
+        needed_last = int(np.datetime64(days[-1], "D").astype(np.int64)) - int(np.min(rl))
+        if last is not None and needed_last <= last:
             used = "observed"
         elif has_scen:
             used = "scenario"

@@ -260,20 +260,19 @@ def replay(
 
 def _bring_forward(forecaster, last_fit, meas, ts, inv, indicators, dates, i, settings, refit_every_days,
                    executor=None):
-    """surgeplan's forecaster as of ``dates[i]``: fitted on the first date, then updated with the
-    measurements since the previous date and refitted every ``refit_every_days``."""
+    """surgeplan's forecaster as of ``dates[i]``: fitted on the data before it on the first date
+    and every ``refit_every_days``, brought forward with ``update()`` (Kalman steps on the week's
+    measurements) in between."""
     from surgeplan.forecast import ShockForecaster
 
     cut = pd.Timestamp(dates[i], tz="UTC")
-    if forecaster is None:
+    due = forecaster is None or (refit_every_days and (cut - last_fit) >= pd.Timedelta(days=refit_every_days))
+    if due:  # a fit on everything before the date: what update() + refit() would do, without the update
         forecaster = ShockForecaster(quantiles=settings.forecast_quantiles, executor=executor)
         forecaster.fit(meas.loc[(ts < cut).to_numpy()], inv, known_before(indicators, dates[i]), cutoff=cut)
         return forecaster, cut
     prev = pd.Timestamp(dates[i - 1], tz="UTC")
     forecaster.update(meas.loc[((ts >= prev) & (ts < cut)).to_numpy()], indicators=known_before(indicators, dates[i]))
-    if refit_every_days and (cut - last_fit) >= pd.Timedelta(days=refit_every_days):
-        forecaster.refit()
-        last_fit = cut
     return forecaster, last_fit
 
 
