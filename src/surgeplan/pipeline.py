@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -58,7 +59,7 @@ class PlanRun:
 
 
 def run_plan(db: str | Path, settings: PlanSettings, asof: str | pd.Timestamp | None = None,
-             progress: ProgressFactory = _silent) -> PlanRun:
+             progress: ProgressFactory = _silent, executor: Any = None) -> PlanRun:
     """Plan from the data in a store: forecast, dimension, plan, export, report.
 
     Parameters
@@ -69,6 +70,9 @@ def run_plan(db: str | Path, settings: PlanSettings, asof: str | pd.Timestamp | 
         From :func:`load_plan_settings`.
     asof : date, optional
         Overrides ``settings.asof``; default the day after the last measurement.
+    executor : concurrent.futures.Executor, optional
+        Where the forecaster's groups of resources are worked on (:func:`surgeplan.scale.compute`);
+        None = this process. The outputs are the same.
     """
     from surgeplan.report import write_report
     from surgeplan.store import Store
@@ -85,7 +89,7 @@ def run_plan(db: str | Path, settings: PlanSettings, asof: str | pd.Timestamp | 
     if day is None:
         day = naive_day(pd.to_datetime(meas["ts"]).max()) + pd.Timedelta(days=1)
     with progress("forecast, dimension and plan", 1) as advance:
-        planned = plan_once(meas, inv, ind, day, settings)
+        planned = plan_once(meas, inv, ind, day, settings, executor=executor)
         advance()
     with Store(db) as store:  # the plan's busy hours: what `surgeplan whatif --db` reads
         run = store.start_run("plan", {"asof": f"{day:%Y-%m-%d}"})
@@ -194,8 +198,9 @@ def _build_store(db: Path, inv: pd.DataFrame, ind: pd.DataFrame, meas: pd.DataFr
         return store.inventory()  # what the store holds is what we plan on
 
 
-def run_demo(config: DemoConfig | None = None, progress: ProgressFactory = _silent) -> DemoResult:
-    """Run the whole demo; see the module docstring."""
+def run_demo(config: DemoConfig | None = None, progress: ProgressFactory = _silent,
+             executor: Any = None) -> DemoResult:
+    """Run the whole demo; see the module docstring (``executor``: as in :func:`run_plan`)."""
     from surgeplan.signals import bundled_indicators
     from surgeplan.simulate import bundled_inventory, simulate
 
@@ -220,7 +225,8 @@ def run_demo(config: DemoConfig | None = None, progress: ProgressFactory = _sile
     timings["store"] = time.perf_counter() - t
     t = time.perf_counter()
     asofs = pd.date_range(cfg.replay_start, cfg.replay_end, freq=f"{cfg.replay_every_days}D")
-    rp = replay(meas, inv, ind, asofs, s, refit_every_days=cfg.refit_every_days, progress=progress)
+    rp = replay(meas, inv, ind, asofs, s, refit_every_days=cfg.refit_every_days, progress=progress,
+                executor=executor)
     timings["replay"] = time.perf_counter() - t
     t = time.perf_counter()
     head = _headline_date(rp, cfg.headline, asofs)
@@ -290,9 +296,10 @@ def continuity_sweeps(inventory: pd.DataFrame, busy_hour: pd.DataFrame, quantile
     """N-1 and site sweeps on the installed inventory at each resource's peak busy hour: writes
     whatif.csv, worst.csv and flows.csv under ``out_dir``; returns the report section and the files."""
     from surgeplan.continuity import peak_load, whatif
+    from surgeplan.plan.once import canonical_inventory
     from surgeplan.report.whatif import whatif_section
 
-    res = whatif(inventory, peak_load(busy_hour, quantile), None, ["n-1", "sites"], mode="hashing")
+    res = whatif(canonical_inventory(inventory), peak_load(busy_hour, quantile), None, ["n-1", "sites"], mode="hashing")
     files = res.write(out_dir)
     note = (f"Every single resource (N-1) and every service-centre site lost in turn, on the installed capacity at "
             f"each resource's peak {quantile} busy hour of the headline plan; lost load moves to the surviving "

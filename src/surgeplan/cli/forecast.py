@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import tomllib
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -71,9 +72,17 @@ def backtest_command(
     ] = None,
     model: Annotated[str, typer.Option(help=f"Model: {', '.join(_MODELS)}.")] = "shock",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Run on a local Dask cluster of N processes.")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Run on the Dask cluster at this scheduler (tcp://host:8786).")
+    ] = None,
 ) -> None:
     """Rolling-origin backtest: forecasts at each local midnight, scored per resource and lead day."""
+    from surgeplan.forecast import ShockForecaster
     from surgeplan.forecast.backtest import SeasonalNaive, backtest, read_inputs, summarize
+    from surgeplan.scale import compute
 
     try:
         settings: dict[str, Any] = {"every": "1d", "horizon": "1d", "tz": "UTC", "quantiles": "0.1,0.5,0.9",
@@ -92,17 +101,18 @@ def backtest_command(
         if model not in _MODELS:
             raise SurgeplanError(f"--model must be one of {', '.join(_MODELS)}, got {model!r}")
         data = read_inputs(measurements, inventory=inventory, indicators=indicators, covariates=covariates)
-        factory = None
-        if model != "shock":
-            season = model.split("-")[1]
-            factory = lambda q: SeasonalNaive(season, q)
-        result = backtest(
-            data["measurements"], data["inventory"], data["indicators"], data["covariates"],
-            start=start, end=end, every=settings["every"], horizon=settings["horizon"], tz=settings["tz"],
-            quantiles=settings["quantiles"], model=factory, refit_every=int(settings["refit_every"]),
-            warning_quantile=float(settings["warning_quantile"]),
-            indicators_future=(lambda origin: future) if future else None,
-        )
+        with compute(workers, scheduler) as executor:
+            factory = partial(ShockForecaster, executor=executor)
+            if model != "shock":
+                season = model.split("-")[1]
+                factory = lambda q: SeasonalNaive(season, q)
+            result = backtest(
+                data["measurements"], data["inventory"], data["indicators"], data["covariates"],
+                start=start, end=end, every=settings["every"], horizon=settings["horizon"], tz=settings["tz"],
+                quantiles=settings["quantiles"], model=factory, refit_every=int(settings["refit_every"]),
+                warning_quantile=float(settings["warning_quantile"]),
+                indicators_future=(lambda origin: future) if future else None,
+            )
         paths = result.write(out)
     except (SurgeplanError, FileNotFoundError) as exc:
         _fail(exc)

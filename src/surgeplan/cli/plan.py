@@ -11,6 +11,9 @@ from typing import Optional
 
 import typer
 
+_WORKERS_HELP = "Run on a local Dask cluster of N worker processes (same results as one process)."
+_SCHEDULER_HELP = "Run on the Dask cluster of this scheduler, e.g. tcp://10.0.0.5:8786 (same results)."
+
 
 def _summary_lines(summary: dict) -> list[str]:
     return [
@@ -36,6 +39,8 @@ def register(app: typer.Typer) -> None:
         max_resources: Optional[int] = typer.Option(None, help="Reduce the bundled operator to about N resources."),
         regions: Optional[str] = typer.Option(None, help="Only these regions, e.g. 'FRA,ITA'."),
         json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+        workers: int | None = typer.Option(None, "--workers", help=_WORKERS_HELP),
+        scheduler: str | None = typer.Option(None, "--scheduler", help=_SCHEDULER_HELP),
     ) -> None:
         """End-to-end demo: bundled operator + real 2020 indicators -> store, simulation, planning
         replayed Feb-Apr 2020 (weekly; --every 1 for daily), HTML report and CSV/XLSX exports."""
@@ -43,11 +48,13 @@ def register(app: typer.Typer) -> None:
 
         from surgeplan.cli.progress import no_progress, rich_progress
         from surgeplan.pipeline import DemoConfig, run_demo
+        from surgeplan.scale import compute
 
         cfg = DemoConfig(out_dir=out, replay_start=replay_start, replay_end=replay_end, replay_every_days=every,
                          max_resources=max_resources,
                          regions=tuple(r.strip().upper() for r in regions.split(",")) if regions else None)
-        res = run_demo(cfg, progress=no_progress if json_out else rich_progress)
+        with compute(workers, scheduler) as executor:
+            res = run_demo(cfg, progress=no_progress if json_out else rich_progress, executor=executor)
         rp = res.replay
         if json_out:
             typer.echo(json.dumps({"report": str(res.report), "db": str(res.db), "exports": [str(p) for p in res.exports],
@@ -77,18 +84,23 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
         survive: Optional[str] = typer.Option(None, "--survive", help="Failures the plan must survive: n-1, sites, "
                                                                       "or a SPEC (overrides the scenario's survive)."),
+        workers: int | None = typer.Option(None, "--workers", help=_WORKERS_HELP),
+        scheduler: str | None = typer.Option(None, "--scheduler", help=_SCHEDULER_HELP),
     ) -> None:
         """Plan capacity for the inventory and measurements in a store, under a scenario."""
         from surgeplan.cli.progress import no_progress, rich_progress
         from surgeplan.pipeline import load_plan_settings, run_plan
         from surgeplan.plan.settings import survive_setting
+        from surgeplan.scale import compute
 
         settings = load_plan_settings(scenario)
         if survive is not None:
             settings.survive = survive_setting(survive, "--survive")
         if out is not None:
             settings.output_dir = out
-        res = run_plan(db, settings, asof, progress=no_progress if json_out else rich_progress)
+        with compute(workers, scheduler) as executor:
+            res = run_plan(db, settings, asof, progress=no_progress if json_out else rich_progress,
+                           executor=executor)
         if json_out:
             typer.echo(json.dumps({"report": str(res.report), "exports": [str(p) for p in res.exports],
                                    "summary": res.plan.summary}, default=str))

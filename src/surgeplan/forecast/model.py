@@ -43,11 +43,13 @@ References
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from surgeplan._parallel import executor_map
 from surgeplan.errors import SurgeplanError
 from surgeplan.forecast import conformal as _cf
 from surgeplan.forecast import features as _ft
@@ -59,7 +61,7 @@ from surgeplan.forecast.fitting import fit_group
 from surgeplan.forecast.future import HeldFuture, IndicatorSource, anticipate, held_future
 from surgeplan.forecast.intensity import DriverTables, scenario_tables, used_specs
 from surgeplan.forecast.kalman import DEFAULT_ADAPTATION, kalman_pass
-from surgeplan.forecast.panel import append_measurements, build_group, resource_meta
+from surgeplan.forecast.panel import append_measurements, build_group, partitions, resource_meta
 from surgeplan.forecast.predict import predict_group
 from surgeplan.forecast.response import response_table
 from surgeplan.forecast.shape import choose_shapes
@@ -150,6 +152,15 @@ class ShockForecaster:
         crossed before it (source ``'projected'``).
     projection_window_days : int
         Days after a region's crossing during which its indicators are projected.
+    executor : concurrent.futures.Executor, optional
+        Where the groups of resources are fitted, calibrated, updated and predicted
+        (:func:`surgeplan.scale.compute`: Dask workers); None = here. The pooling across regions
+        stays here, so the results do not depend on it.
+    max_partition : int, optional
+        Most resources in one group (partition); a (region, kind) is never split. None = one group
+        per cadence and time zone. Smaller groups: less memory per worker and better balance. A
+        model parameter: quantities pooled over groups are summed group by group, so another split
+        may move them in the last bits (and a near-tie choice with them).
 
     Attributes (after fit)
     ----------------------
@@ -202,6 +213,8 @@ class ShockForecaster:
         regime_change: bool = True,
         project_restrictions: bool = True,
         projection_window_days: int = 28,
+        executor: Any = None,
+        max_partition: int | None = None,
     ) -> None:
         self.quantiles = tuple(float(q) for q in quantiles)
         self.lags_days = tuple(int(x) for x in lags_days)
@@ -228,6 +241,8 @@ class ShockForecaster:
         self.regime_change = bool(regime_change)
         self.project_restrictions = bool(project_restrictions)
         self.projection_window_days = int(projection_window_days)
+        self.executor = executor
+        self.max_partition = max_partition
         self._options()  # bad parameters fail here, not at fit
         self._groups: list[Group] = []
         self.indicator_source_: dict[str, str] = {}
@@ -354,14 +369,10 @@ class ShockForecaster:
         cutoff = None if cutoff is None else _utc(cutoff)
         if cutoff is not None:
             new = new[new["ts"] < cutoff]
-        for g in self._groups:
-            sub = new[new["resource_id"].isin(g.ids)]
-            if sub.empty and cutoff is None:
-                continue
-            a, t_new, end_utc = append_measurements(g, sub, cutoff)
-            if t_new > a:
-                kalman_pass(g, opt, self._tables, h.covariates, a, t_new, self._calibration.unit(g.kinds))
-                g.t_obs, g.end_utc = t_new, end_utc
+        subs = [new[new["resource_id"].isin(g.ids)] for g in self._groups]
+        units = [self._calibration.unit(g.kinds) for g in self._groups]
+        task = partial(_updated, opt=opt, tables=self._tables, covs=h.covariates, cutoff=cutoff)
+        self._groups = executor_map(self.executor, task, self._groups, subs, units)
         pools, full = _tr.transfer_responses(self._groups, opt.min_evidence_days, in_update=True)
         self._pooling.pools, self._pooling.full_kinds = pools, full
         for g in self._groups:
@@ -429,11 +440,10 @@ class ShockForecaster:
             covs = pd.concat([covs, _ft.normalize_covariates(covariates)], ignore_index=True)
             covs = covs.drop_duplicates(["key_type", "key", "ts", "name"], keep="last")
         frames, sources = [], {}
-        for g in self._groups:
-            steps = self._horizon_steps(horizon, g.cadence_s)
-            f, src = predict_group(
-                g, opt, self._calibration, self._tables, steps, scen_t, covs, regime, regime_t
-            )
+        steps = [self._horizon_steps(horizon, g.cadence_s) for g in self._groups]
+        task = partial(_predicted, opt=opt, cal=self._calibration, tables=self._tables, scen=scen_t,
+                       covs=covs, regime=regime, regime_scen=regime_t)
+        for f, src in executor_map(self.executor, task, self._groups, steps):
             frames.append(f)
             sources.update(src)
         out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -511,7 +521,8 @@ class ShockForecaster:
             tz=[_ft.region_timezone(r or None) for r in meta["region"]],
         )
         groups = []
-        for (cad, tz), sub in meta.groupby(["cadence_s", "tz"], sort=True):  # few groups
+        for sub in partitions(meta, self.max_partition):
+            cad, tz = sub["cadence_s"].iloc[0], sub["tz"].iloc[0]
             m = meas[meas["resource_id"].isin(sub["resource_id"])]
             g = build_group(
                 int(cad), str(tz), sub, m, h.cutoff, opt.lags_days, opt.max_blocks, opt.default_shock_lag
@@ -529,17 +540,49 @@ class ShockForecaster:
         tables = DriverTables.build(h.indicators, opt.specs, range(len(opt.specs)) if search else [0])
         pooling = choose_shapes(groups, opt, tables, h.covariates)
         tables = DriverTables.build(h.indicators, opt.specs, used_specs(groups))
-        for g in groups:
-            fit_group(g, opt, tables, h.covariates)
+        task = partial(_fitted, opt=opt, tables=tables, covs=h.covariates)
+        groups = executor_map(self.executor, task, groups)
         pooling.pools, pooling.full_kinds = _tr.transfer_responses(
             groups, opt.min_evidence_days, in_update=False
         )
-        errors = []
-        for g in groups:
-            errors.append(rolling_pass(g, opt, tables, h.covariates))
-            _tr.bound_to_pool(g, pooling.pools, pooling.full_kinds, opt.min_evidence_days)
-            g.extrapolate = _tr.full_response_known(g, pooling.pools, opt.min_evidence_days)
+        task = partial(_calibrated, opt=opt, tables=tables, covs=h.covariates, pools=pooling.pools,
+                       full_kinds=pooling.full_kinds)
+        groups, errors = map(list, zip(*executor_map(self.executor, task, groups), strict=True))
         self._calibration: Calibration = build_tables(groups, errors, opt.quantiles)
         self.calibration_ = self._calibration.report
         self._groups, self._tables, self._pooling = groups, tables, pooling
         self._held = self._held_future()
+
+
+# ---------------------------------------------------------------------- per-group tasks
+# Each reads one group and the driver's global state and returns the group it changed: the same
+# result in this process or on a Dask worker (``executor``), in any order, and when retried.
+
+
+def _fitted(g: Group, opt: Options, tables: DriverTables, covs: pd.DataFrame) -> Group:
+    fit_group(g, opt, tables, covs)
+    return g
+
+
+def _calibrated(g: Group, opt: Options, tables: DriverTables, covs: pd.DataFrame, pools: Any,
+                full_kinds: Any) -> tuple[Group, Any]:
+    errors = rolling_pass(g, opt, tables, covs)
+    _tr.bound_to_pool(g, pools, full_kinds, opt.min_evidence_days)
+    g.extrapolate = _tr.full_response_known(g, pools, opt.min_evidence_days)
+    return g, errors
+
+
+def _updated(g: Group, sub: pd.DataFrame, unit: Any, opt: Options, tables: DriverTables, covs: pd.DataFrame,
+             cutoff: pd.Timestamp | None) -> Group:
+    if sub.empty and cutoff is None:
+        return g
+    a, t_new, end_utc = append_measurements(g, sub, cutoff)
+    if t_new > a:
+        kalman_pass(g, opt, tables, covs, a, t_new, unit)
+        g.t_obs, g.end_utc = t_new, end_utc
+    return g
+
+
+def _predicted(g: Group, steps: int, opt: Options, cal: Calibration, tables: DriverTables, scen: Any,
+               covs: pd.DataFrame, regime: Any, regime_scen: Any) -> tuple[pd.DataFrame, dict[str, str]]:
+    return predict_group(g, opt, cal, tables, steps, scen, covs, regime, regime_scen)

@@ -17,7 +17,9 @@ from surgeplan.forecast import features as _ft
 from surgeplan.forecast.state import Group, utc_to_step
 from surgeplan.kinds import KINDS
 
-__all__ = ["LOG_FLOOR_SHARE", "append_measurements", "build_group", "log_shift", "resource_meta"]
+__all__ = [
+    "LOG_FLOOR_SHARE", "append_measurements", "build_group", "log_shift", "partitions", "resource_meta",
+]  # fmt: skip
 
 #: the log's shift lifts a series' 1st percentile to at least this share of its 95th (:func:`log_shift`)
 LOG_FLOOR_SHARE = 0.05
@@ -46,6 +48,33 @@ def resource_meta(meas: pd.DataFrame, inventory: pd.DataFrame | None) -> pd.Data
     if "region" in inv.columns:
         meta["region"] = inv["region"].reindex(ids).fillna("").astype(str).to_numpy()
     return meta
+
+
+def partitions(meta: pd.DataFrame, max_resources: int | None) -> list[pd.DataFrame]:
+    """The resources (``meta`` rows with ``cadence_s, tz, region, kind``) split into groups.
+
+    One group per cadence and time zone; with ``max_resources``, each is cut into consecutive
+    groups of whole (region, kind) blocks, the shape's unit (:mod:`.shape`), of at most that many
+    resources (a larger block stays whole). The split depends on the data only, never on where the
+    groups are computed.
+    """
+    out = []
+    for _, sub in meta.groupby(["cadence_s", "tz"], sort=True):
+        if max_resources is None or len(sub) <= max_resources:
+            out.append(sub)
+            continue
+        sub = sub.sort_values(["region", "kind", "resource_id"], kind="stable")
+        block = (sub["region"] + "\x00" + sub["kind"]).to_numpy()
+        starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
+        sizes = np.diff(np.r_[starts, len(sub)])
+        cut, filled = [0], 0
+        for s, n in zip(starts, sizes, strict=True):
+            if filled and filled + n > max_resources:
+                cut.append(s)
+                filled = 0
+            filled += n
+        out += [sub.iloc[a:b] for a, b in zip(cut, cut[1:] + [len(sub)], strict=True)]
+    return out
 
 
 def build_group(

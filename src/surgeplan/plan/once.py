@@ -17,7 +17,7 @@ from surgeplan.forecast.busy_hour import busy_hour
 from surgeplan.plan import Plan, make_plan
 from surgeplan.plan.settings import PlanSettings
 
-__all__ = ["PlannedDay", "bound_forecast", "known_before", "naive_day", "plan_once"]
+__all__ = ["PlannedDay", "bound_forecast", "canonical_inventory", "known_before", "naive_day", "plan_once"]
 
 
 def naive_day(t: Any) -> pd.Timestamp:
@@ -72,6 +72,18 @@ def bound_forecast(bh: pd.DataFrame, history: pd.DataFrame, factor: float | None
     return out, int(capped.sum())
 
 
+def canonical_inventory(inventory: pd.DataFrame) -> pd.DataFrame:
+    """The inventory in one canonical order (by ``resource_id``, as the store keeps it).
+
+    Group sums (N+1, pooling) and the output tables follow the inventory's rows: in one order the
+    plan is the same to the last bit whatever order the rows (the regions) came in.
+    """
+    rid = inventory["resource_id"].astype(str)
+    if rid.is_monotonic_increasing:
+        return inventory
+    return inventory.iloc[np.argsort(rid.to_numpy(), kind="stable")].reset_index(drop=True)
+
+
 @dataclass
 class PlannedDay:
     """What :func:`plan_once` produced.
@@ -114,6 +126,7 @@ def plan_once(
     capacity: pd.Series | None = None,
     measured_busy_hour: pd.DataFrame | None = None,
     keep_forecast: bool = False,
+    executor: Any = None,
 ) -> PlannedDay:
     """Plan as of one day: forecast, busy hours, guard, dimension and plan.
 
@@ -140,16 +153,20 @@ def plan_once(
         computed from ``measurements`` when not given.
     keep_forecast : bool, default False
         Return the forecast at every step too (:attr:`PlannedDay.forecast`).
+    executor : concurrent.futures.Executor, optional
+        Where a new forecaster fits and predicts its groups of resources
+        (:func:`surgeplan.scale.compute`); None = here. The plan is the same.
     """
     asof_day = naive_day(asof)
     cut = pd.Timestamp(asof_day, tz="UTC")
+    inventory = canonical_inventory(inventory)
     past = None
     if forecaster is None or measured_busy_hour is None:
         past = measurements.loc[(pd.to_datetime(measurements["ts"], utc=True) < cut).to_numpy()]
     if forecaster is None:
         from surgeplan.forecast import ShockForecaster
 
-        forecaster = ShockForecaster(quantiles=settings.forecast_quantiles)
+        forecaster = ShockForecaster(quantiles=settings.forecast_quantiles, executor=executor)
         forecaster.fit(past, inventory, known_before(indicators, asof_day), cutoff=cut)
     if measured_busy_hour is None:
         measured_busy_hour = busy_hour(past, settings.cadence, tz=settings.tz)

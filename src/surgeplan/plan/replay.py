@@ -190,6 +190,7 @@ def replay(
     refit_every_days: int = 7,
     evaluate_until: Any = None,
     progress: ProgressFactory = _silent,
+    executor: Any = None,
 ) -> Replay:
     """Replay planning on ``asofs`` under the four :data:`POLICIES` and score them.
 
@@ -210,6 +211,9 @@ def replay(
         Last day scored; default the last measured day.
     progress : callable
         ``progress(label, total)`` context manager yielding ``advance(n)``.
+    executor : concurrent.futures.Executor, optional
+        Where surgeplan's forecaster works on its groups of resources (:func:`surgeplan.scale.compute`);
+        None = here. The replay is the same.
     """
     dates = [pd.Timestamp(a).normalize() for a in asofs]
     inv = prepare_inventory(inventory).reset_index(drop=True)
@@ -228,7 +232,7 @@ def replay(
     with progress(f"replay planning ({len(dates)} as-of dates, {len(POLICIES)} policies)", len(dates)) as adv:
         for i, asof in enumerate(dates):  # a loop over dates; each step is vectorised over resources
             forecaster, last_fit = _bring_forward(forecaster, last_fit, meas, ts, inv, indicators, dates, i,
-                                                  settings, refit_every_days)
+                                                  settings, refit_every_days, executor)
             day = plan_once(meas, inv, indicators, asof, settings, forecaster=forecaster,
                             capacity=ledgers["surgeplan"].committed,
                             measured_busy_hour=measured.loc[measured["period"] < asof])
@@ -254,7 +258,8 @@ def replay(
     return Replay(policies, losses, pd.DataFrame(rows), orders, realized, plans)
 
 
-def _bring_forward(forecaster, last_fit, meas, ts, inv, indicators, dates, i, settings, refit_every_days):
+def _bring_forward(forecaster, last_fit, meas, ts, inv, indicators, dates, i, settings, refit_every_days,
+                   executor=None):
     """surgeplan's forecaster as of ``dates[i]``: fitted on the data before it on the first date
     and every ``refit_every_days``, brought forward with ``update()`` (Kalman steps on the week's
     measurements) in between."""
@@ -263,7 +268,7 @@ def _bring_forward(forecaster, last_fit, meas, ts, inv, indicators, dates, i, se
     cut = pd.Timestamp(dates[i], tz="UTC")
     due = forecaster is None or (refit_every_days and (cut - last_fit) >= pd.Timedelta(days=refit_every_days))
     if due:  # a fit on everything before the date: what update() + refit() would do, without the update
-        forecaster = ShockForecaster(quantiles=settings.forecast_quantiles)
+        forecaster = ShockForecaster(quantiles=settings.forecast_quantiles, executor=executor)
         forecaster.fit(meas.loc[(ts < cut).to_numpy()], inv, known_before(indicators, dates[i]), cutoff=cut)
         return forecaster, cut
     prev = pd.Timestamp(dates[i - 1], tz="UTC")

@@ -1,0 +1,253 @@
+"""Benchmark: the planning job (fit, update, plan) in one process and on 1 and 2 local Dask workers.
+
+The operator is the bundled one, or ``--copies K`` copies of it (each copy's ids, groups, sites and
+flows renamed, so K times the resources in the same 37 regions and time zones: the forecaster's
+partitions grow K-fold). Hourly load is simulated from ``--start`` to the as-of date; the job fits a
+week before the as-of date, folds the last week in (``update``), then plans (:func:`plan_once`):
+the replay's step. Each configuration runs in a fresh child process (so its peak memory is its
+own), after a warm-up of numba's caches.
+
+Measured: wall time of the job (cluster start-up reported apart), speed-up of 2 workers over 1,
+peak resident memory of the driver and of each worker (``ru_maxrss``), the bytes of the partitions
+each worker received and sent back (pickled task arguments and results, metered around
+``executor.map``), and the SHA-256 of the plan tables and busy-hour forecasts (must be identical).
+
+Run: ``.venv/bin/python benchmarks/bench_scale.py [--copies K] [--start DATE] [--write-results]``.
+Target (issue 15): 2 workers at least 1.6x faster than 1 on a 2-core machine, peak memory per worker
+under half the single-process peak, for 20,000 resources x 6 months hourly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import load_average, machine_markdown  # noqa: E402
+
+ASOF = pd.Timestamp("2020-03-16")
+SECTION = "bench_scale"
+
+
+def operator(copies: int) -> pd.DataFrame:
+    """The bundled operator, ``copies`` times (ids, groups, sites, flows renamed per copy)."""
+    from surgeplan.simulate import bundled_inventory
+
+    inv = bundled_inventory()
+    if copies == 1:
+        return inv
+    frames = []
+    for k in range(copies):
+        tag = f"~{k}"
+        c = inv.copy()
+        for col in ("resource_id", "group", "site", "feeds"):
+            c[col] = c[col].where(c[col].isna() | (c[col].astype(str) == ""), c[col].astype(str) + tag)
+        frames.append(c)
+    return pd.concat(frames, ignore_index=True)
+
+
+class _Metered:
+    """Executor wrapper: bytes of each task's arguments and result, and the worker that ran it."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.log = inner, []
+
+    def map(self, fn, *iterables):
+        return [self._record(r) for r in self.inner.map(_Where(fn), *iterables)]
+
+    def _record(self, r):
+        where, n_in, seconds, out = r
+        import cloudpickle
+
+        self.log.append((where, n_in, len(cloudpickle.dumps(out)), seconds))
+        return out
+
+
+class _Where:
+    def __init__(self, fn) -> None:
+        self.fn = fn
+
+    def __call__(self, *args):
+        import cloudpickle
+        from distributed import get_worker
+
+        t0 = time.perf_counter()
+        out = self.fn(*args)
+        return get_worker().address, len(cloudpickle.dumps((self.fn, args))), time.perf_counter() - t0, out
+
+
+def _job(executor, inv, ind, meas, settings, max_partition) -> tuple[float, dict[str, str]]:
+    from surgeplan.forecast import ShockForecaster
+    from surgeplan.plan.once import known_before, plan_once
+
+    t0 = time.perf_counter()
+    ts = pd.to_datetime(meas["ts"], utc=True)
+    cut = pd.Timestamp(ASOF - pd.Timedelta(days=7), tz="UTC")
+    f = ShockForecaster(quantiles=settings.forecast_quantiles, executor=executor, max_partition=max_partition)
+    f.fit(meas.loc[(ts < cut).to_numpy()], inv, known_before(ind, cut.tz_localize(None)), cutoff=cut)
+    f.update(meas.loc[(ts >= cut).to_numpy()], indicators=known_before(ind, ASOF))
+    day = plan_once(meas, inv, ind, ASOF, settings, forecaster=f)
+    wall = time.perf_counter() - t0
+    tables = {
+        "actions": day.plan.actions,
+        "dimensioning": day.plan.dimensioning,
+        "alerts": day.plan.alerts,
+        "busy_hour": day.busy_hour,
+    }
+    digest = {k: hashlib.sha256(v.to_csv(index=False).encode()).hexdigest()[:16] for k, v in tables.items()}
+    return wall, digest
+
+
+def child(copies: int, start: str, workers: int, max_partition: int | None) -> dict:
+    """One configuration, in this (fresh) process."""
+    from surgeplan.pipeline import DemoConfig
+    from surgeplan.scale import compute
+    from surgeplan.signals import bundled_indicators
+    from surgeplan.simulate import simulate
+
+    inv = operator(copies)
+    ind = bundled_indicators(regions=sorted(inv["region"].unique()), start="2019-12-01", end="2020-12-31")
+    meas = simulate(inv, ind, None, start, f"{ASOF:%Y-%m-%d}", "1h", 2020)
+    settings = DemoConfig().settings
+    out = {"resources": len(inv), "rows": len(meas), "workers": workers}
+    t0 = time.perf_counter()
+    with compute(workers=workers or None) as ex:
+        out["startup_s"] = time.perf_counter() - t0
+        metered = _Metered(ex) if workers else ex
+        out["wall_s"], out["digest"] = _job(metered, inv, ind, meas, settings, max_partition)
+        if workers:
+            client = ex._client
+            rss = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+            out["worker_peak_mib"] = sorted(v / 1024 for v in rss.values())
+            per = {}
+            for where, n_in, n_out, _seconds in metered.log:
+                a = per.setdefault(where, [0, 0, 0])
+                a[0], a[1], a[2] = a[0] + 1, a[1] + n_in, a[2] + n_out
+            out["per_worker"] = sorted(per.values())
+            out["task_s"] = sum(x[3] for x in metered.log)
+            out["largest_task_s"] = max(x[3] for x in metered.log)
+    out["driver_peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["load_end"] = load_average()
+    return out
+
+
+def _run_child(copies: int, start: str, workers: int, max_partition: int | None = None) -> dict:
+    with tempfile.NamedTemporaryFile(suffix=".json") as fh:
+        cmd = [
+            sys.executable,
+            __file__,
+            "--child",
+            str(workers),
+            "--copies",
+            str(copies),
+            "--start",
+            start,
+            "--json-out",
+            fh.name,
+        ] + ([] if max_partition is None else ["--max-partition", str(max_partition)])
+        subprocess.run(cmd, check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        return json.loads(Path(fh.name).read_text())
+
+
+def _markdown(results: list[dict], copies: int, start: str, max_partition: int | None, machine: str) -> str:
+    r0 = results[0]
+    lines = [
+        f"## Scale: the planning job on Dask ({r0['resources']:,} resources)",
+        "",
+        "Script: `benchmarks/bench_scale.py`.",
+        "",
+        machine,
+        f"- operator: bundled x {copies} ({r0['resources']:,} resources, 37 regions), hourly from {start} to "
+        f"{ASOF:%Y-%m-%d} ({r0['rows'] / 1e6:.1f} M rows); job = fit, update one week, plan_once; partitions: "
+        + ("one per time zone" if max_partition is None else f"at most {max_partition} resources"),
+        "",
+        "| run | start-up (s) | job wall (s) | driver peak RSS (MiB) | worker peak RSS (MiB) | tasks / MiB in / MiB out per worker | outputs |",
+        "|---|---:|---:|---:|---:|---|---|",
+    ]
+    ref = r0["digest"]
+    for r in results:
+        name = "one process" if not r["workers"] else f"{r['workers']} worker(s)"
+        wk = ", ".join(f"{x:.0f}" for x in r.get("worker_peak_mib", [])) or "-"
+        per = (
+            "; ".join(f"{n} / {i / 2**20:.0f} / {o / 2**20:.0f}" for n, i, o in r.get("per_worker", []))
+            or "-"
+        )
+        same = "identical" if r["digest"] == ref else "DIFFERENT"
+        lines.append(
+            f"| {name} | {r['startup_s']:.1f} | {r['wall_s']:.1f} | {r['driver_peak_mib']:.0f} | {wk} | {per} "
+            f"| {same} |"
+        )
+    by = {r["workers"]: r for r in results}
+    if 1 in by and 2 in by:
+        lines.append("")
+        lines.append(
+            f"- 1 worker: {by[1]['task_s']:.1f} s in the partition tasks (sum; largest task "
+            f"{by[1]['largest_task_s']:.1f} s), {by[1]['wall_s'] - by[1]['task_s']:.1f} s on the driver "
+            "(global steps, plan) and in moving the partitions"
+        )
+        lines.append(
+            f"- speed-up 2 workers over 1: {by[1]['wall_s'] / by[2]['wall_s']:.2f}x (target 1.6x); "
+            f"over one process: {by[0]['wall_s'] / by[2]['wall_s']:.2f}x"
+            if 0 in by
+            else ""
+        )
+        if 0 in by:
+            peak = max(by[2]["worker_peak_mib"])
+            lines.append(
+                f"- peak RSS per worker with 2 workers: {peak:.0f} MiB = "
+                f"{peak / by[0]['driver_peak_mib']:.0%} of the single-process peak (target < 50%)"
+            )
+    lines.append(
+        f"- load average at end: {' / '.join(f'{x:.2f}' for x in results[-1]['load_end'] or ())}; the machine "
+        "is shared by several engineers, so every time here is noisy (pessimistic)"
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--copies", type=int, default=1)
+    ap.add_argument("--start", default="2020-01-06")
+    ap.add_argument("--runs", default="0,1,2", help="worker counts (0 = one process)")
+    ap.add_argument("--child", type=int, default=None)
+    ap.add_argument("--json-out", default=None)
+    ap.add_argument(
+        "--max-partition", type=int, default=None, help="resources per partition (default: time zone)"
+    )
+    ap.add_argument("--write-results", action="store_true")
+    a = ap.parse_args()
+    if a.child is not None:
+        res = child(a.copies, a.start, a.child, a.max_partition)
+        print(json.dumps(res), file=sys.stderr)
+        Path(a.json_out).write_text(json.dumps(res))
+        return
+    machine = machine_markdown()  # with the load average at the start
+    _run_child(1, "2020-02-24", 0)  # warm numba's caches
+    results = [_run_child(a.copies, a.start, int(w), a.max_partition) for w in a.runs.split(",")]
+    text = _markdown(results, a.copies, a.start, a.max_partition, machine)
+    print(text)
+    if a.write_results:
+        path = Path(__file__).resolve().parent / "RESULTS.md"
+        body = path.read_text()
+        tag = f"{SECTION}-{a.copies}-{a.max_partition or 'tz'}"
+        begin, end = f"<!-- {tag}:begin -->", f"<!-- {tag}:end -->"
+        block = f"{begin}\n{text}\n{end}"
+        if begin in body:
+            body = body[: body.index(begin)] + block + body[body.index(end) + len(end) :]
+        else:
+            body = body.rstrip() + "\n\n" + block + "\n"
+        path.write_text(body)
+
+
+if __name__ == "__main__":
+    main()

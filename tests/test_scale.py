@@ -1,0 +1,214 @@
+"""The planning job on Dask gives the same files, byte for byte, as in one process.
+
+One job (fit a week before the as-of date, update with the last week, plan, N-1 and site sweeps) runs
+in this process and on a ``LocalCluster`` of 1 and 2 single-threaded worker processes; the SHA-256 of
+every output file (actions, alerts, late, temporary, dimensioning, busy-hour forecasts, what-ifs) must
+match. Also with the inventory and measurement rows (the regions) shuffled, with the tasks submitted
+in a shuffled order, and after a task kills its own worker process (Dask retries it elsewhere).
+The reference is the in-process run: the distribution layer must not change a single bit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import sys
+from concurrent.futures import Executor
+from pathlib import Path
+
+import cloudpickle
+import pandas as pd
+import pytest
+from distributed import Client, LocalCluster
+
+from surgeplan.forecast import ShockForecaster
+from surgeplan.pipeline import DemoConfig, _subset, continuity_sweeps, export_plan
+from surgeplan.plan.once import known_before, plan_once
+from surgeplan.scale import SerialExecutor, compute, executor_map
+from surgeplan.signals import bundled_indicators
+from surgeplan.simulate import bundled_inventory, simulate
+
+pytestmark = pytest.mark.slow
+
+# the tasks below run on worker processes that cannot import this test module
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+ASOF = pd.Timestamp("2020-03-16")
+
+
+@pytest.fixture(scope="module")
+def data():
+    """Four regions (four time zones: four partitions) of the bundled operator, 6 weeks hourly."""
+    cfg = DemoConfig(max_resources=40, regions=("FRA", "ITA", "DEU", "ESP"))
+    inv = _subset(bundled_inventory(), cfg)
+    ind = bundled_indicators(regions=sorted(inv["region"].unique()), start="2019-12-01", end="2020-12-31")
+    meas = simulate(inv, ind, None, "2020-02-03", "2020-03-16", "1h", 2020)
+    return inv, ind, meas, cfg.settings
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as lc:
+        with Client(lc) as client:
+            yield lc, client
+
+
+def _job(executor, out: Path, inv, ind, meas, settings, max_partition=None) -> dict[str, str]:
+    """Fit, update, plan, sweep; the SHA-256 of every file written."""
+    out.mkdir(parents=True, exist_ok=True)
+    ts = pd.to_datetime(meas["ts"], utc=True)
+    cut = pd.Timestamp(ASOF - pd.Timedelta(days=7), tz="UTC")
+    f = ShockForecaster(quantiles=settings.forecast_quantiles, executor=executor, max_partition=max_partition)
+    f.fit(meas.loc[(ts < cut).to_numpy()], inv, known_before(ind, cut.tz_localize(None)), cutoff=cut)
+    f.update(meas.loc[(ts >= cut).to_numpy()], indicators=known_before(ind, ASOF))
+    day = plan_once(meas, inv, ind, ASOF, settings, forecaster=f)
+    files = [p for p in export_plan(day.plan, out) if p.suffix == ".csv"]
+    day.busy_hour.to_csv(out / "forecast_busy_hour.csv", index=False)
+    files.append(out / "forecast_busy_hour.csv")
+    files += continuity_sweeps(inv, day.busy_hour, settings.quantile_column, out / "whatif")[1]
+    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+@pytest.fixture(scope="module")
+def reference(data, tmp_path_factory):
+    return _job(None, tmp_path_factory.mktemp("ref"), *data)
+
+
+class _ShuffledSubmit(Executor):
+    """Submits the tasks in a shuffled order and hands the results back in input order."""
+
+    def __init__(self, inner: Executor, seed: int) -> None:
+        self.inner, self.rng = inner, random.Random(seed)
+
+    def map(self, fn, *iterables, **kwargs):
+        args = list(zip(*iterables, strict=True))
+        order = list(range(len(args)))
+        self.rng.shuffle(order)
+        futures = {i: self.inner.submit(fn, *args[i]) for i in order}
+        return iter([futures[i].result() for i in range(len(args))])
+
+
+class _KillOnce:
+    """The first task to run kills its own worker process (as a crash or an OOM kill would)."""
+
+    def __init__(self, fn, marker: str) -> None:
+        self.fn, self.marker = fn, marker
+
+    def __call__(self, *args):
+        try:
+            fd = os.open(self.marker, os.O_CREAT | os.O_EXCL)
+        except FileExistsError:
+            return self.fn(*args)
+        os.close(fd)
+        os._exit(1)
+
+
+class _KillingExecutor(Executor):
+    def __init__(self, inner: Executor, marker: Path) -> None:
+        self.inner, self.marker = inner, str(marker)
+
+    def map(self, fn, *iterables, **kwargs):
+        return self.inner.map(_KillOnce(fn, self.marker), *iterables)
+
+
+def test_serial_executor_and_map_keep_input_order():
+    ex = SerialExecutor()
+    assert list(ex.map(pow, [2, 3, 4], [3, 2, 1])) == [8, 9, 4]
+    assert executor_map(None, pow, [2, 3], [2, 2]) == [4, 9]
+    assert ex.submit(divmod, 7, 2).result() == (3, 1)
+    with pytest.raises(ZeroDivisionError):
+        ex.submit(divmod, 1, 0).result()
+
+
+def test_two_workers_identical_to_one_process(data, cluster, reference, tmp_path):
+    _, client = cluster
+    assert len(reference) >= 8  # plan tables, forecasts, what-ifs
+    got = _job(client.get_executor(pure=False), tmp_path, *data)
+    assert got == reference
+
+
+def test_one_worker_identical_to_one_process(data, reference, tmp_path):
+    with compute(workers=1) as ex:
+        got = _job(ex, tmp_path, *data)
+    assert got == reference
+
+
+def test_shuffled_regions_and_task_order_identical(data, cluster, reference, tmp_path):
+    inv, ind, meas, settings = data
+    _, client = cluster
+    inv_s = inv.sample(frac=1.0, random_state=11).reset_index(drop=True)
+    meas_s = meas.sample(frac=1.0, random_state=12).reset_index(drop=True)
+    assert inv_s["region"].tolist() != inv["region"].tolist()
+    got = _job(
+        _ShuffledSubmit(client.get_executor(pure=False), seed=5), tmp_path, inv_s, ind, meas_s, settings
+    )
+    assert got == reference
+
+
+def test_worker_killed_mid_run_identical(data, cluster, tmp_path):
+    lc, client = cluster
+    # 9 partitions of at most 4 resources ((region, kind) blocks whole) instead of one per time zone:
+    # a model parameter, so the reference is an in-process run with the same value
+    reference = _job(None, tmp_path / "ref", *data, max_partition=4)
+    marker = tmp_path / "killed"
+    got = _job(
+        _KillingExecutor(client.get_executor(pure=False), marker), tmp_path / "out", *data, max_partition=4
+    )
+    assert marker.exists()  # a worker did die ...
+    # ... and the retried task gave the same result
+    assert got == reference
+    client.wait_for_workers(2, timeout=60)
+
+
+def _cli_plan(db: Path, scenario: Path, out: Path, *flags: str) -> dict[str, str]:
+    from surgeplan.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["plan", "--scenario", str(scenario), "--db", str(db), "--out", str(out), "--json", *flags])
+    assert exit_.value.code == 0
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.glob("plan_*.csv"))}
+
+
+def test_cli_plan_on_a_running_scheduler_identical(data, cluster, tmp_path):
+    from surgeplan.pipeline import _build_store
+
+    inv, ind, meas, _ = data
+    lc, _ = cluster
+    db = tmp_path / "store.duckdb"
+    _build_store(db, inv, ind, meas)
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text('[plan]\nasof = "2020-03-16"\nhorizon_days = 28\n')
+    here = _cli_plan(db, scenario, tmp_path / "here")
+    there = _cli_plan(db, scenario, tmp_path / "there", "--scheduler", lc.scheduler_address)
+    assert len(here) == 5 and there == here
+
+
+def test_cli_refuses_both_flags(tmp_path, capsys):
+    from surgeplan.cli import main
+
+    (tmp_path / "s.toml").write_text("[plan]\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(["plan", "--scenario", str(tmp_path / "s.toml"), "--workers", "2", "--scheduler", "tcp://x:1"])
+    assert exit_.value.code == 2
+    assert "--workers" in capsys.readouterr().err
+
+
+def test_partitions_keep_region_kind_blocks_whole():
+    from surgeplan.forecast.panel import partitions
+
+    meta = pd.DataFrame({
+        "resource_id": [f"r{i}" for i in range(9)],
+        "cadence_s": 3600, "tz": ["Europe/Paris"] * 7 + ["Europe/Rome"] * 2,
+        "region": ["FRA"] * 5 + ["BEL"] * 2 + ["ITA"] * 2,
+        "kind": ["link", "link", "link", "vpn_gateway", "vpn_gateway", "link", "link", "link", "link"],
+    })  # fmt: skip
+    parts = partitions(meta, 3)
+    assert [sorted(p["resource_id"]) for p in parts] == [
+        ["r5", "r6"],
+        ["r0", "r1", "r2"],
+        ["r3", "r4"],
+        ["r7", "r8"],
+    ]  # BEL/link | FRA/link (3: full) | FRA/vpn | ITA: Rome is its own time zone
+    assert [len(p) for p in partitions(meta, None)] == [7, 2]
+    assert [len(p) for p in partitions(meta, 1)] == [2, 3, 2, 2]  # a block larger than the bound stays whole
