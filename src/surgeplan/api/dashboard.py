@@ -91,7 +91,8 @@ def _stressed(state, n: int = 10) -> list[dict]:
     with state.read() as store:
         frame = store._df(
             "WITH last AS (SELECT resource_id, max(ts) AS t FROM measurements GROUP BY resource_id) "
-            "SELECT r.resource_id, r.name, r.kind, r.region, r.priority_class, r.capacity, max(m.load) AS peak "
+            "SELECT r.resource_id, r.name, r.kind, r.region, r.priority_class, r.capacity, max(m.load) AS "
+            "peak "
             "FROM measurements m JOIN last USING (resource_id) JOIN resources r USING (resource_id) "
             "WHERE m.ts > last.t - INTERVAL 1 DAY GROUP BY ALL"
         )

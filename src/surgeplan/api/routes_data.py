@@ -133,7 +133,8 @@ def latest_forecasts(
     where = (where + " AND" if where else " WHERE") + " f.run_id = ?"
     long = store._df(
         "SELECT f.resource_id, f.ts, f.statistic, f.value, "
-        "coalesce(TRY_CAST(json_extract_string(r.parameters, '$.origin') AS TIMESTAMPTZ), r.created_at) AS origin "
+        "coalesce(TRY_CAST(json_extract_string(r.parameters, '$.origin') AS TIMESTAMPTZ), r.created_at) AS "
+        "origin "
         f"FROM forecasts f JOIN runs r USING (run_id){where}",
         [*params, run_id],
     )

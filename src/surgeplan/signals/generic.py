@@ -210,7 +210,8 @@ def validate_indicators(frame: pd.DataFrame, source: str = "<frame>", *, row_off
     missing = [c for c in INDICATOR_COLUMNS if c not in frame.columns]
     if missing:
         raise ValidationError(
-            f"missing column(s) {', '.join(missing)}; an indicators table has columns {', '.join(INDICATOR_COLUMNS)}",
+            f"missing column(s) {', '.join(missing)}; an indicators table has columns "
+            f"{', '.join(INDICATOR_COLUMNS)}",
             file=source,
             column=missing[0],
         )

@@ -162,7 +162,8 @@ def _legacy_files(path: PathLike | Iterable[PathLike], names: Iterable[str] | No
             ]
             if not found:
                 raise ValidationError(
-                    f"no OxCGRT legacy time-series file here (looked for {', '.join(s + '.csv' for s in LEGACY_NAMES)})",
+                    "no OxCGRT legacy time-series file here (looked for "
+                    f"{', '.join(s + '.csv' for s in LEGACY_NAMES)})",
                     file=str(p),
                 )
             out.extend(found)
