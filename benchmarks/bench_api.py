@@ -245,7 +245,7 @@ def read_load(requests: int, clients: int) -> list[str]:
     return lines
 
 
-# ============================================================================================ 2. file to alert
+# ========================================================================================= 2. file to alert
 def file_to_alert(resources: int, files: int, history_days: int) -> list[str]:
     import httpx
 

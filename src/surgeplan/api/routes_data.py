@@ -163,7 +163,8 @@ def get_forecasts(
     run_id: Annotated[str | None, Query(description="Default: latest")] = None,
     limit: Limit = 10_000,
 ):
-    """Forecast rows ``resource_id, ts, origin, run_id, mean, p..`` of the latest forecast run (or ``run_id``)."""
+    """Forecast rows ``resource_id, ts, origin, run_id, mean, p..`` of the latest forecast run (or
+    ``run_id``)."""
     with _state(request).read() as store:
         frame = latest_forecasts(store, resource_id, start, end, run_id)
     return json_response({"items": records(frame.iloc[:limit]), "truncated": len(frame) > limit})
