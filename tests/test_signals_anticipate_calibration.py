@@ -1,10 +1,11 @@
-"""Calibrated anticipation ranges: Kaplan-Meier quantiles by hand, decelerating epidemics, held-out real coverage.
+"""Calibrated anticipation ranges: Kaplan-Meier quantiles by hand, decelerating epidemics, held-out real
+coverage.
 
-The references are independent of the code under test: a Kaplan-Meier table computed by hand, crossing days of
-a closed-form damped-growth curve, and the days on which the real 2020 incidence (bundled OxCGRT data) reached
-the threshold. The as-of days of the real-data test (2020-03-08, 2020-03-16, and the autumn wave 2020-10-15 and
-2020-11-01 with another threshold) were not used while choosing the method or its defaults (which were looked at
-on 2020-03-03, 06, 10 and 13).
+The references are independent of the code under test: a Kaplan-Meier table computed by hand, crossing days
+of a closed-form damped-growth curve, and the days on which the real 2020 incidence (bundled OxCGRT data)
+reached the threshold. The as-of days of the real-data test (2020-03-08, 2020-03-16, and the autumn wave
+2020-10-15 and 2020-11-01 with another threshold) were not used while choosing the method or its defaults
+(which were looked at on 2020-03-03, 06, 10 and 13).
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def test_kaplan_meier_quantiles_by_hand():
 
 
 def _damped(n=40, r0=0.3, phi=0.97, y0=0.01, days=200, noise=0.0, seed=0):
-    """Regions with growth rate r0 phi^t from staggered onsets (2 days apart): ln y = r0 (1 - phi^t) / (1 - phi)."""
+    """Regions with growth rate r0 phi^t from staggered onsets (2 days apart):
+    ln y = r0 (1 - phi^t) / (1 - phi)."""
     rng = np.random.default_rng(seed)
     parts = []
     for i in range(n):
