@@ -679,13 +679,9 @@ def main(argv: list[str] | None = None) -> int:
         emit(
             "Forecast: second generator",
             f"### Second, independent generator (tests/generators/alt_shock.py, seed 11), origins {start} .. "
-            f"{end}, "
-            "14-day horizon\n\nLogistic ramps with kind-specific lags (VPN 2 days before the order, bridges "
-            "4 "
-            "after), habits persisting after the lift, unrelated level shifts, 2% missing hours plus "
-            "outages, "
-            "spikes, a temperature covariate; regions hit 7 days apart. "
-            f"All {n} resources:\n\n"
+            f"{end}, 14-day horizon\n\nLogistic ramps with kind-specific lags (VPN 2 days before the order, "
+            "bridges 4 after), habits persisting after the lift, unrelated level shifts, 2% missing hours "
+            f"plus outages, spikes, a temperature covariate; regions hit 7 days apart. All {n} resources:\n\n"
             + to_markdown(all_t)
             + f"\n\nThe {npeer} resources every peer ran on:\n\n"
             + to_markdown(peer_t)

@@ -151,12 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     once = float(np.median(loop))
     lines = [
         f"`benchmarks/bench_forecast_cadence.py`: {args.resources:,} resources of the bundled operator "
-        "simulated at a "
-        f"1-minute cadence ({steps:,} steps of history each, {len(hist):,} rows; real 2020 OxCGRT "
-        "indicators), "
-        f"fitted on the history before 2020-03-16 00:00 UTC, then {args.minutes} minutes of the planning "
-        "loop: "
-        f"`update()` with the new minute of every resource, then `predict('60min')` (3 quantiles + mean).",
+        f"simulated at a 1-minute cadence ({steps:,} steps of history each, {len(hist):,} rows; real 2020 "
+        f"OxCGRT indicators), fitted on the history before 2020-03-16 00:00 UTC, then {args.minutes} minutes "
+        "of the planning loop: `update()` with the new minute of every resource, then `predict('60min')` (3 "
+        "quantiles + mean).",
         "",
         "| step | seconds (median) | max | per resource |",
         "|---|---:|---:|---:|",

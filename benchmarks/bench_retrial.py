@@ -117,8 +117,7 @@ def summary(rows) -> list[str]:
         ),
         (
             f"| peer: extended_erlang_b | {np.median(t_eb) * 1e6:.0f} us | "
-            f"{np.quantile(t_eb, 0.9) * 1e6:.0f} us "
-            f"| {t_eb.max() * 1e6:.0f} us |"
+            f"{np.quantile(t_eb, 0.9) * 1e6:.0f} us | {t_eb.max() * 1e6:.0f} us |"
         ),
         "",
         (

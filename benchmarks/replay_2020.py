@@ -308,10 +308,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{r}: {s:.2f}" for r, s in zip(tr.get("region", []), tr.get("median share carried", []))
     )
     lines.append(
-        f"| regions after the first: forecast at crossing carries >= 50% of the change (resources of a kind "
-        f"hit earlier elsewhere) | {n_regions_ok} / {len(tr)} regions: "
-        f"{shares}"
-        f" | | {'PASS' if tr_ok else 'FAIL'} |"
+        "| regions after the first: forecast at crossing carries >= 50% of the change (resources of a kind "
+        f"hit earlier elsewhere) | {n_regions_ok} / {len(tr)} regions: {shares} | | "
+        f"{'PASS' if tr_ok else 'FAIL'} |"
     )
     body = "\n".join(lines)
     body += (

@@ -134,8 +134,7 @@ def latest_forecasts(
     long = store._df(
         "SELECT f.resource_id, f.ts, f.statistic, f.value, "
         "coalesce(TRY_CAST(json_extract_string(r.parameters, '$.origin') AS TIMESTAMPTZ), r.created_at) AS "
-        "origin "
-        f"FROM forecasts f JOIN runs r USING (run_id){where}",
+        f"origin FROM forecasts f JOIN runs r USING (run_id){where}",
         [*params, run_id],
     )
     if long.empty:

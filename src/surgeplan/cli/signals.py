@@ -228,8 +228,7 @@ def backtest(
     scored = bt.loc[bt["inside"].notna()]
     summary = (
         f"{name} >= {threshold:.4g}: {len(scored)} forecasts scored, real day inside the {level:.0%} range "
-        "for "
-        f"{int(scored['inside'].sum())} ({scored['inside'].mean():.0%}), median error "
+        f"for {int(scored['inside'].sum())} ({scored['inside'].mean():.0%}), median error "
         f"{scored['error_days'].median():+.1f} days (positive = forecast early)"
         if len(scored)
         else f"{name} >= {threshold:.4g}: no forecast could be scored"

@@ -94,8 +94,8 @@ def bundled_indicators(
         unknown = sorted(set(regs) - set(data["region"].unique()))
         if unknown:
             message = (
-                f"regions: {', '.join(unknown)} not in the bundled data; "
-                f"bundled: {', '.join(bundled_regions())}"
+                f"regions: {', '.join(unknown)} not in the bundled data; bundled: "
+                f"{', '.join(bundled_regions())}"
             )
             if strict:
                 raise SurgeplanError(message)

@@ -371,9 +371,9 @@ def run_ingest(
             con.execute("DROP TABLE IF EXISTS temp.__delta")
             con.execute(
                 "CREATE TEMP TABLE __delta AS SELECT "
-                f"{', '.join('s.' + quote_ident(c) for c in spec.column_names)}, "
-                f"t.{k0} IS NULL AS __new FROM {STAGE} s LEFT JOIN {target} t ON {on} "
-                f"WHERE t.{k0} IS NULL OR {differs or 'false'} ORDER BY s.__row"
+                f"{', '.join('s.' + quote_ident(c) for c in spec.column_names)}, t.{k0} IS NULL AS __new "
+                f"FROM {STAGE} s LEFT JOIN {target} t ON {on} WHERE t.{k0} IS NULL OR {differs or 'false'} "
+                "ORDER BY s.__row"
             )
             inserted, updated = con.execute(
                 "SELECT count(*) FILTER (WHERE __new), count(*) FILTER (WHERE NOT __new) FROM __delta"

@@ -576,8 +576,7 @@ def _keys_sql(con: duckdb.DuckDBPyConnection, rules: TableRules, mapping: dict[s
     if ref is not None:
         row = con.execute(
             f"SELECT min(s.__row) FROM {STAGE} s ANTI JOIN main.resources r ON s.{quote_ident(ref)} = "
-            "r.resource_id "
-            f"WHERE s.__st_{ref} = 0"
+            f"r.resource_id WHERE s.__st_{ref} = 0"
         ).fetchall()[0][0]
         if row is not None:
             rid = con.execute(f"SELECT {quote_ident(ref)} FROM {STAGE} WHERE __row = ?", [row]).fetchall()[0][
