@@ -204,9 +204,10 @@ def read_load(requests: int, clients: int) -> list[str]:
     pf = np.percentile(floor, [50, 95, 99])
     lines = [
         (
-            f"**Read load** (`--part load`): `surgeplan serve` on {len(inv)} resources (4 weeks hourly, one 21-day plan "
-            f"made in {t_plan:.0f} s), {clients} concurrent clients (httpx + asyncio in one process on the same 2 cores), "
-            f"{requests:,} requests spread evenly over six read endpoints ({n_err} transport errors)."
+            f"**Read load** (`--part load`): `surgeplan serve` on {len(inv)} resources (4 weeks hourly, one "
+            f"21-day plan made in {t_plan:.0f} s), {clients} concurrent clients (httpx + asyncio in one "
+            f"process on the same 2 cores), {requests:,} requests spread evenly over six read endpoints "
+            f"({n_err} transport errors)."
         ),
         "",
         "| | p50 ms | p95 ms | p99 ms | requests/s |",
@@ -228,9 +229,10 @@ def read_load(requests: int, clients: int) -> list[str]:
         ),
         "",
         (
-            f"Inside the server (`Server-Timing`, request in to first response byte, threadpool wait included): "
-            f"p50 {np.percentile(srv_ms, 50):.1f} ms, p95 {np.percentile(srv_ms, 95):.1f} ms; the rest of the "
-            "latency is waiting for the CPU (client and server share 2 cores) and in the accept queue."
+            "Inside the server (`Server-Timing`, request in to first response byte, threadpool wait "
+            f"included): p50 {np.percentile(srv_ms, 50):.1f} ms, p95 {np.percentile(srv_ms, 95):.1f} ms; the "
+            "rest of the latency is waiting for the CPU (client and server share 2 cores) and in the accept "
+            "queue."
         ),
         "",
         (
@@ -241,7 +243,7 @@ def read_load(requests: int, clients: int) -> list[str]:
     return lines
 
 
-# ============================================================================================ 2. file to alert
+# ========================================================================================= 2. file to alert
 def file_to_alert(resources: int, files: int, history_days: int) -> list[str]:
     import httpx
 
@@ -327,16 +329,17 @@ def file_to_alert(resources: int, files: int, history_days: int) -> list[str]:
     d = np.array(delays)
     return [
         (
-            f"**File to alert** (`--part alert`): {resources:,} resources at a 1-minute cadence ({history_days} days of "
-            f"history, {resources * history_days * 1440:,} rows; the server fitted its live forecaster in {t_fit:.0f} s), "
-            f"then {files} minute files of {resources:,} rows landed one after the other in the watched folder (each "
-            "after the previous one's alert). Time from the rename to the `alerts` event naming the file on "
-            "`/api/v1/events` (poll 0.2 s, ingest, `update()`, forecast the next hour, re-plan the touched "
-            "resources, publish):"
+            f"**File to alert** (`--part alert`): {resources:,} resources at a 1-minute cadence "
+            f"({history_days} days of history, {resources * history_days * 1440:,} rows; the server fitted "
+            f"its live forecaster in {t_fit:.0f} s), then {files} minute files of {resources:,} rows landed "
+            "one after the other in the watched folder (each after the previous one's alert). Time from the "
+            "rename to the `alerts` event naming the file on `/api/v1/events` (poll 0.2 s, ingest, "
+            "`update()`, forecast the next hour, re-plan the touched resources, publish):"
         ),
         "",
         (
-            f"median {np.median(d):.2f} s, max {d.max():.2f} s (server-side step: median {np.median(steps):.2f} s); "
+            f"median {np.median(d):.2f} s, max {d.max():.2f} s (server-side step: median "
+            f"{np.median(steps):.2f} s); "
             f"target < {ALERT_TARGET_S:.0f} s: {'MET' if d.max() < ALERT_TARGET_S else 'NOT MET'}."
         ),
     ]
@@ -416,11 +419,12 @@ def kill_mid_upload(rounds: int, uploads: int, rows: int) -> list[str]:
         print(f"round {rnd}: rows per upload {counts}, client saw {[status.get(u) for u in range(uploads)]}")
     return [
         (
-            f"**kill -9 mid-upload** (`--part kill`): {rounds} rounds; each starts the server, two clients upload "
-            f"{full:,}-row CSV files ({len(ids)} resources x {per:,} minutes) back to back, and the server is killed "
-            "with SIGKILL 1-6 s later. After every kill the store opened and every upload was "
-            f"{'fully in or fully out' if ok else 'PARTLY IN (FAIL)'}: {acked} acknowledged (200) and all in; of the "
-            f"uploads cut by the kill, {in_flight_in} had committed (in whole) and {in_flight_out} left no row."
+            f"**kill -9 mid-upload** (`--part kill`): {rounds} rounds; each starts the server, two clients "
+            f"upload {full:,}-row CSV files ({len(ids)} resources x {per:,} minutes) back to back, and the "
+            "server is killed with SIGKILL 1-6 s later. After every kill the store opened and every upload "
+            f"was {'fully in or fully out' if ok else 'PARTLY IN (FAIL)'}: {acked} acknowledged (200) and "
+            f"all in; of the uploads cut by the kill, {in_flight_in} had committed (in whole) and "
+            f"{in_flight_out} left no row."
         ),
     ]
 

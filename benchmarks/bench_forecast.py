@@ -678,11 +678,10 @@ def main(argv: list[str] | None = None) -> int:
         print(peer_t.to_string(index=False))
         emit(
             "Forecast: second generator",
-            f"### Second, independent generator (tests/generators/alt_shock.py, seed 11), origins {start} .. {end}, "
-            f"14-day horizon\n\nLogistic ramps with kind-specific lags (VPN 2 days before the order, bridges 4 "
-            "after), habits persisting after the lift, unrelated level shifts, 2% missing hours plus outages, "
-            "spikes, a temperature covariate; regions hit 7 days apart. "
-            f"All {n} resources:\n\n"
+            f"### Second, independent generator (tests/generators/alt_shock.py, seed 11), origins {start} .. "
+            f"{end}, 14-day horizon\n\nLogistic ramps with kind-specific lags (VPN 2 days before the order, "
+            "bridges 4 after), habits persisting after the lift, unrelated level shifts, 2% missing hours "
+            f"plus outages, spikes, a temperature covariate; regions hit 7 days apart. All {n} resources:\n\n"
             + to_markdown(all_t)
             + f"\n\nThe {npeer} resources every peer ran on:\n\n"
             + to_markdown(peer_t)
@@ -717,7 +716,8 @@ def main(argv: list[str] | None = None) -> int:
         tm = res.timings
         n_origins = res.forecasts["origin"].nunique()
         line = (
-            f"{n} series x {n_origins} daily origins ({len(gen.measurements):,} measurements): {total:.0f} s in all "
+            f"{n} series x {n_origins} daily origins ({len(gen.measurements):,} measurements): {total:.0f} s "
+            "in all "
             f"= {int(tm['n_fits'])} fits {tm['fit_s']:.0f} s + {n_origins - int(tm['n_fits'])} updates "
             f"{tm['update_s']:.0f} s + predictions {tm['predict_s']:.0f} s + scoring {tm['score_s']:.0f} s"
         )

@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     hist = meas.loc[(ts < cut).to_numpy()]
     steps = len(hist) // args.resources
     print(
-        f"simulated {len(meas):,} rows in {t_sim:.1f} s; history {len(hist):,} rows ({steps:,} steps a resource)"
+        f"simulated {len(meas):,} rows in {t_sim:.1f} s; history {len(hist):,} rows ({steps:,} steps a "
+        "resource)"
     )
     rss0 = rss_mib()
 
@@ -149,17 +150,20 @@ def main(argv: list[str] | None = None) -> int:
 
     once = float(np.median(loop))
     lines = [
-        f"`benchmarks/bench_forecast_cadence.py`: {args.resources:,} resources of the bundled operator simulated at a "
-        f"1-minute cadence ({steps:,} steps of history each, {len(hist):,} rows; real 2020 OxCGRT indicators), "
-        f"fitted on the history before 2020-03-16 00:00 UTC, then {args.minutes} minutes of the planning loop: "
-        f"`update()` with the new minute of every resource, then `predict('60min')` (3 quantiles + mean).",
+        f"`benchmarks/bench_forecast_cadence.py`: {args.resources:,} resources of the bundled operator "
+        f"simulated at a 1-minute cadence ({steps:,} steps of history each, {len(hist):,} rows; real 2020 "
+        f"OxCGRT indicators), fitted on the history before 2020-03-16 00:00 UTC, then {args.minutes} minutes "
+        "of the planning loop: `update()` with the new minute of every resource, then `predict('60min')` (3 "
+        "quantiles + mean).",
         "",
         "| step | seconds (median) | max | per resource |",
         "|---|---:|---:|---:|",
-        f"| `fit` ({steps:,} steps x {args.resources:,} resources) | {t_fit:.1f} | | {t_fit / args.resources * 1e3:.1f} ms |",
+        f"| `fit` ({steps:,} steps x {args.resources:,} resources) | {t_fit:.1f} | | "
+        f"{t_fit / args.resources * 1e3:.1f} ms |",
         f"| `update()`: one new minute of every resource | {np.median(upd):.3f} | {upd.max():.3f} | "
         f"{np.median(upd) / args.resources * 1e6:.0f} µs |",
-        f"| `predict('60min')` | {np.median(pred):.3f} | {pred.max():.3f} | {np.median(pred) / args.resources * 1e6:.0f} µs |",
+        f"| `predict('60min')` | {np.median(pred):.3f} | {pred.max():.3f} | "
+        f"{np.median(pred) / args.resources * 1e6:.0f} µs |",
         f"| one minute of the loop (update + predict) | {once:.3f} | {loop.max():.3f} | |",
         "",
         "Against a refit at every new minute (what a tool without an online update does):",

@@ -135,14 +135,17 @@ def main() -> None:
         "| step | rows | wall (s) |",
         "|---|---:|---:|",
         f"| `dimension` at p90 ({n:,} resources x {periods} periods) | {n * periods:,} | {t_dim:.1f} |",
-        f"| `make_plan`: dimension, actions, priorities, budget + ops scheduling, re-dimension under the plan, "
-        f"temporary measures, alerts p50/p90/p99 | {n * periods:,} | {t_plan:.1f} (CPU {cpu_plan:.1f}) |",
+        "| `make_plan`: dimension, actions, priorities, budget + ops scheduling, re-dimension under the "
+        f"plan, temporary measures, alerts p50/p90/p99 | {n * periods:,} | {t_plan:.1f} (CPU {cpu_plan:.1f}) "
+        "|",
         "",
-        f"- plan: {s['actions']:,} actions, {s['late_actions']:,} late or unfunded, {s['temporary_measures']:,} "
-        f"temporary measures, {len(p.alerts):,} alert rows",
-        f"- warm-up (numba compilation or cache load, 3,000 resources): {t_warm:.1f} s; synthetic data: {t_gen:.1f} s",
+        f"- plan: {s['actions']:,} actions, {s['late_actions']:,} late or unfunded, "
+        f"{s['temporary_measures']:,} temporary measures, {len(p.alerts):,} alert rows",
+        f"- warm-up (numba compilation or cache load, 3,000 resources): {t_warm:.1f} s; synthetic data: "
+        f"{t_gen:.1f} s",
         f"- peak memory (process max RSS): {peak_mb:,.0f} MB",
-        f"- target `make_plan` < 30 s: {'MET' if t_plan < 30 else 'MISSED'} ({t_plan:.1f} s wall, {cpu_plan:.1f} s CPU)",
+        f"- target `make_plan` < 30 s: {'MET' if t_plan < 30 else 'MISSED'} ({t_plan:.1f} s wall, "
+        f"{cpu_plan:.1f} s CPU)",
         "<!-- bench_plan:end -->",
     ]
     text = "\n".join(lines)

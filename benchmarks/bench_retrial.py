@@ -116,8 +116,8 @@ def summary(rows) -> list[str]:
             f"| {t_ap.max() * 1e3:.1f} ms |"
         ),
         (
-            f"| peer: extended_erlang_b | {np.median(t_eb) * 1e6:.0f} us | {np.quantile(t_eb, 0.9) * 1e6:.0f} us "
-            f"| {t_eb.max() * 1e6:.0f} us |"
+            f"| peer: extended_erlang_b | {np.median(t_eb) * 1e6:.0f} us | "
+            f"{np.quantile(t_eb, 0.9) * 1e6:.0f} us | {t_eb.max() * 1e6:.0f} us |"
         ),
         "",
         (

@@ -126,8 +126,8 @@ def run(n_resources: int, repeat: int) -> tuple[str, bool]:
         out = simulate(inv, ind, start=start, end=end, freq=freq, seed=1)
         dt, dc = time.perf_counter() - t0, time.process_time() - c0
         lines.append(
-            f"| {len(inv)} resources, {freq}, {start} .. {end} | {len(out) / 1e6:.2f} M | {dt:.2f} | {dc:.2f} | "
-            f"{len(out) / dt / 1e6:.1f} M |"
+            f"| {len(inv)} resources, {freq}, {start} .. {end} | {len(out) / 1e6:.2f} M | {dt:.2f} | "
+            f"{dc:.2f} | {len(out) / dt / 1e6:.1f} M |"
         )
         del out
     lines += [
@@ -137,8 +137,9 @@ def run(n_resources: int, repeat: int) -> tuple[str, bool]:
         f"({'MET' if wall_met else 'NOT MET'}), CPU {min(cpu):.2f} s ({'MET' if cpu_met else 'NOT MET'}); "
         f"single-threaded, so CPU time = wall time on an idle core; a load average above the core count "
         f"inflates wall time",
-        f"- peak memory: Python heap {peak / 2**20:.0f} MiB during one 15-min-year run, of which the returned "
-        f"frame is {out_mib:.0f} MiB (resource_id categorical, ts, load); process max RSS {_rss_mib():.0f} MiB",
+        f"- peak memory: Python heap {peak / 2**20:.0f} MiB during one 15-min-year run, of which the "
+        f"returned frame is {out_mib:.0f} MiB (resource_id categorical, ts, load); process max RSS "
+        f"{_rss_mib():.0f} MiB",
     ]
     la = load_average()
     if la is not None:

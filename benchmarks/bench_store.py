@@ -214,24 +214,24 @@ def main(argv: list[str] | None = None) -> int:
         "| step | seconds | rows/s | vs peer |",
         "| --- | ---: | ---: | ---: |",
         (
-            f"| `ingest_measurements(parquet)` into an empty store: validate + load + key index + checkpoint{best} "
-            f"| {first:.2f} | {n / first:,.0f} | {first / peer:.2f}x |"
+            "| `ingest_measurements(parquet)` into an empty store: validate + load + key index + "
+            f"checkpoint{best} | {first:.2f} | {n / first:,.0f} | {first / peer:.2f}x |"
         ),
         (
-            f"| same file again: validate + diff, every row unchanged, nothing written | {rep2.seconds:.2f} | "
-            f"{n / rep2.seconds:,.0f} | {rep2.seconds / peer:.2f}x |"
+            f"| same file again: validate + diff, every row unchanged, nothing written | {rep2.seconds:.2f} "
+            f"| {n / rep2.seconds:,.0f} | {rep2.seconds / peer:.2f}x |"
         ),
         f"| `Store.measurements()`: every row back into pandas | {read_s:.2f} | {n / read_s:,.0f} | |",
         *csv_rows,
         (
-            f"| peer: plain DuckDB `INSERT ... FROM read_parquet` into the same keyed table, no validation{best} "
-            f"| {peer:.2f} | {n / peer:,.0f} | 1.00x |"
+            "| peer: plain DuckDB `INSERT ... FROM read_parquet` into the same keyed table, no "
+            f"validation{best} | {peer:.2f} | {n / peer:,.0f} | 1.00x |"
         ),
         "",
         (
-            f"Peak RSS of the benchmark process (store work only; data generated elsewhere): {rss_store:,.0f} MiB; "
-            f"Python-heap peak during the Parquet ingest (tracemalloc; DuckDB allocates outside it): "
-            f"{py_peak / 2**20:,.1f} MiB."
+            "Peak RSS of the benchmark process (store work only; data generated elsewhere): "
+            f"{rss_store:,.0f} MiB; Python-heap peak during the Parquet ingest (tracemalloc; DuckDB "
+            f"allocates outside it): {py_peak / 2**20:,.1f} MiB."
         ),
     ]
     if la is not None:

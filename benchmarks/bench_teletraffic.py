@@ -1187,8 +1187,8 @@ def markdown(out: dict[str, Any]) -> str:
         )
         x = v["erlang_b_vs_fastest_peer"]
         L.append(
-            f"| `erlang_b` >= 100x fastest peer | {_fmt_ratio(x['value'])} ({x['peer']}, {_fmt_rate(x['peer_per_s'])}) "
-            f"| {_pf(x['pass'])} |"
+            f"| `erlang_b` >= 100x fastest peer | {_fmt_ratio(x['value'])} ({x['peer']}, "
+            f"{_fmt_rate(x['peer_per_s'])}) | {_pf(x['pass'])} |"
         )
         x = v["erlang_b_servers_vs_fastest_peer"]
         L.append(
@@ -1220,24 +1220,26 @@ def markdown(out: dict[str, Any]) -> str:
         seen.add(rec["dist"])
     pw = out["erlang_c"]["pyworkforce"]
     L.append(
-        f"| pyworkforce ErlangC | {pw['version']} | {'used (Erlang C only: no public Erlang B)' if pw['available'] else pw['reason']} "
-        f"| pure Python; recomputes the O(N) Erlang B recurrence for every candidate N |"
+        f"| pyworkforce ErlangC | {pw['version']} | "
+        f"{'used (Erlang C only: no public Erlang B)' if pw['available'] else pw['reason']} | pure Python; "
+        "recomputes the O(N) Erlang B recurrence for every candidate N |"
     )
     L.append("")
     # throughput / latency table
     L.append("### Erlang B speed")
     L.append("")
     L.append(
-        f"Forward pairs: servers uniform on 1..10,000, traffic = servers x U(0.2, 1.5). Inverse pairs: traffic "
-        f"log-uniform 0.1..8,000 E, target blocking log-uniform 1e-6..0.1. surgeplan is called once on "
-        f"{s['n_pairs']:,} pairs (best of 3); scalar-only peers loop over a random subsample of the same pairs "
-        f"for {s['peer_budget_s']:g} s and are **extrapolated** to {s['n_pairs']:,} (column 'calls timed'). "
-        f"Latency: best per-call time of one scalar call."
+        "Forward pairs: servers uniform on 1..10,000, traffic = servers x U(0.2, 1.5). Inverse pairs: "
+        "traffic log-uniform 0.1..8,000 E, target blocking log-uniform 1e-6..0.1. surgeplan is called once "
+        f"on {s['n_pairs']:,} pairs (best of 3); scalar-only peers loop over a random subsample of the same "
+        f"pairs for {s['peer_budget_s']:g} s and are **extrapolated** to {s['n_pairs']:,} (column 'calls "
+        "timed'). Latency: best per-call time of one scalar call."
     )
     L.append("")
     L.append(
         "| implementation | latency B(10 E, 18) | latency B(1840 E, 1900) | latency inverse (1840 E, 1 %) "
-        f"| B throughput | calls timed | inverse throughput | calls timed | time for {s['n_pairs']:,} B (extrap.) |"
+        f"| B throughput | calls timed | inverse throughput | calls timed | time for {s['n_pairs']:,} B "
+        "(extrap.) |"
     )
     L.append("|---|---|---|---|---|---|---|---|---|")
     if sp.get("available"):
@@ -1248,7 +1250,8 @@ def markdown(out: dict[str, Any]) -> str:
         )
     sc = out["scipy"]
     L.append(
-        f"| scipy pmf/cdf (vectorised baseline, not a package peer) | - | {_fmt_time(sc['latency_large_s'])} | - | "
+        f"| scipy pmf/cdf (vectorised baseline, not a package peer) | - | {_fmt_time(sc['latency_large_s'])} "
+        "| - | "
         f"{_fmt_rate(sc['batch_per_s'])} | {s['n_pairs']:,} | - | - | {_fmt_time(sc['batch_s'])} |"
     )
     for name, rec in out["peers"].items():
@@ -1273,19 +1276,21 @@ def markdown(out: dict[str, Any]) -> str:
         fi_name, fi = _fastest(out, "inverse")
         cb, ci = _fastest_cpu(out, "batch"), _fastest_cpu(out, "inverse")
         L.append(
-            f"**Ratios** (surgeplan throughput / fastest peer): Erlang B **{_fmt_ratio(sp['batch_per_s'] / fb)}** "
-            f"({fb_name}); inverse **{_fmt_ratio(sp['inverse_per_s'] / fi)}** ({fi_name}); "
-            f"vs the scipy vectorised baseline {_fmt_ratio(sp['batch_per_s'] / sc['batch_per_s'])}. "
-            f"surgeplan uses {sp.get('threads', '?')} numba threads; on ONE thread (peers are single-threaded): "
-            f"Erlang B {_fmt_rate(sp.get('batch_1t_per_s'))} = **{_fmt_ratio(sp.get('batch_1t_per_s', math.nan) / fb)}** "
-            f"the fastest peer, inverse {_fmt_rate(sp.get('inverse_1t_per_s'))} = "
-            f"**{_fmt_ratio(sp.get('inverse_1t_per_s', math.nan) / fi)}**; CPU time per element on one thread "
-            f"(insensitive to other jobs): Erlang B {sp.get('batch_1t_cpu_ns', math.nan):.0f} ns, "
-            f"inverse {sp.get('inverse_1t_cpu_ns', math.nan):.0f} ns, vs the peer with the least CPU time per call "
-            f"{cb[1]:,.0f} ns ({cb[0]}) and {ci[1]:,.0f} ns ({ci[0]}): CPU-time ratios "
+            "**Ratios** (surgeplan throughput / fastest peer): Erlang B "
+            f"**{_fmt_ratio(sp['batch_per_s'] / fb)}** ({fb_name}); inverse "
+            f"**{_fmt_ratio(sp['inverse_per_s'] / fi)}** ({fi_name}); vs the scipy vectorised baseline "
+            f"{_fmt_ratio(sp['batch_per_s'] / sc['batch_per_s'])}. surgeplan uses {sp.get('threads', '?')} "
+            "numba threads; on ONE thread (peers are single-threaded): Erlang B "
+            f"{_fmt_rate(sp.get('batch_1t_per_s'))} = "
+            f"**{_fmt_ratio(sp.get('batch_1t_per_s', math.nan) / fb)}** the fastest peer, inverse "
+            f"{_fmt_rate(sp.get('inverse_1t_per_s'))} = "
+            f"**{_fmt_ratio(sp.get('inverse_1t_per_s', math.nan) / fi)}**; CPU time per element on one "
+            f"thread (insensitive to other jobs): Erlang B {sp.get('batch_1t_cpu_ns', math.nan):.0f} ns, "
+            f"inverse {sp.get('inverse_1t_cpu_ns', math.nan):.0f} ns, vs the peer with the least CPU time "
+            f"per call {cb[1]:,.0f} ns ({cb[0]}) and {ci[1]:,.0f} ns ({ci[0]}): CPU-time ratios "
             f"**{_fmt_ratio(cb[1] / sp.get('batch_1t_cpu_ns', math.nan))}** and "
-            f"**{_fmt_ratio(ci[1] / sp.get('inverse_1t_cpu_ns', math.nan))}**. "
-            f"surgeplan first call (import + compile/warm-up): {_fmt_time(sp['first_call_s'])} forward, "
+            f"**{_fmt_ratio(ci[1] / sp.get('inverse_1t_cpu_ns', math.nan))}**. surgeplan first call (import "
+            f"+ compile/warm-up): {_fmt_time(sp['first_call_s'])} forward, "
             f"{_fmt_time(sp['first_inverse_call_s'])} inverse; import {_fmt_time(out['surgeplan_import_s'])}."
         )
         L.append("")
@@ -1329,7 +1334,8 @@ def markdown(out: dict[str, Any]) -> str:
         if "profile" in sp:
             for k, txt in sp["profile"].items():
                 L.append(
-                    f"<details><summary>cProfile of one {s['n_pairs']:,}-pair <code>{k}</code> call (own time)</summary>"
+                    f"<details><summary>cProfile of one {s['n_pairs']:,}-pair <code>{k}</code> call (own "
+                    "time)</summary>"
                 )
                 L.append("")
                 L.append("```")
@@ -1341,17 +1347,19 @@ def markdown(out: dict[str, Any]) -> str:
     L.append("### Erlang B accuracy against mpmath")
     L.append("")
     L.append(
-        f"Grid: {g['points']} (traffic, servers) points, traffic 0.01..{g['traffic_max']:,.0f} E, servers 1.."
-        f"{g['servers_max']:,}, exact blocking down to 1e{g['min_log10_B']:.0f}; exact values from the mpmath "
-        f"recurrence at 40 digits, cross-checked against pmf/cdf via the incomplete gamma function "
-        f"(max disagreement {g['self_check']:.1e}). Judged: points with exact B > 1e-300; 'ordinary' = "
-        f"B >= 1e-6 and traffic <= 1e4 E. Peers are called with a {s['call_limit_s']:g} s limit per call and "
-        f"{s['accuracy_budget_s']:g} s per grid (cheapest points first; after a time-out larger points are skipped)."
+        f"Grid: {g['points']} (traffic, servers) points, traffic 0.01..{g['traffic_max']:,.0f} E, servers "
+        f"1..{g['servers_max']:,}, exact blocking down to 1e{g['min_log10_B']:.0f}; exact values from the "
+        "mpmath recurrence at 40 digits, cross-checked against pmf/cdf via the incomplete gamma function "
+        f"(max disagreement {g['self_check']:.1e}). Judged: points with exact B > 1e-300; 'ordinary' = B >= "
+        f"1e-6 and traffic <= 1e4 E. Peers are called with a {s['call_limit_s']:g} s limit per call and "
+        f"{s['accuracy_budget_s']:g} s per grid (cheapest points first; after a time-out larger points are "
+        "skipped)."
     )
     L.append("")
     L.append(
-        "| implementation | computed / points | max rel. err (B > 1e-300) | median | # > 1e-6 | max rel. err ordinary "
-        "| NaN/inf | exceptions | time-outs/skipped | 0 where B > 1e-300 | worst point | inverse exact |"
+        "| implementation | computed / points | max rel. err (B > 1e-300) | median | # > 1e-6 | max rel. "
+        "err ordinary | NaN/inf | exceptions | time-outs/skipped | 0 where B > 1e-300 | worst point | "
+        "inverse exact |"
     )
     L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
 
@@ -1369,7 +1377,8 @@ def markdown(out: dict[str, Any]) -> str:
             )
         )
         return (
-            f"| {name} | {a['computed']}/{a['points']} | {_fmt_err(a['max_rel_err'])} | {_fmt_err(a['median_rel_err'])} "
+            f"| {name} | {a['computed']}/{a['points']} | {_fmt_err(a['max_rel_err'])} | "
+            f"{_fmt_err(a['median_rel_err'])} "
             f"| {a['n_rel_err_gt_1e-6']} | {_fmt_err(a['max_rel_err_ordinary'])} | {a['nonfinite']} | "
             f"{a['exceptions']} | {a['timeouts']} | {a['zero_underflow']} | {a['worst_point']} | {invs} |"
         )
@@ -1397,21 +1406,25 @@ def markdown(out: dict[str, Any]) -> str:
     L.append("### Erlang C: agents for a service level")
     L.append("")
     L.append(
-        f"Grid: {ec['cases']} cases (traffic {EC_TRAFFIC[0]:g}..{EC_TRAFFIC[-1]:,.0f} E, AHT {', '.join(f'{x:g}' for x in EC_HANDLING)} s, "
-        f"answer within {', '.join(f'{x:g}' for x in EC_WITHIN)} s, service level {', '.join(f'{x:g}' for x in EC_TARGETS)}); "
-        f"exact agents = smallest N > A with 1 - C(N, A) exp(-(N - A) t / AHT) >= target, mpmath at 40 digits. "
+        f"Grid: {ec['cases']} cases (traffic {EC_TRAFFIC[0]:g}..{EC_TRAFFIC[-1]:,.0f} E, AHT "
+        f"{', '.join(f'{x:g}' for x in EC_HANDLING)} s, "
+        f"answer within {', '.join(f'{x:g}' for x in EC_WITHIN)} s, service level "
+        f"{', '.join(f'{x:g}' for x in EC_TARGETS)}); "
+        "exact agents = smallest N > A with 1 - C(N, A) exp(-(N - A) t / AHT) >= target, mpmath at 40 "
+        "digits. "
         f"Batch: {s['n_erlang_c']:,} random scenarios (traffic log-uniform 0.5..5,000 E, AHT 120..600 s)."
     )
     L.append("")
     L.append(
-        "| implementation | agents exact | Erlang C max rel. err | latency (600 calls/h, 240 s, 80/20) | throughput | calls timed |"
+        "| implementation | agents exact | Erlang C max rel. err | latency (600 calls/h, 240 s, 80/20) | "
+        "throughput | calls timed |"
     )
     L.append("|---|---|---|---|---|---|")
     if "surgeplan" in ec:
         e = ec["surgeplan"]
         L.append(
-            f"| **surgeplan** | {e['right']}/{e['cases']} | {_fmt_err(e['erlang_c_max_rel_err'])} | {_fmt_time(e['latency_s'])} | "
-            f"{_fmt_rate(e['per_s'])} | {s['n_erlang_c']:,} |"
+            f"| **surgeplan** | {e['right']}/{e['cases']} | {_fmt_err(e['erlang_c_max_rel_err'])} | "
+            f"{_fmt_time(e['latency_s'])} | {_fmt_rate(e['per_s'])} | {s['n_erlang_c']:,} |"
         )
     if pw["available"]:
         miss = (
@@ -1421,7 +1434,8 @@ def markdown(out: dict[str, Any]) -> str:
         )
         L.append(
             f"| pyworkforce ErlangC.required_positions | {pw['right']}/{pw['cases']}{miss} | "
-            f"{_fmt_err(pw['erlang_c_max_rel_err'])} ({pw['erlang_c_nonfinite']} NaN/inf) | {_fmt_time(pw['latency_s'])} | "
+            f"{_fmt_err(pw['erlang_c_max_rel_err'])} ({pw['erlang_c_nonfinite']} NaN/inf) | "
+            f"{_fmt_time(pw['latency_s'])} | "
             f"{_fmt_loop_rate(pw['batch'])} | {pw['batch']['calls']:,} (extrapolated) |"
         )
     el = ec.get("erlanglib", {})

@@ -278,7 +278,10 @@ def main(argv: list[str] | None = None) -> int:
         + (
             ", future indicators `'anticipate'`d"
             if args.anticipate
-            else ", future indicators as the model defaults: projected for regions that crossed their lockdown threshold in the last four weeks, held for the others"
+            else (
+                ", future indicators as the model defaults: projected for regions that crossed their "
+                "lockdown threshold in the last four weeks, held for the others"
+            )
         )
         + "; peers refit at every origin. Runtime: "
         + ", ".join(f"{k} {v.timings['total_s']:.0f} s" for k, v in res.items())
@@ -301,11 +304,13 @@ def main(argv: list[str] | None = None) -> int:
         f"| shortages foreseen >= 7 days ahead where indicators warned >= 7 days | {foreseen} / {len(need)} "
         f"| {len(ant)} shortages in all | {'PASS' if foreseen == len(need) else 'FAIL'} |"
     )
+    shares = ", ".join(
+        f"{r}: {s:.2f}" for r, s in zip(tr.get("region", []), tr.get("median share carried", []))
+    )
     lines.append(
-        f"| regions after the first: forecast at crossing carries >= 50% of the change (resources of a kind "
-        f"hit earlier elsewhere) | {n_regions_ok} / {len(tr)} regions: "
-        f"{', '.join(f'{r}: {s:.2f}' for r, s in zip(tr.get('region', []), tr.get('median share carried', [])))}"
-        f" | | {'PASS' if tr_ok else 'FAIL'} |"
+        "| regions after the first: forecast at crossing carries >= 50% of the change (resources of a kind "
+        f"hit earlier elsewhere) | {n_regions_ok} / {len(tr)} regions: {shares} | | "
+        f"{'PASS' if tr_ok else 'FAIL'} |"
     )
     body = "\n".join(lines)
     body += (

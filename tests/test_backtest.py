@@ -29,7 +29,8 @@ def _frame(ids, ts, values):
 
 
 class Oracle:
-    """Test double: forecasts a known truth with fixed multiplicative quantile factors, records what it saw."""
+    """Test double: forecasts a known truth with fixed multiplicative quantile factors, records what it
+    saw."""
 
     def __init__(self, truth: pd.DataFrame, quantiles, factors=None):
         self.truth = truth.set_index(["ts"]).sort_index()

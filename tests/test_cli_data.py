@@ -12,9 +12,12 @@ from surgeplan.cli import app
 
 runner = CliRunner()
 
-INVENTORY = """resource_id,kind,region,capacity,module_size,max_capacity,lead_time_days,module_cost,group,priority_class
-TG1,trunk_group,FRA,120,30,600,14,5000,,vital
+INVENTORY = (
+    "resource_id,kind,region,capacity,module_size,max_capacity,lead_time_days,module_cost,"
+    "group,priority_class\n"
+    """TG1,trunk_group,FRA,120,30,600,14,5000,,vital
 """
+)
 
 
 def test_ingest_export_round_trip(tmp_path):

@@ -47,8 +47,8 @@ def test_exact_exponential_crossing():
 
 
 def test_backtest_on_exact_exponential():
-    # forecasts from 2021-01-11 and 2021-01-21 of y = e^{0.2 t}: both predict 2021-01-25 (t = 24), which is what
-    # happens, so error 0 and inside; a falling region gets no error/inside (not a forecast)
+    # forecasts from 2021-01-11 and 2021-01-21 of y = e^{0.2 t}: both predict 2021-01-25 (t = 24), which is
+    # what happens, so error 0 and inside; a falling region gets no error/inside (not a forecast)
     ind = pd.concat([_exp("AAA", 1.0, 0.2, 40), _exp("DEC", 50.0, -0.1, 40)])
     bt = backtest_anticipation(ind, ["2021-01-11", "2021-01-21"], 100.0, name="x")
     aaa = bt[bt.region == "AAA"]
@@ -108,18 +108,19 @@ def test_france_from_10_march_2020(spring2020):
     # A useful forecast made on 10 March must (a) say "within days", not weeks: the median falls between asof
     # and the real lockdown 17 March; (b) bracket the real crossing with its range, allowing one day of slack
     # for the day-to-day reporting noise of the 7-day sum (the band only reflects the trend-fit uncertainty).
-    # The calibrated range (default) is honest about the past errors of the method: on the rows known on 10 March
-    # (these six countries, replayed as past forecasts), long delays were not excluded, so `latest` is open (NaT)
-    # while the earliest day stays informative. Updated when the range became calibrated: the real day 13 March
-    # must be inside (no slack needed), and an open end must be reported as NaT, not as a made-up day.
+    # The calibrated range (default) is honest about the past errors of the method: on the rows known on 10
+    # March (these six countries, replayed as past forecasts), long delays were not excluded, so `latest` is
+    # open (NaT) while the earliest day stays informative. Updated when the range became calibrated: the real
+    # day 13 March must be inside (no slack needed), and an open end must be reported as NaT, not as a made-up
+    # day.
     assert fra.range_method in ("calibrated", "parametric")
     assert T("2020-03-10") <= fra.earliest <= fra["median"] and (
         pd.isna(fra.latest) or fra["median"] <= fra.latest
     )
     assert T("2020-03-10") <= fra["median"] <= T("2020-03-17")
     assert fra.earliest <= T("2020-03-13") and (pd.isna(fra.latest) or T("2020-03-13") <= fra.latest)
-    # the trend-fit-only range (the former default), as before: brackets the real day with one day of slack for the
-    # day-to-day reporting noise of the 7-day sum (the band only reflects the trend-fit uncertainty).
+    # the trend-fit-only range (the former default), as before: brackets the real day with one day of slack
+    # for the day-to-day reporting noise of the 7-day sum (the band only reflects the trend-fit uncertainty).
     par = anticipate_crossing(
         spring2020, "2020-03-10", thr, options=AnticipationOptions(calibrate=False, growth_volatility=False)
     )

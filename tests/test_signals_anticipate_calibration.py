@@ -1,10 +1,11 @@
-"""Calibrated anticipation ranges: Kaplan-Meier quantiles by hand, decelerating epidemics, held-out real coverage.
+"""Calibrated anticipation ranges: Kaplan-Meier quantiles by hand, decelerating epidemics, held-out real
+coverage.
 
-The references are independent of the code under test: a Kaplan-Meier table computed by hand, crossing days of
-a closed-form damped-growth curve, and the days on which the real 2020 incidence (bundled OxCGRT data) reached
-the threshold. The as-of days of the real-data test (2020-03-08, 2020-03-16, and the autumn wave 2020-10-15 and
-2020-11-01 with another threshold) were not used while choosing the method or its defaults (which were looked at
-on 2020-03-03, 06, 10 and 13).
+The references are independent of the code under test: a Kaplan-Meier table computed by hand, crossing days
+of a closed-form damped-growth curve, and the days on which the real 2020 incidence (bundled OxCGRT data)
+reached the threshold. The as-of days of the real-data test (2020-03-08, 2020-03-16, and the autumn wave
+2020-10-15 and 2020-11-01 with another threshold) were not used while choosing the method or its defaults
+(which were looked at on 2020-03-03, 06, 10 and 13).
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ ITALY_ONSET = (
 
 
 def test_kaplan_meier_quantiles_by_hand():
-    # z = 1, 2+, 3, 4 (2+ censored), unit weights. Kaplan-Meier: S(1) = 3/4; the censoring at 2 leaves 2 at risk;
-    # S(3) = 3/4 * 1/2 = 3/8; S(4) = 0. CDF = 0.25 (z <= 2), 0.625 (z = 3), 1 (z = 4). Quantiles (first z with
-    # F >= p): p = 0.2 -> 1, 0.5 -> 3, 0.7 -> 4. A naive empirical quantile dropping the censored value would
-    # give the median 3 at p = 0.5 too, but p = 0.3 -> 3 vs naive 1/3 -> 1: check p = 0.3 -> 3.
+    # z = 1, 2+, 3, 4 (2+ censored), unit weights. Kaplan-Meier: S(1) = 3/4; the censoring at 2 leaves 2 at
+    # risk; S(3) = 3/4 * 1/2 = 3/8; S(4) = 0. CDF = 0.25 (z <= 2), 0.625 (z = 3), 1 (z = 4). Quantiles (first
+    # z with F >= p): p = 0.2 -> 1, 0.5 -> 3, 0.7 -> 4. A naive empirical quantile dropping the censored value
+    # would give the median 3 at p = 0.5 too, but p = 0.3 -> 3 vs naive 1/3 -> 1: check p = 0.3 -> 3.
     z = np.array([3.0, 1.0, 4.0, 2.0])
     cens = np.array([False, False, False, True])
     q = _weighted_km_quantiles(z, cens, np.ones((4, 1)), (0.2, 0.3, 0.5, 0.7))
@@ -47,7 +48,8 @@ def test_kaplan_meier_quantiles_by_hand():
 
 
 def _damped(n=40, r0=0.3, phi=0.97, y0=0.01, days=200, noise=0.0, seed=0):
-    """Regions with growth rate r0 phi^t from staggered onsets (2 days apart): ln y = r0 (1 - phi^t) / (1 - phi)."""
+    """Regions with growth rate r0 phi^t from staggered onsets (2 days apart):
+    ln y = r0 (1 - phi^t) / (1 - phi)."""
     rng = np.random.default_rng(seed)
     parts = []
     for i in range(n):
@@ -105,7 +107,8 @@ def _crossed(bt: pd.DataFrame) -> pd.DataFrame:
 
 def test_held_out_coverage_on_real_2020_data(year2020):
     # Real crossing days come from the data after each as-of day (never seen by the forecast). Held-out days:
-    # spring wave with Italy's onset incidence; autumn wave with 400 per 100 000 in 7 days (a different scale).
+    # spring wave with Italy's onset incidence; autumn wave with 400 per 100 000 in 7 days (a different
+    # scale).
     cases = [
         ("2020-03-08", ITALY_ONSET),
         ("2020-03-16", ITALY_ONSET),
@@ -145,7 +148,8 @@ def test_held_out_coverage_on_real_2020_data(year2020):
     # every scored row, also regions that never crossed or were declared beyond the horizon (140): 95%
     assert 0.75 <= c90.inside.mean() <= 0.99
     # most forecasts get a calibrated range (79%: on 2020-03-08 few regions had crossed even an eighth of the
-    # threshold, so about half keep the parametric range), and not every range is open-ended (80%: 35% bounded)
+    # threshold, so about half keep the parametric range), and not every range is open-ended (80%: 35%
+    # bounded)
     f90 = c90[c90.status == "forecast"]
     assert (f90.range_method == "calibrated").mean() > 0.6
     assert c80.latest.notna().mean() > 0.25 and c90.earliest.notna().all()
@@ -168,8 +172,8 @@ def test_calibrated_range_is_ordered_and_sees_no_future(year2020):
 def test_backtest_scores_ranges_that_never_came_true():
     # AAA grows as e^{0.2 t} for t = 0..19 (2021-01-01 .. 01-20), then stays at e^{3.8} = 44.7 < 100 up to
     # 2021-02-09. From 2021-01-21 the exact fit says 100 on 2021-01-25 (t = 23.03 -> day 24) with a zero-width
-    # range; the data run two weeks past it without a crossing, so the forecast is scored as a miss (it used to
-    # be left out, which flattered the coverage).
+    # range; the data run two weeks past it without a crossing, so the forecast is scored as a miss (it used
+    # to be left out, which flattered the coverage).
     t = np.arange(40)
     y = np.exp(0.2 * np.minimum(t, 19))
     ind = pd.DataFrame(

@@ -29,7 +29,8 @@ def test_lockdowns_rule_options_and_files():
     assert json.loads(res.output)[0]["start"] == "2020-03-10"
     res = run("lockdowns", "--file", str(DATA / "oxcgrt_legacy"), "--regions", "FRA", "--first")
     assert res.exit_code == 0 and "2020-03-17" in res.output and "whole country" in res.output
-    # OWID sample: only the stringency index is there; Italy >= 70 from 2020-03-04, still on at the end of the file
+    # OWID sample: only the stringency index is there; Italy >= 70 from 2020-03-04, still on at the end of the
+    # file
     res = run("lockdowns", "--file", str(DATA / "owid-covid-data-sample.csv"), "--format", "owid", "--json")
     rows = json.loads(res.output)
     assert [(r["region"], r["start"], r["end"]) for r in rows] == [("ITA", "2020-03-04", None)]

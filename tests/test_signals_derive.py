@@ -59,7 +59,8 @@ def test_gap_in_cumulative_goes_to_next_day():
 
 
 def test_incidence_per_100k_hand():
-    # 10 new cases a day in a population of 200 000: 7-day sum 70 -> 35 per 100 000; needs 7 days of increments
+    # 10 new cases a day in a population of 200 000: 7-day sum 70 -> 35 per 100 000; needs 7 days of
+    # increments
     ind = long("AAA", "confirmed_cases", np.arange(0, 100, 10))  # 10 days -> 9 increments
     out = derive_indicators(ind, population={"AAA": 200_000})
     inc = series(out, "AAA", "new_cases_per_100k_7d")
@@ -71,7 +72,8 @@ def test_incidence_per_100k_hand():
 
 
 def test_exact_exponential_growth_and_doubling():
-    # N_t = 100 e^{0.1 t}: every 7-day sum grows by e^{0.7} a week, so r = 0.1 /day, doubling ln2/0.1 = 6.9315 d
+    # N_t = 100 e^{0.1 t}: every 7-day sum grows by e^{0.7} a week, so r = 0.1 /day, doubling ln2/0.1 = 6.9315
+    # d
     t = np.arange(40)
     cumulative = np.cumsum(100 * np.exp(0.1 * t))
     out = derive_indicators(long("AAA", "confirmed_cases", cumulative), population=1e6)
@@ -99,7 +101,8 @@ def test_population_sources():
     assert inc[pd.Timestamp("2020-03-08")] == pytest.approx(985 / 678.13, rel=1e-9)
     # OWID new_cases are used as given (not re-derived): ITA 2020-03-10 = 10149 - 9172
     assert series(out, "ITA", "new_cases")[pd.Timestamp("2020-03-10")] == 977
-    # bundled population when none given: France 2019 = 67 382 061; 7-day sum to 2020-03-17 = 7652 - 1773 = 5879
+    # bundled population when none given: France 2019 = 67 382 061; 7-day sum to 2020-03-17 = 7652 - 1773 =
+    # 5879
     fra = derive_indicators(bundled_indicators("FRA", end="2020-04-01", names="confirmed_cases"))
     assert series(fra, "FRA", "new_cases_per_100k_7d")[pd.Timestamp("2020-03-17")] == pytest.approx(
         5879 / 673.82061, rel=1e-9

@@ -137,7 +137,9 @@ def test_noise_variance_scales_with_load_as_documented(power):
     # Var = (cv B)^2 (mu / B)^p (60 min / dt) -> ratio (mu_e / mu_n)^p (B differs per resource but
     # cancels in the ratio only per resource: use per-resource ratios' mean)
     r = []
-    for _rid, g in out.assign(resid=resid, night=night, evening=evening).groupby("resource_id", observed=True):
+    for _rid, g in out.assign(resid=resid, night=night, evening=evening).groupby(
+        "resource_id", observed=True
+    ):
         r.append(
             (
                 g.resid[g.evening].var() / g.resid[g.night].var(),

@@ -11,10 +11,13 @@ import surgeplan.store.export as export_mod
 from surgeplan.errors import SurgeplanError
 from surgeplan.store import Store
 
-INVENTORY = """resource_id,kind,region,capacity,module_size,max_capacity,lead_time_days,module_cost,group,priority_class
-TG1,trunk_group,FRA,120,30,600,14,5000,,vital
+INVENTORY = (
+    "resource_id,kind,region,capacity,module_size,max_capacity,lead_time_days,module_cost,"
+    "group,priority_class\n"
+    """TG1,trunk_group,FRA,120,30,600,14,5000,,vital
 L1,link,FRA,100,100,400,30,20000,core,standard
 """
+)
 
 
 @pytest.fixture(scope="module")

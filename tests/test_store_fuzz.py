@@ -20,7 +20,10 @@ from hypothesis import strategies as st
 from surgeplan.errors import ValidationError
 from surgeplan.store import Store
 
-INV_HEADER = "resource_id,kind,region,capacity,module_size,max_capacity,lead_time_days,module_cost,group,priority_class"
+INV_HEADER = (
+    "resource_id,kind,region,capacity,module_size,max_capacity,lead_time_days,module_cost,"
+    "group,priority_class"
+)
 INV_ROWS = [
     "TG1,trunk_group,FRA,120,30,600,14,5000,,vital",
     "L1,link,FRA,100,100,400,30,20000,core,standard",

@@ -17,13 +17,16 @@ from surgeplan.errors import ValidationError
 from surgeplan.kinds import INVENTORY_OPTIONAL, INVENTORY_REQUIRED, KINDS
 from surgeplan.store import SCHEMA_VERSION, Store
 
-INVENTORY = """resource_id,kind,region,capacity,module_size,max_capacity,lead_time_days,module_cost,group,priority_class
-TG-FRA-ITA,trunk_group,FRA,120,30,600,14,5000,,vital
+INVENTORY = (
+    "resource_id,kind,region,capacity,module_size,max_capacity,lead_time_days,module_cost,"
+    "group,priority_class\n"
+    """TG-FRA-ITA,trunk_group,FRA,120,30,600,14,5000,,vital
 LNK-PAR-1,link,FRA,100,100,400,30,20000,core-par,standard
 LNK-PAR-2,link,FRA,100,100,inf,30,20000,core-par,standard
 VPN-1,vpn_gateway,DEU,20000,5000,100000,7,15000,,vital
 CC-LYON,contact_center,FRA,40,5,200,21,0,,standard
 """
+)
 
 # 11:00+01:00 is 10:00 UTC; 09:00:00.5Z keeps its half second
 MEASUREMENTS = """resource_id,ts,load

@@ -19,7 +19,8 @@ def sha(path: Path) -> str:
 
 # The version-1 layout written out by hand (as surgeplan 0.1 development builds created it).
 V1_SQL = """
-CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL, description VARCHAR);
+CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL,
+                             description VARCHAR);
 CREATE TABLE kinds (kind VARCHAR NOT NULL, load_unit VARCHAR, capacity_unit VARCHAR, gos VARCHAR,
                     gos_default DOUBLE, dimensioned BOOLEAN, PRIMARY KEY (kind));
 CREATE TABLE resources (resource_id VARCHAR NOT NULL, kind VARCHAR, region VARCHAR, capacity DOUBLE,

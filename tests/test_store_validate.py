@@ -18,7 +18,10 @@ import pytest
 from surgeplan.errors import SurgeplanError, ValidationError
 from surgeplan.store import Store
 
-HEADER = "resource_id,kind,region,capacity,module_size,max_capacity,lead_time_days,module_cost,group,priority_class"
+HEADER = (
+    "resource_id,kind,region,capacity,module_size,max_capacity,lead_time_days,module_cost,"
+    "group,priority_class"
+)
 GOOD_INV = [
     "TG1,trunk_group,FRA,120,30,600,14,5000,,vital",
     "L1,link,FRA,100,100,400,30,20000,core,standard",
@@ -142,8 +145,12 @@ def test_earliest_problem_is_reported(store, tmp_path):
 
 def test_row_numbers_count_records_not_lines(store, tmp_path):
     # a quoted field with a line break: the bad record is on line 5 but is data row 3
-    text = "resource_id,kind,region,capacity,module_size,max_capacity,lead_time_days,module_cost,group,priority_class,name\n"
-    text += 'A,link,FRA,1,1,1,0,0,,vital,"two\nlines"\nB,link,FRA,1,1,1,0,0,,vital,x\nC,link,FRA,-1,1,1,0,0,,vital,y\n'
+    text = (
+        "resource_id,kind,region,capacity,module_size,max_capacity,lead_time_days,module_cost,group,"
+        "priority_class,name\n"
+    )
+    text += 'A,link,FRA,1,1,1,0,0,,vital,"two\nlines"\nB,link,FRA,1,1,1,0,0,,vital,x\n'
+    text += "C,link,FRA,-1,1,1,0,0,,vital,y\n"
     err = _reject(store, tmp_path, "ingest_inventory", text)
     assert (err.row, err.column) == (3, "capacity")
 
@@ -187,7 +194,10 @@ def test_parquet_and_frame_rows_are_positions(store, tmp_path):
 
 def test_unsorted_duplicates_found(store, tmp_path):
     # rows out of key order take the exact SQL path; the repeat is row 4 (first seen at row 2)
-    text = "resource_id,ts,load\nTG1,2020-01-01T02:00Z,1\nTG1,2020-01-01T00:00Z,1\nL1,2020-01-01T00:00Z,1\nTG1,2020-01-01T00:00Z,2\n"
+    text = (
+        "resource_id,ts,load\nTG1,2020-01-01T02:00Z,1\nTG1,2020-01-01T00:00Z,1\n"
+        "L1,2020-01-01T00:00Z,1\nTG1,2020-01-01T00:00Z,2\n"
+    )
     err = _reject(store, tmp_path, "ingest_measurements", text)
     assert (err.row, err.column) == (4, "ts") and "row 2" in err.reason
 

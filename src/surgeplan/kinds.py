@@ -59,9 +59,9 @@ KINDS: dict[str, Kind] = {
             "link",
             "gbps",
             "gbps",
-            "busy-hour utilisation ceiling with every member up and after the largest member of its group fails "
-            "(N+1, the group's load spread over the survivors by capacity); a link alone in no group: ceiling "
-            "on its own utilisation, no N+1",
+            "busy-hour utilisation ceiling with every member up and after the largest member of its group "
+            "fails (N+1, the group's load spread over the survivors by capacity); a link alone in no group: "
+            "ceiling on its own utilisation, no N+1",
             0.7,
             coupled=True,
             relief="shape bulk and video traffic, ask content providers to lower bit rates",

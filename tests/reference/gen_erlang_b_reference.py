@@ -10,8 +10,9 @@ Method (independent of the package): Jagerman's integral representation, valid f
 
 evaluated with mpmath tanh-sinh quadrature at 40 digits, with dense breakpoints around the peak
 of the integrand (t* = max(0, N/A - 1), width (1 + t*)/sqrt(N)), the integrand scaled by its peak
-value so nothing under- or overflows, and mpmath's error estimate asserted below 1e-25 relative. The script first checks the quadrature against the exact
-sum formula (mpmath rationals) at integer N. Values below 1e-300 are not written.
+value so nothing under- or overflows, and mpmath's error estimate asserted below 1e-25 relative. The
+script first checks the quadrature against the exact sum formula (mpmath rationals) at integer N. Values
+below 1e-300 are not written.
 """
 
 from __future__ import annotations

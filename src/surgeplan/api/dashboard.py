@@ -90,10 +90,10 @@ def _stressed(state, n: int = 10) -> list[dict]:
     """Resources with the highest peak load over their last measured day, against installed capacity."""
     with state.read() as store:
         frame = store._df(
-            "WITH last AS (SELECT resource_id, max(ts) AS t FROM measurements GROUP BY resource_id) "
-            "SELECT r.resource_id, r.name, r.kind, r.region, r.priority_class, r.capacity, max(m.load) AS peak "
-            "FROM measurements m JOIN last USING (resource_id) JOIN resources r USING (resource_id) "
-            "WHERE m.ts > last.t - INTERVAL 1 DAY GROUP BY ALL"
+            "WITH last AS (SELECT resource_id, max(ts) AS t FROM measurements GROUP BY resource_id) SELECT "
+            "r.resource_id, r.name, r.kind, r.region, r.priority_class, r.capacity, max(m.load) AS peak "
+            "FROM measurements m JOIN last USING (resource_id) JOIN resources r USING (resource_id) WHERE "
+            "m.ts > last.t - INTERVAL 1 DAY GROUP BY ALL"
         )
     if frame.empty:
         return []

@@ -91,8 +91,8 @@ class TablePage(BaseModel):
 
 class AlertPage(BaseModel):
     items: list[dict[str, Any]] = Field(
-        description="Alerts, most urgent first: `urgency` (critical / high / watch), `resource_id`, `quantile`, "
-        "`first_break`, `order_by`, `days_to_order`, `status` ..."
+        description="Alerts, most urgent first: `urgency` (critical / high / watch), `resource_id`, "
+        "`quantile`, `first_break`, `order_by`, `days_to_order`, `status` ..."
     )
     version: int = Field(description="Increases whenever the current alerts change (plan or live arrival)")
 

@@ -133,8 +133,8 @@ def latest_forecasts(
     where = (where + " AND" if where else " WHERE") + " f.run_id = ?"
     long = store._df(
         "SELECT f.resource_id, f.ts, f.statistic, f.value, "
-        "coalesce(TRY_CAST(json_extract_string(r.parameters, '$.origin') AS TIMESTAMPTZ), r.created_at) AS origin "
-        f"FROM forecasts f JOIN runs r USING (run_id){where}",
+        "coalesce(TRY_CAST(json_extract_string(r.parameters, '$.origin') AS TIMESTAMPTZ), r.created_at) AS "
+        f"origin FROM forecasts f JOIN runs r USING (run_id){where}",
         [*params, run_id],
     )
     if long.empty:
@@ -162,7 +162,8 @@ def get_forecasts(
     run_id: Annotated[str | None, Query(description="Default: latest")] = None,
     limit: Limit = 10_000,
 ):
-    """Forecast rows ``resource_id, ts, origin, run_id, mean, p..`` of the latest forecast run (or ``run_id``)."""
+    """Forecast rows ``resource_id, ts, origin, run_id, mean, p..`` of the latest forecast run (or
+    ``run_id``)."""
     with _state(request).read() as store:
         frame = latest_forecasts(store, resource_id, start, end, run_id)
     return json_response({"items": records(frame.iloc[:limit]), "truncated": len(frame) > limit})

@@ -79,7 +79,8 @@ def metrics(request: Request, user: ReadUser, body: MetricsRequest | None = None
         ids = [
             r[0]
             for r in store.connection.execute(
-                "SELECT resource_id FROM resources WHERE contains(resource_id, ?) ORDER BY resource_id LIMIT 200",
+                "SELECT resource_id FROM resources WHERE contains(resource_id, ?) ORDER BY resource_id "
+                "LIMIT 200",
                 [needle],
             ).fetchall()
         ]

@@ -72,7 +72,8 @@ async def post_plan(
         ),
     ] = None,
 ):
-    """Plan on the store's data under a scenario (the body: TOML like `plan_example.toml`, or the same as JSON).
+    """Plan on the store's data under a scenario (the body: TOML like `plan_example.toml`, or the same
+    as JSON).
 
     Fits the forecaster on the measurements before the planning day, forecasts the horizon,
     dimensions every resource and plans the actions. The plan (actions, alerts, late items,

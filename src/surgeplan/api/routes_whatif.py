@@ -45,7 +45,8 @@ class WhatIfRequest(BaseModel):
         None,
         max_length=200_000,
         description=(
-            "Busy-hour load per resource; default: each resource's highest p90 busy hour of the latest forecast"
+            "Busy-hour load per resource; default: each resource's highest p90 busy hour of the latest "
+            "forecast"
         ),
     )
     routes: list[RouteRow] | None = Field(None, max_length=200_000)

@@ -239,9 +239,9 @@ class ServiceState:
             if not n:
                 return pd.DataFrame(columns=["plan_id", "created_at", "command", "parameters"])
             return store._df(
-                f"SELECT r.run_id AS plan_id, r.created_at, r.command, CAST(r.parameters AS VARCHAR) AS parameters "
-                f"FROM runs r WHERE r.run_id IN (SELECT DISTINCT run_id FROM {PLANS_TABLE}) "
-                "ORDER BY r.created_at DESC, r.run_id DESC"
+                "SELECT r.run_id AS plan_id, r.created_at, r.command, CAST(r.parameters AS VARCHAR) AS "
+                f"parameters FROM runs r WHERE r.run_id IN (SELECT DISTINCT run_id FROM {PLANS_TABLE}) ORDER "
+                "BY r.created_at DESC, r.run_id DESC"
             )
 
     def load_plan(self, plan_id: str) -> dict[str, Any] | None:

@@ -227,8 +227,8 @@ def backtest(
         return
     scored = bt.loc[bt["inside"].notna()]
     summary = (
-        f"{name} >= {threshold:.4g}: {len(scored)} forecasts scored, real day inside the {level:.0%} range for "
-        f"{int(scored['inside'].sum())} ({scored['inside'].mean():.0%}), median error "
+        f"{name} >= {threshold:.4g}: {len(scored)} forecasts scored, real day inside the {level:.0%} range "
+        f"for {int(scored['inside'].sum())} ({scored['inside'].mean():.0%}), median error "
         f"{scored['error_days'].median():+.1f} days (positive = forecast early)"
         if len(scored)
         else f"{name} >= {threshold:.4g}: no forecast could be scored"

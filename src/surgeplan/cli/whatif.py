@@ -109,7 +109,8 @@ def whatif_command(
         return
     typer.echo(
         f"{summary['scenarios']:,} scenario(s), {summary['rows']:,} rows: {summary['rows_breaking']:,} break "
-        f"their GoS ({summary['resources_breaking']:,} resources, {summary['vital_resources_breaking']:,} vital)"
+        f"their GoS ({summary['resources_breaking']:,} resources, {summary['vital_resources_breaking']:,} "
+        "vital)"
     )
     for rec in summary["top_scenarios"][:5]:
         if rec["resources_broken"]:

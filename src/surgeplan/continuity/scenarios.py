@@ -172,7 +172,8 @@ def resolve_scenarios(scenarios, inventory: pd.DataFrame) -> tuple[list[Scenario
         out = [x for name in dict.fromkeys(names) for x in sweep(inventory, name)]
         if not out:
             raise SurgeplanError(
-                f"scenarios: the sweep {'+'.join(names)} is empty (no resource of a dimensioned kind has a site)"
+                f"scenarios: the sweep {'+'.join(names)} is empty (no resource of a dimensioned kind has a "
+                "site)"
             )
         return out, True
     if isinstance(scenarios, (str, Scenario)):

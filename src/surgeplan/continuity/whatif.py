@@ -157,9 +157,10 @@ def whatif(
         Overflow routes ``from_resource, to_resource, max_load`` (same kind; ``max_load`` in the
         kind's load unit, NaN = unbounded). Members of a group back each other up without routes.
     scenarios : str, Scenario or list, default ``'n-1'``
-        A sweep (``'n-1'``, ``'sites'``, ``'regions'``, or a list of them: one combined sweep), a SPEC (``RESOURCE_ID``, ``site:NAME``,
-        ``region:ISO3``, ``group:NAME``), a :class:`Scenario`, or a list of these and of lists of
-        SPECs (each list one combined scenario). See :mod:`surgeplan.continuity.scenarios`.
+        A sweep (``'n-1'``, ``'sites'``, ``'regions'``, or a list of them: one combined sweep), a
+        SPEC (``RESOURCE_ID``, ``site:NAME``, ``region:ISO3``, ``group:NAME``), a :class:`Scenario`,
+        or a list of these and of lists of SPECs (each list one combined scenario). See
+        :mod:`surgeplan.continuity.scenarios`.
     mode : {'optimal', 'hashing'}, default ``'optimal'``
         ``optimal``: the LP of :mod:`surgeplan.continuity.redistribute`. ``hashing``: a link
         group's load spreads over its surviving members in proportion to their capacity (LAG,

@@ -336,11 +336,12 @@ def write_report(
         method=[
             "Busy hour: the hour with the highest mean load of each day (ITU-T E.500); sizing uses its "
             f"{plan.quantile} forecast.",
-            "Trunk groups: Erlang B (extended Erlang B with retries); conference bridges: Erlang B on ports; "
-            "contact centres: Erlang A (service level and abandonment ceiling); VPN gateways: peak sessions under a "
-            "ceiling; links: utilisation ceiling kept after the largest member of the group fails (N+1).",
-            "Actions: whole modules up to max_capacity; order_by = needed_by - lead time; priority vital > soonest > "
-            "worst; budget and field-operations ceilings applied in priority order.",
+            "Trunk groups: Erlang B (extended Erlang B with retries); conference bridges: Erlang B on "
+            "ports; contact centres: Erlang A (service level and abandonment ceiling); VPN gateways: peak "
+            "sessions under a ceiling; links: utilisation ceiling kept after the largest member of the "
+            "group fails (N+1).",
+            "Actions: whole modules up to max_capacity; order_by = needed_by - lead time; priority vital > "
+            "soonest > worst; budget and field-operations ceilings applied in priority order.",
         ],
         files=list(files),
         whatif_html=whatif_html,

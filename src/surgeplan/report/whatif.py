@@ -92,22 +92,26 @@ def whatif_section(
         f"<h2>{escape(title)}</h2>",
         f'<p class="note">{escape(note)}</p>' if note else "",
         (
-            f"<p><b>{n_scen:,} failure scenarios: {breaking:,} break the GoS of at least one resource that held before; "
-            f"{len(risk):,} vital resources (hospitals, care homes, emergency and public services) are at risk.</b></p>"
+            f"<p><b>{n_scen:,} failure scenarios: {breaking:,} break the GoS of at least one resource that "
+            f"held before; {len(risk):,} vital resources (hospitals, care homes, emergency and public "
+            "services) are at risk.</b></p>"
         ),
         "<h3>Failures that break the most</h3>",
         (
-            '<p class="note">Broken = GoS fine with everything up, not after the failure; unserved = load with nowhere '
-            "to go (no surviving group member or overflow route with room), in each kind's unit.</p>"
+            '<p class="note">Broken = GoS fine with everything up, not after the failure; unserved = load '
+            "with nowhere to go (no surviving group member or overflow route with room), in each kind's "
+            "unit.</p>"
         ),
         (
-            f'<div class="scroll">{html_table(result.top_scenarios, list(result.top_scenarios.columns), fmt, vital_col=None)}'
-            "</div>"
+            '<div class="scroll">'
+            + html_table(result.top_scenarios, list(result.top_scenarios.columns), fmt, vital_col=None)
+            + "</div>"
         ),
         "<h3>Vital customers at risk</h3>",
         (
-            f'<div class="scroll">{html_table(risk.assign(priority_class="vital"), list(risk.columns), fmt, max_rows=40)}'
-            "</div>"
+            '<div class="scroll">'
+            + html_table(risk.assign(priority_class="vital"), list(risk.columns), fmt, max_rows=40)
+            + "</div>"
         ),
     ]
     if result.worst is not None:
@@ -117,9 +121,10 @@ def whatif_section(
         lines += [
             "<h3>Worst case per resource</h3>",
             (
-                '<p class="note">The worst GoS each resource reaches over the sweep, the failure causing it, and '
-                "how many failures break it (worst.csv).</p>"
+                '<p class="note">The worst GoS each resource reaches over the sweep, the failure causing it, '
+                "and how many failures break it (worst.csv).</p>"
             ),
-            f'<div class="scroll">{html_table(wst, list(wst.columns), fmt, max_rows=30, vital_col=None)}</div>',
+            f'<div class="scroll">{html_table(wst, list(wst.columns), fmt, max_rows=30, vital_col=None)}'
+            "</div>",
         ]
     return "\n".join(x for x in lines if x)

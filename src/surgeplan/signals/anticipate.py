@@ -1,4 +1,5 @@
-"""Anticipating when regions will cross an indicator threshold (e.g. the incidence at which others locked down).
+"""Anticipating when regions will cross an indicator threshold (e.g. the incidence at which others
+locked down).
 
 A planner who must order voice circuits or VPN licences weeks before a lockdown asks, on day
 ``asof``: *when will region X reach the incidence at which regions Y and Z locked down?* This module
@@ -117,12 +118,14 @@ ANTICIPATE_COLUMNS = (
     "range_method",
 )
 
+# kernel width on ln(lead): past forecasts within ~x2 of the lead count most
 _LEAD_BANDWIDTH = float(np.log(2.0))
-_MIN_VOLATILITY_PAIRS = 20  # growth-rate pairs needed to learn its volatility (else the fit-only band)  # kernel width on ln(lead): past forecasts within ~x2 of the lead count most
+_MIN_VOLATILITY_PAIRS = 20  # growth-rate pairs needed to learn its volatility (else the fit-only band)
 
 
 def _known(indicators: pd.DataFrame, asof: pd.Timestamp | None, name: str, population) -> pd.DataFrame:
-    """Rows dated before ``asof``, with ``name`` derived from those rows alone when it is a derived indicator."""
+    """Rows dated before ``asof``, with ``name`` derived from those rows alone when it is a derived
+    indicator."""
     ind = ensure_indicators(indicators)
     ind = ind if asof is None else ind.loc[ind["date"] < asof]
     if name in _DERIVED and (ind["name"] == name).sum() == 0:
@@ -152,7 +155,8 @@ def _slope_fit(y: np.ndarray, min_points: int) -> tuple[np.ndarray, np.ndarray, 
 def _median_lead(
     slope: np.ndarray, xbar: np.ndarray, ybar: np.ndarray, target: float | np.ndarray
 ) -> np.ndarray:
-    """Days after the last observed day at which the fitted line first reaches ``target`` (>= 1; NaN if r <= 0)."""
+    """Days after the last observed day at which the fitted line first reaches ``target`` (>= 1; NaN if
+    r <= 0)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         t = xbar + (target - ybar) / slope
         return np.where(slope > 0, np.maximum(1.0, np.ceil(t - 1e-9)), np.nan)
@@ -167,7 +171,8 @@ def _growth_volatility(
     days: int,
     lag: int = 7,
 ) -> tuple[float, int]:
-    """Variance per day of the random-walk changes of the growth rate, learned from the rows known at ``asof``.
+    """Variance per day of the random-walk changes of the growth rate, learned from the rows known at
+    ``asof``.
 
     The ``window``-day log-linear growth rate ``r_o`` of every region and origin ``o`` of the last
     ``days`` rows (region growing, level in ``[low, high)``) is paired with the rate ``lag`` days later;
@@ -381,9 +386,9 @@ class AnticipationOptions:
         Minimum positive observations in the window to fit (at least 3).
     autocorrelation : bool
         Widen the parametric band for lag-1 autocorrelation ``rho`` of the fit residuals (successive
-        7-day sums share six days): residual variance and Student-t degrees of freedom use the effective sample
-        size ``n_eff = n (1 - rho) / (1 + rho)`` (at least 3), as in Santer et al. (2000). Parametric
-        range only.
+        7-day sums share six days): residual variance and Student-t degrees of freedom use the
+        effective sample size ``n_eff = n (1 - rho) / (1 + rho)`` (at least 3), as in Santer et al.
+        (2000). Parametric range only.
     calibrate : bool
         Calibrate median and range on the errors of the same method's past forecasts (module
         docstring, step 3; default True). False gives the parametric (trend-fit only) range.
@@ -654,7 +659,8 @@ def _calibrate_range(
     min_events: float,
     horizon_days: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Conformal earliest / median / latest from the errors of past forecasts (see :func:`anticipate_crossing`).
+    """Conformal earliest / median / latest from the errors of past forecasts (see
+    :func:`anticipate_crossing`).
 
     Returns ``earliest, median, latest`` (datetime64, NaT where not defined) and ``use`` (bool: enough
     past evidence for that region; elsewhere the parametric range stays).
@@ -692,7 +698,8 @@ def _calibrate_range(
 def first_crossing_dates(
     indicators: pd.DataFrame, threshold: float, name: str = "new_cases_per_100k_7d", population=None
 ) -> pd.Series:
-    """First day each region's indicator is ``>= threshold`` in the whole data (for back-testing anticipation)."""
+    """First day each region's indicator is ``>= threshold`` in the whole data (for back-testing
+    anticipation)."""
     ind = _known(indicators, None, name, population)
     return first_crossing(wide(ind, name), float(threshold))
 

@@ -93,7 +93,10 @@ def bundled_indicators(
     if regs is not None:
         unknown = sorted(set(regs) - set(data["region"].unique()))
         if unknown:
-            message = f"regions: {', '.join(unknown)} not in the bundled data; bundled: {', '.join(bundled_regions())}"
+            message = (
+                f"regions: {', '.join(unknown)} not in the bundled data; bundled: "
+                f"{', '.join(bundled_regions())}"
+            )
             if strict:
                 raise SurgeplanError(message)
             warnings.warn(message, UserWarning, stacklevel=2)

@@ -138,7 +138,8 @@ def doubling_time(rate):
 def population_by_region(
     indicators: pd.DataFrame, population=None, regions: Iterable[str] | None = None
 ) -> pd.Series:
-    """Population (persons) per region from an argument, the ``population`` indicator or the bundled 2019 table.
+    """Population (persons) per region from an argument, the ``population`` indicator or the bundled
+    2019 table.
 
     Parameters
     ----------

@@ -66,7 +66,8 @@ def parse_regions(regions: str | Iterable[str] | None) -> list[str] | None:
 
 
 def to_day(value: DateLike, argument: str) -> pd.Timestamp | None:
-    """Parse a day (``"2020-03-10"``, Timestamp, date) to a naive midnight Timestamp; ``None`` stays ``None``."""
+    """Parse a day (``"2020-03-10"``, Timestamp, date) to a naive midnight Timestamp; ``None`` stays
+    ``None``."""
     if value is None:
         return None
     try:
@@ -210,7 +211,8 @@ def validate_indicators(frame: pd.DataFrame, source: str = "<frame>", *, row_off
     missing = [c for c in INDICATOR_COLUMNS if c not in frame.columns]
     if missing:
         raise ValidationError(
-            f"missing column(s) {', '.join(missing)}; an indicators table has columns {', '.join(INDICATOR_COLUMNS)}",
+            f"missing column(s) {', '.join(missing)}; an indicators table has columns "
+            f"{', '.join(INDICATOR_COLUMNS)}",
             file=source,
             column=missing[0],
         )
@@ -265,7 +267,8 @@ def validate_indicators(frame: pd.DataFrame, source: str = "<frame>", *, row_off
 
 
 def ensure_indicators(frame: pd.DataFrame, source: str = "<frame>") -> pd.DataFrame:
-    """Return ``frame`` unchanged when it already has the canonical shape, else :func:`validate_indicators` it.
+    """Return ``frame`` unchanged when it already has the canonical shape, else
+    :func:`validate_indicators` it.
 
     The check is cheap (column names, dtypes, uniqueness), so library functions call it on entry and
     reader output is not validated twice.

@@ -271,6 +271,7 @@ def first_lockdown(
     regions: str | Iterable[str] | None = None,
     asof: DateLike = None,
 ) -> pd.Series:
-    """Start of each region's first lockdown period (Series region -> day; regions without one are left out)."""
+    """Start of each region's first lockdown period (Series region -> day; regions without one are left
+    out)."""
     periods = lockdown_periods(indicators, rule, regions, asof)
     return periods.groupby("region", sort=True)["start"].min()

@@ -162,7 +162,8 @@ def _legacy_files(path: PathLike | Iterable[PathLike], names: Iterable[str] | No
             ]
             if not found:
                 raise ValidationError(
-                    f"no OxCGRT legacy time-series file here (looked for {', '.join(s + '.csv' for s in LEGACY_NAMES)})",
+                    "no OxCGRT legacy time-series file here (looked for "
+                    f"{', '.join(s + '.csv' for s in LEGACY_NAMES)})",
                     file=str(p),
                 )
             out.extend(found)
@@ -237,7 +238,8 @@ def read_oxcgrt_legacy(
 
 
 def v1_name(path: PathLike) -> str:
-    """Indicator name of a final-v1 file from its name: ``OxCGRT_timeseries_StringencyIndex_v1.csv`` -> ``stringency_index``."""
+    """Indicator name of a final-v1 file from its name: ``OxCGRT_timeseries_StringencyIndex_v1.csv`` ->
+    ``stringency_index``."""
     stem = Path(path).name.split(".")[0]
     measure = re.sub(r"^OxCGRT_timeseries_", "", stem)
     measure = re.sub(r"_v\d+$", "", measure)

@@ -130,8 +130,8 @@ class KindParams:
     indicator : str or None
         Per-kind driver overriding ``[shock] indicator`` (e.g. ``workplace_closing`` for VPN);
         give ``indicator_max``, ``threshold`` and ``saturation`` in its units with it.
-    indicator_max, threshold, saturation, lag_days, ramp_days, decay_days, fade_days, persistent : float or None
-        Per-kind overrides of the ``[shock]`` values (None = use ``[shock]``).
+    indicator_max, threshold, saturation, lag_days, ramp_days, decay_days, fade_days, persistent : float
+        Per-kind overrides of the ``[shock]`` values, each float or None (None = use ``[shock]``).
     """
 
     profile: str

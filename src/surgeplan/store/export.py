@@ -78,7 +78,8 @@ def export_query(
                 for n, t in types.items()
             )
             con.execute(
-                f"COPY (SELECT {cols} FROM ({query})) TO {sql_literal(tmp)} (FORMAT csv, HEADER true, DELIMITER ',')"
+                f"COPY (SELECT {cols} FROM ({query})) TO {sql_literal(tmp)} (FORMAT csv, HEADER true, "
+                "DELIMITER ',')"
             )
         elif fmt == "parquet":
             con.execute(f"COPY ({query}) TO {sql_literal(tmp)} (FORMAT parquet, COMPRESSION zstd)")

@@ -260,7 +260,8 @@ def _from_frame(src: Any) -> tuple[pa.Table, str]:
                         fixed[name] = fixed[name].map(lambda v: None if v is None else str(v))
                 return pa.Table.from_pandas(fixed, preserve_index=False), "<pandas frame>"
     raise SurgeplanError(
-        f"cannot ingest a {type(src).__name__}: give a CSV or Parquet path, or a pandas / polars / pyarrow table"
+        f"cannot ingest a {type(src).__name__}: give a CSV or Parquet path, or a pandas / polars / pyarrow "
+        "table"
     )
 
 
@@ -369,9 +370,10 @@ def run_ingest(
             delta = "__delta"
             con.execute("DROP TABLE IF EXISTS temp.__delta")
             con.execute(
-                f"CREATE TEMP TABLE __delta AS SELECT {', '.join('s.' + quote_ident(c) for c in spec.column_names)}, "
-                f"t.{k0} IS NULL AS __new FROM {STAGE} s LEFT JOIN {target} t ON {on} "
-                f"WHERE t.{k0} IS NULL OR {differs or 'false'} ORDER BY s.__row"
+                "CREATE TEMP TABLE __delta AS SELECT "
+                f"{', '.join('s.' + quote_ident(c) for c in spec.column_names)}, t.{k0} IS NULL AS __new "
+                f"FROM {STAGE} s LEFT JOIN {target} t ON {on} WHERE t.{k0} IS NULL OR {differs or 'false'} "
+                "ORDER BY s.__row"
             )
             inserted, updated = con.execute(
                 "SELECT count(*) FILTER (WHERE __new), count(*) FILTER (WHERE NOT __new) FROM __delta"

@@ -252,7 +252,8 @@ def _v3(con: duckdb.DuckDBPyConnection) -> None:
     have = {
         r[0]
         for r in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'resources' AND database_name = current_database()"
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'resources' AND database_name = "
+            "current_database()"
         ).fetchall()
     }
     for col, typ in RESOURCES.columns:
@@ -320,7 +321,8 @@ def migrate(con: duckdb.DuckDBPyConnection, path: str = "<store>", *, read_only:
     pending = [m for m in MIGRATIONS if m.version > before]
     if pending and read_only:
         raise SurgeplanError(
-            f"{path}: store schema version {before} needs migrating to {SCHEMA_VERSION}; open it writable once"
+            f"{path}: store schema version {before} needs migrating to {SCHEMA_VERSION}; open it writable "
+            "once"
         )
     for m in pending:
         con.execute("BEGIN TRANSACTION")

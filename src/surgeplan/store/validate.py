@@ -322,8 +322,10 @@ def _timestamp_sql(c: Column, src: str, dtype: str, tz: str | None) -> tuple[lis
         helpers += [
             f"CASE WHEN {_rng_naive(n)} THEN {n} END AS {nf}",
             f"timezone({z}, {nf}) AS __g_{p}",
-            f"timezone({z}, __g_{p} - INTERVAL 1 DAY) - timezone('UTC', __g_{p} - INTERVAL 1 DAY) AS __o1_{p}",
-            f"timezone({z}, __g_{p} + INTERVAL 1 DAY) - timezone('UTC', __g_{p} + INTERVAL 1 DAY) AS __o2_{p}",
+            f"timezone({z}, __g_{p} - INTERVAL 1 DAY) - timezone('UTC', __g_{p} - INTERVAL 1 DAY) AS "
+            f"__o1_{p}",
+            f"timezone({z}, __g_{p} + INTERVAL 1 DAY) - timezone('UTC', __g_{p} + INTERVAL 1 DAY) AS "
+            f"__o2_{p}",
             f"timezone('UTC', {nf} - __o1_{p}) AS __c1_{p}",
             f"timezone('UTC', {nf} - __o2_{p}) AS __c2_{p}",
             f"coalesce(timezone({z}, __c1_{p}) = {nf}, false) AS __k1_{p}",
@@ -367,7 +369,8 @@ def _date_sql(c: Column, src: str, dtype: str) -> tuple[list[str], str, str]:
     else:
         helpers = [
             f"NULLIF(trim(CAST({src} AS VARCHAR)), '') AS {s}",
-            f"CASE WHEN regexp_full_match({s}, {sql_literal(_DATE_RE)}) THEN TRY_CAST(left({s}, 10) AS DATE) END AS {v}",
+            f"CASE WHEN regexp_full_match({s}, {sql_literal(_DATE_RE)}) THEN TRY_CAST(left({s}, 10) AS DATE) "
+            f"END AS {v}",
         ]
         parts = [
             f"WHEN {s} IS NULL THEN {_EMPTY}",
@@ -572,8 +575,8 @@ def _keys_sql(con: duckdb.DuckDBPyConnection, rules: TableRules, mapping: dict[s
     ref = rules.references_resources
     if ref is not None:
         row = con.execute(
-            f"SELECT min(s.__row) FROM {STAGE} s ANTI JOIN main.resources r ON s.{quote_ident(ref)} = r.resource_id "
-            f"WHERE s.__st_{ref} = 0"
+            f"SELECT min(s.__row) FROM {STAGE} s ANTI JOIN main.resources r ON s.{quote_ident(ref)} = "
+            f"r.resource_id WHERE s.__st_{ref} = 0"
         ).fetchall()[0][0]
         if row is not None:
             rid = con.execute(f"SELECT {quote_ident(ref)} FROM {STAGE} WHERE __row = ?", [row]).fetchall()[0][

@@ -6,10 +6,12 @@ the others wait with an exponential patience. Above the full line the queue is E
 arrival rate ``lambda (1 - q)``; below it the chain is the Erlang loss system of the full rate,
 ``G = B(lambda h, N)`` (:mod:`surgeplan.teletraffic._fullline`). So::
 
-    P(all busy)   = odds^-1[ odds(P_A(wait; lambda (1 - q))) odds(B(lambda h, N)) / odds(B(lambda (1 - q) h, N)) ]
+    P(all busy)   = odds^-1[ odds(P_A(wait; lambda (1 - q))) odds(B(lambda h, N))
+                             / odds(B(lambda (1 - q) h, N)) ]
     P(callback)   = q P(all busy)
     P(abandon)    = (1 - q) P(all busy) P_A(abandon | wait)
-    service level = [1 - P(all busy) + (1 - q) P(all busy) P_A(answered within t | wait)] / (1 - q P(all busy))
+    service level = [1 - P(all busy) + (1 - q) P(all busy) P_A(answered within t | wait)]
+                    / (1 - q P(all busy))
 
 The service level counts the callers who stayed for an agent (a callback taker is served later by
 the message queue, not abandoned). ``q = 0`` is Erlang A exactly.
