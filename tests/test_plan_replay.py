@@ -113,3 +113,28 @@ def test_headline_sentence():
         "surgeplan avoided 75% of the shortage that reactive planning suffers beyond the "
         "oracle, at 1.50 times the oracle's cost."
     )
+
+
+def test_forecasts_on_a_process_pool_give_the_same_replay(result):
+    """The as-of dates forecast in other processes (one task per fit) plan exactly as in one."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    asofs = pd.to_datetime(["2020-03-02", "2020-03-09", "2020-03-16"])
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pooled = replay(_measurements(), INV, None, asofs, PlanSettings(horizon_days=14), refit_every_days=7,
+                        executor=pool)
+    alone = replay(_measurements(), INV, None, asofs, PlanSettings(horizon_days=14), refit_every_days=7)
+    pd.testing.assert_frame_equal(pooled.policies, alone.policies)
+    pd.testing.assert_frame_equal(pooled.summary, alone.summary)
+    for p in alone.orders:
+        pd.testing.assert_frame_equal(pooled.orders[p], alone.orders[p])
+
+
+def test_chains_cut_at_each_refit():
+    from surgeplan.plan.replay import _chains
+
+    d = list(pd.date_range("2020-03-02", periods=5, freq="7D"))
+    assert _chains(d, 7) == [[x] for x in d]
+    assert _chains(d, 14) == [d[0:2], d[2:4], d[4:5]]
+    assert _chains(d, 0) == [d]

@@ -13,6 +13,7 @@ through :mod:`surgeplan.store` and :mod:`surgeplan.report`.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,15 @@ from surgeplan.plan.once import naive_day
 from surgeplan.plan.replay import Replay, replay
 from surgeplan.store.export import export_tables
 
-__all__ = ["DemoConfig", "DemoResult", "PlanRun", "PlanSettings", "load_plan_settings", "run_demo", "run_plan"]
+__all__ = [
+    "DemoConfig",
+    "DemoResult",
+    "PlanRun",
+    "PlanSettings",
+    "load_plan_settings",
+    "run_demo",
+    "run_plan",
+]
 
 ProgressFactory = Callable[[str, int], contextlib.AbstractContextManager]
 
@@ -40,9 +49,16 @@ def _silent(_label: str, _total: int):
 
 def export_plan(plan: Plan, out_dir: Path, stem: str = "plan") -> list[Path]:
     """The plan's tables as CSV files and one XLSX workbook (summary + a sheet per table)."""
-    tables = {"actions": plan.actions, "alerts": plan.alerts, "late": plan.late, "temporary": plan.temporary,
-              "dimensioning": plan.dimensioning}
-    return export_tables(tables, out_dir, stem, plan.summary, xlsx_sheets=("actions", "alerts", "late", "temporary"))
+    tables = {
+        "actions": plan.actions,
+        "alerts": plan.alerts,
+        "late": plan.late,
+        "temporary": plan.temporary,
+        "dimensioning": plan.dimensioning,
+    }
+    return export_tables(
+        tables, out_dir, stem, plan.summary, xlsx_sheets=("actions", "alerts", "late", "temporary")
+    )
 
 
 # ----------------------------------------------------------------------------------------- plan
@@ -58,8 +74,13 @@ class PlanRun:
     busy_hour: pd.DataFrame
 
 
-def run_plan(db: str | Path, settings: PlanSettings, asof: str | pd.Timestamp | None = None,
-             progress: ProgressFactory = _silent, executor: Any = None) -> PlanRun:
+def run_plan(
+    db: str | Path,
+    settings: PlanSettings,
+    asof: str | pd.Timestamp | None = None,
+    progress: ProgressFactory = _silent,
+    executor: Any = None,
+) -> PlanRun:
     """Plan from the data in a store: forecast, dimension, plan, export, report.
 
     Parameters
@@ -95,16 +116,26 @@ def run_plan(db: str | Path, settings: PlanSettings, asof: str | pd.Timestamp | 
         run = store.start_run("plan", {"asof": f"{day:%Y-%m-%d}"})
         store.write_table("plan_busy_hour", _storable(planned.busy_hour), run)
     exports = export_plan(planned.plan, settings.output_dir)
-    recent = meas.loc[pd.to_datetime(meas["ts"], utc=True) >= pd.Timestamp(day, tz="UTC") - pd.Timedelta(days=60)]
+    recent = meas.loc[
+        pd.to_datetime(meas["ts"], utc=True) >= pd.Timestamp(day, tz="UTC") - pd.Timedelta(days=60)
+    ]
     hist = busy_hour(recent, settings.cadence, tz=settings.tz)
     hist = hist.loc[hist["period"] < day]
     from surgeplan.report.customer_relation import customer_relation_section
 
-    customer_relation = customer_relation_section(inv, planned.busy_hour, settings.quantile_column,
-                                                  levers=settings.levers or None)
-    report = write_report(settings.output_dir / "report.html", planned.plan, inventory=inv,
-                          forecast_busy_hour=planned.busy_hour, history=hist, title="surgeplan capacity plan",
-                          files=[p.name for p in exports], customer_relation=customer_relation)
+    customer_relation = customer_relation_section(
+        inv, planned.busy_hour, settings.quantile_column, levers=settings.levers or None
+    )
+    report = write_report(
+        settings.output_dir / "report.html",
+        planned.plan,
+        inventory=inv,
+        forecast_busy_hour=planned.busy_hour,
+        history=hist,
+        title="surgeplan capacity plan",
+        files=[p.name for p in exports],
+        customer_relation=customer_relation,
+    )
     return PlanRun(planned.plan, report, exports, planned.busy_hour)
 
 
@@ -137,6 +168,10 @@ class DemoConfig:
         Horizon, quantile, budget, operations per day ...
     seed : int
         Simulation seed.
+    processes : int
+        Local processes the replay's forecasts run on when no executor is given (its as-of dates
+        are forecast independently between refits; 1 = this process only). The results are the
+        same; the default uses both cores of a small machine.
     """
 
     out_dir: Path = Path("surgeplan-demo")
@@ -149,11 +184,16 @@ class DemoConfig:
     headline: str | None = None
     max_resources: int | None = None
     regions: tuple[str, ...] | None = None
-    settings: PlanSettings = field(default_factory=lambda: PlanSettings(
-        horizon_days=42, ops_per_day={"*": 40, "FRA": 130},
-        # agents need no field team
-        ops_per_module={"contact_center": 0, "chat_queue": 0, "message_queue": 0}))
+    settings: PlanSettings = field(
+        default_factory=lambda: PlanSettings(
+            horizon_days=42,
+            ops_per_day={"*": 40, "FRA": 130},
+            # agents need no field team
+            ops_per_module={"contact_center": 0, "chat_queue": 0, "message_queue": 0},
+        )
+    )
     seed: int = 2020
+    processes: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
 
 
 @dataclass
@@ -198,8 +238,22 @@ def _build_store(db: Path, inv: pd.DataFrame, ind: pd.DataFrame, meas: pd.DataFr
         return store.inventory()  # what the store holds is what we plan on
 
 
-def run_demo(config: DemoConfig | None = None, progress: ProgressFactory = _silent,
-             executor: Any = None) -> DemoResult:
+@contextlib.contextmanager
+def _local_pool(processes: int):
+    """A pool of fresh (spawned) local processes, or None for this process only."""
+    if processes <= 1:
+        yield None
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool
+
+
+def run_demo(
+    config: DemoConfig | None = None, progress: ProgressFactory = _silent, executor: Any = None
+) -> DemoResult:
     """Run the whole demo; see the module docstring (``executor``: as in :func:`run_plan`)."""
     from surgeplan.signals import bundled_indicators
     from surgeplan.simulate import bundled_inventory, simulate
@@ -225,8 +279,17 @@ def run_demo(config: DemoConfig | None = None, progress: ProgressFactory = _sile
     timings["store"] = time.perf_counter() - t
     t = time.perf_counter()
     asofs = pd.date_range(cfg.replay_start, cfg.replay_end, freq=f"{cfg.replay_every_days}D")
-    rp = replay(meas, inv, ind, asofs, s, refit_every_days=cfg.refit_every_days, progress=progress,
-                executor=executor)
+    with _local_pool(cfg.processes if executor is None else 1) as pool:
+        rp = replay(
+            meas,
+            inv,
+            ind,
+            asofs,
+            s,
+            refit_every_days=cfg.refit_every_days,
+            progress=progress,
+            executor=executor if executor is not None else pool,
+        )
     timings["replay"] = time.perf_counter() - t
     t = time.perf_counter()
     head = _headline_date(rp, cfg.headline, asofs)
@@ -239,8 +302,9 @@ def run_demo(config: DemoConfig | None = None, progress: ProgressFactory = _sile
     exports += whatif_files
     timings["whatif"] = time.perf_counter() - t
     t = time.perf_counter()
-    report = _demo_report(out, rp, planned, inv, meas, cfg, head, regions, [p.name for p in exports] + [db.name],
-                          whatif_html)
+    report = _demo_report(
+        out, rp, planned, inv, meas, cfg, head, regions, [p.name for p in exports] + [db.name], whatif_html
+    )
     timings["report"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     return DemoResult(db, report, exports, rp, planned.plan, timings)
@@ -257,12 +321,19 @@ def _headline_date(rp: Replay, wanted: str | None, asofs: pd.DatetimeIndex) -> p
 
 
 def _write_replay(rp: Replay, out: Path) -> list[Path]:
-    by_policy = pd.concat([o.assign(policy=p) for p, o in rp.orders.items() if len(o)], ignore_index=True) \
-        if any(len(o) for o in rp.orders.values()) else pd.DataFrame(columns=["policy"])
-    files = {"replay_policies.csv": rp.policies, "replay_losses.csv": rp.losses,
-             "replay_policy_orders.csv": by_policy,
-             "replay_summary.csv": rp.summary, "replay_orders.csv": rp.orders["surgeplan"],
-             "realized.csv": rp.realized["surgeplan"]}
+    by_policy = (
+        pd.concat([o.assign(policy=p) for p, o in rp.orders.items() if len(o)], ignore_index=True)
+        if any(len(o) for o in rp.orders.values())
+        else pd.DataFrame(columns=["policy"])
+    )
+    files = {
+        "replay_policies.csv": rp.policies,
+        "replay_losses.csv": rp.losses,
+        "replay_policy_orders.csv": by_policy,
+        "replay_summary.csv": rp.summary,
+        "replay_orders.csv": rp.orders["surgeplan"],
+        "realized.csv": rp.realized["surgeplan"],
+    }
     paths = []
     for name, frame in files.items():
         frame.to_csv(out / name, index=False)
@@ -283,7 +354,9 @@ def _store_results(db: Path, planned, rp: Replay, head: pd.Timestamp, cfg: DemoC
     from surgeplan.store import Store
 
     with Store(db) as store:
-        run = store.start_run("demo", {"headline": f"{head:%Y-%m-%d}", "replay": [cfg.replay_start, cfg.replay_end]})
+        run = store.start_run(
+            "demo", {"headline": f"{head:%Y-%m-%d}", "replay": [cfg.replay_start, cfg.replay_end]}
+        )
         store.write_table("plan_actions", _storable(planned.plan.actions), run)
         store.write_table("plan_alerts", _storable(planned.plan.alerts), run)
         store.write_table("plan_busy_hour", _storable(planned.busy_hour), run)
@@ -291,20 +364,25 @@ def _store_results(db: Path, planned, rp: Replay, head: pd.Timestamp, cfg: DemoC
         store.write_table("replay_policies", _storable(rp.policies), run)
 
 
-def continuity_sweeps(inventory: pd.DataFrame, busy_hour: pd.DataFrame, quantile: str,
-                       out_dir: Path) -> tuple[str, list[Path]]:
+def continuity_sweeps(
+    inventory: pd.DataFrame, busy_hour: pd.DataFrame, quantile: str, out_dir: Path
+) -> tuple[str, list[Path]]:
     """N-1 and site sweeps on the installed inventory at each resource's peak busy hour: writes
     whatif.csv, worst.csv and flows.csv under ``out_dir``; returns the report section and the files."""
     from surgeplan.continuity import peak_load, whatif
     from surgeplan.plan.once import canonical_inventory
     from surgeplan.report.whatif import whatif_section
 
-    res = whatif(canonical_inventory(inventory), peak_load(busy_hour, quantile), None, ["n-1", "sites"], mode="hashing")
+    res = whatif(
+        canonical_inventory(inventory), peak_load(busy_hour, quantile), None, ["n-1", "sites"], mode="hashing"
+    )
     files = res.write(out_dir)
-    note = (f"Every single resource (N-1) and every service-centre site lost in turn, on the installed capacity at "
-            f"each resource's peak {quantile} busy hour of the headline plan; lost load moves to the surviving "
-            "members of its group (links: spread by capacity, as LAG/ECMP hashing does; other kinds: the LP that "
-            "serves vital load first). Files: whatif/whatif.csv, whatif/worst.csv, whatif/flows.csv.")
+    note = (
+        f"Every single resource (N-1) and every service-centre site lost in turn, on the installed capacity at "
+        f"each resource's peak {quantile} busy hour of the headline plan; lost load moves to the surviving "
+        "members of its group (links: spread by capacity, as LAG/ECMP hashing does; other kinds: the LP that "
+        "serves vital load first). Files: whatif/whatif.csv, whatif/worst.csv, whatif/flows.csv."
+    )
     return whatif_section(res, note=note), files
 
 
@@ -324,20 +402,32 @@ def _demo_report(out, rp, planned, inv, meas, cfg, head, regions, files, whatif_
     plan = dataclasses.replace(planned.plan, planned=realized) if len(realized) else planned.plan
     losses = ", ".join(f"{r.cause} {r.shortage_resource_days:,}" for r in rp.losses.itertuples())
     return write_report(
-        out / "report.html", plan, inventory=inv, forecast_busy_hour=planned.busy_hour, history=hist,
+        out / "report.html",
+        plan,
+        inventory=inv,
+        forecast_busy_hour=planned.busy_hour,
+        history=hist,
         replay=rp.summary,
         title="surgeplan demo: a fictional operator through the first COVID-19 wave",
-        subtitle=(f"{len(inv)} resources in {len(regions)} countries, hourly load simulated from the real 2020 "
-                  f"OxCGRT indicators; planning replayed every {cfg.replay_every_days} day(s) from {cfg.replay_start} "
-                  f"to {cfg.replay_end} ({s.horizon_days}-day horizon); the detailed plan is the one of "
-                  f"{head:%Y-%m-%d}."),
-        files=files, replay_findings=_findings(rp, s.max_growth), whatif_html=whatif_html,
+        subtitle=(
+            f"{len(inv)} resources in {len(regions)} countries, hourly load simulated from the real 2020 "
+            f"OxCGRT indicators; planning replayed every {cfg.replay_every_days} day(s) from {cfg.replay_start} "
+            f"to {cfg.replay_end} ({s.horizon_days}-day horizon); the detailed plan is the one of "
+            f"{head:%Y-%m-%d}."
+        ),
+        files=files,
+        replay_findings=_findings(rp, s.max_growth),
+        whatif_html=whatif_html,
         customer_relation=customer_relation,
-        policies=rp.policies, policy_headline=rp.headline,
-        policy_note=("The same as-of dates, lead times, budget, field-operations ceilings and GoS targets under four "
-                     "policies: surgeplan (forecast), reactive (upgrade when last week's busy hour passes 80% of what "
-                     "the capacity carries, sized for 1.2x it), oracle (knows the realised load) and doing nothing. "
-                     f"Where surgeplan's shortage resource-days come from: {losses}."))
+        policies=rp.policies,
+        policy_headline=rp.headline,
+        policy_note=(
+            "The same as-of dates, lead times, budget, field-operations ceilings and GoS targets under four "
+            "policies: surgeplan (forecast), reactive (upgrade when last week's busy hour passes 80% of what "
+            "the capacity carries, sized for 1.2x it), oracle (knows the realised load) and doing nothing. "
+            f"Where surgeplan's shortage resource-days come from: {losses}."
+        ),
+    )
 
 
 def _findings(rp: Replay, max_growth: float | None = None) -> list[str]:
@@ -346,15 +436,21 @@ def _findings(rp: Replay, max_growth: float | None = None) -> list[str]:
     summary, orders, realized = rp.summary, rp.orders["surgeplan"], rp.realized["surgeplan"]
     if len(summary):
         cost = orders["cost_funded"].sum() if len(orders) else 0
-        out.append(f"{int(summary['new_orders'].sum()):,} orders placed over {len(summary)} planning dates, "
-                   f"cost {cost:,.0f}.")
+        out.append(
+            f"{int(summary['new_orders'].sum()):,} orders placed over {len(summary)} planning dates, "
+            f"cost {cost:,.0f}."
+        )
     if len(realized):
         short = realized.loc[~realized["gos_ok"].to_numpy(bool)]
-        out.append(f"Measured load against the capacity in service: {short['resource_id'].nunique():,} of "
-                   f"{realized['resource_id'].nunique():,} resources were short on {len(short):,} resource-days "
-                   f"(of {len(realized):,}); see realized.csv.")
+        out.append(
+            f"Measured load against the capacity in service: {short['resource_id'].nunique():,} of "
+            f"{realized['resource_id'].nunique():,} resources were short on {len(short):,} resource-days "
+            f"(of {len(realized):,}); see realized.csv."
+        )
     capped = int(summary["forecast_rows_capped"].sum()) if len(summary) else 0
     if capped:
-        out.append(f"Forecast guard: {capped:,} busy-hour forecasts were capped at {max_growth:g}x the highest "
-                   "measured busy hour (max_growth): a forecast that needs the guard is a forecast to fix.")
+        out.append(
+            f"Forecast guard: {capped:,} busy-hour forecasts were capped at {max_growth:g}x the highest "
+            "measured busy hour (max_growth): a forecast that needs the guard is a forecast to fix."
+        )
     return out

@@ -17,7 +17,15 @@ from surgeplan.forecast.busy_hour import busy_hour
 from surgeplan.plan import Plan, make_plan
 from surgeplan.plan.settings import PlanSettings
 
-__all__ = ["PlannedDay", "bound_forecast", "canonical_inventory", "known_before", "naive_day", "plan_once"]
+__all__ = [
+    "PlannedDay",
+    "bound_forecast",
+    "canonical_inventory",
+    "known_before",
+    "naive_day",
+    "plan_on_busy_hour",
+    "plan_once",
+]
 
 
 def naive_day(t: Any) -> pd.Timestamp:
@@ -172,14 +180,47 @@ def plan_once(
         measured_busy_hour = busy_hour(past, settings.cadence, tz=settings.tz)
     forecast = forecast_horizon(forecaster, settings)
     bh = busy_hour(forecast, settings.cadence, tz=settings.tz)
-    bh, capped = bound_forecast(bh, measured_busy_hour, settings.max_growth)
+    plan, bh, capped = plan_on_busy_hour(
+        bh, inventory, asof_day, settings, capacity=capacity, measured_busy_hour=measured_busy_hour
+    )
+    return PlannedDay(plan, bh, forecaster, capped, forecast if keep_forecast else None)
+
+
+def plan_on_busy_hour(
+    busy_hour: pd.DataFrame,
+    inventory: pd.DataFrame,
+    asof: Any,
+    settings: PlanSettings,
+    *,
+    capacity: pd.Series | None = None,
+    measured_busy_hour: pd.DataFrame | None = None,
+) -> tuple[Plan, pd.DataFrame, int]:
+    """The planning half of :func:`plan_once`: guard the busy-hour forecasts, then plan.
+
+    Returns the plan, the guarded busy hours and the number of rows the guard capped.
+    """
+    inventory = canonical_inventory(inventory)
+    capped = 0
+    if measured_busy_hour is not None:
+        busy_hour, capped = bound_forecast(busy_hour, measured_busy_hour, settings.max_growth)
     inv = inventory
     if capacity is not None:
         cap = pd.Series(capacity, dtype=np.float64).reindex(inventory["resource_id"].astype(str).to_numpy())
-        inv = inventory.assign(capacity=cap.fillna(pd.Series(inventory["capacity"].to_numpy(np.float64),
-                                                             index=cap.index)).to_numpy())
-    plan = make_plan(inv, bh, asof_day, quantile=settings.quantile, budget=settings.budget,
-                     ops_per_day=settings.ops_per_day, ops_per_module=settings.ops_per_module or None,
-                     gos_overrides=settings.gos or None, alert_quantiles=settings.alert_quantiles,
-                     survive=settings.survive)
-    return PlannedDay(plan, bh, forecaster, capped, forecast if keep_forecast else None)
+        inv = inventory.assign(
+            capacity=cap.fillna(
+                pd.Series(inventory["capacity"].to_numpy(np.float64), index=cap.index)
+            ).to_numpy()
+        )
+    plan = make_plan(
+        inv,
+        busy_hour,
+        naive_day(asof),
+        quantile=settings.quantile,
+        budget=settings.budget,
+        ops_per_day=settings.ops_per_day,
+        ops_per_module=settings.ops_per_module or None,
+        gos_overrides=settings.gos or None,
+        alert_quantiles=settings.alert_quantiles,
+        survive=settings.survive,
+    )
+    return plan, busy_hour, capped

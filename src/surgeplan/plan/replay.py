@@ -1,8 +1,9 @@
 """The planning replay: the same as-of dates under four policies, scored on what really happened.
 
 On each as-of date every policy sees the capacity installed or on order in its own ledger and
-places the orders that cannot wait for the next planning date through the same machinery (:func:`~surgeplan.plan.make_plan`: the same lead times,
-budget, field-operations ceilings and GoS targets). Only what the policy sizes on differs:
+places the orders that cannot wait for the next planning date through the same machinery
+(:func:`~surgeplan.plan.make_plan`: the same lead times, budget, field-operations ceilings and GoS
+targets). Only what the policy sizes on differs:
 
 * ``surgeplan``: the shock forecaster's busy hours at the plan quantile (fitted on the first date,
   updated with each new week, refitted every ``refit_every_days``), as :func:`plan_once` does;
@@ -33,15 +34,17 @@ import contextlib
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from surgeplan._parallel import executor_map
 from surgeplan.dimension import dimension, prepare_inventory
 from surgeplan.forecast.busy_hour import busy_hour
 from surgeplan.plan import Plan, make_plan
-from surgeplan.plan.once import PlannedDay, known_before, plan_once
+from surgeplan.plan.once import PlannedDay, forecast_horizon, known_before, plan_on_busy_hour
 from surgeplan.plan.settings import PlanSettings
 
 __all__ = [
@@ -59,8 +62,14 @@ __all__ = [
 #: Policy names, in the order of the policy table.
 POLICIES = ("surgeplan", "reactive", "oracle", "do_nothing")
 #: Columns of ``replay_policies.csv``.
-POLICY_COLUMNS = ("policy", "shortage_resource_days", "vital_shortage_resource_days", "unserved_load_share",
-                  "orders", "cost")
+POLICY_COLUMNS = (
+    "policy",
+    "shortage_resource_days",
+    "vital_shortage_resource_days",
+    "unserved_load_share",
+    "orders",
+    "cost",
+)
 
 #: Reactive rule of thumb: upgrade when the week's busy hour passes this share of what the
 #: capacity carries at its GoS target ...
@@ -100,23 +109,41 @@ class _Ledger:
             return 0
         due = pd.to_datetime(a["order_by"]).to_numpy() < np.datetime64(next_plan)
         funded = a.loc[(a["modules_funded"] > 0).to_numpy() & due]
-        add = (funded["modules_funded"] * funded["module_size"]).groupby(funded["resource_id"].astype(str)).sum()
+        add = (
+            (funded["modules_funded"] * funded["module_size"])
+            .groupby(funded["resource_id"].astype(str))
+            .sum()
+        )
         self.committed = self.committed.add(add, fill_value=0.0)
         self.orders.append(funded.assign(ordered_on=asof))
         return len(funded)
 
     def order_table(self) -> pd.DataFrame:
         if not self.orders:
-            return pd.DataFrame(columns=["resource_id", "modules_funded", "module_size", "install_done", "cost_funded",
-                                         "priority_class", "ordered_on"])
+            return pd.DataFrame(
+                columns=[
+                    "resource_id",
+                    "modules_funded",
+                    "module_size",
+                    "install_done",
+                    "cost_funded",
+                    "priority_class",
+                    "ordered_on",
+                ]
+            )
         return pd.concat(self.orders, ignore_index=True)
 
 
 # ------------------------------------------------------------------------------------- policies
 
 
-def reactive_busy_hour(inventory: pd.DataFrame, measured: pd.DataFrame, asof: pd.Timestamp, column: str,
-                       gos_overrides: dict | None = None) -> pd.DataFrame:
+def reactive_busy_hour(
+    inventory: pd.DataFrame,
+    measured: pd.DataFrame,
+    asof: pd.Timestamp,
+    column: str,
+    gos_overrides: dict | None = None,
+) -> pd.DataFrame:
     """What the reactive planner sizes on as of ``asof``: one period, the as-of day.
 
     The busy hour of the past week (highest daily busy hour over the last
@@ -130,8 +157,14 @@ def reactive_busy_hour(inventory: pd.DataFrame, measured: pd.DataFrame, asof: pd
     peak = week.groupby(week["resource_id"].astype(str), observed=True)["load"].max()
     if peak.empty:
         return pd.DataFrame(columns=["resource_id", "period", "busy_hour", column])
-    table = pd.DataFrame({"resource_id": peak.index.to_numpy(), "period": asof, "busy_hour": asof,
-                          column: peak.to_numpy(np.float64)})
+    table = pd.DataFrame(
+        {
+            "resource_id": peak.index.to_numpy(),
+            "period": asof,
+            "busy_hour": asof,
+            column: peak.to_numpy(np.float64),
+        }
+    )
     dim = dimension(inventory, table, gos_overrides=gos_overrides, load_column=column)
     carry = pd.Series(dim["carriable"].to_numpy(), index=dim["resource_id"].astype(str).to_numpy())
     carry = carry.reindex(table["resource_id"]).to_numpy(np.float64)
@@ -212,34 +245,44 @@ def replay(
     progress : callable
         ``progress(label, total)`` context manager yielding ``advance(n)``.
     executor : concurrent.futures.Executor, optional
-        Where surgeplan's forecaster works on its groups of resources (:func:`surgeplan.scale.compute`);
-        None = here. The replay is the same.
+        Where surgeplan's forecasts of the as-of dates run, one task per fit and the updates that
+        follow it (a process pool, or :func:`surgeplan.scale.compute`); None = here, one after the
+        other. The replay is the same.
     """
     dates = [pd.Timestamp(a).normalize() for a in asofs]
     inv = prepare_inventory(inventory).reset_index(drop=True)
     meas = measurements.sort_values(["resource_id", "ts"], ignore_index=True)
-    ts = pd.to_datetime(meas["ts"], utc=True)
     measured = busy_hour(meas, settings.cadence, tz=settings.tz)
     end = pd.Timestamp(evaluate_until).normalize() if evaluate_until is not None else measured["period"].max()
     measured = measured.loc[measured["period"] <= end]
     column = settings.quantile_column
-    installed = pd.Series(inv["capacity"].to_numpy(np.float64), index=inv["resource_id"].astype(str).to_numpy())
+    installed = pd.Series(
+        inv["capacity"].to_numpy(np.float64), index=inv["resource_id"].astype(str).to_numpy()
+    )
     ledgers = {p: _Ledger(installed.copy()) for p in (*POLICIES, "oracle_unconstrained")}
     unconstrained = dataclasses.replace(settings, budget=None, ops_per_day=None)
     plans: dict[pd.Timestamp, PlannedDay] = {}
     rows = []
-    forecaster, last_fit = None, None
+    with progress(f"forecast {len(dates)} as-of dates", len(dates)) as adv:
+        forecasts = _forecast_dates(meas, inv, indicators, dates, settings, refit_every_days, executor, adv)
     with progress(f"replay planning ({len(dates)} as-of dates, {len(POLICIES)} policies)", len(dates)) as adv:
         for i, asof in enumerate(dates):  # a loop over dates; each step is vectorised over resources
-            forecaster, last_fit = _bring_forward(forecaster, last_fit, meas, ts, inv, indicators, dates, i,
-                                                  settings, refit_every_days, executor)
-            day = plan_once(meas, inv, indicators, asof, settings, forecaster=forecaster,
-                            capacity=ledgers["surgeplan"].committed,
-                            measured_busy_hour=measured.loc[measured["period"] < asof])
-            plans[asof] = day
-            next_plan = dates[i + 1] if i + 1 < len(dates) else asof + (asof - dates[i - 1] if i else pd.Timedelta(days=7))
-            new = ledgers["surgeplan"].commit(day.plan, asof, next_plan)
-            rows.append({**day.plan.summary, "new_orders": new, "forecast_rows_capped": day.capped_rows})
+            plan, bh, capped = plan_on_busy_hour(
+                forecasts[asof],
+                inv,
+                asof,
+                settings,
+                capacity=ledgers["surgeplan"].committed,
+                measured_busy_hour=measured.loc[measured["period"] < asof],
+            )
+            plans[asof] = PlannedDay(plan, bh, None, capped)
+            next_plan = (
+                dates[i + 1]
+                if i + 1 < len(dates)
+                else asof + (asof - dates[i - 1] if i else pd.Timedelta(days=7))
+            )
+            new = ledgers["surgeplan"].commit(plan, asof, next_plan)
+            rows.append({**plan.summary, "new_orders": new, "forecast_rows_capped": capped})
             for name, table, s in (
                 ("reactive", None, settings),
                 ("oracle", _oracle_busy_hour(measured, asof, column), settings),
@@ -258,35 +301,75 @@ def replay(
     return Replay(policies, losses, pd.DataFrame(rows), orders, realized, plans)
 
 
-def _bring_forward(forecaster, last_fit, meas, ts, inv, indicators, dates, i, settings, refit_every_days,
-                   executor=None):
-    """surgeplan's forecaster as of ``dates[i]``: fitted on the data before it on the first date
-    and every ``refit_every_days``, brought forward with ``update()`` (Kalman steps on the week's
-    measurements) in between."""
+def _chains(dates: list[pd.Timestamp], refit_every_days: int) -> list[list[pd.Timestamp]]:
+    """The as-of dates cut where surgeplan's forecaster is fitted anew: each chain is one fit
+    (on everything before its first date) brought forward with ``update()`` to its other dates."""
+    chains: list[list[pd.Timestamp]] = []
+    last_fit = None
+    for d in dates:
+        if last_fit is None or (refit_every_days and (d - last_fit) >= pd.Timedelta(days=refit_every_days)):
+            chains.append([d])
+            last_fit = d
+        else:
+            chains[-1].append(d)
+    return chains
+
+
+def _forecast_chain(chain, meas, inv, indicators, settings) -> list[pd.DataFrame]:
+    """Busy-hour forecasts on each date of one chain: a fit on the data before its first date,
+    then ``update()`` with each week's measurements and indicators (Kalman steps, no refit)."""
     from surgeplan.forecast import ShockForecaster
 
-    cut = pd.Timestamp(dates[i], tz="UTC")
-    due = forecaster is None or (refit_every_days and (cut - last_fit) >= pd.Timedelta(days=refit_every_days))
-    if due:  # a fit on everything before the date: what update() + refit() would do, without the update
-        forecaster = ShockForecaster(quantiles=settings.forecast_quantiles, executor=executor)
-        forecaster.fit(meas.loc[(ts < cut).to_numpy()], inv, known_before(indicators, dates[i]), cutoff=cut)
-        return forecaster, cut
-    prev = pd.Timestamp(dates[i - 1], tz="UTC")
-    forecaster.update(meas.loc[((ts >= prev) & (ts < cut)).to_numpy()], indicators=known_before(indicators, dates[i]))
-    return forecaster, last_fit
+    ts = pd.to_datetime(meas["ts"], utc=True)
+    out = []
+    forecaster = None
+    for i, day in enumerate(chain):
+        cut = pd.Timestamp(day, tz="UTC")
+        if forecaster is None:
+            forecaster = ShockForecaster(quantiles=settings.forecast_quantiles)
+            forecaster.fit(meas.loc[(ts < cut).to_numpy()], inv, known_before(indicators, day), cutoff=cut)
+        else:
+            prev = pd.Timestamp(chain[i - 1], tz="UTC")
+            forecaster.update(
+                meas.loc[((ts >= prev) & (ts < cut)).to_numpy()], indicators=known_before(indicators, day)
+            )
+        out.append(busy_hour(forecast_horizon(forecaster, settings), settings.cadence, tz=settings.tz))
+    return out
+
+
+def _forecast_dates(meas, inv, indicators, dates, settings, refit_every_days, executor, advance) -> dict:
+    """surgeplan's busy-hour forecasts on every as-of date. Chains do not depend on each other
+    (each starts with its own fit), so they run side by side on ``executor``; the result is the
+    same as one after the other."""
+    chains = _chains(dates, refit_every_days)
+    task = partial(_forecast_chain, meas=meas, inv=inv, indicators=indicators, settings=settings)
+    out = {}
+    for chain, tables in zip(chains, executor_map(executor, task, chains)):
+        out.update(zip(chain, tables))
+        advance(len(chain))
+    return out
 
 
 def _make_plan(inv: pd.DataFrame, table: pd.DataFrame, asof: pd.Timestamp, s: PlanSettings) -> Plan:
-    return make_plan(inv, table, asof, quantile=s.quantile, budget=s.budget, ops_per_day=s.ops_per_day,
-                     ops_per_module=s.ops_per_module or None, gos_overrides=s.gos or None,
-                     alert_quantiles=(s.quantile,))
+    return make_plan(
+        inv,
+        table,
+        asof,
+        quantile=s.quantile,
+        budget=s.budget,
+        ops_per_day=s.ops_per_day,
+        ops_per_module=s.ops_per_module or None,
+        gos_overrides=s.gos or None,
+        alert_quantiles=(s.quantile,),
+    )
 
 
 # ------------------------------------------------------------------------------------- scoring
 
 
-def realized_outcome(inventory: pd.DataFrame, measured: pd.DataFrame, orders: pd.DataFrame,
-                     start: pd.Timestamp) -> pd.DataFrame:
+def realized_outcome(
+    inventory: pd.DataFrame, measured: pd.DataFrame, orders: pd.DataFrame, start: pd.Timestamp
+) -> pd.DataFrame:
     """Dimension the measured busy-hour load against the capacity really in service each day.
 
     Capacity in service on a day = inventory capacity + every committed order with
@@ -308,7 +391,11 @@ def realized_outcome(inventory: pd.DataFrame, measured: pd.DataFrame, orders: pd
     if not len(days):
         return pd.DataFrame()
     o = orders.loc[orders["modules_funded"] > 0] if len(orders) else orders
-    change = np.sort(pd.to_datetime(o["install_done"]).dropna().unique()) if len(o) else np.array([], "datetime64[ns]")
+    change = (
+        np.sort(pd.to_datetime(o["install_done"]).dropna().unique())
+        if len(o)
+        else np.array([], "datetime64[ns]")
+    )
     edges = np.unique(np.r_[days[:1], change[(change > days[0]) & (change <= days[-1])]])
     frames = []
     for i, e in enumerate(edges):  # a loop over capacity states (dates), not resources
@@ -317,7 +404,11 @@ def realized_outcome(inventory: pd.DataFrame, measured: pd.DataFrame, orders: pd
         if rows.empty:
             continue
         done = o.loc[pd.to_datetime(o["install_done"]) <= e] if len(o) else o
-        add = (done["modules_funded"] * done["module_size"]).groupby(done["resource_id"]).sum() if len(done) else None
+        add = (
+            (done["modules_funded"] * done["module_size"]).groupby(done["resource_id"]).sum()
+            if len(done)
+            else None
+        )
         cap = inv["capacity"].add(add, fill_value=0.0) if add is not None else None
         frames.append(dimension(inv, rows, capacity=cap, load_column="load"))
     return pd.concat(frames, ignore_index=True).sort_values(["resource_id", "period"], ignore_index=True)
@@ -346,7 +437,9 @@ def score_policies(realized: dict[str, pd.DataFrame], orders: dict[str, pd.DataF
             vital = r["priority_class"].astype(str).to_numpy() == "vital"
             load = r["load"].to_numpy(np.float64)
             with np.errstate(divide="ignore", invalid="ignore"):
-                lost = np.where(load > 0, np.clip(1.0 - r["carriable"].to_numpy(np.float64) / load, 0.0, 1.0), 0.0)
+                lost = np.where(
+                    load > 0, np.clip(1.0 - r["carriable"].to_numpy(np.float64) / load, 0.0, 1.0), 0.0
+                )
             row = (int(short.sum()), int((short & vital).sum()), float(np.mean(lost)))
         else:
             row = (0, 0, 0.0)
@@ -363,8 +456,11 @@ def shortage_losses(policies: pd.DataFrame, lead_time_floor: int) -> pd.DataFram
     ceilings add to the oracle; ``forecast``: what surgeplan suffers beyond the oracle.
     """
     s = policies.set_index("policy")["shortage_resource_days"]
-    rows = [("lead time", lead_time_floor), ("budget and operations", int(s["oracle"]) - lead_time_floor),
-            ("forecast", int(s["surgeplan"]) - int(s["oracle"]))]
+    rows = [
+        ("lead time", lead_time_floor),
+        ("budget and operations", int(s["oracle"]) - lead_time_floor),
+        ("forecast", int(s["surgeplan"]) - int(s["oracle"])),
+    ]
     return pd.DataFrame(rows, columns=["cause", "shortage_resource_days"])
 
 
@@ -375,8 +471,12 @@ def headline(policies: pd.DataFrame) -> str:
     cost_s, cost_o = float(p.loc["surgeplan", "cost"]), float(p.loc["oracle", "cost"])
     ratio = f"{cost_s / cost_o:.2f}" if cost_o > 0 else "n/a (the oracle orders nothing)"
     if r <= o:
-        return (f"Reactive planning suffers no shortage beyond the oracle's here ({r:,.0f} resource-days); "
-                f"surgeplan is short on {s:,.0f}, at {ratio} times the oracle's cost.")
+        return (
+            f"Reactive planning suffers no shortage beyond the oracle's here ({r:,.0f} resource-days); "
+            f"surgeplan is short on {s:,.0f}, at {ratio} times the oracle's cost."
+        )
     x = 100.0 * (r - s) / (r - o)
-    return (f"surgeplan avoided {x:.0f}% of the shortage that reactive planning suffers beyond the oracle, "
-            f"at {ratio} times the oracle's cost.")
+    return (
+        f"surgeplan avoided {x:.0f}% of the shortage that reactive planning suffers beyond the oracle, "
+        f"at {ratio} times the oracle's cost."
+    )
