@@ -40,7 +40,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from surgeplan._parallel import executor_map
 from surgeplan.dimension import dimension, prepare_inventory
 from surgeplan.forecast.busy_hour import busy_hour
 from surgeplan.plan import Plan, make_plan
@@ -263,12 +262,12 @@ def replay(
     unconstrained = dataclasses.replace(settings, budget=None, ops_per_day=None)
     plans: dict[pd.Timestamp, PlannedDay] = {}
     rows = []
-    with progress(f"forecast {len(dates)} as-of dates", len(dates)) as adv:
-        forecasts = _forecast_dates(meas, inv, indicators, dates, settings, refit_every_days, executor, adv)
+    forecasts = _forecast_dates(meas, inv, indicators, dates, settings, refit_every_days, executor)
     with progress(f"replay planning ({len(dates)} as-of dates, {len(POLICIES)} policies)", len(dates)) as adv:
-        for i, asof in enumerate(dates):  # a loop over dates; each step is vectorised over resources
+        # each date is planned as soon as its forecast is in, while later dates are still forecast
+        for i, (asof, forecast) in enumerate(forecasts):  # a loop over dates, each vectorised over resources
             plan, bh, capped = plan_on_busy_hour(
-                forecasts[asof],
+                forecast,
                 inv,
                 asof,
                 settings,
@@ -337,17 +336,15 @@ def _forecast_chain(chain, meas, inv, indicators, settings) -> list[pd.DataFrame
     return out
 
 
-def _forecast_dates(meas, inv, indicators, dates, settings, refit_every_days, executor, advance) -> dict:
-    """surgeplan's busy-hour forecasts on every as-of date. Chains do not depend on each other
-    (each starts with its own fit), so they run side by side on ``executor``; the result is the
-    same as one after the other."""
+def _forecast_dates(meas, inv, indicators, dates, settings, refit_every_days, executor):
+    """surgeplan's busy-hour forecasts, ``(date, table)`` in date order, as they come. Chains do
+    not depend on each other (each starts with its own fit), so they run side by side on
+    ``executor``; the result is the same as one after the other."""
     chains = _chains(dates, refit_every_days)
     task = partial(_forecast_chain, meas=meas, inv=inv, indicators=indicators, settings=settings)
-    out = {}
-    for chain, tables in zip(chains, executor_map(executor, task, chains)):
-        out.update(zip(chain, tables))
-        advance(len(chain))
-    return out
+    results = map(task, chains) if executor is None else executor.map(task, chains)
+    for chain, tables in zip(chains, results):
+        yield from zip(chain, tables)
 
 
 def _make_plan(inv: pd.DataFrame, table: pd.DataFrame, asof: pd.Timestamp, s: PlanSettings) -> Plan:
