@@ -91,7 +91,10 @@ _BASE = {
 
 GENERATORS: dict[str, Spec] = {
     "voice_stay_home": Spec(
-        "stay_home_required", ">=", 2.0, True,
+        "stay_home_required",
+        ">=",
+        2.0,
+        True,
         ("ITA", "ESP", "FRA", "BEL", "PRT", "GBR", "NZL", "IRL", "POL"),
         {
             "trunk_group": Response((1.9, 2.1), delay=3, ramp=2, decay=25.0),
@@ -100,16 +103,24 @@ GENERATORS: dict[str, Spec] = {
         },
     ),
     "vpn_workplace": Spec(
-        "workplace_closing", "==", 3.0, False,
+        "workplace_closing",
+        "==",
+        3.0,
+        False,
         ("CZE", "AUT", "CHE", "FRA", "USA", "GBR", "IRL", "RUS", "ESP"),
         {
             "vpn_gateway": Response((4.0, 7.0), delay=0, ramp=4, decay=30.0, persist=0.4, weekdays_only=True),
-            "conference_bridge": Response((2.8, 3.2), delay=1, ramp=6, decay=40.0, persist=0.5, weekdays_only=True),
+            "conference_bridge": Response(
+                (2.8, 3.2), delay=1, ramp=6, decay=40.0, persist=0.5, weekdays_only=True
+            ),
             "trunk_group": Response((1.0, 1.0), delay=0, ramp=1),
         },
     ),
     "voice_stringency": Spec(
-        "stringency_index", ">=", 70.0, False,
+        "stringency_index",
+        ">=",
+        70.0,
+        False,
         ("CHE", "DNK", "CAN", "DEU", "AUS", "NOR", "FIN", "RUS", "THA", "IDN"),
         {
             "trunk_group": Response((1.5, 1.7), delay=1, ramp=5, decay=20.0),
@@ -118,7 +129,10 @@ GENERATORS: dict[str, Spec] = {
         },
     ),
     "links_fall": Spec(
-        "stay_home_required", ">=", 2.0, True,
+        "stay_home_required",
+        ">=",
+        2.0,
+        True,
         ("AUT", "BEL", "ARG", "MAR", "TUN", "IND", "GRC", "ROU", "HUN", "MEX"),
         {
             "link": Response((0.45, 0.7), delay=1, ramp=2, decay=15.0, persist=0.1),
@@ -127,7 +141,10 @@ GENERATORS: dict[str, Spec] = {
         },
     ),
     "cases_incidence": Spec(
-        "new_cases_per_100k_7d", ">=", 10.0, False,
+        "new_cases_per_100k_7d",
+        ">=",
+        10.0,
+        False,
         ("ITA", "ESP", "CHE", "FRA", "DEU", "BEL", "NLD", "GBR", "SWE", "USA", "CAN"),
         {
             "contact_center": Response((2.3, 2.7), delay=5, ramp=7, decay=14.0, persist=0.0),
@@ -211,7 +228,9 @@ def _profile(hour: np.ndarray, bumps: tuple, rng: np.random.Generator) -> np.nda
     """Daily shape in local hours (peak ~1): night floor plus Gaussian bumps, jittered per resource."""
     y = np.full(hour.shape, 0.12)
     for h0, height, width in bumps:
-        y = y + height * rng.uniform(0.9, 1.1) * np.exp(-0.5 * ((hour - h0 - rng.uniform(-0.5, 0.5)) / width) ** 2)
+        y = y + height * rng.uniform(0.9, 1.1) * np.exp(
+            -0.5 * ((hour - h0 - rng.uniform(-0.5, 0.5)) / width) ** 2
+        )
     return y / y.max()
 
 
@@ -228,7 +247,9 @@ def generate(name: str, seed: int = 0, per_kind: int = 1, start: str = START, en
     spec = GENERATORS[name]
     rng = np.random.default_rng(seed)
     ind = indicator_table(spec.countries, start, end)
-    days = pd.date_range(pd.Timestamp(start) - pd.Timedelta(days=1), pd.Timestamp(end) + pd.Timedelta(days=1), freq="D")
+    days = pd.date_range(
+        pd.Timestamp(start) - pd.Timedelta(days=1), pd.Timestamp(end) + pd.Timedelta(days=1), freq="D"
+    )
     on = rule_on(spec, ind, days)
     ts = pd.date_range(start, pd.Timestamp(end) + pd.Timedelta(hours=23), freq="h", tz="UTC")
     t_days = (ts - ts[0]).total_seconds().to_numpy() / 86400.0
@@ -262,12 +283,26 @@ def generate(name: str, seed: int = 0, per_kind: int = 1, start: str = START, en
                 meas.append(pd.DataFrame({"resource_id": rid, "ts": ts[keep], "load": load[keep]}))
                 exp.append(pd.DataFrame({"resource_id": rid, "ts": ts, "load": expected}))
                 peak = float(expected.max())
-                inv.append({
-                    "resource_id": rid, "kind": kind, "region": region, "capacity": round(1.3 * peak, 1),
-                    "module_size": round(peak / 10, 1), "max_capacity": round(4 * peak, 1),
-                    "lead_time_days": 14, "module_cost": 1000.0, "group": "", "priority_class": "standard",
-                })
+                inv.append(
+                    {
+                        "resource_id": rid,
+                        "kind": kind,
+                        "region": region,
+                        "capacity": round(1.3 * peak, 1),
+                        "module_size": round(peak / 10, 1),
+                        "max_capacity": round(4 * peak, 1),
+                        "lead_time_days": 14,
+                        "module_cost": 1000.0,
+                        "group": "",
+                        "priority_class": "standard",
+                    }
+                )
     return FamilyData(
-        name, pd.DataFrame(inv), pd.concat(meas, ignore_index=True), ind, crossing, sizes,
+        name,
+        pd.DataFrame(inv),
+        pd.concat(meas, ignore_index=True),
+        ind,
+        crossing,
+        sizes,
         pd.concat(exp, ignore_index=True),
     )

@@ -28,8 +28,14 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "carried_share", "country_shares", "coverage", "runaway_ratios", "seasonal_naive", "shock_forecaster",
-    "statsforecast_peer", "summary",
+    "carried_share",
+    "country_shares",
+    "coverage",
+    "runaway_ratios",
+    "seasonal_naive",
+    "shock_forecaster",
+    "statsforecast_peer",
+    "summary",
 ]
 
 Forecaster = Callable[[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.Timestamp, int, tuple], pd.DataFrame]
@@ -66,8 +72,13 @@ def seasonal_naive() -> Forecaster:
         for q in quantiles:
             week = weeks[-1] if q == 0.5 else np.quantile(weeks, q, axis=0)
             cols[f"p{round(q * 100):d}"] = np.tile(week, (reps, 1))[: days * 24].T.ravel()
-        return pd.DataFrame({"resource_id": np.repeat(wide.columns.to_numpy(), days * 24),
-                             "ts": np.tile(ts, wide.shape[1]), **cols})
+        return pd.DataFrame(
+            {
+                "resource_id": np.repeat(wide.columns.to_numpy(), days * 24),
+                "ts": np.tile(ts, wide.shape[1]),
+                **cols,
+            }
+        )
 
     return run
 
@@ -91,7 +102,9 @@ def statsforecast_peer(name: str, history_days: int = 56) -> Forecaster:
         fc = StatsForecast(models=[model], freq="h").forecast(df=df, h=days * 24, level=levels)
         fc = fc.reset_index() if "unique_id" not in fc.columns else fc
         col = type(model).__name__
-        out = pd.DataFrame({"resource_id": fc["unique_id"], "ts": pd.to_datetime(fc["ds"]).dt.tz_localize("UTC")})
+        out = pd.DataFrame(
+            {"resource_id": fc["unique_id"], "ts": pd.to_datetime(fc["ds"]).dt.tz_localize("UTC")}
+        )
         for q in quantiles:
             lv = round(abs(1 - 2 * q) * 100)
             src = col if q == 0.5 else f"{col}-{'lo' if q < 0.5 else 'hi'}-{lv}"
@@ -112,8 +125,9 @@ def _window_mean(frame: pd.DataFrame, col: str, a: pd.Timestamp, b: pd.Timestamp
     return sub.groupby("resource_id")[col].mean()
 
 
-def carried_share(data, forecaster: Forecaster, min_change: float = 0.2, min_gap_days: int = 3,
-                  quantiles: tuple = QUANTILES) -> pd.DataFrame:
+def carried_share(
+    data, forecaster: Forecaster, min_change: float = 0.2, min_gap_days: int = 3, quantiles: tuple = QUANTILES
+) -> pd.DataFrame:
     """Per (country, resource that moved): the share of the change in forecast days 8-14 carried.
 
     ``data`` has ``measurements, inventory, indicators, crossing`` (region -> first day of its rule).
@@ -136,14 +150,25 @@ def carried_share(data, forecaster: Forecaster, min_change: float = 0.2, min_gap
         real = _window_mean(meas_all, "load", origin + 7 * DAY, origin + 14 * DAY)
         pred = _window_mean(fc, "p50", origin + 7 * DAY, origin + 14 * DAY)
         both = fc.merge(meas_all, on=["resource_id", "ts"])
-        inside = ((both["load"] >= both["p10"]) & (both["load"] <= both["p90"])).groupby(both["resource_id"]).sum()
+        inside = (
+            ((both["load"] >= both["p10"]) & (both["load"] <= both["p90"])).groupby(both["resource_id"]).sum()
+        )
         hours = both.groupby("resource_id").size()
         for region in [r for r, c in late.items() if c == crossing]:
             for rid in regions.index[regions == region]:
-                rows.append({"region": region, "crossing": crossing, "resource_id": rid, "kind": kinds[rid],
-                             "pre": pre.get(rid, np.nan), "realised": real.get(rid, np.nan),
-                             "forecast": pred.get(rid, np.nan), "inside": inside.get(rid, 0),
-                             "hours": hours.get(rid, 0)})
+                rows.append(
+                    {
+                        "region": region,
+                        "crossing": crossing,
+                        "resource_id": rid,
+                        "kind": kinds[rid],
+                        "pre": pre.get(rid, np.nan),
+                        "realised": real.get(rid, np.nan),
+                        "forecast": pred.get(rid, np.nan),
+                        "inside": inside.get(rid, 0),
+                        "hours": hours.get(rid, 0),
+                    }
+                )
     out = pd.DataFrame(rows)
     out["change"] = (out["realised"] - out["pre"]) / out["pre"]
     out["share"] = (out["forecast"] - out["pre"]) / (out["realised"] - out["pre"])
@@ -163,8 +188,14 @@ def coverage(table: pd.DataFrame) -> float:
     return float(table["inside"].sum() / max(table["hours"].sum(), 1))
 
 
-def runaway_ratios(data, forecaster: Forecaster, offset_days: int = 8, days: int = 42,
-                   first_day: int = 8, quantiles: tuple = QUANTILES) -> pd.DataFrame:
+def runaway_ratios(
+    data,
+    forecaster: Forecaster,
+    offset_days: int = 8,
+    days: int = 42,
+    first_day: int = 8,
+    quantiles: tuple = QUANTILES,
+) -> pd.DataFrame:
     """Per resource and forecast day ``first_day``..``days``: p90 daily peak / realised daily peak."""
     first = min(data.crossing.values())
     origin = (first + offset_days * DAY).tz_localize("UTC")
@@ -183,10 +214,13 @@ def summary(table: pd.DataFrame, ratios: pd.DataFrame | None = None) -> dict:
     """The criteria's numbers: countries scored, share of them carrying >= 50%, median share,
     coverage, and the runaway ratio's median and 95th percentile."""
     shares = country_shares(table)
-    out = {"countries": int(len(shares)), "carried": int((shares >= 0.5).sum()),
-           "carried_frac": float((shares >= 0.5).mean()) if len(shares) else float("nan"),
-           "median_share": float(shares.median()) if len(shares) else float("nan"),
-           "coverage": coverage(table)}
+    out = {
+        "countries": len(shares),
+        "carried": int((shares >= 0.5).sum()),
+        "carried_frac": float((shares >= 0.5).mean()) if len(shares) else float("nan"),
+        "median_share": float(shares.median()) if len(shares) else float("nan"),
+        "coverage": coverage(table),
+    }
     if ratios is not None:
         out["ratio_median"] = float(ratios["ratio"].median())
         out["ratio_p95"] = float(ratios["ratio"].quantile(0.95))
