@@ -3,7 +3,8 @@
 A *forecaster* here is any callable ``(measurements, inventory, indicators, origin, days, quantiles)
 -> DataFrame resource_id, ts, p10, p50, p90`` that sees only measurements before ``origin`` and
 indicators dated before it (what was known that morning). :func:`shock_forecaster` wraps the
-project's model, :func:`seasonal_naive`, :func:`statsforecast_peer` the peers.
+project's model, :func:`seasonal_naive`, :func:`statsforecast_peer` the peers (``univariate``: they
+are given only the series being scored, which changes nothing but their run time).
 
 Criteria (issue 16):
 
@@ -80,12 +81,13 @@ def seasonal_naive() -> Forecaster:
             }
         )
 
+    run.univariate = True
     return run
 
 
-def statsforecast_peer(name: str, history_days: int = 56) -> Forecaster:
+def statsforecast_peer(name: str, history_days: int = 28) -> Forecaster:
     """statsforecast ``MSTL`` (daily + weekly seasons, AutoETS trend) or ``AutoETS`` (daily season)
-    fitted per series on the last ``history_days`` days."""
+    fitted per series on the last ``history_days`` days (as in ``benchmarks/bench_forecast.py``)."""
     from statsforecast import StatsForecast
     from statsforecast.models import MSTL, AutoETS
 
@@ -111,6 +113,7 @@ def statsforecast_peer(name: str, history_days: int = 56) -> Forecaster:
             out[f"p{round(q * 100):d}"] = np.clip(fc[src].to_numpy(), 0.0, None)
         return out
 
+    run.univariate = True
     return run
 
 
@@ -144,6 +147,9 @@ def carried_share(
     for crossing in sorted(set(late.values())):
         origin = (crossing + DAY).tz_localize("UTC")
         meas, ind = _known(data, origin)
+        if getattr(forecaster, "univariate", False):  # one series at a time: only the scored ones
+            scored = [r for r, c in late.items() if c == crossing]
+            meas = meas[meas["resource_id"].isin(regions.index[regions.isin(scored)])]
         fc = forecaster(meas, data.inventory, ind, origin, 14, quantiles)
         c_utc = crossing.tz_localize("UTC")
         pre = _window_mean(meas_all, "load", c_utc - 14 * DAY, c_utc)

@@ -194,20 +194,32 @@ def candidates(indicators: pd.DataFrame) -> list[Candidate]:
     return out
 
 
-def rule_table(indicators: pd.DataFrame, cand: Candidate) -> pd.DataFrame:
+def rule_table(indicators: pd.DataFrame, cand: Candidate, known: pd.DataFrame | None = None) -> pd.DataFrame:
     """Daily driver of ``cand``: index = date, columns = region, values in [0, 1], NaN where the
-    region has no row that day (the shape :func:`surgeplan.forecast.shock.driver_matrix` reads)."""
+    region has no row that day (the shape :func:`surgeplan.forecast.shock.driver_matrix` reads).
+
+    ``known``: the observed indicators, when ``indicators`` is a scenario of future values that
+    may leave out some of the rule's indicators (a projection of the stringency and stay-at-home
+    level says nothing of the general flag): those are taken from ``known`` and held at their last
+    value through the scenario's days.
+    """
     names = [cand.indicator] + ([cand.flag] if cand.flag else [])
     sub = indicators[indicators["name"].isin(names)]
+    if known is not None and not sub.empty:
+        missing = [n for n in names if n not in set(sub["name"])]
+        sub = pd.concat([sub, known[known["name"].isin(missing)]], ignore_index=True)
     if sub.empty:
         return pd.DataFrame(index=pd.DatetimeIndex([], name="date"))
-    wide = sub.pivot_table(
-        index="date", columns=["name", "region"], values="value", aggfunc="last"
-    ).sort_index()
+    wide = sub.pivot_table(index="date", columns=["name", "region"], values="value", aggfunc="last").sort_index()
+    if known is not None:
+        wide = wide.ffill()
+    if cand.indicator not in wide.columns.get_level_values(0):
+        return pd.DataFrame(index=pd.DatetimeIndex([], name="date"))
     val = wide[cand.indicator]
     u = _apply(cand, val.to_numpy(float))
     if cand.flag:
-        fl = wide[cand.flag].reindex(columns=val.columns).to_numpy(float) if cand.flag in wide else 0.0
+        has = cand.flag in wide.columns.get_level_values(0)
+        fl = wide[cand.flag].reindex(columns=val.columns).to_numpy(float) if has else np.zeros_like(u)
         u = np.where(np.isfinite(u), u * (np.nan_to_num(fl, nan=0.0) >= 1.0), np.nan)
     return pd.DataFrame(u, index=val.index.rename("date"), columns=val.columns.rename("region"))
 
