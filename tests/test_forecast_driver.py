@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from test_forecast_model import START, TZ, _frame, base_load
 
 from surgeplan.forecast import ShockForecaster
-
-from test_forecast_model import START, TZ, _frame, base_load
+from surgeplan.forecast.paths import naive_week
 
 TZ.setdefault("DEU", "Europe/Berlin")
 
@@ -107,7 +107,7 @@ def test_holiday_is_not_forecast_from_the_same_day_last_week():
     g = model._groups[0]
     steps = np.arange(g.t_obs, g.t_obs + 5 * g.p)
     span = g.wall_days(g.t_obs - 7 * g.p, g.t_obs + 5 * g.p)  # no restrictions over it (u = 0)
-    naive = model._naive_week(g, steps, np.zeros((1, len(span))), span[0])[0]
+    naive = naive_week(g, g.t_obs, steps, np.zeros((1, len(span))), span[0])[0]
     day_of = g.wall_days(g.t_obs, g.t_obs + 5 * g.p)[steps // g.p - steps[0] // g.p]
     assert np.isnan(naive[day_of == np.datetime64("2021-05-24")]).all()
     assert np.isfinite(naive[day_of == np.datetime64("2021-05-25")]).all()

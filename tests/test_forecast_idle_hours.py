@@ -117,7 +117,7 @@ def test_day_lag_recursion_is_stable_on_the_simulated_operator():
 
 def test_cap_idle_spread_by_hand():
     """Two whole days of 4 steps plus a partial third; hand-computed caps."""
-    from surgeplan.forecast.model import cap_idle_spread
+    from surgeplan.forecast.predict import cap_idle_spread
 
     day = np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 2])
     median = np.array([[1.0, 10.0, 100.0, 5.0, 2.0, 50.0, 200.0, 3.0, 1.0, 2.0]])

@@ -13,7 +13,6 @@ import types
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from surgeplan.forecast import ShockForecaster, busy_hour
 from surgeplan.forecast import transfer as tr
@@ -106,12 +105,6 @@ def test_extrapolation_band_clips_only_thin_evidence():
 
 
 # ------------------------------------------------------------------------------ end to end
-_PATCHED = hasattr(ShockForecaster, "_bound_extrapolation")
-
-
-@pytest.mark.xfail(
-    not _PATCHED, reason="needs the model.py patch /tmp/model_patch_response.diff", strict=True
-)
 def test_region_hit_later_gets_x5_at_full_intensity():
     meas, inv, ind = _case()
     origin = pd.Timestamp(ORIGIN, tz="UTC")

@@ -30,7 +30,7 @@ import pandas as pd
 
 from surgeplan.errors import SurgeplanError
 
-__all__ = ["driver", "driver_matrix", "response_filter", "scenario_indicators"]
+__all__ = ["daily_driver", "driver", "driver_matrix", "response_filter", "scenario_indicators"]
 
 
 def driver(
@@ -54,7 +54,7 @@ def driver(
     return np.fmax(np.nan_to_num(a, nan=0.0) * np.isfinite(a), np.nan_to_num(b, nan=0.0))
 
 
-def _daily_driver(
+def daily_driver(
     indicators: pd.DataFrame, stringency_range: tuple[float, float], use_stay_home: bool = True
 ) -> pd.DataFrame:
     """Wide daily driver: index = date, columns = region; NaN where a region has no row that day."""
@@ -194,8 +194,8 @@ def driver_matrix(
         return out, source
     lags = np.asarray(lags, dtype=np.int64)
     wide = "name" not in indicators.columns  # already the daily driver (index date, one column per region)
-    obs = indicators if wide else _daily_driver(indicators, stringency_range, use_stay_home)
-    scen = scenario if "name" not in scenario.columns else _daily_driver(scenario, stringency_range, use_stay_home)
+    obs = indicators if wide else daily_driver(indicators, stringency_range, use_stay_home)
+    scen = scenario if "name" not in scenario.columns else daily_driver(scenario, stringency_range, use_stay_home)
     lag_max = max(int(np.max(lags)), 0) if len(lags) else 0
     lag_min = min(int(np.min(lags)), 0) if len(lags) else 0
     grid0 = days[0] - lag_max

@@ -33,10 +33,12 @@ __all__ = [
     "apply_to_prior",
     "apply_to_state",
     "block_hours",
+    "bound_to_pool",
     "extrapolation_band",
     "full_evidence_kinds",
     "kind_pools",
     "shrink_to_pool",
+    "transfer_responses",
 ]
 
 _SD_FLOOR = 0.05
@@ -278,3 +280,48 @@ def shrink_to_pool(
         wt * beta[rows][..., sh] + (1.0 - wt) * m, 1, 2
     )
     return beta
+
+
+def transfer_responses(groups: list[Any], min_evidence: float, in_update: bool) -> tuple[dict, set[str]]:
+    """Pool the long-run responses per kind and give them to the resources not hit yet.
+
+    At fit (``in_update=False``) the pool becomes the prior of resources with too little evidence
+    and their coefficients are re-solved under it; online it becomes the state of resources that
+    have seen no shock at all. Returns the pools and the kinds with evidence at full restriction.
+    """
+    from surgeplan.forecast import baseline as _bl
+
+    full_kinds = full_evidence_kinds(groups, min_evidence)
+    pools = kind_pools(groups, min_evidence, full_kinds)
+    for g in groups:
+        if in_update:
+            apply_to_state(g, pools)
+            g.shock_source[g.evidence >= min_evidence] = "fitted"
+            continue
+        apply_to_prior(g, pools)
+        rows = np.flatnonzero(g.shock_source == "pooled")
+        if len(rows):
+            g.beta[rows], g.cov[rows] = _bl.posterior(
+                g.xtx[rows], g.xty[rows], g.sigma2[rows], g.prior_mean[rows], g.prior_sd[rows]
+            )
+    return pools, full_kinds
+
+
+def bound_to_pool(g: Any, pools: dict, full_kinds: set[str], min_evidence: float) -> None:
+    """Keep the full-intensity response of thinly evidenced resources within their kind's pool.
+
+    Resources with less than ``min_evidence`` days of shock have a response slope learned at
+    partial intensity or on the first days of a ramp, which the linear-in-``u`` model would
+    extrapolate many-fold to ``u = 1``: their long-run shock coefficients are clipped to the pool
+    band (:func:`extrapolation_band`); ``source`` is then 'pooled'. Resources with enough evidence
+    are shrunk toward the pool (:func:`shrink_to_pool`: the pool counts as one fully evidenced
+    resource), so an early, weak own response keeps part of the response learned elsewhere.
+    """
+    banded = extrapolation_band(g, pools, min_evidence)
+    sh = g.groups["shock"]
+    moved = np.any(np.abs(banded[..., sh] - g.beta[..., sh]) > 1e-12, axis=(1, 2))
+    g.beta = banded
+    g.beta = shrink_to_pool(g, pools, min_evidence, full_kinds=full_kinds)
+    enough = g.evidence >= min_evidence
+    was = g.shock_source.astype(str)
+    g.shock_source = np.where(enough, "fitted", np.where(moved | (was != "prior"), "pooled", was)).astype(object)

@@ -1,0 +1,165 @@
+"""Future indicators when the user gives none: held, projected after a crossing, or anticipated.
+
+* :func:`held_future`: the last observed indicators are held, except in regions that crossed their
+  lockdown threshold recently (they follow the restriction path of the regions that crossed
+  before them, :func:`surgeplan.forecast.projection.project_after_crossing`), and the regime risk
+  of calm regions (:func:`regime_risk`: the chance that restrictions start within the lead).
+* :func:`anticipate`: calm regions lock down on the day their case incidence is projected to
+  reach the level at which earlier regions did (``indicators_future='anticipate'``).
+
+Both depend only on the indicators and the origin's day: the facade computes the held future
+when either changes (fit, update), so a minute-by-minute loop does not recompute it.
+
+When the case-based projection cannot be made (no case indicators, no region crossed yet), the
+fallback is recorded with its reason (:class:`IndicatorSource`), never silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+
+from surgeplan.errors import SurgeplanError
+from surgeplan.forecast import projection as _pj
+from surgeplan.forecast import shock as _sh
+from surgeplan.signals import anticipate_crossing, threshold_from_earlier_regions
+
+__all__ = ["HeldFuture", "IndicatorSource", "Regime", "anticipate", "held_future", "regime_risk"]
+
+#: restriction intensity from which a region counts as under restrictions
+RESTRICTED = 0.5
+#: z of the 90% quantile: signals' earliest / latest dates are a 90% range, read as a split normal
+_Z90 = 1.6448536269514722
+#: onset law of a region whose threshold is crossed but restrictions not yet: any day now (median
+#: 0 days, sd 1 day before, a week after)
+_CROSSED_LAW = (0.0, 1.0, 7.0)
+
+
+class IndicatorSource(str):
+    """A region's indicator source (``'held_last'``, ``'projected'``...) that compares equal to
+    its name; ``reason`` says why a fallback was taken (empty when none was)."""
+
+    def __new__(cls, value: str, reason: str = "") -> Self:
+        obj = super().__new__(cls, value)
+        obj.reason = reason
+        return obj
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (IndicatorSource, (str(self), self.reason))
+
+
+@dataclass(slots=True, frozen=True)
+class Regime:
+    """Calm regions and the law of their restriction onset day, relative to the origin ``asof``.
+
+    ``law[region] = (median, sd_low, sd_high)`` days (split normal); ``hazard``: empirical daily
+    rate of restriction onsets among calm region-days (used where no law is known); ``scen``: a
+    scenario with every calm region locked down from the origin.
+    """
+
+    asof: pd.Timestamp
+    calm: frozenset[str]
+    law: dict[str, tuple[float, float, float]]
+    hazard: float
+    scen: pd.DataFrame
+
+
+@dataclass(slots=True, frozen=True)
+class HeldFuture:
+    """Future indicators when none are given, for one origin day and one indicators table."""
+
+    asof: pd.Timestamp
+    regime: Regime | None
+    scen: pd.DataFrame
+    projected: dict[str, str]
+    notes: dict[str, str] = field(default_factory=dict)  # region -> fallback taken and why
+
+
+def held_future(
+    indicators: pd.DataFrame,
+    drv: pd.DataFrame,
+    asof: pd.Timestamp,
+    *,
+    regime_change: bool,
+    project_restrictions: bool,
+    window_days: int,
+) -> HeldFuture:
+    """Regime risk of calm regions and projected paths of regions that crossed (``drv``: daily driver)."""
+    regime, notes = regime_risk(indicators, drv, asof) if regime_change else (None, {})
+    scen, projected = _sh.scenario_indicators(None), {}
+    if project_restrictions and not indicators.empty:
+        table, projected = _pj.project_after_crossing(indicators, asof, window_days=window_days)
+        if projected:
+            scen = _sh.scenario_indicators(table)
+    return HeldFuture(asof, regime, scen, projected, notes)
+
+
+def _onset_laws(indicators: pd.DataFrame, asof: pd.Timestamp, calm: list[str]) -> tuple[dict, dict]:
+    """Onset law per calm region from signals' projected case-threshold crossing, and notes."""
+    try:
+        thr = threshold_from_earlier_regions(indicators, asof=asof)
+        est = anticipate_crossing(indicators, asof=asof, threshold=thr, regions=calm)
+    except SurgeplanError as exc:
+        return {}, {r: f"regime risk from the onset rate only: {exc}" for r in calm}
+    law: dict[str, tuple[float, float, float]] = {}
+    for _, row in est.iterrows():
+        st = row.get("status")
+        if st == "crossed":
+            law[str(row["region"])] = _CROSSED_LAW
+        elif st == "forecast" and pd.notna(row.get("median")):
+            med = (pd.Timestamp(row["median"]) - asof).days
+            e, lt = row.get("earliest"), row.get("latest")
+            sl = (med - (pd.Timestamp(e) - asof).days) / _Z90 if pd.notna(e) else med / 2.0
+            sh = ((pd.Timestamp(lt) - asof).days - med) / _Z90 if pd.notna(lt) else 3.0 * max(sl, 1.0)
+            law[str(row["region"])] = (float(med), float(max(sl, 1.0)), float(max(sh, 1.0)))
+    return law, {}
+
+
+def regime_risk(
+    indicators: pd.DataFrame, drv: pd.DataFrame, asof: pd.Timestamp
+) -> tuple[Regime | None, dict]:
+    """Calm regions and the law of their restriction onset day (``None`` without calm regions)."""
+    if indicators.empty or drv.empty:
+        return None, {}
+    last = drv.ffill().iloc[-1]
+    calm = [str(r) for r in drv.columns if np.isfinite(last[r]) and last[r] < RESTRICTED]
+    if not calm:
+        return None, {}
+    on = drv.ffill().to_numpy(float) >= RESTRICTED
+    prev, now = on[:-1], on[1:]
+    at_risk = float((~prev).sum())
+    hazard = float((now & ~prev).sum()) / at_risk if at_risk > 0 else 0.0
+    law, notes = _onset_laws(indicators, asof, calm)
+    scen = _sh.scenario_indicators({r: {"lockdown_start": asof} for r in calm})
+    return Regime(asof, frozenset(calm), law, hazard, scen), notes
+
+
+def anticipate(
+    indicators: pd.DataFrame, drv: pd.DataFrame, asof: pd.Timestamp
+) -> tuple[dict[str, dict[str, Any]], dict[str, str], dict[str, str]]:
+    """Lockdown start per calm region from its projected case-threshold crossing.
+
+    Returns the scenario ``{region: {"lockdown_start": day}}``, the sources (``'anticipated'``)
+    and notes for calm regions left without a projection (their indicators are held).
+    """
+    if indicators.empty or drv.empty:
+        return {}, {}, {}
+    calm = [r for r in drv.columns if drv[r].dropna().iloc[-1] < RESTRICTED]
+    if not calm:
+        return {}, {}, {}
+    try:
+        thr = threshold_from_earlier_regions(indicators, asof=asof)
+        est = anticipate_crossing(indicators, asof=asof, threshold=thr, regions=calm)
+    except SurgeplanError as exc:
+        return {}, {}, {str(r): f"not anticipated: {exc}" for r in calm}
+    scen, how = {}, {}
+    for _, row in est.iterrows():
+        day = row.get("crossed_on") if row.get("status") == "crossed" else row.get("median")
+        if row.get("status") in ("crossed", "forecast") and pd.notna(day):
+            scen[str(row["region"])] = {"lockdown_start": pd.Timestamp(day)}
+            how[str(row["region"])] = "anticipated"
+    notes = {str(r): "not anticipated: no projected crossing" for r in calm if str(r) not in how}
+    return scen, how, notes

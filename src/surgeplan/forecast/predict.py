@@ -1,0 +1,199 @@
+"""Prediction of one group: the mean path, the calibrated quantiles, the regime-change mixture.
+
+``log load = mu + combined mean + z x sd x online scale``, with ``z`` the calibrated
+z-quantiles (:func:`surgeplan.forecast.calibration.z_quantiles`). Where a calm region may lock
+down within the lead (:class:`surgeplan.forecast.future.Regime`), the law is mixed with its copy
+shifted by the resource's shock response (:func:`surgeplan.forecast.conformal.regime_mixture_z`).
+The mean is the predictive distribution's mean winsorized at its 10% and 90% quantiles, and the
+upper spread of a day's quiet steps is bounded by its busy step's (:func:`cap_idle_spread`).
+
+Everything here reads the group and returns new arrays: a forecast changes no state.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtri
+
+from surgeplan.forecast import conformal as _cf
+from surgeplan.forecast import features as _ft
+from surgeplan.forecast.calibration import combine, z_quantiles
+from surgeplan.forecast.future import Regime
+from surgeplan.forecast.intensity import DriverTables, intensity
+from surgeplan.forecast.paths import forecast_log, long_run_denominator, naive_week
+from surgeplan.forecast.state import Calibration, Group, Options
+
+__all__ = ["GRID", "cap_idle_spread", "predict_group"]
+
+#: probability grid of the predictive distribution (mean, mixtures)
+GRID = np.linspace(0.005, 0.995, 99)
+#: tail share winsorized on each side when averaging the grid into the mean: the plain average of
+#: the calibrated quantile function is ruled by its upper tail wherever the log scale is wide
+#: (near-idle hours, a large online scale just after a shock): measured on a conference bridge 4
+#: weeks ahead, a busy-hour mean of 20,000 with p90 at 150
+MEAN_WINSOR = 0.10
+#: bounds of the online scale relative to its calibrated unit (variance ratio): x0.5 to x4 in sd
+_SCALE_RATIO = (0.25, 16.0)
+
+
+@dataclass(slots=True, frozen=True)
+class _Shift:
+    """Regime-change mixture per (resource, step): probability, log shift and its sd."""
+
+    prob: np.ndarray
+    shift: np.ndarray
+    shift_sd: np.ndarray
+
+
+def _regime_shift(g, opt, tables, regime: Regime, regime_scen, utc, widx, hw, ml, pos, covs) -> _Shift | None:
+    at_risk = np.isin(g.regions.astype(str), list(regime.calm))
+    if not at_risk.any():
+        return None
+    shocked, _ = forecast_log(g, opt, tables, g.t_obs, hw, regime_scen, covs)
+    shift = np.where(at_risk[:, None], shocked[:, pos] - ml, 0.0)
+    # leads counted from the origin day (the first forecast step's UTC day)
+    lead_from = (utc.tz_convert("UTC").tz_localize(None) - regime.asof) / pd.Timedelta(days=1) + 1.0
+    law = np.array([regime.law.get(str(r), (np.nan, 1.0, 1.0)) for r in g.regions], float)
+    haz = np.where(at_risk, regime.hazard, 0.0)
+    prob = _cf.regime_probability(np.asarray(lead_from, float), law[:, 0], law[:, 1], law[:, 2], haz)
+    prob = np.where(at_risk[:, None] & np.isfinite(shift), prob, 0.0)
+    # uncertainty of the response itself (prior / pool spread, posterior once seen), long run:
+    # sd(beta) / (1 - sum of day lags), the larger of weekend / weekday size
+    iu, iw = g.groups["shock"]
+    cv = g.cov
+    var = np.maximum(cv[..., iu, iu], cv[..., iu, iu] + cv[..., iw, iw] + 2 * cv[..., iu, iw])
+    shift_sd = (np.sqrt(np.clip(var, 0.0, None)) / long_run_denominator(g))[:, g.block_of(widx)]
+    return _Shift(prob, np.nan_to_num(shift), shift_sd)
+
+
+def _mix(zq, zgrid, quantiles, scale, mix: _Shift) -> np.ndarray:
+    live = (mix.prob > 1e-4) & ((np.abs(mix.shift) > 1e-6) | (mix.shift_sd > 1e-6))
+    if not live.any():
+        return zq
+    spread = (zgrid[..., -1] - zgrid[..., 0]) / (2.0 * ndtri(0.995))
+    zq = zq.copy()
+    zq[live] = _cf.regime_mixture_z(
+        zq[live],
+        np.array(quantiles),
+        spread[live],
+        mix.shift[live] / scale[live],
+        mix.prob[live],
+        mix.shift_sd[live] / scale[live],
+    )
+    return zq
+
+
+def _winsorized_mean(g, ml, zgrid, scale, mix: _Shift | None) -> np.ndarray:
+    lo_w = int(np.searchsorted(GRID, MEAN_WINSOR - 1e-9))
+    hi_w = int(np.searchsorted(GRID, 1.0 - MEAN_WINSOR + 1e-9)) - 1
+    zw = np.clip(zgrid, zgrid[..., lo_w : lo_w + 1], zgrid[..., hi_w : hi_w + 1])
+    mean = (np.exp(ml + g.mu[:, None])[..., None] * np.exp(zw * scale[..., None])).mean(-1)
+    if mix is not None:  # the changed regime: the same law shifted by N(shift, shift_sd^2) (log)
+        mean = mean * ((1.0 - mix.prob) + mix.prob * np.exp(mix.shift + 0.5 * mix.shift_sd**2))
+    return mean - g.c[:, None]
+
+
+def predict_group(
+    g: Group,
+    opt: Options,
+    cal: Calibration,
+    tables: DriverTables,
+    h: int,
+    scen: dict[int, pd.DataFrame],
+    covs: pd.DataFrame,
+    regime: Regime | None = None,
+    regime_scen: dict[int, pd.DataFrame] | None = None,
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Forecast ``h`` steps of ``g`` from its origin: ``resource_id, ts, mean, p..`` and the sources."""
+    utc = pd.date_range(g.end_utc, periods=h, freq=pd.Timedelta(seconds=g.cadence_s))
+    widx = np.maximum(g.utc_to_step(utc), g.t_obs)
+    hw = int(widx.max()) - g.t_obs + 1
+    mean_log, src = forecast_log(g, opt, tables, g.t_obs, hw, scen, covs)
+    pos = widx - g.t_obs
+    ml = mean_log[:, pos]  # (n, h)
+    mix = None
+    if regime is not None:
+        mix = _regime_shift(g, opt, tables, regime, regime_scen, utc, widx, hw, ml, pos, covs)
+    lead = (np.arange(h) + 1) * g.cadence_s / 86400.0
+    if cal.wtable:
+        first_day = g.wall_days(max(0, g.t_obs - 7 * g.p), g.t_obs + 1)[0]
+        last_day = g.wall_days(int(widx.max()), int(widx.max()) + 1)[-1]
+        span = np.arange(first_day, last_day + 1, dtype="datetime64[D]")
+        u, _ = intensity(g, tables, None, span, g.shock_lag, g.shock_tau, scen)
+        ml = combine(cal, g.kinds, ml, naive_week(g, g.t_obs, widx, u, span[0]), lead)
+    sd = np.sqrt(g.sigma2[:, g.block_of(widx)])
+    mult = np.sqrt(np.clip(g.v / cal.unit(g.kinds), *_SCALE_RATIO))[:, None]
+    scale = sd * mult
+    zq = z_quantiles(cal, opt.quantiles, g.kinds, lead)  # (n, h, nq)
+    zgrid = z_quantiles(cal, opt.quantiles, g.kinds, lead, grid=GRID)  # (n, h, 99)
+    if mix is not None:
+        zq = _mix(zq, zgrid, opt.quantiles, scale, mix)
+    cols = {
+        _ft.quantile_column(q): np.exp(ml + g.mu[:, None] + zq[..., j] * scale) - g.c[:, None]
+        for j, q in enumerate(opt.quantiles)
+    }
+    mean = _winsorized_mean(g, ml, zgrid, scale, mix)
+    # the median of the law the columns come from (a regime mixture moves it too)
+    median = cols.get("p50")
+    if median is None:
+        median = np.exp(ml + g.mu[:, None] + zgrid[..., len(GRID) // 2] * scale) - g.c[:, None]
+    qs = sorted(opt.quantiles)
+    upper = [cols[_ft.quantile_column(q)] for q in qs if q > 0.5] + [mean]
+    cap_idle_spread(median, upper, widx // g.p, g.p)
+    for lo, hi in itertools.pairwise(qs):  # quantiles stay ordered
+        c_lo, c_hi = cols[_ft.quantile_column(lo)], cols[_ft.quantile_column(hi)]
+        np.maximum(c_hi, c_lo, out=c_hi)
+    frame = pd.DataFrame(
+        {
+            "resource_id": np.repeat(g.ids, h),
+            "ts": np.tile(utc.to_numpy(), g.n),
+            "mean": mean.reshape(-1),
+            **{k: v.reshape(-1) for k, v in cols.items()},
+        }
+    )
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+    return frame, src
+
+
+def cap_idle_spread(median: np.ndarray, upper: list[np.ndarray], day: np.ndarray, steps_per_day: int) -> None:
+    """Bound the upper spread of a day's quiet steps by its busy step's, in load units (in place).
+
+    The quantiles come from the log scale, where a near-idle hour (a contact centre at night, 2-5
+    calls) has a residual spread ten times the busy hours', widened further at long leads by the
+    online scale and the sqrt(lead) growth: four weeks ahead a contact centre's 22:00 hour got
+    p90 twenty times the day's busy hour. The started log (:func:`surgeplan.forecast.panel.
+    log_shift`) removes most of that; this bound is the guarantee. For each resource and local
+    day, the excess over the median (``column - median``) of every step of every upper column
+    (quantiles above 0.5, the mean) is at most that of the day's busiest step (highest median):
+    an idle hour is never less certain, in calls or Erlangs, than the busy hour. Steps of a
+    partial day (start and end of the horizon) take the nearest whole day's bound; a horizon
+    shorter than a day is left as it is (its leads are calibrated directly).
+
+    Parameters
+    ----------
+    median : (n, h) predictive median per resource and step (load units).
+    upper : list of (n, h) arrays (quantile columns above 0.5, the mean), capped in place.
+    day : (h,) non-decreasing local day index of each step.
+    steps_per_day : steps in a whole day at the cadence.
+    """
+    if median.shape[1] == 0:
+        return
+    starts = np.flatnonzero(np.r_[True, np.diff(day) > 0])
+    counts = np.diff(np.r_[starts, len(day)])
+    whole = np.flatnonzero(counts >= steps_per_day - steps_per_day // 24)  # a DST day has 23 h
+    if len(whole) == 0:
+        return
+    nearest = whole[np.abs(np.arange(len(starts))[:, None] - whole[None, :]).argmin(1)]
+    med = np.nan_to_num(median, nan=-np.inf)
+    busy = med >= np.repeat(np.maximum.reduceat(med, starts, axis=1), counts, axis=1)
+    for a in upper:
+        with np.errstate(invalid="ignore"):
+            excess = np.maximum.reduceat(np.where(busy, a - median, -np.inf), starts, axis=1)[:, nearest]
+        cap = median + np.repeat(
+            np.clip(np.nan_to_num(excess, nan=np.inf, neginf=0.0), 0.0, None), counts, axis=1
+        )
+        np.minimum(a, cap, out=a, where=np.isfinite(cap))
