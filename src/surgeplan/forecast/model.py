@@ -59,6 +59,14 @@ from surgeplan.forecast.fitting import fit_group
 from surgeplan.forecast.future import HeldFuture, IndicatorSource, anticipate, held_future
 from surgeplan.forecast.intensity import DriverTables, scenario_tables, used_specs
 from surgeplan.forecast.kalman import DEFAULT_ADAPTATION, kalman_pass
+from surgeplan.forecast.learned import (
+    assign_shapes,
+    assign_specs,
+    driver_table,
+    learn_drivers,
+    learned_pools,
+    with_learned_specs,
+)
 from surgeplan.forecast.panel import append_measurements, build_group, resource_meta
 from surgeplan.forecast.predict import predict_group
 from surgeplan.forecast.response import response_table
@@ -150,6 +158,12 @@ class ShockForecaster:
         crossed before it (source ``'projected'``).
     projection_window_days : int
         Days after a region's crossing during which its indicators are projected.
+    learn_driver : bool
+        With ``shock_lag='auto'``, choose per kind which indicator drives the load, by which rule
+        (any indicator of the table: thresholds, flags, levels), with which delay, rise, decay and
+        size, by how well it predicted the regions hit earlier, left out one at a time
+        (:mod:`surgeplan.forecast.driver`; report in ``driver_``). ``False``: the stringency /
+        stay-at-home mappings only.
 
     Attributes (after fit)
     ----------------------
@@ -161,7 +175,13 @@ class ShockForecaster:
     response_ : DataFrame
         Per resource: ``kind, region, lag_days, tau_up_days, tau_down_days, response,
         response_weekend, evidence_days, source, stringency_zero, stringency_full,
-        stay_home_counts`` (relative change of the day's load at full restriction, long-run).
+        stay_home_counts, driver_rule`` (relative change of the day's load at full restriction,
+        long-run; ``driver_rule`` the learned rule the resource follows, if any).
+    driver_ : DataFrame
+        Per kind, the learned driver and its evidence: ``indicator, rule, delay_days, ramp_days,
+        tau_down_days, size_weekday, size_weekend, sign, regions_used, n_regions,
+        out_of_region_error, no_driver_error, evidence`` (``'loro'``: chosen out of region;
+        ``'thin'``: one region hit, intervals widened; ``'none'``: no response seen).
     calibration_ : DataFrame
         Achieved coverage on the calibration set (see :func:`conformal.conformal_z`).
     combination_ : DataFrame
@@ -202,6 +222,7 @@ class ShockForecaster:
         regime_change: bool = True,
         project_restrictions: bool = True,
         projection_window_days: int = 28,
+        learn_driver: bool = True,
     ) -> None:
         self.quantiles = tuple(float(q) for q in quantiles)
         self.lags_days = tuple(int(x) for x in lags_days)
@@ -228,6 +249,7 @@ class ShockForecaster:
         self.regime_change = bool(regime_change)
         self.project_restrictions = bool(project_restrictions)
         self.projection_window_days = int(projection_window_days)
+        self.learn_driver = bool(learn_driver)
         self._options()  # bad parameters fail here, not at fit
         self._groups: list[Group] = []
         self.indicator_source_: dict[str, str] = {}
@@ -362,7 +384,9 @@ class ShockForecaster:
             if t_new > a:
                 kalman_pass(g, opt, self._tables, h.covariates, a, t_new, self._calibration.unit(g.kinds))
                 g.t_obs, g.end_utc = t_new, end_utc
-        pools, full = _tr.transfer_responses(self._groups, opt.min_evidence_days, in_update=True)
+        pools, full = _tr.transfer_responses(
+            self._groups, opt.min_evidence_days, in_update=True, learned=self._pooling.learned_pools
+        )
         self._pooling.pools, self._pooling.full_kinds = pools, full
         for g in self._groups:
             # a response learned online from a day or two of restrictions is a slope seen at
@@ -428,13 +452,14 @@ class ShockForecaster:
             covs = pd.concat([covs, _ft.normalize_covariates(covariates)], ignore_index=True)
             covs = covs.drop_duplicates(["key_type", "key", "ts", "name"], keep="last")
         used = used_specs(self._groups)
-        scen_t = scenario_tables(scen, opt.specs, used)
-        regime_t = scenario_tables(regime.scen, opt.specs, used) if regime is not None else None
+        scen_t = scenario_tables(scen, opt.specs, used, known=h.indicators)
+        regime_t = scenario_tables(regime.scen, opt.specs, used, known=h.indicators) if regime is not None else None
         frames, sources = [], {}
         for g in self._groups:
             steps = self._horizon_steps(horizon, g.cadence_s)
             f, src = predict_group(
-                g, opt, self._calibration, self._tables, steps, scen_t, covs, regime, regime_t
+                g, opt, self._calibration, self._tables, steps, scen_t, covs, regime, regime_t,
+                drivers=self._pooling.drivers,
             )
             frames.append(f)
             sources.update(src)
@@ -454,6 +479,12 @@ class ShockForecaster:
         """Fitted shock response per resource (see the class docstring)."""
         self._require_fit()
         return response_table(self._groups, self._opt.specs)
+
+    @property
+    def driver_(self) -> pd.DataFrame:
+        """The driver learned per kind, with its evidence (see the class docstring)."""
+        self._require_fit()
+        return driver_table(self._pooling.drivers)
 
     @property
     def combination_(self) -> pd.DataFrame:
@@ -525,14 +556,21 @@ class ShockForecaster:
         opt = self._opt = self._options()
         h = self._history
         groups = self._build_groups(opt)
+        learn = self.learn_driver and opt.shock_lag == "auto"
+        drivers = learn_drivers(groups, h.indicators) if learn else {}
+        opt = self._opt = with_learned_specs(opt, drivers)
+        fixed = assign_specs(groups, opt, drivers)
         search = opt.search_driver and opt.shock_lag == "auto"
-        tables = DriverTables.build(h.indicators, opt.specs, range(len(opt.specs)) if search else [0])
-        pooling = choose_shapes(groups, opt, tables, h.covariates)
+        first = range(len(opt.specs)) if search else used_specs(groups)
+        tables = DriverTables.build(h.indicators, opt.specs, first)
+        pooling = choose_shapes(groups, opt, tables, h.covariates, fixed)
+        assign_shapes(groups, drivers)
+        pooling.drivers, pooling.learned_pools = drivers, learned_pools(drivers)
         tables = DriverTables.build(h.indicators, opt.specs, used_specs(groups))
         for g in groups:
             fit_group(g, opt, tables, h.covariates)
         pooling.pools, pooling.full_kinds = _tr.transfer_responses(
-            groups, opt.min_evidence_days, in_update=False
+            groups, opt.min_evidence_days, in_update=False, learned=pooling.learned_pools
         )
         errors = []
         for g in groups:

@@ -1,0 +1,156 @@
+"""The learned driver (:mod:`surgeplan.forecast.driver`) wired into the forecaster's groups.
+
+At fit, :func:`learn_drivers` reads each group's daily mean load (local days, the region's working
+week and holidays) and chooses per kind the indicator rule, shape and size by leave-one-region-out
+error. For every kind with a driver:
+
+* its resources read the rule's daily driver (:func:`with_learned_specs` appends the rule to the
+  mapping candidates, :func:`assign_specs` points the kind's resources at it);
+* resources without a shape of their own take the rule's delay, rise and decay
+  (:func:`assign_shapes`);
+* the kind's pool centre, the response given to resources not hit yet, is the rule's size
+  (:func:`learned_pools`): it is the size that predicted the other countries, measured on the
+  daily load the planner dimensions for;
+* with thin evidence (one region hit), the forecast is widened by the response's uncertainty
+  where the driver is on (:func:`thin_spread`) instead of being flat.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from surgeplan.forecast import features as _ft
+from surgeplan.forecast.driver import Candidate, DriverChoice, select_drivers
+from surgeplan.forecast.state import Group, Options
+
+__all__ = [
+    "assign_shapes",
+    "assign_specs",
+    "driver_table",
+    "learn_drivers",
+    "learned_pools",
+    "thin_spread",
+    "with_learned_specs",
+]
+
+#: days of daily history the selection reads (the shock and the weeks before it)
+WINDOW_DAYS = 120
+#: pool spread (log units) of a size chosen out of region, and of one seen in a single region
+POOL_SD = {"loro": 0.15, "thin": 0.35}
+#: sd of a thinly evidenced response (log units), as a share of its size, at least THIN_SD_MIN
+THIN_SD_SHARE = 0.5
+THIN_SD_MIN = 0.15
+
+
+def _daily(g: Group) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(n, D) daily mean load (NaN unless half the day was seen), working days, local days."""
+    D = g.zraw.shape[1] // g.p
+    load = (np.exp(g.zraw[:, : D * g.p] + g.mu[:, None]) - g.c[:, None]).reshape(g.n, D, g.p)
+    seen = np.isfinite(load).sum(-1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # days never seen
+        mean = np.nanmean(load, -1)
+    mean[seen < g.p / 2] = np.nan
+    days = g.wall_days(0, D * g.p)
+    work = np.zeros((g.n, D), bool)
+    for region in pd.unique(g.regions):  # regions of the group, few
+        rr = g.regions == region
+        wd = _ft.working_week_day(region or None, days) < 5
+        work[rr] = (wd & ~_ft.region_holidays(region or None, days))[None, :]
+    return mean, work, days
+
+
+def learn_drivers(groups: Sequence[Group], indicators: pd.DataFrame) -> dict[str, DriverChoice]:
+    """Per kind, the driver chosen on every group's last :data:`WINDOW_DAYS` days."""
+    if indicators is None or indicators.empty or not groups:
+        return {}
+    parts = [_daily(g) for g in groups]
+    last = max(p[2][-1] for p in parts)
+    days = np.arange(last - WINDOW_DAYS + 1, last + 1, dtype="datetime64[D]")
+    days = days[days >= min(p[2][0] for p in parts)]
+    load = np.full((sum(g.n for g in groups), len(days)), np.nan)
+    work = np.zeros(load.shape, bool)
+    row = 0
+    for (mean, wk, dd), g in zip(parts, groups):
+        pos = (dd - days[0]).astype(np.int64)
+        ok = (pos >= 0) & (pos < len(days))
+        load[row : row + g.n, pos[ok]] = mean[:, ok]
+        work[row : row + g.n, pos[ok]] = wk[:, ok]
+        row += g.n
+    kinds = np.concatenate([g.kinds for g in groups]).astype(str)
+    regions = np.concatenate([g.regions for g in groups]).astype(str)
+    has_region = regions != ""
+    if not has_region.any():
+        return {}
+    return select_drivers(load[has_region], work[has_region], kinds[has_region], regions[has_region], days, indicators)
+
+
+def with_learned_specs(opt: Options, choices: dict[str, DriverChoice]) -> Options:
+    """Options whose mapping candidates end with the learned rules (one per distinct rule)."""
+    rules = [c.candidate for c in choices.values() if c.candidate is not None]
+    new = tuple(dict.fromkeys(r for r in rules if r not in opt.specs))
+    return dataclasses.replace(opt, specs=opt.specs + new) if new else opt
+
+
+def assign_specs(groups: Sequence[Group], opt: Options, choices: dict[str, DriverChoice]) -> set[str]:
+    """Point every resource of a kind with a learned driver at its rule; returns those kinds."""
+    fixed = set()
+    for kind, ch in choices.items():
+        if ch.candidate is None:
+            continue
+        spec = opt.specs.index(ch.candidate)
+        for g in groups:
+            g.spec[g.kinds == kind] = spec
+        fixed.add(kind)
+    return fixed
+
+
+def assign_shapes(groups: Sequence[Group], choices: dict[str, DriverChoice]) -> None:
+    """Resources of a kind with a learned driver and no shape of their own take the rule's shape."""
+    for kind, ch in choices.items():
+        if ch.candidate is None:
+            continue
+        for g in groups:
+            own = g.shape_hit if g.shape_hit is not None else np.zeros(g.n, bool)
+            rows = (g.kinds == kind) & ~own
+            g.shock_lag[rows] = ch.delay_days
+            g.shock_tau[rows] = (ch.tau_up_days, ch.tau_down_days)
+
+
+def learned_pools(choices: dict[str, DriverChoice]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Pool per kind with a learned driver: centre (24, 2) = (weekend size, weekday extra) in log,
+    the same every hour, spread :data:`POOL_SD` (the format of :func:`transfer.kind_pools`)."""
+    out = {}
+    for kind, ch in choices.items():
+        if ch.candidate is None:
+            continue
+        wd, we = ch.log_size
+        out[kind] = (np.tile([we, wd - we], (24, 1)), np.full((24, 2), POOL_SD[ch.evidence]))
+    return out
+
+
+def thin_spread(g: Group, choices: dict[str, DriverChoice], u_steps: np.ndarray) -> np.ndarray:
+    """(n, h) extra log-scale sd of resources whose kind's response was seen in one region only:
+    ``max(THIN_SD_SHARE |log size|, THIN_SD_MIN)`` times the driver at each step (0 elsewhere)."""
+    sd = np.zeros(g.n)
+    for kind, ch in choices.items():
+        if ch.evidence == "thin":
+            size = max(abs(ch.log_size[0]), abs(ch.log_size[1]))
+            sd[g.kinds == kind] = max(THIN_SD_SHARE * size, THIN_SD_MIN)
+    return sd[:, None] * u_steps
+
+
+def driver_table(choices: dict[str, DriverChoice]) -> pd.DataFrame:
+    """The ``driver_`` report: one row per kind (see :meth:`DriverChoice.as_dict`)."""
+    cols = list(DriverChoice("", None, 0, 0.0, 0.0, (0.0, 0.0), (), 0.0, 0.0, "none", False).as_dict())
+    return pd.DataFrame([c.as_dict() for c in choices.values()], columns=cols)
+
+
+def is_rule(spec: object) -> bool:
+    """A learned rule (:class:`Candidate`), not a stringency mapping ``((lo, hi), stay_home)``."""
+    return isinstance(spec, Candidate)
