@@ -40,6 +40,7 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -153,14 +154,15 @@ class DriverChoice:
 
 
 # ---------------------------------------------------------------------------------- candidates
-def candidates(indicators: pd.DataFrame) -> list[Candidate]:
+def candidates(indicators: pd.DataFrame, levels: Mapping[str, Sequence[tuple[float, float]]] | None = None) -> list[Candidate]:
     """Every simple form of every indicator in the long table ``region, date, name, value``.
 
     Ordinal indicators (at most :data:`ORDINAL_LEVELS` distinct values) give ``>= level`` for each
     level above the lowest, the same with each 0/1 indicator sharing the name's first word (its
     flag: ``stay_home_general`` for ``stay_home_required``), and ``== top``; continuous ones give
     ``>=`` and ``<=`` thresholds at :data:`THRESHOLD_QUANTILES` of their values and linear levels
-    between :data:`LEVEL_QUANTILES`. Binary indicators are flags and drivers at once.
+    between :data:`LEVEL_QUANTILES`, plus the ``(low, high)`` ranges given in ``levels`` per
+    indicator (the forecaster's stringency ranges). Binary indicators are flags and drivers at once.
     """
     out: list[Candidate] = []
     if indicators is None or indicators.empty:
@@ -171,16 +173,16 @@ def candidates(indicators: pd.DataFrame) -> list[Candidate]:
     binary = [k for k, v in groups.items() if len(v) and np.isin(np.unique(v), (0.0, 1.0)).all()]
     ordinal = sorted(k for k, v in groups.items() if 1 < len(np.unique(v)) <= ORDINAL_LEVELS)
     for name in ordinal:
-        levels = np.unique(groups[name])
-        for lv in levels[1:]:
+        steps = np.unique(groups[name])
+        for lv in steps[1:]:
             out.append(Candidate(name, "threshold", ">=", float(lv)))
         prefix = name.split("_")[0]
         flags = [f for f in binary if f != name and f.split("_")[0] == prefix]
         for flag in flags:
-            for lv in levels[1:]:
+            for lv in steps[1:]:
                 out.append(Candidate(name, "threshold", ">=", float(lv), flag=flag))
-        if len(levels) > 2:
-            out.append(Candidate(name, "threshold", "==", float(levels[-1])))
+        if len(steps) > 2:
+            out.append(Candidate(name, "threshold", "==", float(steps[-1])))
     for name in sorted(k for k, v in groups.items() if len(np.unique(v)) > ORDINAL_LEVELS):
         v = groups[name]
         qs = np.unique(np.round(np.quantile(np.unique(v), THRESHOLD_QUANTILES), 6))
@@ -191,7 +193,10 @@ def candidates(indicators: pd.DataFrame) -> list[Candidate]:
             a, b = np.quantile(v, [lo, hi])
             if b > a:
                 out.append(Candidate(name, "level", "", float(a), float(b)))
-    return out
+        for a, b in (levels or {}).get(name, ()):
+            if b > a:
+                out.append(Candidate(name, "level", "", float(a), float(b)))
+    return list(dict.fromkeys(out))
 
 
 def rule_table(indicators: pd.DataFrame, cand: Candidate, known: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -367,6 +372,7 @@ def select_drivers(
     delays=DELAYS,
     taus_up=TAUS_UP,
     taus_down=TAUS_DOWN,
+    levels: Mapping[str, Sequence[tuple[float, float]]] | None = None,
 ) -> dict[str, DriverChoice]:
     """Choose per kind the driver, its shape and size (module docstring).
 
@@ -377,6 +383,7 @@ def select_drivers(
     kinds, regions : (n,) kind and region of each resource.
     days : (D,) ``datetime64[D]`` local days (the last is the last day before the origin).
     indicators : long table ``region, date, name, value``, only what is known at the origin.
+    levels : extra level candidates per indicator (see :func:`candidates`).
 
     Returns
     -------
@@ -385,7 +392,7 @@ def select_drivers(
     kinds = np.asarray(kinds).astype(str)
     regions = np.asarray(regions).astype(str)
     z = daily_log_change(np.asarray(daily_load, float), np.asarray(working, bool))
-    cands = candidates(indicators)
+    cands = candidates(indicators, levels)
     reg_list = sorted(set(regions))
     wk_r = np.array([np.asarray(working)[regions == r][0] for r in reg_list])
     U = driver_cube(indicators, cands, reg_list, days) if cands else np.zeros((0, len(reg_list), len(days)))

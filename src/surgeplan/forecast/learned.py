@@ -34,6 +34,8 @@ __all__ = [
     "driver_table",
     "learn_drivers",
     "learned_pools",
+    "mapping_columns",
+    "stringency_ranges",
     "thin_spread",
     "with_learned_specs",
 ]
@@ -65,8 +67,11 @@ def _daily(g: Group) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return mean, work, days
 
 
-def learn_drivers(groups: Sequence[Group], indicators: pd.DataFrame) -> dict[str, DriverChoice]:
-    """Per kind, the driver chosen on every group's last :data:`WINDOW_DAYS` days."""
+def learn_drivers(
+    groups: Sequence[Group], indicators: pd.DataFrame, stringency_ranges: Sequence[tuple[float, float]] = ()
+) -> dict[str, DriverChoice]:
+    """Per kind, the driver chosen on every group's last :data:`WINDOW_DAYS` days; the forecaster's
+    stringency ranges are level candidates of ``stringency_index`` too."""
     if indicators is None or indicators.empty or not groups:
         return {}
     parts = [_daily(g) for g in groups]
@@ -87,7 +92,10 @@ def learn_drivers(groups: Sequence[Group], indicators: pd.DataFrame) -> dict[str
     has_region = regions != ""
     if not has_region.any():
         return {}
-    return select_drivers(load[has_region], work[has_region], kinds[has_region], regions[has_region], days, indicators)
+    levels = {"stringency_index": list(stringency_ranges)}
+    return select_drivers(
+        load[has_region], work[has_region], kinds[has_region], regions[has_region], days, indicators, levels=levels
+    )
 
 
 def with_learned_specs(opt: Options, choices: dict[str, DriverChoice]) -> Options:
@@ -149,6 +157,22 @@ def driver_table(choices: dict[str, DriverChoice]) -> pd.DataFrame:
     """The ``driver_`` report: one row per kind (see :meth:`DriverChoice.as_dict`)."""
     cols = list(DriverChoice("", None, 0, 0.0, 0.0, (0.0, 0.0), (), 0.0, 0.0, "none", False).as_dict())
     return pd.DataFrame([c.as_dict() for c in choices.values()], columns=cols)
+
+
+def stringency_ranges(opt: Options) -> list[tuple[float, float]]:
+    """The stringency ranges among the forecaster's mappings (level candidates of the selection)."""
+    return list(dict.fromkeys(tuple(s[0]) for s in opt.specs if not is_rule(s)))
+
+
+def mapping_columns(spec: object) -> tuple[float, float, bool, str]:
+    """``stringency_zero, stringency_full, stay_home_counts, driver_rule`` of a mapping for
+    ``response_``: a learned level of the stringency index reports its range too."""
+    if not is_rule(spec):
+        (lo, hi), c6 = spec
+        return lo, hi, c6, ""
+    if spec.form == "level" and spec.indicator == "stringency_index":
+        return spec.threshold, spec.upper, False, spec.rule
+    return np.nan, np.nan, False, spec.rule
 
 
 def is_rule(spec: object) -> bool:

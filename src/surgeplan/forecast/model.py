@@ -65,6 +65,7 @@ from surgeplan.forecast.learned import (
     driver_table,
     learn_drivers,
     learned_pools,
+    stringency_ranges,
     with_learned_specs,
 )
 from surgeplan.forecast.panel import append_measurements, build_group, resource_meta
@@ -557,7 +558,7 @@ class ShockForecaster:
         h = self._history
         groups = self._build_groups(opt)
         learn = self.learn_driver and opt.shock_lag == "auto"
-        drivers = learn_drivers(groups, h.indicators) if learn else {}
+        drivers = learn_drivers(groups, h.indicators, stringency_ranges(opt)) if learn else {}
         opt = self._opt = with_learned_specs(opt, drivers)
         fixed = assign_specs(groups, opt, drivers)
         search = opt.search_driver and opt.shock_lag == "auto"
