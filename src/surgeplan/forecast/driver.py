@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from surgeplan.forecast.shock import response_filter
 
@@ -82,6 +83,8 @@ TIE = 0.01
 RIDGE_DAYS = 0.5
 #: a region counts as hit under a candidate after this many observed days at u >= 0.5
 MIN_HIT_DAYS = 1
+#: candidates whose shaped drivers are held in memory at once
+CHUNK = 32
 #: days at the start of the window whose median is the pre-shock level of each day type
 BASELINE_DAYS = 28
 
@@ -327,7 +330,25 @@ def _shaped(U: np.ndarray, delays, taus_up, tau_down: float) -> np.ndarray:
         sh[:, i, :, lag:] = U[:, :, : D - lag] if lag else U
     rows = np.broadcast_to(sh[:, :, None], (C, L, A, R, D)).reshape(-1, D)
     tu = np.broadcast_to(np.asarray(taus_up, float)[None, None, :, None], (C, L, A, R)).reshape(-1)
-    return response_filter(rows, tu, tau_down).reshape(C, L, A, R, D)
+    if tau_down > 0:
+        return response_filter(rows, tu, tau_down).reshape(C, L, A, R, D)
+    # no decay (the search's first stage): the same filter, compiled (the rows are many)
+    with np.errstate(divide="ignore"):
+        a_up = np.where(tu > 0, 1.0 - np.exp(-1.0 / np.where(tu > 0, tu, 1.0)), 1.0)
+    return _rise(np.ascontiguousarray(rows), a_up).reshape(C, L, A, R, D)
+
+
+@njit(cache=True)
+def _rise(u, a_up):  # pragma: no cover - compiled
+    """:func:`surgeplan.forecast.shock.response_filter` with ``tau_down = 0``, row by row."""
+    n, nd = u.shape
+    out = np.empty_like(u)
+    for i in range(n):
+        x = 0.0
+        for d in range(nd):
+            x = x + a_up[i] * (u[i, d] - x) if u[i, d] > x else u[i, d]
+            out[i, d] = x
+    return out
 
 
 def _fit_errors(X: np.ndarray, z: np.ndarray, wk: np.ndarray, loro: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -396,12 +417,82 @@ def select_drivers(
     reg_list = sorted(set(regions))
     wk_r = np.array([np.asarray(working)[regions == r][0] for r in reg_list])
     U = driver_cube(indicators, cands, reg_list, days) if cands else np.zeros((0, len(reg_list), len(days)))
-    X = _shaped(U, delays, taus_up, 0.0) if cands else None
-    out = {}
-    for kind in sorted(set(kinds)):  # kinds, five
-        zk = _aggregate(z, kinds, regions, kind, reg_list)
-        out[kind] = _select_kind(kind, zk, wk_r, U, X, cands, reg_list, delays, taus_up, taus_down)
+    zks = {kind: _aggregate(z, kinds, regions, kind, reg_list) for kind in sorted(set(kinds))}
+    scores = _scores(U, zks, wk_r, delays, taus_up)
+    return {
+        kind: _select_kind(kind, zk, wk_r, U, scores[kind], cands, reg_list, delays, taus_up, taus_down)
+        for kind, zk in zks.items()
+    }
+
+
+def _scores(U: np.ndarray, zks: dict, wk: np.ndarray, delays, taus_up) -> dict[str, tuple[np.ndarray, ...]]:
+    """Per kind, (C, L, A) total error out of region, in sample, and region-days driven (x >= 0.25),
+    for every candidate, delay and rise; candidates in chunks of :data:`CHUNK` (memory bound)."""
+    C, L, A = len(U), len(delays), len(taus_up)
+    out = {k: tuple(np.zeros((C, L, A)) for _ in range(3)) for k in zks}
+    R, D = U.shape[1:]
+    for a in range(0, C, CHUNK):  # candidate chunks
+        X = _shaped(U[a : a + CHUNK], delays, taus_up, 0.0)
+        n = len(X)
+        flat = np.ascontiguousarray(X.reshape(-1, R, D))
+        for kind, zk in zks.items():
+            ok = np.isfinite(zk)
+            res = _error_kernel(flat, np.where(ok, zk, 0.0), ok, np.asarray(wk, bool), RIDGE_DAYS)
+            for dst, src in zip(out[kind], res):
+                dst[a : a + n] = src.reshape(n, L, A)
     return out
+
+
+@njit(cache=True)
+def _error_kernel(X, z, ok, wk, ridge):  # pragma: no cover - compiled
+    """Per shaped candidate ``s`` of ``X`` (S, R, D): total absolute error of ``z ~ b_t x`` with each
+    region's slopes from the other regions (out of region) and from all (in sample), and the
+    region-days driven (``x >= 0.25``). The loops of :func:`_fit_errors`, without its temporaries."""
+    S, R, D = X.shape
+    loro = np.zeros(S)
+    inside = np.zeros(S)
+    active = np.zeros(S)
+    sxz = np.zeros((R, 2))
+    sxx = np.zeros((R, 2))
+    first = np.zeros(R, np.int64)
+    # |z| summed over the days before each day: the error of the days the driver is still 0
+    before = np.zeros((R, D + 1))
+    for r in range(R):
+        for d in range(D):
+            before[r, d + 1] = before[r, d] + (abs(z[r, d]) if ok[r, d] else 0.0)
+    for s in range(S):
+        sxz[:] = 0.0
+        sxx[:] = 0.0
+        for r in range(R):
+            first[r] = D
+            for d in range(D):
+                x = X[s, r, d]
+                if x != 0.0 and first[r] == D:
+                    first[r] = d
+                if ok[r, d] and x != 0.0:
+                    t = 0 if wk[r, d] else 1
+                    sxz[r, t] += x * z[r, d]
+                    sxx[r, t] += x * x
+                    if x >= 0.25:
+                        active[s] += 1.0
+        txz0, txz1 = sxz[:, 0].sum(), sxz[:, 1].sum()
+        txx0, txx1 = sxx[:, 0].sum(), sxx[:, 1].sum()
+        bi0, bi1 = txz0 / (txx0 + ridge), txz1 / (txx1 + ridge)
+        for r in range(R):
+            bo0 = (txz0 - sxz[r, 0]) / (txx0 - sxx[r, 0] + ridge)
+            bo1 = (txz1 - sxz[r, 1]) / (txx1 - sxx[r, 1] + ridge)
+            loro[s] += before[r, first[r]]
+            inside[s] += before[r, first[r]]
+            for d in range(first[r], D):
+                if ok[r, d]:
+                    x = X[s, r, d]
+                    if wk[r, d]:
+                        loro[s] += abs(z[r, d] - bo0 * x)
+                        inside[s] += abs(z[r, d] - bi0 * x)
+                    else:
+                        loro[s] += abs(z[r, d] - bo1 * x)
+                        inside[s] += abs(z[r, d] - bi1 * x)
+    return loro, inside, active
 
 
 def _hit(U: np.ndarray, zk: np.ndarray) -> np.ndarray:
@@ -409,36 +500,34 @@ def _hit(U: np.ndarray, zk: np.ndarray) -> np.ndarray:
     return ((U >= 0.5) & np.isfinite(zk)[None]).sum(-1) >= MIN_HIT_DAYS
 
 
-def _select_kind(kind, zk, wk, U, X, cands, reg_list, delays, taus_up, taus_down) -> DriverChoice:
+def _select_kind(kind, zk, wk, U, scores, cands, reg_list, delays, taus_up, taus_down) -> DriverChoice:
     ok = np.isfinite(zk)
     n_days = max(int(ok.sum()), 1)
     e_none = float(np.abs(np.where(ok, zk, 0.0)).sum())
     none = DriverChoice(
         kind, None, 0, 0.0, DEFAULT_TAU_DOWN, (0.0, 0.0), (), e_none / n_days, e_none / n_days, "none", False
     )
-    if X is None or not len(cands):
+    if not len(cands):
         return none
+    loro, inside, active = scores
     hit = _hit(U, zk)
     n_hit = hit.sum(1)
     nb = max(1, min(BASELINE_DAYS, zk.shape[1] // 3))
     with _quiet():
         noise = float(1.4826 * np.nanmedian(np.abs(zk[:, :nb])))
     noise = noise if np.isfinite(noise) and noise > 0 else 0.01
-    active = ((X >= 0.25) & ok).sum((-2, -1))
     evidence, pick = "none", None
     if (n_hit >= 2).any():
-        _, err = _fit_errors(X, zk, wk, loro=True)
-        tot = np.where((n_hit >= 2)[:, None, None], err.sum(-1), np.inf)
+        tot = np.where((n_hit >= 2)[:, None, None], loro, np.inf)
         pick = _choose(tot, e_none, active, noise)
         evidence = "loro" if pick is not None else "none"
     if pick is None and (n_hit >= 1).any():
-        _, err = _fit_errors(X, zk, wk, loro=False)
-        tot = np.where((n_hit >= 1)[:, None, None], err.sum(-1), np.inf)
+        tot = np.where((n_hit >= 1)[:, None, None], inside, np.inf)
         pick = _choose(tot, e_none, active, noise)
         evidence = "thin" if pick is not None else "none"
     if pick is None:
         return none
-    ci, li, ai = np.unravel_index(pick, X.shape[:3])
+    ci, li, ai = np.unravel_index(pick, loro.shape)
     used = tuple(r for r, h in zip(reg_list, hit[ci]) if h)
     tau_dn, seen = _decay(U[ci], zk, wk, delays[li], taus_up[ai], taus_down)
     Xc = _shaped(U[ci : ci + 1], (delays[li],), (taus_up[ai],), tau_dn)[0, 0, 0]
