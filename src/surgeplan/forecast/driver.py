@@ -98,7 +98,7 @@ class Candidate:
     form: str  # 'threshold' | 'level'
     op: str  # '>=' | '<=' | '==' (threshold); '' (level)
     threshold: float
-    upper: float = float("nan")
+    upper: float | None = None  # level only
     flag: str | None = None
 
     @property

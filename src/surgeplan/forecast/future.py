@@ -16,6 +16,7 @@ fallback is recorded with its reason (:class:`IndicatorSource`), never silently.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -25,6 +26,8 @@ import pandas as pd
 from surgeplan.errors import SurgeplanError
 from surgeplan.forecast import projection as _pj
 from surgeplan.forecast import shock as _sh
+from surgeplan.forecast.intensity import scenario_tables
+from surgeplan.forecast.state import DriverSpec
 from surgeplan.signals import anticipate_crossing, threshold_from_earlier_regions
 
 __all__ = ["HeldFuture", "IndicatorSource", "Regime", "anticipate", "held_future", "regime_risk"]
@@ -76,6 +79,10 @@ class HeldFuture:
     scen: pd.DataFrame
     projected: dict[str, str]
     notes: dict[str, str] = field(default_factory=dict)  # region -> fallback taken and why
+    # daily driver of ``scen`` and of the regime scenario per mapping in use (pivoted once, not
+    # at every forecast of a minute-by-minute loop)
+    scen_tables: dict[int, pd.DataFrame] = field(default_factory=dict)
+    regime_tables: dict[int, pd.DataFrame] | None = None
 
 
 def held_future(
@@ -86,15 +93,26 @@ def held_future(
     regime_change: bool,
     project_restrictions: bool,
     window_days: int,
+    specs: Sequence[DriverSpec],
+    used: set[int],
 ) -> HeldFuture:
-    """Regime risk of calm regions and projected paths of regions that crossed (``drv``: daily driver)."""
+    """Regime risk of calm regions and projected paths of regions that crossed (``drv``: daily
+    driver under the default mapping), with their driver tables under the mappings ``used``."""
     regime, notes = regime_risk(indicators, drv, asof) if regime_change else (None, {})
     scen, projected = _sh.scenario_indicators(None), {}
     if project_restrictions and not indicators.empty:
         table, projected = _pj.project_after_crossing(indicators, asof, window_days=window_days)
         if projected:
             scen = _sh.scenario_indicators(table)
-    return HeldFuture(asof, regime, scen, projected, notes)
+    return HeldFuture(
+        asof,
+        regime,
+        scen,
+        projected,
+        notes,
+        scenario_tables(scen, specs, used, known=indicators),
+        None if regime is None else scenario_tables(regime.scen, specs, used, known=indicators),
+    )
 
 
 def _onset_laws(indicators: pd.DataFrame, asof: pd.Timestamp, calm: list[str]) -> tuple[dict, dict]:

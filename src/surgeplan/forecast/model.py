@@ -440,21 +440,18 @@ class ShockForecaster:
                 h.indicators, self._tables.observed(0), self._asof_day()
             )
         if indicators_future is None:
-            regime, scen, how, notes = (
-                self._held.regime,
-                self._held.scen,
-                self._held.projected,
-                self._held.notes,
-            )
+            held = self._held
+            regime, scen_t, regime_t = held.regime, held.scen_tables, held.regime_tables
+            how, notes = held.projected, held.notes
         else:
-            scen = _sh.scenario_indicators(indicators_future)
+            scen_t = scenario_tables(
+                _sh.scenario_indicators(indicators_future), opt.specs, used_specs(self._groups), h.indicators
+            )
+            regime_t = None
         covs = h.covariates
         if covariates is not None:
             covs = pd.concat([covs, _ft.normalize_covariates(covariates)], ignore_index=True)
             covs = covs.drop_duplicates(["key_type", "key", "ts", "name"], keep="last")
-        used = used_specs(self._groups)
-        scen_t = scenario_tables(scen, opt.specs, used, known=h.indicators)
-        regime_t = scenario_tables(regime.scen, opt.specs, used, known=h.indicators) if regime is not None else None
         frames, sources = [], {}
         for g in self._groups:
             steps = self._horizon_steps(horizon, g.cadence_s)
@@ -527,6 +524,8 @@ class ShockForecaster:
             regime_change=self.regime_change,
             project_restrictions=self.project_restrictions,
             window_days=self.projection_window_days,
+            specs=self._opt.specs,
+            used=used_specs(self._groups),
         )
 
     def _build_groups(self, opt: Options) -> list[Group]:
