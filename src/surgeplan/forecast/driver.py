@@ -79,8 +79,12 @@ LEVEL_QUANTILES = ((0.1, 0.9), (0.25, 0.75), (0.5, 0.95))
 MIN_GAIN_NOISE = 1.0
 #: relative error within which a later candidate does not displace an earlier one
 TIE = 0.01
-#: ridge on the slopes (days at full intensity): two days of evidence are not a size
-RIDGE_DAYS = 0.5
+#: ridge on the working-day slope (days at full intensity), toward no response: a day of evidence
+#: at a daily noise of 2-4% already tells a size of 15% or more
+RIDGE_DAYS = 0.25
+#: days at full intensity by which the weekend slope leans on the working-day one: until weekends
+#: under the driver are seen, a response is assumed to hold every day
+WEEKEND_PRIOR_DAYS = 1.0
 #: a region counts as hit under a candidate after this many observed days at u >= 0.5
 MIN_HIT_DAYS = 1
 #: candidates whose shaped drivers are held in memory at once
@@ -367,10 +371,17 @@ def _fit_errors(X: np.ndarray, z: np.ndarray, wk: np.ndarray, loro: bool) -> tup
     else:
         sxz = np.broadcast_to(sxz.sum(-2, keepdims=True), sxz.shape)
         sxx = np.broadcast_to(sxx.sum(-2, keepdims=True), sxx.shape)
-    b = sxz / (sxx + RIDGE_DAYS)
+    b = _slopes(sxz, sxx)
     bd = np.where(wk, b[..., 0:1], b[..., 1:2])  # (..., R, D)
     err = (np.abs(zz - bd * X) * ok).sum(-1)
     return b, err
+
+
+def _slopes(sxz: np.ndarray, sxx: np.ndarray) -> np.ndarray:
+    """(..., 2) working-day and weekend slopes from their sums (see :data:`WEEKEND_PRIOR_DAYS`)."""
+    wd = sxz[..., 0] / (sxx[..., 0] + RIDGE_DAYS)
+    we = (sxz[..., 1] + WEEKEND_PRIOR_DAYS * wd) / (sxx[..., 1] + WEEKEND_PRIOR_DAYS)
+    return np.stack([wd, we], axis=-1)
 
 
 def _choose(err: np.ndarray, base: float, active: np.ndarray, noise: float) -> int | None:
@@ -437,14 +448,16 @@ def _scores(U: np.ndarray, zks: dict, wk: np.ndarray, delays, taus_up) -> dict[s
         flat = np.ascontiguousarray(X.reshape(-1, R, D))
         for kind, zk in zks.items():
             ok = np.isfinite(zk)
-            res = _error_kernel(flat, np.where(ok, zk, 0.0), ok, np.asarray(wk, bool), RIDGE_DAYS)
+            res = _error_kernel(
+                flat, np.where(ok, zk, 0.0), ok, np.asarray(wk, bool), RIDGE_DAYS, WEEKEND_PRIOR_DAYS
+            )
             for dst, src in zip(out[kind], res):
                 dst[a : a + n] = src.reshape(n, L, A)
     return out
 
 
 @njit(cache=True)
-def _error_kernel(X, z, ok, wk, ridge):  # pragma: no cover - compiled
+def _error_kernel(X, z, ok, wk, ridge, prior_we):  # pragma: no cover - compiled
     """Per shaped candidate ``s`` of ``X`` (S, R, D): total absolute error of ``z ~ b_t x`` with each
     region's slopes from the other regions (out of region) and from all (in sample), and the
     region-days driven (``x >= 0.25``). The loops of :func:`_fit_errors`, without its temporaries."""
@@ -477,10 +490,11 @@ def _error_kernel(X, z, ok, wk, ridge):  # pragma: no cover - compiled
                         active[s] += 1.0
         txz0, txz1 = sxz[:, 0].sum(), sxz[:, 1].sum()
         txx0, txx1 = sxx[:, 0].sum(), sxx[:, 1].sum()
-        bi0, bi1 = txz0 / (txx0 + ridge), txz1 / (txx1 + ridge)
+        bi0 = txz0 / (txx0 + ridge)
+        bi1 = (txz1 + prior_we * bi0) / (txx1 + prior_we)
         for r in range(R):
             bo0 = (txz0 - sxz[r, 0]) / (txx0 - sxx[r, 0] + ridge)
-            bo1 = (txz1 - sxz[r, 1]) / (txx1 - sxx[r, 1] + ridge)
+            bo1 = (txz1 - sxz[r, 1] + prior_we * bo0) / (txx1 - sxx[r, 1] + prior_we)
             loro[s] += before[r, first[r]]
             inside[s] += before[r, first[r]]
             for d in range(first[r], D):
