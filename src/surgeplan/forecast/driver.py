@@ -384,14 +384,18 @@ def _slopes(sxz: np.ndarray, sxx: np.ndarray) -> np.ndarray:
     return np.stack([wd, we], axis=-1)
 
 
-def _choose(err: np.ndarray, base: float, active: np.ndarray, noise: float) -> int | None:
-    """Flat index of the smallest error, the earliest within :data:`TIE`; None unless it gains
-    :data:`MIN_GAIN_NOISE` noise units per active region-day over ``base`` (no response)."""
+def _choose(err: np.ndarray, base: float, active: np.ndarray, noise: float, n_hit: np.ndarray) -> int | None:
+    """Flat index of the smallest error (``err`` (C, L, A)); None unless it gains :data:`MIN_GAIN_NOISE`
+    noise units per active region-day over ``base`` (no response). Within :data:`TIE` of it, the
+    candidate under which most regions were hit wins (the rule that also fired where the response
+    is still to come explains as much with more regions at stake), then the earliest."""
     flat = err.reshape(-1)
     i = int(np.argmin(flat))
     if not np.isfinite(flat[i]) or base - flat[i] < MIN_GAIN_NOISE * noise * max(active.reshape(-1)[i], 1):
         return None
-    return int(np.flatnonzero(flat <= flat[i] * (1.0 + TIE) + 1e-12)[0])
+    near = np.flatnonzero(flat <= flat[i] * (1.0 + TIE) + 1e-12)
+    hits = np.broadcast_to(n_hit[:, None, None], err.shape).reshape(-1)[near]
+    return int(near[np.flatnonzero(hits == hits.max())[0]])
 
 
 def select_drivers(
@@ -533,11 +537,11 @@ def _select_kind(kind, zk, wk, U, scores, cands, reg_list, delays, taus_up, taus
     evidence, pick = "none", None
     if (n_hit >= 2).any():
         tot = np.where((n_hit >= 2)[:, None, None], loro, np.inf)
-        pick = _choose(tot, e_none, active, noise)
+        pick = _choose(tot, e_none, active, noise, n_hit)
         evidence = "loro" if pick is not None else "none"
     if pick is None and (n_hit >= 1).any():
         tot = np.where((n_hit >= 1)[:, None, None], inside, np.inf)
-        pick = _choose(tot, e_none, active, noise)
+        pick = _choose(tot, e_none, active, noise, n_hit)
         evidence = "thin" if pick is not None else "none"
     if pick is None:
         return none
