@@ -546,9 +546,11 @@ def _select_kind(kind, zk, wk, U, scores, cands, reg_list, delays, taus_up, taus
     if pick is None:
         return none
     ci, li, ai = np.unravel_index(pick, loro.shape)
-    used = tuple(r for r, h in zip(reg_list, hit[ci]) if h)
     tau_dn, seen = _decay(U[ci], zk, wk, delays[li], taus_up[ai], taus_down)
     Xc = _shaped(U[ci : ci + 1], (delays[li],), (taus_up[ai],), tau_dn)[0, 0, 0]
+    # the regions whose response informed the size: observed while the shaped driver was on
+    shown = ((Xc >= 0.5) & ok).sum(-1) >= MIN_HIT_DAYS
+    used = tuple(r for r, h in zip(reg_list, shown) if h)
     b, e_in = _fit_errors(Xc, zk, wk, loro=False)
     if evidence == "loro":
         _, e_out = _fit_errors(Xc, zk, wk, loro=True)

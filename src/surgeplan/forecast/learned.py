@@ -11,8 +11,9 @@ error. For every kind with a driver:
 * the kind's pool centre, the response given to resources not hit yet, is the rule's size
   (:func:`learned_pools`): it is the size that predicted the other countries, measured on the
   daily load the planner dimensions for;
-* with thin evidence (one region hit), the forecast is widened by the response's uncertainty
-  where the driver is on (:func:`thin_spread`) instead of being flat.
+* with thin evidence (one region hit), the other regions take that region's size as their prior
+  (:func:`carry_thin`; the region itself keeps its own fit) and their forecast is widened by the
+  response's uncertainty where the driver is on (:func:`thin_spread`), instead of being flat.
 """
 
 from __future__ import annotations
@@ -24,13 +25,16 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from surgeplan.forecast import baseline as _bl
 from surgeplan.forecast import features as _ft
+from surgeplan.forecast import transfer as _tr
 from surgeplan.forecast.driver import Candidate, DriverChoice, select_drivers
 from surgeplan.forecast.state import Group, Options
 
 __all__ = [
     "assign_shapes",
     "assign_specs",
+    "carry_thin",
     "driver_table",
     "learn_drivers",
     "learned_pools",
@@ -118,10 +122,14 @@ def assign_specs(groups: Sequence[Group], opt: Options, choices: dict[str, Drive
     return fixed
 
 
-def assign_shapes(groups: Sequence[Group], choices: dict[str, DriverChoice]) -> None:
-    """Resources of a kind with a learned driver and no shape of their own take the rule's shape."""
+def assign_shapes(
+    groups: Sequence[Group], choices: dict[str, DriverChoice], searched: Sequence[str] = ()
+) -> None:
+    """Resources of a kind with a learned driver and no shape of their own take the rule's shape,
+    unless resources of the kind had theirs searched on their hourly history under the rule
+    (``searched``: kinds of :func:`surgeplan.forecast.shape.pool_shapes`, whose median they keep)."""
     for kind, ch in choices.items():
-        if ch.candidate is None:
+        if ch.candidate is None or kind in searched:
             continue
         for g in groups:
             own = g.shape_hit if g.shape_hit is not None else np.zeros(g.n, bool)
@@ -130,26 +138,47 @@ def assign_shapes(groups: Sequence[Group], choices: dict[str, DriverChoice]) -> 
             g.shock_tau[rows] = (ch.tau_up_days, ch.tau_down_days)
 
 
-def learned_pools(choices: dict[str, DriverChoice]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Pool per kind with a learned driver: centre (24, 2) = (weekend size, weekday extra) in log,
-    the same every hour, spread :data:`POOL_SD` (the format of :func:`transfer.kind_pools`)."""
+def learned_pools(
+    choices: dict[str, DriverChoice], evidence: str = "loro"
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Pool per kind whose driver has ``evidence``: centre (24, 2) = (weekend size, weekday extra)
+    in log, the same every hour, spread :data:`POOL_SD` (the format of :func:`transfer.kind_pools`)."""
     out = {}
     for kind, ch in choices.items():
-        if ch.candidate is None:
+        if ch.candidate is None or ch.evidence != evidence:
             continue
         wd, we = ch.log_size
         out[kind] = (np.tile([we, wd - we], (24, 1)), np.full((24, 2), POOL_SD[ch.evidence]))
     return out
 
 
+def carry_thin(groups: Sequence[Group], choices: dict[str, DriverChoice]) -> None:
+    """Resources of a thinly evidenced kind outside the region that showed the response, and
+    without enough evidence of their own, take its size as their prior (coefficients re-solved)."""
+    pools = learned_pools(choices, "thin")
+    for g in groups:
+        borrow = np.zeros(g.n, bool)
+        for kind in pools:
+            used = list(choices[kind].regions_used)
+            borrow |= (g.kinds == kind) & ~np.isin(g.regions.astype(str), used)
+        rows = np.flatnonzero(borrow & (g.shock_source != "fitted"))
+        if len(rows):
+            _tr.apply_to_prior(g, pools, rows)
+            g.beta[rows], g.cov[rows] = _bl.posterior(
+                g.xtx[rows], g.xty[rows], g.sigma2[rows], g.prior_mean[rows], g.prior_sd[rows]
+            )
+
+
 def thin_spread(g: Group, choices: dict[str, DriverChoice], u_steps: np.ndarray) -> np.ndarray:
-    """(n, h) extra log-scale sd of resources whose kind's response was seen in one region only:
-    ``max(THIN_SD_SHARE |log size|, THIN_SD_MIN)`` times the driver at each step (0 elsewhere)."""
+    """(n, h) extra log-scale sd of resources that borrow a response seen in one other region only:
+    ``max(THIN_SD_SHARE |log size|, THIN_SD_MIN)`` times the driver at each step (0 elsewhere; the
+    region that showed the response has its own data and calibrated intervals)."""
     sd = np.zeros(g.n)
     for kind, ch in choices.items():
         if ch.evidence == "thin":
             size = max(abs(ch.log_size[0]), abs(ch.log_size[1]))
-            sd[g.kinds == kind] = max(THIN_SD_SHARE * size, THIN_SD_MIN)
+            rows = (g.kinds == kind) & ~np.isin(g.regions.astype(str), list(ch.regions_used))
+            sd[rows] = max(THIN_SD_SHARE * size, THIN_SD_MIN)
     return sd[:, None] * u_steps
 
 

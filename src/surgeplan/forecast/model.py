@@ -62,6 +62,7 @@ from surgeplan.forecast.kalman import DEFAULT_ADAPTATION, kalman_pass
 from surgeplan.forecast.learned import (
     assign_shapes,
     assign_specs,
+    carry_thin,
     driver_table,
     learn_drivers,
     learned_pools,
@@ -564,7 +565,7 @@ class ShockForecaster:
         first = range(len(opt.specs)) if search else used_specs(groups)
         tables = DriverTables.build(h.indicators, opt.specs, first)
         pooling = choose_shapes(groups, opt, tables, h.covariates, fixed)
-        assign_shapes(groups, drivers)
+        assign_shapes(groups, drivers, searched=list(pooling.kind_shape))
         pooling.drivers, pooling.learned_pools = drivers, learned_pools(drivers)
         tables = DriverTables.build(h.indicators, opt.specs, used_specs(groups))
         for g in groups:
@@ -572,6 +573,7 @@ class ShockForecaster:
         pooling.pools, pooling.full_kinds = _tr.transfer_responses(
             groups, opt.min_evidence_days, in_update=False, learned=pooling.learned_pools
         )
+        carry_thin(groups, drivers)
         errors = []
         for g in groups:
             errors.append(rolling_pass(g, opt, tables, h.covariates))

@@ -211,9 +211,10 @@ def _pooled_values(g: Any, rows: np.ndarray, pools: dict) -> tuple[np.ndarray, n
     return m, s, ok
 
 
-def apply_to_prior(g: Any, pools: dict) -> None:
-    """Set the pooled prior on the shock coefficients of resources with too little evidence."""
-    rows = np.flatnonzero(g.shock_source != "fitted")
+def apply_to_prior(g: Any, pools: dict, rows: np.ndarray | None = None) -> None:
+    """Set the pooled prior on the shock coefficients of resources with too little evidence
+    (``rows``: of those, only these)."""
+    rows = np.flatnonzero(g.shock_source != "fitted") if rows is None else np.asarray(rows)
     if len(rows) == 0 or not pools:
         return
     m, s, ok = _pooled_values(g, rows, pools)
