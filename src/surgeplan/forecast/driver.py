@@ -161,7 +161,9 @@ class DriverChoice:
 
 
 # ---------------------------------------------------------------------------------- candidates
-def candidates(indicators: pd.DataFrame, levels: Mapping[str, Sequence[tuple[float, float]]] | None = None) -> list[Candidate]:
+def candidates(
+    indicators: pd.DataFrame, levels: Mapping[str, Sequence[tuple[float, float]]] | None = None
+) -> list[Candidate]:
     """Every simple form of every indicator in the long table ``region, date, name, value``.
 
     Ordinal indicators (at most :data:`ORDINAL_LEVELS` distinct values) give ``>= level`` for each
@@ -222,7 +224,9 @@ def rule_table(indicators: pd.DataFrame, cand: Candidate, known: pd.DataFrame | 
         sub = pd.concat([sub, known[known["name"].isin(missing)]], ignore_index=True)
     if sub.empty:
         return pd.DataFrame(index=pd.DatetimeIndex([], name="date"))
-    wide = sub.pivot_table(index="date", columns=["name", "region"], values="value", aggfunc="last").sort_index()
+    wide = sub.pivot_table(
+        index="date", columns=["name", "region"], values="value", aggfunc="last"
+    ).sort_index()
     if known is not None:
         wide = wide.ffill()
     if cand.indicator not in wide.columns.get_level_values(0):

@@ -98,7 +98,13 @@ def learn_drivers(
         return {}
     levels = {"stringency_index": list(stringency_ranges)}
     return select_drivers(
-        load[has_region], work[has_region], kinds[has_region], regions[has_region], days, indicators, levels=levels
+        load[has_region],
+        work[has_region],
+        kinds[has_region],
+        regions[has_region],
+        days,
+        indicators,
+        levels=levels,
     )
 
 
