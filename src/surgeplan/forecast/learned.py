@@ -131,11 +131,13 @@ def assign_specs(groups: Sequence[Group], opt: Options, choices: dict[str, Drive
 def assign_shapes(
     groups: Sequence[Group], choices: dict[str, DriverChoice], searched: Sequence[str] = ()
 ) -> None:
-    """Resources of a kind with a learned driver and no shape of their own take the rule's shape,
-    unless resources of the kind had theirs searched on their hourly history under the rule
-    (``searched``: kinds of :func:`surgeplan.forecast.shape.pool_shapes`, whose median they keep)."""
+    """Resources of a kind with a learned driver and no shape of their own take the rule's shape.
+    With thin evidence (one region), a kind whose resources had their shape searched on their
+    hourly history under the rule (``searched``: kinds of :func:`surgeplan.forecast.shape.
+    pool_shapes`) keeps their median: both read the same single region, the hourly search closer;
+    a shape chosen out of region (``'loro'``) is the one that predicted the other countries."""
     for kind, ch in choices.items():
-        if ch.candidate is None or kind in searched:
+        if ch.candidate is None or (ch.evidence == "thin" and kind in searched):
             continue
         for g in groups:
             own = g.shape_hit if g.shape_hit is not None else np.zeros(g.n, bool)
