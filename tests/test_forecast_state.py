@@ -101,3 +101,32 @@ def test_fallback_is_recorded_with_its_reason(fitted):
     held = fitted.predict("2D").attrs["indicator_source"]["ITA"]
     assert held == "held_last" and "onset rate" in held.reason
     assert fitted.indicator_source_["FRA"] in ("held_last", "projected")
+
+
+def test_response_seen_at_partial_intensity_is_carried_as_a_level():
+    """FRA at stringency 50 (intensity 0.25 under the default 40 -> 80 mapping) for 12 days, its
+    load up 50%; no region anywhere has seen more. Under a full lockdown scenario the linear-in-u
+    model would extrapolate the slope to 1.5 ** 4 = 5x; the load it has seen is 1.5x the base."""
+    ts = pd.date_range(START, periods=49 * 24, freq="h", tz="UTC")
+    onset = pd.Timestamp(START) + pd.Timedelta(days=37)
+    day = ts.tz_convert("Europe/Paris").tz_localize(None).normalize()
+    mult = np.where(day >= onset, 1.5, 1.0)
+    noise = np.exp(np.random.default_rng(3).normal(0.0, 0.02, len(ts)))
+    meas = _frame("FRA-1", ts, base_load(ts, "FRA") * mult * noise)
+    dates = pd.date_range(START, periods=49, freq="D")
+    ind = pd.DataFrame(
+        {
+            "region": "FRA",
+            "date": dates,
+            "name": "stringency_index",
+            "value": np.where(dates >= onset, 50.0, 0.0),
+        }
+    )
+    inv = pd.DataFrame({"resource_id": ["FRA-1"], "kind": "trunk_group", "region": ["FRA"]})
+    model = ShockForecaster(quantiles=(0.1, 0.5, 0.9), regime_change=False).fit(meas, inv, ind)
+    origin = ts[-1] + pd.Timedelta(hours=1)
+    fc = model.predict("14D", indicators_future={"FRA": {"lockdown_start": origin.date(), "stringency": 90}})
+    base = base_load(pd.DatetimeIndex(fc["ts"]), "FRA")
+    ratio = float(np.median(fc["p50"].to_numpy() / base))
+    assert 1.35 <= ratio <= 1.65
+    assert float(np.quantile(fc["p90"].to_numpy() / base, 0.95)) < 2.5

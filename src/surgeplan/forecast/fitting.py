@@ -50,8 +50,11 @@ def fit_group(g: Group, opt: Options, tables: DriverTables, covs: pd.DataFrame) 
     g.beta = np.zeros((g.n, g.nb, k))
     g.cov = np.zeros((g.n, g.nb, k, k))
     lag = g.groups["lag"]
+    seen = np.isfinite(g.zraw).reshape(g.n, T // g.p, g.p).any(-1)  # (n, D) days with data
+    g.x_seen = np.zeros(g.n)
     for rows in chunks(g.n, opt.batch_size):
         u, _ = intensity(g, tables, rows, days, g.shock_lag[rows], g.shock_tau[rows])
+        g.x_seen[rows] = np.where(seen[rows], u, 0.0).max(1)
         hit = np.flatnonzero(u.max(1) > _CALM)
         if len(hit):
             calm = np.repeat(u < _CALM, g.p, axis=1)

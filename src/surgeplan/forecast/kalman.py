@@ -69,6 +69,8 @@ def kalman_pass(
         y_all = g.zraw[:, c0:c1]
         seen = np.isfinite(y_all).mean(1) * (c1 - c0) / g.p
         umax = np.nanmax(X[..., iu], axis=1)
+        if g.x_seen is not None:
+            g.x_seen = np.maximum(g.x_seen, np.where(np.isfinite(y_all).any(1), umax, 0.0))
         g.evidence += (umax >= SHOCK_DAY) * seen
         g.evidence_full += (umax >= _tr.FULL_INTENSITY) * seen
 

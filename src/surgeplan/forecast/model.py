@@ -394,6 +394,7 @@ class ShockForecaster:
             # a response learned online from a day or two of restrictions is a slope seen at
             # partial intensity: bounded by the kind's pool until there is enough evidence
             g.beta = _tr.extrapolation_band(g, pools, opt.min_evidence_days)
+            g.extrapolate = _tr.full_response_known(g, pools, opt.min_evidence_days)
         if indicators is not None or self._held.asof != self._asof_day():
             self._held = self._held_future()
         return self
@@ -578,6 +579,7 @@ class ShockForecaster:
         for g in groups:
             errors.append(rolling_pass(g, opt, tables, h.covariates))
             _tr.bound_to_pool(g, pooling.pools, pooling.full_kinds, opt.min_evidence_days)
+            g.extrapolate = _tr.full_response_known(g, pooling.pools, opt.min_evidence_days)
         self._calibration: Calibration = build_tables(groups, errors, opt.quantiles)
         self.calibration_ = self._calibration.report
         self._groups, self._tables, self._pooling = groups, tables, pooling

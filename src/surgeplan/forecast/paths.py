@@ -19,7 +19,7 @@ from surgeplan.forecast.design import cov_features, design
 from surgeplan.forecast.intensity import DriverTables, intensity
 from surgeplan.forecast.state import Group, Options
 
-__all__ = ["LONG_RUN_FLOOR", "forecast_log", "long_run_denominator", "naive_week"]
+__all__ = ["LONG_RUN_FLOOR", "carried_intensity", "forecast_log", "long_run_denominator", "naive_week"]
 
 #: floor of ``1 - sum of day lags`` in the long-run multiplier: lags summing near 1 do not blow up
 LONG_RUN_FLOOR = 0.3
@@ -35,6 +35,22 @@ def long_run_denominator(g: Group) -> np.ndarray:
     return np.clip(1.0 - phi, LONG_RUN_FLOOR, None)
 
 
+def carried_intensity(g: Group, u: np.ndarray) -> np.ndarray:
+    """(n, days) intensity the response is carried at: not beyond the highest seen, where unknown.
+
+    A response learned at partial intensity only (a few days at ``u`` = 0.1-0.4, fewer than
+    ``min_evidence_days`` at ``u >= 0.5``) is a slope the linear-in-``u`` model would extrapolate
+    many-fold to ``u = 1``: on the bundled operator, French VPN gateways that had risen +150% at
+    ``u`` = 0.1 were forecast at 6x (p50) to 12x (p90) the load that followed their lockdown.
+    Where nothing else tells the response at full intensity (no pool of the kind from regions hit
+    earlier, ``g.extrapolate`` False), the response is carried as the level it reached: the
+    intensity is capped at the highest one seen on a measured day (``g.x_seen``).
+    """
+    if g.extrapolate is None or g.x_seen is None or g.extrapolate.all():
+        return u
+    return np.where(g.extrapolate[:, None], u, np.minimum(u, g.x_seen[:, None]))
+
+
 def forecast_log(
     g: Group,
     opt: Options,
@@ -47,6 +63,7 @@ def forecast_log(
     """(n, h) centred log forecast on wall steps [t0, t0 + h) from the state and ``zfill`` before ``t0``."""
     a, b = t0, t0 + h
     u, src = intensity(g, tables, None, g.wall_days(a, b), g.shock_lag, g.shock_tau, scen)
+    u = carried_intensity(g, u)
     need = int(np.ceil(b / g.p)) * g.p
     zfill = g.zfill.copy()
     if need > zfill.shape[1]:

@@ -115,26 +115,10 @@ def project_after_crossing(
         if k_now < 0 or k_now > window_days:
             continue
         k = np.arange(k_now + 1, k_now + 1 + horizon_days)
-        pos = cross[earlier][:, None] + k[None, :]  # (earlier regions, days) on the grid
-        inside = pos < len(full)
-        dates = full[last_pos] + pd.to_timedelta(k - k_now, unit="D")
-        values, rises = {}, False
-        for name in have:  # two indicators
-            col = mats[name][:, r]
-            current = float(col[np.flatnonzero(np.isfinite(col))[-1]])
-            paths = np.where(inside, mats[name][np.minimum(pos, len(full) - 1), earlier[:, None]], np.nan)
-            cnt = np.isfinite(paths).sum(0)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # days no earlier region covers
-                med = np.nanmedian(paths, axis=0)
-            med[cnt < min_regions] = np.nan
-            # beyond the days they cover, the last median; the path never eases (the set of regions
-            # covering a day shrinks with the day, and easing is announced, not projected)
-            med = pd.Series(med).ffill().cummax().to_numpy()
-            values[name] = np.fmax(np.nan_to_num(med, nan=current), current)
-            rises |= bool(np.any(values[name] > current))
-        if not rises:
+        values = {name: _median_path(mats[name], r, earlier, cross, k, min_regions) for name in have}
+        if not any(np.any(v > _current(mats[name][:, r])) for name, v in values.items()):
             continue
+        dates = full[last_pos] + pd.to_timedelta(k - k_now, unit="D")
         # every indicator the region has is written (a projected one and a held one): the driver
         # reads the scenario's rows only, a missing indicator would count as no measure
         for name, value in values.items():
@@ -143,3 +127,30 @@ def project_after_crossing(
     if not frames:
         return empty, {}
     return pd.concat(frames, ignore_index=True), how
+
+
+def _current(col: np.ndarray) -> float:
+    """Last observed value of a region's indicator column."""
+    return float(col[np.flatnonzero(np.isfinite(col))[-1]])
+
+
+def _median_path(mat: np.ndarray, r: int, earlier: np.ndarray, cross: np.ndarray, k: np.ndarray,
+                 min_regions: int) -> np.ndarray:
+    """Region ``r``'s projected values of one indicator (``mat``: days x regions) on days ``k``
+    after its crossing: the median of the ``earlier`` regions' values ``k`` days after theirs
+    (where ``min_regions`` of them cover the day), never below the region's last value.
+
+    Beyond the days they cover, the last median is held; the path never eases (the set of regions
+    covering a day shrinks with the day, and easing is announced, not projected).
+    """
+    current = _current(mat[:, r])
+    pos = cross[earlier][:, None] + k[None, :]  # (earlier regions, days) on the grid
+    inside = pos < len(mat)
+    paths = np.where(inside, mat[np.minimum(pos, len(mat) - 1), earlier[:, None]], np.nan)
+    cnt = np.isfinite(paths).sum(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # days no earlier region covers
+        med = np.nanmedian(paths, axis=0)
+    med[cnt < min_regions] = np.nan
+    med = pd.Series(med).ffill().cummax().to_numpy()
+    return np.fmax(np.nan_to_num(med, nan=current), current)

@@ -196,72 +196,80 @@ def driver_matrix(
     wide = "name" not in indicators.columns  # already the daily driver (index date, one column per region)
     obs = indicators if wide else daily_driver(indicators, stringency_range, use_stay_home)
     scen = scenario if "name" not in scenario.columns else daily_driver(scenario, stringency_range, use_stay_home)
-    lag_max = max(int(np.max(lags)), 0) if len(lags) else 0
-    lag_min = min(int(np.min(lags)), 0) if len(lags) else 0
-    grid0 = days[0] - lag_max
-    regs = pd.unique(pd.Series(regions).astype(str))
     reg_arr = pd.Series(regions).astype(str).to_numpy()
-    for region in regs:  # loop over regions (few), never over resources
+    for region in pd.unique(reg_arr):  # loop over regions (few), never over resources
         rows = np.flatnonzero(reg_arr == region)
-        if region in obs.columns:
-            col = obs[region].dropna()
-        else:
-            col = pd.Series(dtype=float)
-        if col.empty and region not in getattr(scen, "columns", []):
+        col = obs[region].dropna() if region in obs.columns else pd.Series(dtype=float)
+        has_scen = region in getattr(scen, "columns", [])
+        if col.empty and not has_scen:
             source[region] = "none"
             continue
-        last = col.index.max() if not col.empty else None
-        first = col.index.min() if not col.empty else None
-        # start early enough to hold the last observed value into the requested days, and (for
-        # the response filter) at the region's first indicator day
-        g0 = np.datetime64(grid0, "D")
-        if last is not None:
-            g0 = min(g0, np.datetime64(last, "D"))
-        if taus is not None and first is not None:
-            g0 = min(g0, np.datetime64(first, "D"))
-        full = pd.DatetimeIndex(np.arange(g0, days[-1] - lag_min + 1, dtype="datetime64[D]")).as_unit("ns")
-        off = int((np.datetime64(days[0], "D") - g0).astype(np.int64))  # position of days[0]
-        series = col.reindex(full)
-        if last is not None:
-            series[full < col.index.min()] = 0.0
-        else:
-            series[:] = np.nan
-        future = full > last if last is not None else np.ones(len(full), bool)
-        has_scen = region in getattr(scen, "columns", [])
-        if has_scen:
-            sc = scen[region].dropna().reindex(full)
-            take = future & sc.notna().to_numpy()
-            series[take] = sc[take]
-        vals = series.ffill().fillna(0.0).to_numpy()
+        vals, off = _region_series(col, scen[region] if has_scen else None, days, lags, taus is not None)
         rl = lags[rows]
-        if taus is None:
-            for lag in np.unique(rl):  # distinct lags, few
-                r = rows[rl == lag]
-                idx = np.arange(nd) + off - int(lag)
-                out[r] = vals[idx][None, :]
-        else:
-            tr = np.asarray(taus, float)[rows]
-            keys = np.column_stack([rl.astype(float), tr])
-            uniq, inv = np.unique(keys, axis=0, return_inverse=True)
-            inv = np.asarray(inv).reshape(-1)
-            # lag first (shift of the indicator), then the response dynamics
-            for j, (lag, tu, td) in enumerate(uniq):  # distinct (lag, tau) pairs, few
-                r = rows[inv == j]
-                L = int(lag)
-                shifted = np.zeros(len(vals))
-                if L >= 0:
-                    shifted[L:] = vals[: len(vals) - L] if L else vals
-                else:
-                    shifted[: len(vals) + L] = vals[-L:]
-                    shifted[len(vals) + L :] = vals[-1]
-                x = response_filter(shifted[None, :], tu, td)[0]
-                out[r] = x[np.arange(nd) + off][None, :]
+        out[rows] = _lagged(vals, off, nd, rl, None if taus is None else np.asarray(taus, float)[rows])
+        last = col.index.max() if not col.empty else None
         needed_last = days[-1] - int(np.min(rl))
         if last is not None and needed_last <= np.datetime64(last, "D"):
-            used = "observed"
-        elif has_scen:
-            used = "scenario"
+            source[region] = "observed"
         else:
-            used = "held_last"
-        source[region] = used
+            source[region] = "scenario" if has_scen else "held_last"
     return out, source
+
+
+def _region_series(
+    col: pd.Series, scen: pd.Series | None, days: np.ndarray, lags: np.ndarray, from_first: bool
+) -> tuple[np.ndarray, int]:
+    """A region's daily driver on a grid covering ``days`` shifted by every lag: observed values
+    (0 before the first row), then the scenario's where given, else the last value held.
+
+    The grid starts early enough to hold the last observed value into the requested days and,
+    with ``from_first`` (a response filter follows), at the region's first indicator day, so the
+    result does not depend on the requested window. Returns the values and the position of
+    ``days[0]`` on the grid.
+    """
+    lag_max = max(int(np.max(lags)), 0) if len(lags) else 0
+    lag_min = min(int(np.min(lags)), 0) if len(lags) else 0
+    last = col.index.max() if not col.empty else None
+    first = col.index.min() if not col.empty else None
+    g0 = np.datetime64(days[0] - lag_max, "D")
+    if last is not None:
+        g0 = min(g0, np.datetime64(last, "D"))
+    if from_first and first is not None:
+        g0 = min(g0, np.datetime64(first, "D"))
+    full = pd.DatetimeIndex(np.arange(g0, days[-1] - lag_min + 1, dtype="datetime64[D]")).as_unit("ns")
+    off = int((np.datetime64(days[0], "D") - g0).astype(np.int64))
+    series = col.reindex(full)
+    if last is not None:
+        series[full < first] = 0.0
+    else:
+        series[:] = np.nan
+    future = full > last if last is not None else np.ones(len(full), bool)
+    if scen is not None:
+        sc = scen.dropna().reindex(full)
+        take = future & sc.notna().to_numpy()
+        series[take] = sc[take]
+    return series.ffill().fillna(0.0).to_numpy(), off
+
+
+def _lagged(vals: np.ndarray, off: int, nd: int, lags: np.ndarray, taus: np.ndarray | None) -> np.ndarray:
+    """(len(lags), nd) the series ``vals`` lagged per row (and filtered with ``taus`` per row)."""
+    out = np.zeros((len(lags), nd))
+    if taus is None:
+        for lag in np.unique(lags):  # distinct lags, few
+            out[lags == lag] = vals[np.arange(nd) + off - int(lag)][None, :]
+        return out
+    keys = np.column_stack([lags.astype(float), taus])
+    uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+    inv = np.asarray(inv).reshape(-1)
+    # lag first (shift of the indicator), then the response dynamics
+    for j, (lag, tu, td) in enumerate(uniq):  # distinct (lag, tau) pairs, few
+        L = int(lag)
+        shifted = np.zeros(len(vals))
+        if L >= 0:
+            shifted[L:] = vals[: len(vals) - L] if L else vals
+        else:
+            shifted[: len(vals) + L] = vals[-L:]
+            shifted[len(vals) + L :] = vals[-1]
+        x = response_filter(shifted[None, :], tu, td)[0]
+        out[inv == j] = x[np.arange(nd) + off][None, :]
+    return out

@@ -121,6 +121,9 @@ class Group:
     prior_mean: np.ndarray | None = None  # (n, nb, k)
     prior_sd: np.ndarray | None = None  # (n, nb, k)
     v: np.ndarray | None = None  # (n,) online mean square of standardized innovations
+    # how far a response may be carried (surgeplan.forecast.paths.carried_intensity)
+    x_seen: np.ndarray | None = None  # (n,) highest response intensity on a measured day
+    extrapolate: np.ndarray | None = None  # (n,) the response at full intensity is known
 
     @property
     def n(self) -> int:

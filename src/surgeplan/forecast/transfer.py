@@ -36,6 +36,7 @@ __all__ = [
     "bound_to_pool",
     "extrapolation_band",
     "full_evidence_kinds",
+    "full_response_known",
     "kind_pools",
     "shrink_to_pool",
     "transfer_responses",
@@ -330,3 +331,11 @@ def bound_to_pool(g: Any, pools: dict, full_kinds: set[str], min_evidence: float
     enough = g.evidence >= min_evidence
     was = g.shock_source.astype(str)
     g.shock_source = np.where(enough, "fitted", np.where(moved | (was != "prior"), "pooled", was)).astype(object)
+
+
+def full_response_known(g: Any, pools: dict, min_evidence: float) -> np.ndarray:
+    """(n,) resources whose response at full intensity is known: their kind has a pool (from
+    regions hit earlier, :func:`kind_pools`), or they have ``min_evidence`` days of shock of their
+    own. The others' responses are not extrapolated beyond the intensity they were seen at
+    (:func:`surgeplan.forecast.paths.carried_intensity`)."""
+    return np.isin(g.kinds.astype(str), list(pools)) | (g.evidence >= min_evidence)
