@@ -65,3 +65,17 @@ def test_no_runaway_after_the_response_levels_off(scored):
     med, p95 = ratios["ratio"].median(), ratios["ratio"].quantile(0.95)
     assert 0.9 <= med <= 1.6, f"{name}: median p90 peak / realised peak {med:.2f}"
     assert p95 <= 2.5, f"{name}: 95th percentile {p95:.2f}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured on seed 0 with history from 6 Jan (benchmarks/bench_forecast_generators.py): p90/realised "
+    "daily peak p95 2.65 > 2.5 (median 1.11); conference bridges fall to x0.4 in countries whose incidence "
+    "crosses after the origin, and the forecaster holds the last incidence (it does not project it)",
+)
+def test_no_runaway_cases_incidence_other_seed():
+    data = generate("cases_incidence", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ratios = sc.runaway_ratios(data, sc.shock_forecaster())
+    assert ratios["ratio"].quantile(0.95) <= 2.5 and 0.9 <= ratios["ratio"].median() <= 1.6
