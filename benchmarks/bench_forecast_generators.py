@@ -19,6 +19,7 @@ Usage::
 
     .venv/bin/python benchmarks/bench_forecast_generators.py                 # all generators, all peers
     .venv/bin/python benchmarks/bench_forecast_generators.py --only links_fall --no-peers
+    .venv/bin/python benchmarks/bench_forecast_generators.py --speed    # 1,000 series, < 60 s
 """
 
 from __future__ import annotations
@@ -137,15 +138,55 @@ class _DriversProbe:
 _drivers_probe = _DriversProbe()
 
 
+def speed(n: int = 1000, n_regions: int = 20) -> str:
+    """Fit + 14-day forecast of ``n`` hourly series (8 weeks, 5 kinds, bundled regions and their
+    OxCGRT indicators to 22 Mar 2020), with and without the learned driver (target < 60 s)."""
+    import numpy as np
+
+    from surgeplan.forecast import ShockForecaster
+    from surgeplan.signals import bundled_indicators, bundled_regions
+
+    rng = np.random.default_rng(0)
+    ts = pd.date_range("2020-01-27", periods=8 * 168, freq="h", tz="UTC")
+    regs = bundled_regions()[:n_regions]
+    kinds = ["trunk_group", "link", "vpn_gateway", "conference_bridge", "contact_center"]
+    hod, dow = ts.hour.to_numpy(), ts.dayofweek.to_numpy()
+    shape = 1 + 0.6 * np.sin(2 * np.pi * (hod - 8) / 24)[None, :] * (1 - 0.4 * (dow >= 5))[None, :]
+    y = rng.lognormal(4, 1, n)[:, None] * shape * np.exp(rng.normal(0, 0.08, (n, len(ts))))
+    ids = [f"s{i:04d}" for i in range(n)]
+    meas = pd.DataFrame({"resource_id": np.repeat(ids, len(ts)), "ts": np.tile(ts, n), "load": y.ravel()})
+    inv = pd.DataFrame(
+        {
+            "resource_id": ids,
+            "kind": [kinds[i % 5] for i in range(n)],
+            "region": [regs[i % len(regs)] for i in range(n)],
+        }
+    )
+    ind = bundled_indicators(regs, start="2020-01-01", end="2020-03-22")
+    lines = []
+    for learn in (False, True):
+        t = time.perf_counter()
+        ShockForecaster(quantiles=(0.1, 0.5, 0.9), learn_driver=learn).fit(meas, inv, ind).predict("14D")
+        lines.append(
+            f"- learn_driver={learn}: fit + 14-day forecast of {n} hourly series in {len(regs)} "
+            f"regions: {time.perf_counter() - t:.1f} s (target < 60 s)"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", nargs="*", default=None, help="generator names (default: all)")
     ap.add_argument("--no-peers", action="store_true", help="surgeplan only")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--per-kind", type=int, default=1, help="resources per (country, kind)")
+    ap.add_argument("--speed", action="store_true", help="only the 1,000-series speed check")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
     print(machine_markdown())
+    if args.speed:
+        print(speed())
+        return
     for name in args.only or list(GENERATORS):
         print(run_generator(name, not args.no_peers, args.seed, args.per_kind))
         sys.stdout.flush()
