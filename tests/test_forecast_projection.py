@@ -111,7 +111,9 @@ def test_forecast_at_crossing_carries_the_full_response(ramp_case):
     known = ind[ind["date"] < pd.Timestamp("2020-03-22")]
     out = {}
     for project in (True, False):
-        model = ShockForecaster(project_restrictions=project, driver_grid=None, stringency_range=(50.0, 80.0))
+        model = ShockForecaster(
+            project_restrictions=project, driver_grid=None, stringency_range=(50.0, 80.0), learn_driver=False
+        )
         fc = model.fit(meas, inv, known).predict("14D")
         out[project] = (_late_mean(fc), model.indicator_source_["LATE"])
     assert out[True][1] == "projected" and out[False][1] == "held_last"
@@ -125,7 +127,7 @@ def test_projection_follows_indicators_that_arrive_through_update(ramp_case):
     meas, inv, ind = ramp_case
     ts = pd.to_datetime(meas["ts"])
     cut = pd.Timestamp("2020-03-20", tz="UTC")
-    model = ShockForecaster(driver_grid=None, stringency_range=(50.0, 80.0))
+    model = ShockForecaster(driver_grid=None, stringency_range=(50.0, 80.0), learn_driver=False)
     model.fit(meas[ts < cut], inv, ind[ind["date"] < pd.Timestamp("2020-03-20")])
     model.predict("7D")
     assert model.indicator_source_["LATE"] == "held_last"

@@ -53,8 +53,12 @@ def register(app: typer.Typer) -> None:
         cfg = DemoConfig(out_dir=out, replay_start=replay_start, replay_end=replay_end, replay_every_days=every,
                          max_resources=max_resources,
                          regions=tuple(r.strip().upper() for r in regions.split(",")) if regions else None)
-        with compute(workers, scheduler) as executor:
-            res = run_demo(cfg, progress=no_progress if json_out else rich_progress, executor=executor)
+        show = no_progress if json_out else rich_progress
+        if workers is None and scheduler is None:  # the demo's own local pool (DemoConfig.processes)
+            res = run_demo(cfg, progress=show)
+        else:
+            with compute(workers, scheduler) as executor:
+                res = run_demo(cfg, progress=show, executor=executor)
         rp = res.replay
         if json_out:
             typer.echo(json.dumps({"report": str(res.report), "db": str(res.db), "exports": [str(p) for p in res.exports],

@@ -110,8 +110,8 @@ def held_future(
         scen,
         projected,
         notes,
-        scenario_tables(scen, specs, used),
-        None if regime is None else scenario_tables(regime.scen, specs, used),
+        scenario_tables(scen, specs, used, known=indicators),
+        None if regime is None else scenario_tables(regime.scen, specs, used, known=indicators),
     )
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from surgeplan.forecast import shock as _sh
+from surgeplan.forecast.driver import Candidate, rule_table
 from surgeplan.forecast.state import DriverSpec, Group
 
 __all__ = ["DriverTables", "intensity", "scenario_tables"]
@@ -22,10 +23,18 @@ __all__ = ["DriverTables", "intensity", "scenario_tables"]
 EMPTY_SCENARIO = _sh.scenario_indicators(None)
 
 
-def _table(indicators: pd.DataFrame, spec: DriverSpec) -> pd.DataFrame:
+def _table(indicators: pd.DataFrame, spec: DriverSpec, known: pd.DataFrame | None = None) -> pd.DataFrame:
+    if isinstance(spec, Candidate):  # a learned rule (:mod:`surgeplan.forecast.driver`)
+        return rule_table(indicators, spec, known=known)
     rng, c6 = spec
     drv = _sh.daily_driver(indicators, rng, c6)
     return drv if not drv.empty else pd.DataFrame(index=pd.DatetimeIndex([], name="date"))
+
+
+def _mapping_args(spec: DriverSpec) -> tuple[tuple[float, float], bool]:
+    """(stringency range, stay-at-home counts) for :func:`shock.driver_matrix` (unused by a rule,
+    whose tables are already daily drivers)."""
+    return ((40.0, 80.0), True) if isinstance(spec, Candidate) else spec
 
 
 @dataclass(slots=True, frozen=True)
@@ -46,15 +55,18 @@ class DriverTables:
 
 
 def scenario_tables(
-    scen: pd.DataFrame, specs: Sequence[DriverSpec], used: Iterable[int]
+    scen: pd.DataFrame, specs: Sequence[DriverSpec], used: Iterable[int], known: pd.DataFrame | None = None
 ) -> dict[int, pd.DataFrame]:
-    """Daily driver of a scenario table per mapping index (the table itself when it has no rows)."""
+    """Daily driver of a scenario table per mapping index (the table itself when it has no rows).
+
+    ``known``: the observed indicators, for learned rules on indicators the scenario leaves out
+    (held at their last value, :func:`surgeplan.forecast.driver.rule_table`)."""
     if scen.empty or "name" not in scen.columns:
-        return {int(i): scen for i in set(used)}
+        empty = pd.DataFrame(index=pd.DatetimeIndex([], name="date"))
+        return {int(i): empty if isinstance(specs[int(i)], Candidate) else scen for i in set(used)}
     out = {}
     for i in set(used):
-        rng, c6 = specs[int(i)]
-        drv = _sh.daily_driver(scen, rng, c6)
+        drv = _table(scen, specs[int(i)], known)
         out[int(i)] = drv if not drv.empty else scen
     return out
 
@@ -83,7 +95,7 @@ def intensity(
     src: dict[str, str] = {}
     for sp in np.unique(spec):  # distinct mappings, few
         sel = np.flatnonzero(spec == sp)
-        rng, c6 = tables.specs[int(sp)]
+        rng, c6 = _mapping_args(tables.specs[int(sp)])
         out[sel], s1 = _sh.driver_matrix(
             tables.observed(int(sp)),
             EMPTY_SCENARIO if scen is None else scen[int(sp)],

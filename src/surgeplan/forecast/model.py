@@ -61,6 +61,16 @@ from surgeplan.forecast.fitting import fit_group
 from surgeplan.forecast.future import HeldFuture, IndicatorSource, anticipate, held_future
 from surgeplan.forecast.intensity import DriverTables, scenario_tables, used_specs
 from surgeplan.forecast.kalman import DEFAULT_ADAPTATION, kalman_pass
+from surgeplan.forecast.learned import (
+    assign_shapes,
+    assign_specs,
+    carry_thin,
+    driver_table,
+    learn_drivers,
+    learned_pools,
+    stringency_ranges,
+    with_learned_specs,
+)
 from surgeplan.forecast.panel import append_measurements, build_group, partitions, resource_meta
 from surgeplan.forecast.predict import predict_group
 from surgeplan.forecast.response import response_table
@@ -161,6 +171,12 @@ class ShockForecaster:
         per cadence and time zone. Smaller groups: less memory per worker and better balance. A
         model parameter: quantities pooled over groups are summed group by group, so another split
         may move them in the last bits (and a near-tie choice with them).
+    learn_driver : bool
+        With ``shock_lag='auto'``, choose per kind which indicator drives the load, by which rule
+        (any indicator of the table: thresholds, flags, levels), with which delay, rise, decay and
+        size, by how well it predicted the regions hit earlier, left out one at a time
+        (:mod:`surgeplan.forecast.driver`; report in ``driver_``). ``False``: the stringency /
+        stay-at-home mappings only.
 
     Attributes (after fit)
     ----------------------
@@ -172,7 +188,13 @@ class ShockForecaster:
     response_ : DataFrame
         Per resource: ``kind, region, lag_days, tau_up_days, tau_down_days, response,
         response_weekend, evidence_days, source, stringency_zero, stringency_full,
-        stay_home_counts`` (relative change of the day's load at full restriction, long-run).
+        stay_home_counts, driver_rule`` (relative change of the day's load at full restriction,
+        long-run; ``driver_rule`` the learned rule the resource follows, if any).
+    driver_ : DataFrame
+        Per kind, the learned driver and its evidence: ``indicator, rule, delay_days, ramp_days,
+        tau_down_days, size_weekday, size_weekend, sign, regions_used, n_regions,
+        out_of_region_error, no_driver_error, evidence`` (``'loro'``: chosen out of region;
+        ``'thin'``: one region hit, intervals widened; ``'none'``: no response seen).
     calibration_ : DataFrame
         Achieved coverage on the calibration set (see :func:`conformal.conformal_z`).
     combination_ : DataFrame
@@ -215,6 +237,7 @@ class ShockForecaster:
         projection_window_days: int = 28,
         executor: Any = None,
         max_partition: int | None = None,
+        learn_driver: bool = True,
     ) -> None:
         self.quantiles = tuple(float(q) for q in quantiles)
         self.lags_days = tuple(int(x) for x in lags_days)
@@ -243,6 +266,7 @@ class ShockForecaster:
         self.projection_window_days = int(projection_window_days)
         self.executor = executor
         self.max_partition = max_partition
+        self.learn_driver = bool(learn_driver)
         self._options()  # bad parameters fail here, not at fit
         self._groups: list[Group] = []
         self.indicator_source_: dict[str, str] = {}
@@ -373,7 +397,9 @@ class ShockForecaster:
         units = [self._calibration.unit(g.kinds) for g in self._groups]
         task = partial(_updated, opt=opt, tables=self._tables, covs=h.covariates, cutoff=cutoff)
         self._groups = executor_map(self.executor, task, self._groups, subs, units)
-        pools, full = _tr.transfer_responses(self._groups, opt.min_evidence_days, in_update=True)
+        pools, full = _tr.transfer_responses(
+            self._groups, opt.min_evidence_days, in_update=True, learned=self._pooling.learned_pools
+        )
         self._pooling.pools, self._pooling.full_kinds = pools, full
         for g in self._groups:
             # a response learned online from a day or two of restrictions is a slope seen at
@@ -432,7 +458,7 @@ class ShockForecaster:
             how, notes = held.projected, held.notes
         else:
             scen_t = scenario_tables(
-                _sh.scenario_indicators(indicators_future), opt.specs, used_specs(self._groups)
+                _sh.scenario_indicators(indicators_future), opt.specs, used_specs(self._groups), h.indicators
             )
             regime_t = None
         covs = h.covariates
@@ -442,7 +468,8 @@ class ShockForecaster:
         frames, sources = [], {}
         steps = [self._horizon_steps(horizon, g.cadence_s) for g in self._groups]
         task = partial(_predicted, opt=opt, cal=self._calibration, tables=self._tables, scen=scen_t,
-                       covs=covs, regime=regime, regime_scen=regime_t)
+                       covs=covs, regime=regime, regime_scen=regime_t,
+                       drivers=self._pooling.drivers)
         for f, src in executor_map(self.executor, task, self._groups, steps):
             frames.append(f)
             sources.update(src)
@@ -462,6 +489,12 @@ class ShockForecaster:
         """Fitted shock response per resource (see the class docstring)."""
         self._require_fit()
         return response_table(self._groups, self._opt.specs)
+
+    @property
+    def driver_(self) -> pd.DataFrame:
+        """The driver learned per kind, with its evidence (see the class docstring)."""
+        self._require_fit()
+        return driver_table(self._pooling.drivers)
 
     @property
     def combination_(self) -> pd.DataFrame:
@@ -536,15 +569,23 @@ class ShockForecaster:
         opt = self._opt = self._options()
         h = self._history
         groups = self._build_groups(opt)
+        learn = self.learn_driver and opt.shock_lag == "auto"
+        drivers = learn_drivers(groups, h.indicators, stringency_ranges(opt)) if learn else {}
+        opt = self._opt = with_learned_specs(opt, drivers)
+        fixed = assign_specs(groups, opt, drivers)
         search = opt.search_driver and opt.shock_lag == "auto"
-        tables = DriverTables.build(h.indicators, opt.specs, range(len(opt.specs)) if search else [0])
-        pooling = choose_shapes(groups, opt, tables, h.covariates)
+        first = range(len(opt.specs)) if search else used_specs(groups)
+        tables = DriverTables.build(h.indicators, opt.specs, first)
+        pooling = choose_shapes(groups, opt, tables, h.covariates, fixed)
+        assign_shapes(groups, drivers, searched=list(pooling.kind_shape))
+        pooling.drivers, pooling.learned_pools = drivers, learned_pools(drivers)
         tables = DriverTables.build(h.indicators, opt.specs, used_specs(groups))
         task = partial(_fitted, opt=opt, tables=tables, covs=h.covariates)
         groups = executor_map(self.executor, task, groups)
         pooling.pools, pooling.full_kinds = _tr.transfer_responses(
-            groups, opt.min_evidence_days, in_update=False
+            groups, opt.min_evidence_days, in_update=False, learned=pooling.learned_pools
         )
+        carry_thin(groups, drivers)
         task = partial(_calibrated, opt=opt, tables=tables, covs=h.covariates, pools=pooling.pools,
                        full_kinds=pooling.full_kinds)
         groups, errors = map(list, zip(*executor_map(self.executor, task, groups), strict=True))
@@ -584,5 +625,5 @@ def _updated(g: Group, sub: pd.DataFrame, unit: Any, opt: Options, tables: Drive
 
 
 def _predicted(g: Group, steps: int, opt: Options, cal: Calibration, tables: DriverTables, scen: Any,
-               covs: pd.DataFrame, regime: Any, regime_scen: Any) -> tuple[pd.DataFrame, dict[str, str]]:
-    return predict_group(g, opt, cal, tables, steps, scen, covs, regime, regime_scen)
+               covs: pd.DataFrame, regime: Any, regime_scen: Any, drivers: Any = None) -> tuple[pd.DataFrame, dict]:
+    return predict_group(g, opt, cal, tables, steps, scen, covs, regime, regime_scen, drivers=drivers)

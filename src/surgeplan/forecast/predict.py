@@ -24,6 +24,7 @@ from surgeplan.forecast import features as _ft
 from surgeplan.forecast.calibration import combine, z_quantiles
 from surgeplan.forecast.future import Regime
 from surgeplan.forecast.intensity import DriverTables, intensity
+from surgeplan.forecast.learned import thin_spread
 from surgeplan.forecast.paths import forecast_log, long_run_denominator, naive_week
 from surgeplan.forecast.state import Calibration, Group, Options
 
@@ -68,6 +69,16 @@ def _regime_shift(g, opt, tables, regime: Regime, regime_scen, utc, widx, hw, ml
     var = np.maximum(cv[..., iu, iu], cv[..., iu, iu] + cv[..., iw, iw] + 2 * cv[..., iu, iw])
     shift_sd = (np.sqrt(np.clip(var, 0.0, None)) / long_run_denominator(g))[:, g.block_of(widx)]
     return _Shift(prob, np.nan_to_num(shift), shift_sd)
+
+
+def _thin_sd(g: Group, tables: DriverTables, scen, widx: np.ndarray, drivers: dict) -> np.ndarray:
+    """(n, h) extra log sd of thinly evidenced responses at each forecast step."""
+    d0 = g.wall_days(int(widx.min()), int(widx.min()) + 1)[0]
+    d1 = g.wall_days(int(widx.max()), int(widx.max()) + 1)[-1]
+    span = np.arange(d0, d1 + 1, dtype="datetime64[D]")
+    u, _ = intensity(g, tables, None, span, g.shock_lag, g.shock_tau, scen)
+    pos = (g.w0.astype("datetime64[D]") + widx // g.p - d0).astype(np.int64)
+    return thin_spread(g, drivers, u[:, pos])
 
 
 def _mix(zq, zgrid, quantiles, scale, mix: _Shift) -> np.ndarray:
@@ -121,8 +132,12 @@ def predict_group(
     covs: pd.DataFrame,
     regime: Regime | None = None,
     regime_scen: dict[int, pd.DataFrame] | None = None,
+    drivers: dict | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Forecast ``h`` steps of ``g`` from its origin: ``resource_id, ts, mean, p..`` and the sources."""
+    """Forecast ``h`` steps of ``g`` from its origin: ``resource_id, ts, mean, p..`` and the sources.
+
+    ``drivers``: the learned drivers per kind (:mod:`surgeplan.forecast.learned`); a response seen
+    in one region only widens the law where the driver is on (:func:`learned.thin_spread`)."""
     utc = pd.date_range(g.end_utc, periods=h, freq=pd.Timedelta(seconds=g.cadence_s))
     widx = np.maximum(g.utc_to_step(utc), g.t_obs)
     hw = int(widx.max()) - g.t_obs + 1
@@ -141,6 +156,8 @@ def predict_group(
         ml = combine(cal, g.kinds, ml, naive_week(g, g.t_obs, widx, u, span[0]), lead)
     sd = np.sqrt(g.sigma2[:, g.block_of(widx)])
     scale = sd * online_multiplier(g.v / cal.unit(g.kinds), lead, opt.scale_halflife_days)
+    if drivers and any(ch.evidence == "thin" for ch in drivers.values()):
+        scale = np.hypot(scale, _thin_sd(g, tables, scen, widx, drivers))
     zq = z_quantiles(cal, opt.quantiles, g.kinds, lead)  # (n, h, nq)
     zgrid = z_quantiles(cal, opt.quantiles, g.kinds, lead, grid=GRID)  # (n, h, 99)
     if mix is not None:

@@ -8,10 +8,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from surgeplan.forecast.learned import mapping_columns
 from surgeplan.forecast.paths import long_run_denominator
 from surgeplan.forecast.state import DriverSpec, Group
 
 __all__ = ["response_table"]
+
+_MAPPING_COLUMNS = ("stringency_zero", "stringency_full", "stay_home_counts", "driver_rule")
 
 
 def _block_level(g: Group) -> np.ndarray:
@@ -59,9 +62,7 @@ def response_table(groups: Sequence[Group], specs: Sequence[DriverSpec]) -> pd.D
                     "response_weekend": _relative_change(g, lr_u),
                     "evidence_days": g.evidence,
                     "source": g.shock_source,
-                    "stringency_zero": [specs[i][0][0] for i in g.spec],
-                    "stringency_full": [specs[i][0][1] for i in g.spec],
-                    "stay_home_counts": [specs[i][1] for i in g.spec],
+                    **dict(zip(_MAPPING_COLUMNS, zip(*(mapping_columns(specs[i]) for i in g.spec)))),
                 }
             )
         )

@@ -26,6 +26,7 @@ from surgeplan.forecast import baseline as _bl
 from surgeplan.forecast import transfer as _tr
 from surgeplan.forecast.design import block_view, cov_features, design, prior, working_day_blocks
 from surgeplan.forecast.intensity import DriverTables, intensity
+from surgeplan.forecast.learned import is_rule
 from surgeplan.forecast.state import Group, Options, Pooling, chunks
 
 __all__ = ["ShapeSearch", "choose_shapes", "count_evidence", "pool_shapes", "select_driver", "start_search"]
@@ -155,25 +156,33 @@ def start_search(g: Group, opt: Options, tables: DriverTables, covs: pd.DataFram
     return search
 
 
-def select_driver(groups: Sequence[Group], searches: Sequence[ShapeSearch], opt: Options) -> dict[str, int]:
+def select_driver(
+    groups: Sequence[Group], searches: Sequence[ShapeSearch], opt: Options, fixed: set[str] = frozenset()
+) -> dict[str, int]:
     """Driver mapping per kind (index into ``opt.specs``), written into every group's ``spec``.
 
     Candidates are scored by the total absolute residual of the resources with shock history at
     their own lag (immediate response): first with and without the stay-at-home level at the
     default stringency range, then the stringency ranges of ``driver_grid``. Every resource of
-    the kind, hit or not, takes the kind's mapping.
+    the kind, hit or not, takes the kind's mapping. Kinds in ``fixed`` keep the rule learned for
+    them (:mod:`surgeplan.forecast.learned`), which the candidates end with.
     """
     if not searches or not opt.search_driver:
         return {}
-    kinds = sorted({str(k) for sr in searches for k in sr.kinds})
-    nr = len(opt.specs) // 2
+    kinds = sorted({str(k) for sr in searches for k in sr.kinds} - set(fixed))
+    if not kinds:
+        return {}
+    nr = sum(not is_rule(s) for s in opt.specs) // 2
 
     def totals(cands: list[np.ndarray]) -> np.ndarray:
         out = np.zeros((len(cands), len(kinds)))
         for sr in searches:
-            kidx = np.array([kinds.index(str(k)) for k in sr.kinds])
+            mine = np.isin(sr.kinds.astype(str), kinds)
+            kidx = np.array([kinds.index(str(k)) if m else 0 for k, m in zip(sr.kinds, mine)], dtype=np.int64)
             for i, cand in enumerate(cands):
-                np.add.at(out[i], kidx, sr.score(sr.lag, sr.tau0, spec=cand[kidx]))
+                # rows of fixed kinds keep their own rule (scored but not counted)
+                spec = np.where(mine, cand[kidx], sr.g.spec[sr.rows])
+                np.add.at(out[i], kidx[mine], sr.score(sr.lag, sr.tau0, spec=spec)[mine])
         return out
 
     def best(tot: np.ndarray) -> np.ndarray:
@@ -221,14 +230,17 @@ def pool_shapes(groups: Sequence[Group]) -> dict[str, tuple[int, float, float]]:
     return shapes
 
 
-def choose_shapes(groups: Sequence[Group], opt: Options, tables: DriverTables, covs: pd.DataFrame) -> Pooling:
-    """Steps 1-4 of the module docstring over every group; returns the kind-level choices."""
+def choose_shapes(
+    groups: Sequence[Group], opt: Options, tables: DriverTables, covs: pd.DataFrame, fixed: set[str] = frozenset()
+) -> Pooling:
+    """Steps 1-4 of the module docstring over every group; returns the kind-level choices.
+    Kinds in ``fixed`` keep their learned rule (step 2 skips them)."""
     searches = []
     for g in groups:
         sr = start_search(g, opt, tables, covs)
         if sr is not None:
             searches.append(sr)
-    kind_spec = select_driver(groups, searches, opt)
+    kind_spec = select_driver(groups, searches, opt, fixed)
     for sr in searches:
         sr.finish()
     if kind_spec:  # evidence under the chosen mappings

@@ -22,8 +22,9 @@ import pandas as pd
 __all__ = ["Calibration", "DriverSpec", "Group", "History", "Options", "Pooling"]
 
 #: a mapping from indicators to restriction intensity: (stringency range mapped to 0 and 1,
-#: whether the stay-at-home level counts), see :func:`surgeplan.forecast.shock.driver`
-DriverSpec = tuple[tuple[float, float], bool]
+#: whether the stay-at-home level counts), see :func:`surgeplan.forecast.shock.driver`, or a rule
+#: learned from the regions hit first (:class:`surgeplan.forecast.driver.Candidate`)
+DriverSpec = tuple[tuple[float, float], bool] | Any
 
 
 @dataclass(slots=True, frozen=True)
@@ -162,6 +163,8 @@ class Pooling:
     kind_shape: dict[str, tuple[int, float, float]] = field(default_factory=dict)
     pools: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     full_kinds: set[str] = field(default_factory=set)
+    drivers: dict[str, Any] = field(default_factory=dict)  # kind -> driver.DriverChoice
+    learned_pools: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -212,9 +212,10 @@ def _pooled_values(g: Any, rows: np.ndarray, pools: dict) -> tuple[np.ndarray, n
     return m, s, ok
 
 
-def apply_to_prior(g: Any, pools: dict) -> None:
-    """Set the pooled prior on the shock coefficients of resources with too little evidence."""
-    rows = np.flatnonzero(g.shock_source != "fitted")
+def apply_to_prior(g: Any, pools: dict, rows: np.ndarray | None = None) -> None:
+    """Set the pooled prior on the shock coefficients of resources with too little evidence
+    (``rows``: of those, only these)."""
+    rows = np.flatnonzero(g.shock_source != "fitted") if rows is None else np.asarray(rows)
     if len(rows) == 0 or not pools:
         return
     m, s, ok = _pooled_values(g, rows, pools)
@@ -283,17 +284,21 @@ def shrink_to_pool(
     return beta
 
 
-def transfer_responses(groups: list[Any], min_evidence: float, in_update: bool) -> tuple[dict, set[str]]:
+def transfer_responses(
+    groups: list[Any], min_evidence: float, in_update: bool, learned: dict | None = None
+) -> tuple[dict, set[str]]:
     """Pool the long-run responses per kind and give them to the resources not hit yet.
 
     At fit (``in_update=False``) the pool becomes the prior of resources with too little evidence
     and their coefficients are re-solved under it; online it becomes the state of resources that
-    have seen no shock at all. Returns the pools and the kinds with evidence at full restriction.
+    have seen no shock at all. ``learned``: pools of kinds whose driver was chosen out of region
+    (:func:`surgeplan.forecast.learned.learned_pools`), which replace the fitted ones. Returns the
+    pools and the kinds with evidence at full restriction.
     """
     from surgeplan.forecast import baseline as _bl
 
     full_kinds = full_evidence_kinds(groups, min_evidence)
-    pools = kind_pools(groups, min_evidence, full_kinds)
+    pools = {**kind_pools(groups, min_evidence, full_kinds), **(learned or {})}
     for g in groups:
         if in_update:
             apply_to_state(g, pools)

@@ -1,0 +1,217 @@
+"""The learned driver (:mod:`surgeplan.forecast.driver`) wired into the forecaster's groups.
+
+At fit, :func:`learn_drivers` reads each group's daily mean load (local days, the region's working
+week and holidays) and chooses per kind the indicator rule, shape and size by leave-one-region-out
+error. For every kind with a driver:
+
+* its resources read the rule's daily driver (:func:`with_learned_specs` appends the rule to the
+  mapping candidates, :func:`assign_specs` points the kind's resources at it);
+* resources without a shape of their own take the rule's delay, rise and decay
+  (:func:`assign_shapes`);
+* the kind's pool centre, the response given to resources not hit yet, is the rule's size
+  (:func:`learned_pools`): it is the size that predicted the other countries, measured on the
+  daily load the planner dimensions for;
+* with thin evidence (one region hit), the other regions take that region's size as their prior
+  (:func:`carry_thin`; the region itself keeps its own fit) and their forecast is widened by the
+  response's uncertainty where the driver is on (:func:`thin_spread`), instead of being flat.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from surgeplan.forecast import baseline as _bl
+from surgeplan.forecast import features as _ft
+from surgeplan.forecast import transfer as _tr
+from surgeplan.forecast.driver import Candidate, DriverChoice, select_drivers
+from surgeplan.forecast.state import Group, Options
+
+__all__ = [
+    "assign_shapes",
+    "assign_specs",
+    "carry_thin",
+    "driver_table",
+    "learn_drivers",
+    "learned_pools",
+    "mapping_columns",
+    "stringency_ranges",
+    "thin_spread",
+    "with_learned_specs",
+]
+
+#: days of daily history the selection reads (the shock and the weeks before it)
+WINDOW_DAYS = 120
+#: pool spread (log units) of a size chosen out of region, and of one seen in a single region
+POOL_SD = {"loro": 0.15, "thin": 0.35}
+#: sd of a thinly evidenced response (log units), as a share of its size, at least THIN_SD_MIN
+THIN_SD_SHARE = 0.5
+THIN_SD_MIN = 0.15
+
+
+def _daily(g: Group) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(n, D) daily mean load (NaN unless half the day was seen), working days, local days."""
+    D = g.zraw.shape[1] // g.p
+    load = (np.exp(g.zraw[:, : D * g.p] + g.mu[:, None]) - g.c[:, None]).reshape(g.n, D, g.p)
+    seen = np.isfinite(load).sum(-1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # days never seen
+        mean = np.nanmean(load, -1)
+    mean[seen < g.p / 2] = np.nan
+    days = g.wall_days(0, D * g.p)
+    work = np.zeros((g.n, D), bool)
+    for region in pd.unique(g.regions):  # regions of the group, few
+        rr = g.regions == region
+        wd = _ft.working_week_day(region or None, days) < 5
+        work[rr] = (wd & ~_ft.region_holidays(region or None, days))[None, :]
+    return mean, work, days
+
+
+def learn_drivers(
+    groups: Sequence[Group], indicators: pd.DataFrame, stringency_ranges: Sequence[tuple[float, float]] = ()
+) -> dict[str, DriverChoice]:
+    """Per kind, the driver chosen on every group's last :data:`WINDOW_DAYS` days; the forecaster's
+    stringency ranges are level candidates of ``stringency_index`` too."""
+    if indicators is None or indicators.empty or not groups:
+        return {}
+    parts = [_daily(g) for g in groups]
+    last = max(p[2][-1] for p in parts)
+    days = np.arange(last - WINDOW_DAYS + 1, last + 1, dtype="datetime64[D]")
+    days = days[days >= min(p[2][0] for p in parts)]
+    load = np.full((sum(g.n for g in groups), len(days)), np.nan)
+    work = np.zeros(load.shape, bool)
+    row = 0
+    for (mean, wk, dd), g in zip(parts, groups):
+        pos = (dd - days[0]).astype(np.int64)
+        ok = (pos >= 0) & (pos < len(days))
+        load[row : row + g.n, pos[ok]] = mean[:, ok]
+        work[row : row + g.n, pos[ok]] = wk[:, ok]
+        row += g.n
+    kinds = np.concatenate([g.kinds for g in groups]).astype(str)
+    regions = np.concatenate([g.regions for g in groups]).astype(str)
+    has_region = regions != ""
+    if not has_region.any():
+        return {}
+    levels = {"stringency_index": list(stringency_ranges)}
+    return select_drivers(
+        load[has_region],
+        work[has_region],
+        kinds[has_region],
+        regions[has_region],
+        days,
+        indicators,
+        levels=levels,
+    )
+
+
+def with_learned_specs(opt: Options, choices: dict[str, DriverChoice]) -> Options:
+    """Options whose mapping candidates end with the learned rules (one per distinct rule)."""
+    rules = [c.candidate for c in choices.values() if c.candidate is not None]
+    new = tuple(dict.fromkeys(r for r in rules if r not in opt.specs))
+    return dataclasses.replace(opt, specs=opt.specs + new) if new else opt
+
+
+def assign_specs(groups: Sequence[Group], opt: Options, choices: dict[str, DriverChoice]) -> set[str]:
+    """Point every resource of a kind with a learned driver at its rule; returns those kinds."""
+    fixed = set()
+    for kind, ch in choices.items():
+        if ch.candidate is None:
+            continue
+        spec = opt.specs.index(ch.candidate)
+        for g in groups:
+            g.spec[g.kinds == kind] = spec
+        fixed.add(kind)
+    return fixed
+
+
+def assign_shapes(
+    groups: Sequence[Group], choices: dict[str, DriverChoice], searched: Sequence[str] = ()
+) -> None:
+    """Resources of a kind with a learned driver and no shape of their own take the rule's shape.
+    With thin evidence (one region), a kind whose resources had their shape searched on their
+    hourly history under the rule (``searched``: kinds of :func:`surgeplan.forecast.shape.
+    pool_shapes`) keeps their median: both read the same single region, the hourly search closer;
+    a shape chosen out of region (``'loro'``) is the one that predicted the other countries."""
+    for kind, ch in choices.items():
+        if ch.candidate is None or (ch.evidence == "thin" and kind in searched):
+            continue
+        for g in groups:
+            own = g.shape_hit if g.shape_hit is not None else np.zeros(g.n, bool)
+            rows = (g.kinds == kind) & ~own
+            g.shock_lag[rows] = ch.delay_days
+            g.shock_tau[rows] = (ch.tau_up_days, ch.tau_down_days)
+
+
+def learned_pools(
+    choices: dict[str, DriverChoice], evidence: str = "loro"
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Pool per kind whose driver has ``evidence``: centre (24, 2) = (weekend size, weekday extra)
+    in log, the same every hour, spread :data:`POOL_SD` (the format of :func:`transfer.kind_pools`)."""
+    out = {}
+    for kind, ch in choices.items():
+        if ch.candidate is None or ch.evidence != evidence:
+            continue
+        wd, we = ch.log_size
+        out[kind] = (np.tile([we, wd - we], (24, 1)), np.full((24, 2), POOL_SD[ch.evidence]))
+    return out
+
+
+def carry_thin(groups: Sequence[Group], choices: dict[str, DriverChoice]) -> None:
+    """Resources of a thinly evidenced kind outside the region that showed the response, and
+    without enough evidence of their own, take its size as their prior (coefficients re-solved)."""
+    pools = learned_pools(choices, "thin")
+    for g in groups:
+        borrow = np.zeros(g.n, bool)
+        for kind in pools:
+            used = list(choices[kind].regions_used)
+            borrow |= (g.kinds == kind) & ~np.isin(g.regions.astype(str), used)
+        rows = np.flatnonzero(borrow & (g.shock_source != "fitted"))
+        if len(rows):
+            _tr.apply_to_prior(g, pools, rows)
+            g.beta[rows], g.cov[rows] = _bl.posterior(
+                g.xtx[rows], g.xty[rows], g.sigma2[rows], g.prior_mean[rows], g.prior_sd[rows]
+            )
+
+
+def thin_spread(g: Group, choices: dict[str, DriverChoice], u_steps: np.ndarray) -> np.ndarray:
+    """(n, h) extra log-scale sd of resources that borrow a response seen in one other region only:
+    ``max(THIN_SD_SHARE |log size|, THIN_SD_MIN)`` times the driver at each step (0 elsewhere; the
+    region that showed the response has its own data and calibrated intervals)."""
+    sd = np.zeros(g.n)
+    for kind, ch in choices.items():
+        if ch.evidence == "thin":
+            size = max(abs(ch.log_size[0]), abs(ch.log_size[1]))
+            rows = (g.kinds == kind) & ~np.isin(g.regions.astype(str), list(ch.regions_used))
+            sd[rows] = max(THIN_SD_SHARE * size, THIN_SD_MIN)
+    return sd[:, None] * u_steps
+
+
+def driver_table(choices: dict[str, DriverChoice]) -> pd.DataFrame:
+    """The ``driver_`` report: one row per kind (see :meth:`DriverChoice.as_dict`)."""
+    cols = list(DriverChoice("", None, 0, 0.0, 0.0, (0.0, 0.0), (), 0.0, 0.0, "none", False).as_dict())
+    return pd.DataFrame([c.as_dict() for c in choices.values()], columns=cols)
+
+
+def stringency_ranges(opt: Options) -> list[tuple[float, float]]:
+    """The stringency ranges among the forecaster's mappings (level candidates of the selection)."""
+    return list(dict.fromkeys(tuple(s[0]) for s in opt.specs if not is_rule(s)))
+
+
+def mapping_columns(spec: object) -> tuple[float, float, bool, str]:
+    """``stringency_zero, stringency_full, stay_home_counts, driver_rule`` of a mapping for
+    ``response_``: a learned level of the stringency index reports its range too."""
+    if not is_rule(spec):
+        (lo, hi), c6 = spec
+        return lo, hi, c6, ""
+    if spec.form == "level" and spec.indicator == "stringency_index":
+        return spec.threshold, spec.upper, False, spec.rule
+    return np.nan, np.nan, False, spec.rule
+
+
+def is_rule(spec: object) -> bool:
+    """A learned rule (:class:`Candidate`), not a stringency mapping ``((lo, hi), stay_home)``."""
+    return isinstance(spec, Candidate)

@@ -1,0 +1,183 @@
+"""Driver selection (``surgeplan.forecast.driver``) on hand-made daily data where the answer is known.
+
+Six regions get staggered, real-looking indicator paths: a stringency index that rises in steps,
+a workplace-closing level (0-3) and a stay-at-home level with its general flag, each crossing on
+different days. The daily load of one kind is set, by construction, by ONE of them (the "truth"),
+with a known delay, size and working-day-only pattern, plus 2% noise; the other indicators are
+decoys that cross a few days earlier or later. The selection must name the true indicator and
+rule, the delay within a day, the size within 10%, and report its evidence.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from surgeplan.forecast.driver import (
+    Candidate,
+    candidates,
+    daily_log_change,
+    driver_cube,
+    rule_table,
+    select_drivers,
+)
+
+DAYS = pd.date_range("2020-01-06", periods=100, freq="D")
+REGIONS = ["AAA", "BBB", "CCC", "DDD", "EEE", "FFF"]
+# day index of each region's crossings: workplace closing 3, stay-at-home 2 (general), stringency 70
+C2 = {"AAA": 50, "BBB": 54, "CCC": 57, "DDD": 61, "EEE": 65, "FFF": 70}
+C6 = {"AAA": 45, "BBB": 58, "CCC": 52, "DDD": 61, "EEE": 60, "FFF": 76}
+S70 = {"AAA": 47, "BBB": 51, "CCC": 62, "DDD": 58, "EEE": 70, "FFF": 64}
+
+
+def _indicators(upto: int = len(DAYS)) -> pd.DataFrame:
+    rows = []
+    d = np.arange(len(DAYS))
+    for i, r in enumerate(REGIONS):
+        # steps of a stringency index (eased on day 92), a few points apart between regions
+        # the earlier steps lead the crossings by a different number of days in each region (as
+        # in the real data): a decoy plus a delay cannot mimic the true rule everywhere
+        string = np.select(
+            [d >= 92, d >= S70[r], d >= S70[r] - 3 - i, d >= S70[r] - 12],
+            [50.0, 78.0 + i, 45.0 + i, 25.0],
+            default=10.0 + i,
+        )
+        c2 = np.select([d >= C2[r], d >= C2[r] - 2 - i], [3.0, 1.0], default=0.0)
+        c6 = np.where(d >= C6[r], 2.0, 0.0)
+        # DDD orders stay-at-home for part of the country first (flag 0), nationwide 5 days later
+        flag = np.where(d >= (C6[r] + 5 if r == "DDD" else C6[r] - 1 - i), 1.0, 0.0)
+        for name, v in (
+            ("stringency_index", string),
+            ("workplace_closing", c2),
+            ("stay_home_required", c6),
+            ("stay_home_general", flag),
+        ):
+            rows.append(pd.DataFrame({"region": r, "date": DAYS[:upto], "name": name, "value": v[:upto]}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def _working() -> np.ndarray:
+    return np.asarray(DAYS.dayofweek < 5)
+
+
+def _load(cross: dict, delay: int, size: float, weekdays_only: bool, seed: int = 0, per_region: int = 2):
+    """Daily mean load: base x (1 + (size - 1) x ramp over 3 days from crossing + delay) + 2% noise."""
+    rng = np.random.default_rng(seed)
+    wk = _working()
+    rows, kinds, regs = [], [], []
+    for r in REGIONS:
+        d = np.arange(len(DAYS)) - (cross[r] + delay)
+        x = np.clip((d + 1) / 3.0, 0.0, 1.0)
+        w = wk if weekdays_only else np.ones(len(DAYS), bool)
+        for _ in range(per_region):
+            base = 100.0 * rng.lognormal(0, 0.3) * np.where(wk, 1.0, 0.6)
+            rows.append(base * (1 + (size - 1) * x * w) * np.exp(rng.normal(0, 0.02, len(DAYS))))
+            kinds.append("vpn_gateway")
+            regs.append(r)
+    return np.array(rows), np.tile(wk, (len(rows), 1)), np.array(kinds), np.array(regs)
+
+
+def test_candidates_cover_every_indicator_and_flagged_forms():
+    cands = candidates(_indicators())
+    rules = {c.rule for c in cands}
+    assert "workplace_closing >= 3" in rules and "workplace_closing == 3" in rules
+    assert "stay_home_required >= 2 and stay_home_general == 1" in rules
+    assert {c.indicator for c in cands} == {
+        "stringency_index",
+        "workplace_closing",
+        "stay_home_required",
+        "stay_home_general",
+    }
+    # a continuous index: thresholds both ways and levels
+    forms = {(c.op, c.form) for c in cands if c.indicator == "stringency_index"}
+    assert {(">=", "threshold"), ("<=", "threshold"), ("", "level")} <= forms
+
+
+def test_rule_table_and_cube_hold_last_value_and_zero_before_first_row():
+    ind = _indicators(upto=60)
+    cand = Candidate("workplace_closing", "threshold", ">=", 3.0)
+    wide = rule_table(ind, cand)
+    # AAA crosses on day 50: 0 the day before, 1 on the day (hand count)
+    assert wide.loc[DAYS[49], "AAA"] == 0.0 and wide.loc[DAYS[50], "AAA"] == 1.0
+    days = (
+        (DAYS[0] - pd.Timedelta(days=5) + pd.to_timedelta(np.arange(80), "D"))
+        .to_numpy()
+        .astype("datetime64[D]")
+    )
+    cube = driver_cube(ind, [cand], ["AAA", "FFF"], days)
+    assert cube[0, 0, :5].sum() == 0.0  # before the first row: no measures
+    assert cube[0, 0, -1] == 1.0  # day 74 > last row 59: held at 1
+    assert cube[0, 1, -1] == 0.0  # FFF (crosses day 70) held at its last known 0
+
+
+def test_daily_log_change_is_relative_to_each_day_type():
+    wk = _working()
+    load = np.where(wk, 200.0, 50.0)[None, :] * np.where(np.arange(len(DAYS)) >= 60, 2.0, 1.0)
+    z = daily_log_change(load, wk[None, :])
+    assert np.allclose(z[0, :60], 0.0) and np.allclose(z[0, 60:], np.log(2.0))
+
+
+@pytest.mark.parametrize(
+    "truth, cross, delay, size, weekdays_only",
+    [
+        ("workplace_closing >= 3", C2, 2, 5.0, True),  # VPN x5 on working days, 2 days after C2 = 3
+        ("stay_home_required >= 2 and stay_home_general == 1", C6, 0, 0.5, False),  # a fall to half
+        ("stringency_index", S70, 4, 2.0, False),  # doubling 4 days after stringency >= 70
+    ],
+)
+def test_the_true_driver_is_chosen_out_of_region(truth, cross, delay, size, weekdays_only):
+    load, wk, kinds, regs = _load(cross, delay, size, weekdays_only)
+    if truth.endswith("general == 1"):  # DDD's load follows its nationwide order
+        cross = {**cross, "DDD": cross["DDD"] + 5}
+        load, wk, kinds, regs = _load(cross, delay, size, weekdays_only)
+    # up to day 90: the easing of day 92 is in the table (the selection sees what is known) but
+    # not in the loads, which only follow the crossing
+    n = 90
+    days = DAYS[:n].to_numpy().astype("datetime64[D]")
+    choice = select_drivers(load[:, :n], wk[:, :n], kinds, regs, days, _indicators())
+    ch = choice["vpn_gateway"]
+    assert ch.evidence == "loro"
+    if truth == "stringency_index":
+        # any threshold between the two steps (45-50 and 78-83) is the same rule on these paths
+        assert (
+            ch.candidate.indicator == truth and ch.candidate.op == ">=" and 50 < ch.candidate.threshold <= 78
+        )
+    else:
+        assert ch.candidate.rule in (truth, truth.replace(">= 3", "== 3"))
+    # the ramp is 3 days linear: its delay + rise must put the half-way point within a day
+    assert abs(ch.delay_days + ch.tau_up_days - (delay + 1)) <= 1.5
+    size_wd, size_we = np.exp(ch.log_size)
+    assert size_wd == pytest.approx(size, rel=0.1)
+    assert size_we == pytest.approx(1.0 if weekdays_only else size, rel=0.1, abs=0.05)
+    assert set(ch.regions_used) == set(REGIONS)
+    assert ch.error < 0.5 * ch.error_none  # out of region, the driver explains most of the change
+    row = ch.as_dict()
+    assert row["sign"] == (1 if size > 1 else -1) and row["n_regions"] == 6
+
+
+def test_thin_evidence_is_reported_and_no_evidence_is_none():
+    # only AAA crossed (day 50), observed up to day 54: one region, 2 days after its delayed start
+    load, wk, kinds, regs = _load(C2, 2, 5.0, True)
+    upto = 55
+    days = DAYS[:upto].to_numpy().astype("datetime64[D]")
+    ch = select_drivers(load[:, :upto], wk[:, :upto], kinds, regs, days, _indicators(upto))["vpn_gateway"]
+    assert ch.evidence == "thin" and ch.regions_used[0] == "AAA"
+    assert np.exp(ch.log_size[0]) > 2.0  # it saw the rise: not flat
+    # nobody crossed yet: no driver, no response
+    early = 45
+    ch0 = select_drivers(
+        load[:, :early],
+        wk[:, :early],
+        kinds,
+        regs,
+        DAYS[:early].to_numpy().astype("datetime64[D]"),
+        _indicators(early),
+    )["vpn_gateway"]
+    assert ch0.evidence == "none" and ch0.candidate is None and ch0.log_size == (0.0, 0.0)
+
+
+def test_a_kind_that_does_not_respond_gets_no_driver():
+    load, wk, kinds, regs = _load(C2, 0, 1.0, False, seed=3)
+    ch = select_drivers(load, wk, kinds, regs, DAYS.to_numpy().astype("datetime64[D]"), _indicators())
+    assert ch["vpn_gateway"].evidence == "none"
