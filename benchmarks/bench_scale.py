@@ -167,11 +167,13 @@ def _markdown(results: list[dict], copies: int, start: str, max_partition: int |
         "Script: `benchmarks/bench_scale.py`.",
         "",
         machine,
-        f"- operator: bundled x {copies} ({r0['resources']:,} resources, 37 regions), hourly from {start} to "
-        f"{ASOF:%Y-%m-%d} ({r0['rows'] / 1e6:.1f} M rows); job = fit, update one week, plan_once; partitions: "
+        f"- operator: bundled x {copies} ({r0['resources']:,} resources, 37 regions), hourly from {start} "
+        f"to {ASOF:%Y-%m-%d} ({r0['rows'] / 1e6:.1f} M rows); job = fit, update one week, plan_once; "
+        "partitions: "
         + ("one per time zone" if max_partition is None else f"at most {max_partition} resources"),
         "",
-        "| run | start-up (s) | job wall (s) | driver peak RSS (MiB) | worker peak RSS (MiB) | tasks / MiB in / MiB out per worker | outputs |",
+        "| run | start-up (s) | job wall (s) | driver peak RSS (MiB) | worker peak RSS (MiB) "
+        "| tasks / MiB in / MiB out per worker | outputs |",
         "|---|---:|---:|---:|---:|---|---|",
     ]
     ref = r0["digest"]
@@ -184,7 +186,8 @@ def _markdown(results: list[dict], copies: int, start: str, max_partition: int |
         )
         same = "identical" if r["digest"] == ref else "DIFFERENT"
         lines.append(
-            f"| {name} | {r['startup_s']:.1f} | {r['wall_s']:.1f} | {r['driver_peak_mib']:.0f} | {wk} | {per} "
+            f"| {name} | {r['startup_s']:.1f} | {r['wall_s']:.1f} | {r['driver_peak_mib']:.0f} | {wk} "
+            f"| {per} "
             f"| {same} |"
         )
     by = {r["workers"]: r for r in results}
@@ -208,7 +211,8 @@ def _markdown(results: list[dict], copies: int, start: str, max_partition: int |
                 f"{peak / by[0]['driver_peak_mib']:.0%} of the single-process peak (target < 50%)"
             )
     lines.append(
-        f"- load average at end: {' / '.join(f'{x:.2f}' for x in results[-1]['load_end'] or ())}; the machine "
+        f"- load average at end: {' / '.join(f'{x:.2f}' for x in results[-1]['load_end'] or ())}; "
+        "the machine "
         "is shared by several engineers, so every time here is noisy (pessimistic)"
     )
     return "\n".join(lines)

@@ -51,12 +51,18 @@ def regions():
     for region, steps in paths.items():
         s, c6 = _stringency_path(dates, steps)
         inds.append(pd.DataFrame({"region": region, "date": dates, "name": "stringency_index", "value": s}))
-        inds.append(pd.DataFrame({"region": region, "date": dates, "name": "stay_home_required", "value": c6}))
+        inds.append(
+            pd.DataFrame({"region": region, "date": dates, "name": "stay_home_required", "value": c6})
+        )
         local_day = ts.tz_convert(TZ[region]).tz_localize(None).normalize()
         s_day = pd.Series(s, index=dates).reindex(local_day).to_numpy()
         for j in range(2):
             rid = f"{region}-{j}"
-            y = base_load(ts, region, level=60 + 40 * j) * 2.0 ** ramp(s_day) * np.exp(rng.normal(0, 0.01, len(ts)))
+            y = (
+                base_load(ts, region, level=60 + 40 * j)
+                * 2.0 ** ramp(s_day)
+                * np.exp(rng.normal(0, 0.01, len(ts)))
+            )
             frames.append(_frame(rid, ts, y))
             inv.append({"resource_id": rid, "kind": "trunk_group", "region": region})
     return pd.concat(frames), pd.DataFrame(inv), pd.concat(inds)
@@ -113,7 +119,6 @@ def test_holiday_is_not_forecast_from_the_same_day_last_week():
     assert np.isfinite(naive[day_of == np.datetime64("2021-05-25")]).all()
 
 
-
 def test_pool_is_set_by_regions_at_full_restriction():
     """ITA was held at stringency 65 for six weeks, below the level at which voice moves (70): no
     change, but many days "under restrictions" with the fixed 40 -> 80 mapping (u = 0.625). ESP
@@ -145,7 +150,6 @@ def test_pool_is_set_by_regions_at_full_restriction():
         f = fc[fc.resource_id == f"FRA-{j}"]
         truth = base_load(pd.DatetimeIndex(f["ts"]), "FRA", level=60 + 40 * j) * 2.0
         assert np.abs(f["p50"].to_numpy() / truth - 1).mean() < 0.1
-
 
 
 def test_mean_within_the_central_interval_and_busy_hour_on_target():

@@ -24,11 +24,15 @@ def _region(name: str, steps: list[tuple[str, float, float]]) -> pd.DataFrame:
     for day, sv, cv in steps:
         on = DAYS >= pd.Timestamp(day)
         s[on], c6[on] = sv, cv
-    return pd.concat([
-        pd.DataFrame({"region": name, "date": DAYS, "name": "stringency_index", "value": s}),
-        pd.DataFrame({"region": name, "date": DAYS, "name": "stay_home_required", "value": c6}),
-        pd.DataFrame({"region": name, "date": DAYS, "name": "stay_home_general", "value": (c6 > 0) * 1.0}),
-    ])
+    return pd.concat(
+        [
+            pd.DataFrame({"region": name, "date": DAYS, "name": "stringency_index", "value": s}),
+            pd.DataFrame({"region": name, "date": DAYS, "name": "stay_home_required", "value": c6}),
+            pd.DataFrame(
+                {"region": name, "date": DAYS, "name": "stay_home_general", "value": (c6 > 0) * 1.0}
+            ),
+        ]
+    )
 
 
 def _earlier(i: int) -> list[tuple[str, float, float]]:
@@ -69,8 +73,11 @@ def test_regions_that_crossed_long_ago_and_the_first_ones_are_not_projected(indi
 def test_nothing_known_after_asof_is_used(indicators):
     # a variant whose earlier regions tighten further after the as-of day: same projection
     later = indicators.copy()
-    after = (later["date"] >= pd.Timestamp("2020-03-22")) & later["region"].str.startswith("E") & (
-        later["name"] == "stringency_index")
+    after = (
+        (later["date"] >= pd.Timestamp("2020-03-22"))
+        & later["region"].str.startswith("E")
+        & (later["name"] == "stringency_index")
+    )
     later.loc[after, "value"] = 100.0
     a, _ = project_after_crossing(indicators, "2020-03-22")
     b, _ = project_after_crossing(later, "2020-03-22")
@@ -93,14 +100,16 @@ def ramp_case():
     base = 100 * (1 + 0.3 * np.sin(2 * np.pi * (ts.hour.to_numpy() - 8) / 24))  # mean 100
     for region in ("E0", "E1", "E2", "E3", "LATE"):
         u = np.clip((st[region].reindex(day - pd.Timedelta(days=1)).fillna(0).to_numpy() - 50) / 30, 0, 1)
-        y = base * 2.0 ** u * np.exp(rng.normal(0, 0.02, len(ts)))
+        y = base * 2.0**u * np.exp(rng.normal(0, 0.02, len(ts)))
         meas.append(pd.DataFrame({"resource_id": f"TG-{region}", "ts": ts, "load": y}))
         inv.append({"resource_id": f"TG-{region}", "kind": "trunk_group", "region": region})
     return pd.concat(meas, ignore_index=True), pd.DataFrame(inv), ind
 
 
 def _late_mean(fc: pd.DataFrame) -> float:
-    late = fc[(fc["resource_id"] == "TG-LATE") & (pd.to_datetime(fc["ts"]) >= pd.Timestamp("2020-03-27", tz="UTC"))]
+    late = fc[
+        (fc["resource_id"] == "TG-LATE") & (pd.to_datetime(fc["ts"]) >= pd.Timestamp("2020-03-27", tz="UTC"))
+    ]
     return float(late["p50"].mean())
 
 

@@ -122,8 +122,15 @@ def test_forecasts_on_a_process_pool_give_the_same_replay(result):
 
     asofs = pd.to_datetime(["2020-03-02", "2020-03-09", "2020-03-16"])
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pooled = replay(_measurements(), INV, None, asofs, PlanSettings(horizon_days=14), refit_every_days=7,
-                        executor=pool)
+        pooled = replay(
+            _measurements(),
+            INV,
+            None,
+            asofs,
+            PlanSettings(horizon_days=14),
+            refit_every_days=7,
+            executor=pool,
+        )
     alone = replay(_measurements(), INV, None, asofs, PlanSettings(horizon_days=14), refit_every_days=7)
     pd.testing.assert_frame_equal(pooled.policies, alone.policies)
     pd.testing.assert_frame_equal(pooled.summary, alone.summary)

@@ -378,9 +378,9 @@ def continuity_sweeps(
     )
     files = res.write(out_dir)
     note = (
-        f"Every single resource (N-1) and every service-centre site lost in turn, on the installed capacity at "
-        f"each resource's peak {quantile} busy hour of the headline plan; lost load moves to the surviving "
-        "members of its group (links: spread by capacity, as LAG/ECMP hashing does; other kinds: the LP that "
+        "Every single resource (N-1) and every service-centre site lost in turn, on the installed "
+        f"capacity at each resource's peak {quantile} busy hour of the headline plan; lost load moves to "
+        "the surviving members of its group (links: spread by capacity, as LAG/ECMP hashing does; other kinds: the LP that "
         "serves vital load first). Files: whatif/whatif.csv, whatif/worst.csv, whatif/flows.csv."
     )
     return whatif_section(res, note=note), files
@@ -411,9 +411,9 @@ def _demo_report(out, rp, planned, inv, meas, cfg, head, regions, files, whatif_
         title="surgeplan demo: a fictional operator through the first COVID-19 wave",
         subtitle=(
             f"{len(inv)} resources in {len(regions)} countries, hourly load simulated from the real 2020 "
-            f"OxCGRT indicators; planning replayed every {cfg.replay_every_days} day(s) from {cfg.replay_start} "
-            f"to {cfg.replay_end} ({s.horizon_days}-day horizon); the detailed plan is the one of "
-            f"{head:%Y-%m-%d}."
+            f"OxCGRT indicators; planning replayed every {cfg.replay_every_days} day(s) from "
+            f"{cfg.replay_start} to {cfg.replay_end} ({s.horizon_days}-day horizon); the detailed plan is "
+            f"the one of {head:%Y-%m-%d}."
         ),
         files=files,
         replay_findings=_findings(rp, s.max_growth),

@@ -40,12 +40,16 @@ def _read_scenario(path: Path) -> dict[str, Any]:
     known = {"every", "horizon", "tz", "quantiles", "refit_every", "warning_quantile"}
     unknown = sorted(set(bt) - known)
     if unknown:
-        raise ValidationError(f"unknown key(s) {unknown} in [backtest]; known: {sorted(known)}", file=str(path),
-                              column=unknown[0])
+        raise ValidationError(
+            f"unknown key(s) {unknown} in [backtest]; known: {sorted(known)}",
+            file=str(path),
+            column=unknown[0],
+        )
     fut = raw.get("indicators_future")
     if fut is not None and not isinstance(fut, dict):
-        raise ValidationError("[indicators_future] must be a table of regions", file=str(path),
-                              column="indicators_future")
+        raise ValidationError(
+            "[indicators_future] must be a table of regions", file=str(path), column="indicators_future"
+        )
     return {"backtest": bt, "indicators_future": fut}
 
 
@@ -55,13 +59,20 @@ def backtest_command(
     end: Annotated[str, typer.Option(help="Last forecast origin (local day, YYYY-MM-DD).")],
     out: Annotated[Path, typer.Option(help="Output directory (forecasts.parquet, metrics.csv).")],
     inventory: Annotated[
-        Path | None, typer.Option(help="Inventory CSV: resource_id, kind, region (+ capacity for anticipation).")
+        Path | None,
+        typer.Option(help="Inventory CSV: resource_id, kind, region (+ capacity for anticipation)."),
     ] = None,
-    indicators: Annotated[Path | None, typer.Option(help="Indicators CSV: region, date, name, value.")] = None,
-    covariates: Annotated[Path | None, typer.Option(help="Covariates CSV: resource_id|region, ts, name, value.")] = None,
+    indicators: Annotated[
+        Path | None, typer.Option(help="Indicators CSV: region, date, name, value.")
+    ] = None,
+    covariates: Annotated[
+        Path | None, typer.Option(help="Covariates CSV: resource_id|region, ts, name, value.")
+    ] = None,
     scenario: Annotated[
         Path | None,
-        typer.Option(help="Scenario TOML: a backtest table of defaults, indicators_future.REGION tables of paths."),
+        typer.Option(
+            help="Scenario TOML: a backtest table of defaults, indicators_future.REGION tables of paths."
+        ),
     ] = None,
     every: Annotated[str | None, typer.Option(help="Spacing of origins (default 1d).")] = None,
     horizon: Annotated[str | None, typer.Option(help="Forecast window per origin (default 1d).")] = None,
@@ -76,7 +87,8 @@ def backtest_command(
         int | None, typer.Option("--workers", help="Run on a local Dask cluster of N processes.")
     ] = None,
     scheduler: Annotated[
-        str | None, typer.Option("--scheduler", help="Run on the Dask cluster at this scheduler (tcp://host:8786).")
+        str | None,
+        typer.Option("--scheduler", help="Run on the Dask cluster at this scheduler (tcp://host:8786)."),
     ] = None,
 ) -> None:
     """Rolling-origin backtest: forecasts at each local midnight, scored per resource and lead day."""
@@ -85,15 +97,26 @@ def backtest_command(
     from surgeplan.scale import compute
 
     try:
-        settings: dict[str, Any] = {"every": "1d", "horizon": "1d", "tz": "UTC", "quantiles": "0.1,0.5,0.9",
-                                    "refit_every": 7, "warning_quantile": 0.9}
+        settings: dict[str, Any] = {
+            "every": "1d",
+            "horizon": "1d",
+            "tz": "UTC",
+            "quantiles": "0.1,0.5,0.9",
+            "refit_every": 7,
+            "warning_quantile": 0.9,
+        }
         future = None
         if scenario is not None:
             sc = _read_scenario(scenario)
             settings.update(sc["backtest"])
             future = sc["indicators_future"]
-        for key, value in (("every", every), ("horizon", horizon), ("tz", tz), ("quantiles", quantiles),
-                           ("refit_every", refit_every)):
+        for key, value in (
+            ("every", every),
+            ("horizon", horizon),
+            ("tz", tz),
+            ("quantiles", quantiles),
+            ("refit_every", refit_every),
+        ):
             if value is not None:
                 settings[key] = value
         if isinstance(settings["quantiles"], list):
@@ -107,9 +130,18 @@ def backtest_command(
                 season = model.split("-")[1]
                 factory = lambda q: SeasonalNaive(season, q)
             result = backtest(
-                data["measurements"], data["inventory"], data["indicators"], data["covariates"],
-                start=start, end=end, every=settings["every"], horizon=settings["horizon"], tz=settings["tz"],
-                quantiles=settings["quantiles"], model=factory, refit_every=int(settings["refit_every"]),
+                data["measurements"],
+                data["inventory"],
+                data["indicators"],
+                data["covariates"],
+                start=start,
+                end=end,
+                every=settings["every"],
+                horizon=settings["horizon"],
+                tz=settings["tz"],
+                quantiles=settings["quantiles"],
+                model=factory,
+                refit_every=int(settings["refit_every"]),
                 warning_quantile=float(settings["warning_quantile"]),
                 indicators_future=(lambda origin: future) if future else None,
             )
@@ -120,7 +152,8 @@ def backtest_command(
     summary = summarize(result.metrics)
     if as_json:
         payload = {
-            "forecasts": str(paths["forecasts"]), "metrics": str(paths["metrics"]),
+            "forecasts": str(paths["forecasts"]),
+            "metrics": str(paths["metrics"]),
             "n_forecast_rows": len(result.forecasts),
             "n_resources": int(result.metrics["resource_id"].nunique()),
             "timings_s": {k: round(float(v), 3) for k, v in result.timings.items()},
@@ -129,8 +162,10 @@ def backtest_command(
         typer.echo(json.dumps(payload, indent=2))
         return
     typer.echo(f"wrote {paths['forecasts']} ({len(result.forecasts)} rows) and {paths['metrics']}")
-    typer.echo(f"fits: {int(result.timings['n_fits'])}, fit {result.timings['fit_s']:.1f} s, "
-               f"update {result.timings['update_s']:.1f} s, predict {result.timings['predict_s']:.1f} s")
+    typer.echo(
+        f"fits: {int(result.timings['n_fits'])}, fit {result.timings['fit_s']:.1f} s, "
+        f"update {result.timings['update_s']:.1f} s, predict {result.timings['predict_s']:.1f} s"
+    )
     typer.echo("median over resources, by lead day (MAPE %, MASE, scaled pinball, coverage):")
     typer.echo(summary.round(3).to_string())
     sys.stdout.flush()
@@ -140,13 +175,19 @@ def forecast_command(
     measurements: Annotated[Path, typer.Option(help="Measurements CSV: resource_id, ts, load.")],
     out: Annotated[Path, typer.Option(help="Output file (.parquet or .csv).")],
     inventory: Annotated[Path | None, typer.Option(help="Inventory CSV: resource_id, kind, region.")] = None,
-    indicators: Annotated[Path | None, typer.Option(help="Indicators CSV: region, date, name, value.")] = None,
-    covariates: Annotated[Path | None, typer.Option(help="Covariates CSV: resource_id|region, ts, name, value.")] = None,
+    indicators: Annotated[
+        Path | None, typer.Option(help="Indicators CSV: region, date, name, value.")
+    ] = None,
+    covariates: Annotated[
+        Path | None, typer.Option(help="Covariates CSV: resource_id|region, ts, name, value.")
+    ] = None,
     horizon: Annotated[str, typer.Option(help="Forecast window after the last measurement.")] = "14d",
     quantiles: Annotated[str, typer.Option(help="Quantiles written.")] = "0.5,0.9,0.99",
     busy_hour_period: Annotated[
         str | None,
-        typer.Option("--busy-hour", help="Write the busy hour per period instead of every step: D (day) or W (week)."),
+        typer.Option(
+            "--busy-hour", help="Write the busy hour per period instead of every step: D (day) or W (week)."
+        ),
     ] = None,
 ) -> None:
     """Forecast every resource from its measurements (and indicators, covariates) with quantiles."""
@@ -162,8 +203,9 @@ def forecast_command(
         data = read_inputs(measurements, inventory=inventory, indicators=indicators, covariates=covariates)
         from surgeplan.forecast import ShockForecaster, busy_hour
 
-        model = ShockForecaster(quantiles=qs).fit(data["measurements"], data["inventory"], data["indicators"],
-                                                  data["covariates"])
+        model = ShockForecaster(quantiles=qs).fit(
+            data["measurements"], data["inventory"], data["indicators"], data["covariates"]
+        )
         frame = model.predict(h)
         if busy_hour_period is not None:
             frame = busy_hour(frame, busy_hour_period)

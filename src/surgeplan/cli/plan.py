@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -19,8 +18,10 @@ def _summary_lines(summary: dict) -> list[str]:
     return [
         f"as of {summary['asof']}: {summary['resources']:,} resources dimensioned at {summary['quantile']}, "
         f"{summary['resources_short']:,} short over the horizon",
-        f"{summary['actions']:,} actions ({summary['vital_actions']:,} vital), {summary['modules']:,} modules, "
-        f"cost {summary['cost']:,.0f}" + (f" of a {summary['budget']:,.0f} budget" if summary.get("budget") else ""),
+        f"{summary['actions']:,} actions ({summary['vital_actions']:,} vital), "
+        f"{summary['modules']:,} modules, "
+        f"cost {summary['cost']:,.0f}"
+        + (f" of a {summary['budget']:,.0f} budget" if summary.get("budget") else ""),
         f"{summary['order_now']:,} orders due now or overdue, {summary['late_actions']:,} late/unfunded, "
         f"{summary['resources_short_after_plan']:,} resources still short under the plan "
         f"({summary['temporary_measures']:,} temporary measures)",
@@ -32,12 +33,16 @@ def register(app: typer.Typer) -> None:
 
     @app.command("demo")
     def demo(
-        out: Path = typer.Option(Path("surgeplan-demo"), "--out", help="Output directory (store, report, exports)."),
+        out: Path = typer.Option(
+            Path("surgeplan-demo"), "--out", help="Output directory (store, report, exports)."
+        ),
         replay_start: str = typer.Option("2020-02-24", help="First as-of date of the planning replay."),
         replay_end: str = typer.Option("2020-04-06", help="Last as-of date of the planning replay."),
         every: int = typer.Option(7, help="Days between two as-of dates (1 = daily replanning)."),
-        max_resources: Optional[int] = typer.Option(None, help="Reduce the bundled operator to about N resources."),
-        regions: Optional[str] = typer.Option(None, help="Only these regions, e.g. 'FRA,ITA'."),
+        max_resources: int | None = typer.Option(
+            None, help="Reduce the bundled operator to about N resources."
+        ),
+        regions: str | None = typer.Option(None, help="Only these regions, e.g. 'FRA,ITA'."),
         json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
         workers: int | None = typer.Option(None, "--workers", help=_WORKERS_HELP),
         scheduler: str | None = typer.Option(None, "--scheduler", help=_SCHEDULER_HELP),
@@ -50,9 +55,14 @@ def register(app: typer.Typer) -> None:
         from surgeplan.pipeline import DemoConfig, run_demo
         from surgeplan.scale import compute
 
-        cfg = DemoConfig(out_dir=out, replay_start=replay_start, replay_end=replay_end, replay_every_days=every,
-                         max_resources=max_resources,
-                         regions=tuple(r.strip().upper() for r in regions.split(",")) if regions else None)
+        cfg = DemoConfig(
+            out_dir=out,
+            replay_start=replay_start,
+            replay_end=replay_end,
+            replay_every_days=every,
+            max_resources=max_resources,
+            regions=tuple(r.strip().upper() for r in regions.split(",")) if regions else None,
+        )
         show = no_progress if json_out else rich_progress
         if workers is None and scheduler is None:  # the demo's own local pool (DemoConfig.processes)
             res = run_demo(cfg, progress=show)
@@ -61,18 +71,33 @@ def register(app: typer.Typer) -> None:
                 res = run_demo(cfg, progress=show, executor=executor)
         rp = res.replay
         if json_out:
-            typer.echo(json.dumps({"report": str(res.report), "db": str(res.db), "exports": [str(p) for p in res.exports],
-                                   "headline": rp.headline, "policies": rp.policies.to_dict("records"),
-                                   "summary": res.plan.summary, "timings_s": res.timings}, default=str))
+            typer.echo(
+                json.dumps(
+                    {
+                        "report": str(res.report),
+                        "db": str(res.db),
+                        "exports": [str(p) for p in res.exports],
+                        "headline": rp.headline,
+                        "policies": rp.policies.to_dict("records"),
+                        "summary": res.plan.summary,
+                        "timings_s": res.timings,
+                    },
+                    default=str,
+                )
+            )
             return
         con = Console()
         con.print(f"[bold]{rp.headline}[/bold]")
         for r in rp.policies.itertuples():
-            con.print(f"  {r.policy:<11} short on {r.shortage_resource_days:>6,} resource-days "
-                      f"({r.vital_shortage_resource_days:,} vital), unserved {r.unserved_load_share:.2%}, "
-                      f"{r.orders:,} orders, cost {r.cost:,.0f}")
-        con.print("[bold]Where surgeplan's shortage comes from[/bold]: "
-                  + ", ".join(f"{r.cause} {r.shortage_resource_days:,}" for r in rp.losses.itertuples()))
+            con.print(
+                f"  {r.policy:<11} short on {r.shortage_resource_days:>6,} resource-days "
+                f"({r.vital_shortage_resource_days:,} vital), unserved {r.unserved_load_share:.2%}, "
+                f"{r.orders:,} orders, cost {r.cost:,.0f}"
+            )
+        con.print(
+            "[bold]Where surgeplan's shortage comes from[/bold]: "
+            + ", ".join(f"{r.cause} {r.shortage_resource_days:,}" for r in rp.losses.itertuples())
+        )
         con.print("[bold]Headline plan[/bold]")
         for line in _summary_lines(res.plan.summary):
             con.print("  " + line)
@@ -80,14 +105,22 @@ def register(app: typer.Typer) -> None:
 
     @app.command("plan")
     def plan(
-        scenario: Path = typer.Option(..., "--scenario", help="Scenario TOML (see data/scenarios/plan_example.toml)."),
+        scenario: Path = typer.Option(
+            ..., "--scenario", help="Scenario TOML (see data/scenarios/plan_example.toml)."
+        ),
         db: Path = typer.Option(Path("surgeplan.duckdb"), "--db", help="DuckDB store with your data."),
-        asof: Optional[str] = typer.Option(None, "--asof", help="Planning date (default: scenario, else the day "
-                                                                "after the last measurement)."),
-        out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default: scenario output_dir)."),
+        asof: str | None = typer.Option(
+            None, "--asof", help="Planning date (default: scenario, else the day after the last measurement)."
+        ),
+        out: Path | None = typer.Option(
+            None, "--out", help="Output directory (default: scenario output_dir)."
+        ),
         json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
-        survive: Optional[str] = typer.Option(None, "--survive", help="Failures the plan must survive: n-1, sites, "
-                                                                      "or a SPEC (overrides the scenario's survive)."),
+        survive: str | None = typer.Option(
+            None,
+            "--survive",
+            help="Failures the plan must survive: n-1, sites, or a SPEC (overrides the scenario's survive).",
+        ),
         workers: int | None = typer.Option(None, "--workers", help=_WORKERS_HELP),
         scheduler: str | None = typer.Option(None, "--scheduler", help=_SCHEDULER_HELP),
     ) -> None:
@@ -103,13 +136,21 @@ def register(app: typer.Typer) -> None:
         if out is not None:
             settings.output_dir = out
         with compute(workers, scheduler) as executor:
-            res = run_plan(db, settings, asof, progress=no_progress if json_out else rich_progress,
-                           executor=executor)
+            res = run_plan(
+                db, settings, asof, progress=no_progress if json_out else rich_progress, executor=executor
+            )
         if json_out:
-            typer.echo(json.dumps({"report": str(res.report), "exports": [str(p) for p in res.exports],
-                                   "summary": res.plan.summary}, default=str))
+            typer.echo(
+                json.dumps(
+                    {
+                        "report": str(res.report),
+                        "exports": [str(p) for p in res.exports],
+                        "summary": res.plan.summary,
+                    },
+                    default=str,
+                )
+            )
             return
         for line in _summary_lines(res.plan.summary):
             typer.echo(line)
         typer.echo(f"Report: {res.report.resolve()}")
-

@@ -467,9 +467,17 @@ class ShockForecaster:
             covs = covs.drop_duplicates(["key_type", "key", "ts", "name"], keep="last")
         frames, sources = [], {}
         steps = [self._horizon_steps(horizon, g.cadence_s) for g in self._groups]
-        task = partial(_predicted, opt=opt, cal=self._calibration, tables=self._tables, scen=scen_t,
-                       covs=covs, regime=regime, regime_scen=regime_t,
-                       drivers=self._pooling.drivers)
+        task = partial(
+            _predicted,
+            opt=opt,
+            cal=self._calibration,
+            tables=self._tables,
+            scen=scen_t,
+            covs=covs,
+            regime=regime,
+            regime_scen=regime_t,
+            drivers=self._pooling.drivers,
+        )
         for f, src in executor_map(self.executor, task, self._groups, steps):
             frames.append(f)
             sources.update(src)
@@ -586,8 +594,14 @@ class ShockForecaster:
             groups, opt.min_evidence_days, in_update=False, learned=pooling.learned_pools
         )
         carry_thin(groups, drivers)
-        task = partial(_calibrated, opt=opt, tables=tables, covs=h.covariates, pools=pooling.pools,
-                       full_kinds=pooling.full_kinds)
+        task = partial(
+            _calibrated,
+            opt=opt,
+            tables=tables,
+            covs=h.covariates,
+            pools=pooling.pools,
+            full_kinds=pooling.full_kinds,
+        )
         groups, errors = map(list, zip(*executor_map(self.executor, task, groups), strict=True))
         self._calibration: Calibration = build_tables(groups, errors, opt.quantiles)
         self.calibration_ = self._calibration.report
@@ -605,16 +619,24 @@ def _fitted(g: Group, opt: Options, tables: DriverTables, covs: pd.DataFrame) ->
     return g
 
 
-def _calibrated(g: Group, opt: Options, tables: DriverTables, covs: pd.DataFrame, pools: Any,
-                full_kinds: Any) -> tuple[Group, Any]:
+def _calibrated(
+    g: Group, opt: Options, tables: DriverTables, covs: pd.DataFrame, pools: Any, full_kinds: Any
+) -> tuple[Group, Any]:
     errors = rolling_pass(g, opt, tables, covs)
     _tr.bound_to_pool(g, pools, full_kinds, opt.min_evidence_days)
     g.extrapolate = _tr.full_response_known(g, pools, opt.min_evidence_days)
     return g, errors
 
 
-def _updated(g: Group, sub: pd.DataFrame, unit: Any, opt: Options, tables: DriverTables, covs: pd.DataFrame,
-             cutoff: pd.Timestamp | None) -> Group:
+def _updated(
+    g: Group,
+    sub: pd.DataFrame,
+    unit: Any,
+    opt: Options,
+    tables: DriverTables,
+    covs: pd.DataFrame,
+    cutoff: pd.Timestamp | None,
+) -> Group:
     if sub.empty and cutoff is None:
         return g
     a, t_new, end_utc = append_measurements(g, sub, cutoff)
@@ -624,6 +646,16 @@ def _updated(g: Group, sub: pd.DataFrame, unit: Any, opt: Options, tables: Drive
     return g
 
 
-def _predicted(g: Group, steps: int, opt: Options, cal: Calibration, tables: DriverTables, scen: Any,
-               covs: pd.DataFrame, regime: Any, regime_scen: Any, drivers: Any = None) -> tuple[pd.DataFrame, dict]:
+def _predicted(
+    g: Group,
+    steps: int,
+    opt: Options,
+    cal: Calibration,
+    tables: DriverTables,
+    scen: Any,
+    covs: pd.DataFrame,
+    regime: Any,
+    regime_scen: Any,
+    drivers: Any = None,
+) -> tuple[pd.DataFrame, dict]:
     return predict_group(g, opt, cal, tables, steps, scen, covs, regime, regime_scen, drivers=drivers)

@@ -74,11 +74,19 @@ def project_after_crossing(
     (DataFrame ``region, date, name, value``, {region: 'projected'}): rows only for projected
     regions and for dates after their last observed day; empty when nothing is projected.
     """
-    empty = pd.DataFrame({"region": pd.Series(dtype=object), "date": pd.Series(dtype="datetime64[ns]"),
-                          "name": pd.Series(dtype=object), "value": pd.Series(dtype=float)})
+    empty = pd.DataFrame(
+        {
+            "region": pd.Series(dtype=object),
+            "date": pd.Series(dtype="datetime64[ns]"),
+            "name": pd.Series(dtype=object),
+            "value": pd.Series(dtype=float),
+        }
+    )
     if window_days < 0 or horizon_days < 1 or min_regions < 1:
-        raise SurgeplanError(f"window_days >= 0, horizon_days >= 1 and min_regions >= 1 are needed, got "
-                             f"{window_days}, {horizon_days}, {min_regions}")
+        raise SurgeplanError(
+            f"window_days >= 0, horizon_days >= 1 and min_regions >= 1 are needed, got "
+            f"{window_days}, {horizon_days}, {min_regions}"
+        )
     asof = to_day(asof, "asof")
     if asof is None:
         raise SurgeplanError("asof: a date is needed (the first day not known)")
@@ -99,8 +107,14 @@ def project_after_crossing(
     full = pd.date_range(pd.Timestamp(wide.index.min()), pd.Timestamp(wide.index.max()), freq="D")
     regions = list(starts.index)
     # (days, regions) matrix per indicator on a gap-free daily grid
-    mats = {name: (wide[name].reindex(index=full, columns=regions).to_numpy(float) if name in wide.columns.levels[0]
-                   else np.full((len(full), len(regions)), np.nan)) for name in RESTRICTION_INDICATORS}
+    mats = {
+        name: (
+            wide[name].reindex(index=full, columns=regions).to_numpy(float)
+            if name in wide.columns.levels[0]
+            else np.full((len(full), len(regions)), np.nan)
+        )
+        for name in RESTRICTION_INDICATORS
+    }
     cross = np.asarray((pd.DatetimeIndex(starts.to_numpy()) - full[0]).days, dtype=np.int64)
     frames, how = [], {}
     for r, region in enumerate(regions):  # regions, a few dozen
@@ -134,8 +148,9 @@ def _current(col: np.ndarray) -> float:
     return float(col[np.flatnonzero(np.isfinite(col))[-1]])
 
 
-def _median_path(mat: np.ndarray, r: int, earlier: np.ndarray, cross: np.ndarray, k: np.ndarray,
-                 min_regions: int) -> np.ndarray:
+def _median_path(
+    mat: np.ndarray, r: int, earlier: np.ndarray, cross: np.ndarray, k: np.ndarray, min_regions: int
+) -> np.ndarray:
     """Region ``r``'s projected values of one indicator (``mat``: days x regions) on days ``k``
     after its crossing: the median of the ``earlier`` regions' values ``k`` days after theirs
     (where ``min_regions`` of them cover the day), never below the region's last value.

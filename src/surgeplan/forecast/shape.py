@@ -231,7 +231,11 @@ def pool_shapes(groups: Sequence[Group]) -> dict[str, tuple[int, float, float]]:
 
 
 def choose_shapes(
-    groups: Sequence[Group], opt: Options, tables: DriverTables, covs: pd.DataFrame, fixed: set[str] = frozenset()
+    groups: Sequence[Group],
+    opt: Options,
+    tables: DriverTables,
+    covs: pd.DataFrame,
+    fixed: set[str] = frozenset(),
 ) -> Pooling:
     """Steps 1-4 of the module docstring over every group; returns the kind-level choices.
     Kinds in ``fixed`` keep their learned rule (step 2 skips them)."""

@@ -3,7 +3,8 @@
 A resource whose region has not been hit yet cannot learn its response from its own data. It
 borrows the *long-run* response ``beta / (1 - sum(phi))`` (``phi`` = its autoregressive day
 lags) learned by resources of the same kind in regions hit earlier, per hour of the day, weighted
-by their evidence (days at full restriction, else days of shock seen, capped at 28). The pooled value becomes the prior mean of
+by their evidence (days at full restriction, else days of shock seen, capped at 28). The pooled
+value becomes the prior mean of
 its shock coefficients, converted back through its own lags; the prior standard deviation is the
 between-resource spread of the pool (plus a floor), so its own data, once it has any, overrides
 the pool in proportion to the evidence (a normal-normal hierarchical model, Gelman et al. ch. 5).
@@ -330,7 +331,9 @@ def bound_to_pool(g: Any, pools: dict, full_kinds: set[str], min_evidence: float
     g.beta = shrink_to_pool(g, pools, min_evidence, full_kinds=full_kinds)
     enough = g.evidence >= min_evidence
     was = g.shock_source.astype(str)
-    g.shock_source = np.where(enough, "fitted", np.where(moved | (was != "prior"), "pooled", was)).astype(object)
+    g.shock_source = np.where(enough, "fitted", np.where(moved | (was != "prior"), "pooled", was)).astype(
+        object
+    )
 
 
 def full_response_known(g: Any, pools: dict, min_evidence: float) -> np.ndarray:
