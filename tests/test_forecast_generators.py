@@ -65,7 +65,8 @@ def test_forecast_carries_the_change_to_the_next_country(scored):
 RUNAWAY_NOT_MET = {
     "cases_incidence": "p90/realised daily peak p95 2.51 here (seed 1), 2.66 on seed 0 with history from "
     "6 Jan (benchmarks/RESULTS.md), target <= 2.5; median 1.11: conference bridges fall to x0.4 in "
-    "countries whose incidence crosses after the origin, and the forecaster holds the last incidence (does not project it)",
+    "countries whose incidence crosses after the origin, and the forecaster holds the last incidence "
+    "(does not project it)",
 }
 
 

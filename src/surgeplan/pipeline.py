@@ -380,8 +380,9 @@ def continuity_sweeps(
     note = (
         "Every single resource (N-1) and every service-centre site lost in turn, on the installed "
         f"capacity at each resource's peak {quantile} busy hour of the headline plan; lost load moves to "
-        "the surviving members of its group (links: spread by capacity, as LAG/ECMP hashing does; other kinds: the LP that "
-        "serves vital load first). Files: whatif/whatif.csv, whatif/worst.csv, whatif/flows.csv."
+        "the surviving members of its group (links: spread by capacity, as LAG/ECMP hashing does; "
+        "other kinds: the LP that serves vital load first). Files: whatif/whatif.csv, "
+        "whatif/worst.csv, whatif/flows.csv."
     )
     return whatif_section(res, note=note), files
 
