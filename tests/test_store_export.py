@@ -98,3 +98,22 @@ def test_export_errors(store, tmp_path):
         store.export("measurements", tmp_path / "x.json")
     with pytest.raises(SurgeplanError, match="does not exist"):
         store.export("measurements", tmp_path / "no" / "x.csv")
+
+
+def test_export_tables_writes_whole_files_with_the_usual_mode(tmp_path):
+    """CSV + XLSX of named tables, no temporary left behind, and files as open() would make
+    them (mkstemp alone would leave them private, 0600)."""
+    import os
+
+    from surgeplan.store.export import export_tables
+
+    old = os.umask(0o022)
+    try:
+        paths = export_tables({"a": pd.DataFrame({"x": [1, 2]})}, tmp_path, "plan", {"asof": "2020-03-16"})
+    finally:
+        os.umask(old)
+    assert [p.name for p in paths] == ["plan_a.csv", "plan.xlsx"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.xlsx", "plan_a.csv"]
+    assert all((p.stat().st_mode & 0o777) == 0o644 for p in paths)
+    assert pd.read_csv(paths[0])["x"].tolist() == [1, 2]
+    assert set(pd.read_excel(paths[1], sheet_name=None)) == {"summary", "a"}
