@@ -26,7 +26,7 @@ from surgeplan.errors import SurgeplanError
 from surgeplan.forecast.busy_hour import busy_hour
 from surgeplan.plan import Plan, PlanSettings, load_plan_settings, plan_once
 from surgeplan.plan.once import naive_day
-from surgeplan.plan.replay import Replay, replay
+from surgeplan.plan.replay import Replay, replay, silent_progress
 from surgeplan.store.export import export_tables
 
 __all__ = [
@@ -40,11 +40,6 @@ __all__ = [
 ]
 
 ProgressFactory = Callable[[str, int], contextlib.AbstractContextManager]
-
-
-@contextlib.contextmanager
-def _silent(_label: str, _total: int):
-    yield lambda n=1: None
 
 
 def export_plan(plan: Plan, out_dir: Path, stem: str = "plan") -> list[Path]:
@@ -78,7 +73,7 @@ def run_plan(
     db: str | Path,
     settings: PlanSettings,
     asof: str | pd.Timestamp | None = None,
-    progress: ProgressFactory = _silent,
+    progress: ProgressFactory = silent_progress,
     executor: Any = None,
 ) -> PlanRun:
     """Plan from the data in a store: forecast, dimension, plan, export, report.
@@ -252,7 +247,7 @@ def _local_pool(processes: int):
 
 
 def run_demo(
-    config: DemoConfig | None = None, progress: ProgressFactory = _silent, executor: Any = None
+    config: DemoConfig | None = None, progress: ProgressFactory = silent_progress, executor: Any = None
 ) -> DemoResult:
     """Run the whole demo; see the module docstring (``executor``: as in :func:`run_plan`)."""
     from surgeplan.signals import bundled_indicators

@@ -5,6 +5,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 
+from surgeplan.plan.replay import silent_progress as no_progress  # --json output stays clean
+
+__all__ = ["no_progress", "rich_progress"]
+
 
 def rich_progress(label: str, total: int) -> contextlib.AbstractContextManager[Callable[[int], None]]:
     """A ``rich`` progress bar context yielding ``advance(n=1)``."""
@@ -18,9 +22,3 @@ def rich_progress(label: str, total: int) -> contextlib.AbstractContextManager[C
             yield lambda n=1: prog.advance(task, n)
 
     return bar()
-
-
-@contextlib.contextmanager
-def no_progress(_label: str, _total: int) -> Iterator[Callable[[int], None]]:
-    """No progress bar (``--json`` output stays clean)."""
-    yield lambda n=1: None

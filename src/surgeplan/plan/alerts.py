@@ -83,7 +83,7 @@ def alerts(
         ``too late by N d``).
     """
     inv = prepare_inventory(inventory)
-    asof = _naive_day(asof)
+    asof = naive_day(asof)
     cols = [quantile_column(q) for q in quantiles]
     cols = [c for c in dict.fromkeys(cols) if c in busy_hour.columns]
     frames = []
@@ -179,6 +179,7 @@ def _status(first: pd.Series, order_by: pd.Series, days: np.ndarray) -> np.ndarr
     return status
 
 
-def _naive_day(t: pd.Timestamp | str) -> pd.Timestamp:
+def naive_day(t: pd.Timestamp | str) -> pd.Timestamp:
+    """Midnight of a date-like, as a naive timestamp (UTC wall clock for tz-aware input)."""
     t = pd.Timestamp(t)
     return (t.tz_convert(None) if t.tzinfo else t).normalize()

@@ -15,6 +15,7 @@ import pandas as pd
 from surgeplan import quantiles
 from surgeplan.forecast.busy_hour import busy_hour
 from surgeplan.plan import Plan, make_plan
+from surgeplan.plan.alerts import naive_day
 from surgeplan.plan.settings import PlanSettings
 
 __all__ = [
@@ -26,12 +27,6 @@ __all__ = [
     "plan_on_busy_hour",
     "plan_once",
 ]
-
-
-def naive_day(t: Any) -> pd.Timestamp:
-    """Midnight of a date-like, as a naive timestamp (UTC wall clock for tz-aware input)."""
-    ts = pd.Timestamp(t)
-    return (ts.tz_convert(None) if ts.tzinfo else ts).normalize()
 
 
 def known_before(indicators: pd.DataFrame | None, day: Any) -> pd.DataFrame | None:

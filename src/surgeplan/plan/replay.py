@@ -51,6 +51,7 @@ __all__ = [
     "POLICY_COLUMNS",
     "Replay",
     "headline",
+    "silent_progress",
     "reactive_busy_hour",
     "realized_outcome",
     "replay",
@@ -82,7 +83,8 @@ ProgressFactory = Callable[[str, int], contextlib.AbstractContextManager]
 
 
 @contextlib.contextmanager
-def _silent(_label: str, _total: int):
+def silent_progress(_label: str, _total: int):
+    """No progress report (the default ``progress`` of the library's long jobs)."""
     yield lambda n=1: None
 
 
@@ -221,7 +223,7 @@ def replay(
     *,
     refit_every_days: int = 7,
     evaluate_until: Any = None,
-    progress: ProgressFactory = _silent,
+    progress: ProgressFactory = silent_progress,
     executor: Any = None,
 ) -> Replay:
     """Replay planning on ``asofs`` under the four :data:`POLICIES` and score them.

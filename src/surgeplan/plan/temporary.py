@@ -225,7 +225,7 @@ def _measures(t: pd.DataFrame) -> np.ndarray:
     metric = t["gos_metric"].astype(str).reset_index(drop=True)
     # blocking targets are fractions of a percent: one decimal more than service levels
     gos_text = pd.Series(np.where(metric == "blocking", gos.map("{:.1%}".format), gos.map("{:.0%}".format)))
-    relief = pd.Series([KINDS[k].relief if k in KINDS else "" for k in kind], dtype=object)
+    relief = pd.Series(kind).map({k: v.relief for k, v in KINDS.items()}).fillna("").astype(object)
     short_unit = t["shortfall_unit"].astype(str).str.replace("_", " ").reset_index(drop=True)
     what = f1 + " " + short_unit + " at peak (" + metric.str.replace("_", " ") + " " + gos_text + ")"
     what = what.where(relief == "", what + ": " + relief)
