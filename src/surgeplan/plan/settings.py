@@ -141,7 +141,7 @@ class _Reader:
         try:
             return quantiles.parse(value)
         except SurgeplanError as exc:
-            raise self.fail(key, str(exc)) from None
+            raise SurgeplanError(f"{self.src}: [plan] {key}: {exc}") from None
 
     def quantile_list(self, key: str, value: Any) -> tuple[float, ...]:
         if not isinstance(value, list) or not value:
@@ -235,7 +235,7 @@ def _read_plan_table(src: str, plan: Mapping[str, Any]) -> dict[str, Any]:
         if how == "path":
             out[key] = Path(str(value))
         elif how == "survive":
-            out[key] = survive_setting(value, f"{src}: [plan]")
+            out[key] = survive_setting(value, f"{src}: [plan]".rstrip(":"))
         elif how in ("number", "quantile", "quantile_list"):
             out[key] = getattr(reader, how)(key, value, *args)
         else:
