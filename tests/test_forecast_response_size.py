@@ -83,7 +83,8 @@ def test_pool_centre_resists_extrapolated_fits():
     # the weighted median is log 5 and the spread stays small (hand: MAD of {0 x5, 2.4, 3.7} = 0)
     lr = np.array([np.log(5)] * 5 + [np.log(56), np.log(200)])[:, None] * np.ones((1, 24))
     g = _group(lr, evidence=[20] * 7)
-    centre, sd = tr.kind_pools([g], min_evidence=7.0)["vpn_gateway"]
+    pool = tr.kind_pools([g], min_evidence=7.0)["vpn_gateway"]
+    centre, sd = pool.centre, pool.sd
     np.testing.assert_allclose(centre[:, 0], np.log(5), atol=1e-12)
     assert np.all(sd[:, 0] < 0.1)
     # below min_evidence: not pooled

@@ -24,6 +24,8 @@ def _snapshot(value):
         return value.copy(deep=True)
     if isinstance(value, dict):
         return {k: _snapshot(v) for k, v in value.items()}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a NamedTuple (a response pool)
+        return type(value)(*(_snapshot(v) for v in value))
     if isinstance(value, list | tuple):
         return type(value)(_snapshot(v) for v in value)
     return value

@@ -91,6 +91,16 @@ MIN_HIT_DAYS = 1
 CHUNK = 32
 #: days at the start of the window whose median is the pre-shock level of each day type
 BASELINE_DAYS = 28
+#: fewest region-days under the driver (of a day type) from which the spread is measured
+SPREAD_MIN_DAYS = 4
+#: the spread's sd puts the normal p10-p90 on this quantile of the out-of-region absolute errors
+SPREAD_QUANTILE = 0.8
+_Z80 = 1.2815515655446004  # normal quantile at 0.9: p10-p90 = +/- _Z80 sd
+#: least predictive sd of a size (log): sizes drawn per resource and region differ even when the
+#: regions seen so far agree
+SPREAD_FLOOR = 0.05
+#: sd of a size seen in one region only, as a share of it (log)
+THIN_SD_SHARE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +143,9 @@ class DriverChoice:
     error_none: float
     evidence: str  # 'loro' | 'thin' | 'none'
     decay_seen: bool
+    #: predictive sd of a region's log size not seen yet (working day, weekend): the spread of
+    #: the regions' own sizes, and the part of the weekend size that is still the working day's
+    log_size_sd: tuple[float, float] = (0.0, 0.0)
 
     @property
     def ramp_days(self) -> float:
@@ -157,6 +170,8 @@ class DriverChoice:
             "no_driver_error": self.error_none,
             "evidence": self.evidence,
             "decay_seen": self.decay_seen,
+            "size_sd_weekday": self.log_size_sd[0],
+            "size_sd_weekend": self.log_size_sd[1],
         }
 
 
@@ -573,7 +588,41 @@ def _select_kind(kind, zk, wk, U, scores, cands, reg_list, delays, taus_up, taus
         e_none / n_days,
         evidence,
         seen,
+        size_spread(Xc, zk, wk, (float(b[0, 0]), float(b[0, 1]))),
     )
+
+
+def size_spread(
+    X: np.ndarray, z: np.ndarray, wk: np.ndarray, log_size: tuple[float, float]
+) -> tuple[float, float]:
+    """Predictive sd of the log response of a region not hit yet, (working day, weekend).
+
+    Measured where it happens: each region's daily log change on the days its shaped driver is
+    on (``x >= 0.5``) against the response learned on the *other* regions (leave-one-region-out,
+    as when a country is about to be hit). The sd is the one that puts the normal's p10-p90 on
+    the 80% quantile of those absolute errors (:data:`SPREAD_QUANTILE`): size, delay and shape
+    errors together, as the next region will meet them. With fewer than
+    :data:`SPREAD_MIN_DAYS` such days of a day type in two regions or more, the sizes' spread is
+    not measured: :data:`THIN_SD_SHARE` of the size (working day), and the weekend adds the
+    share of its size that still leans on the working day's (:func:`_slopes`:
+    ``P / (sum x^2 + P)``, ``P`` = :data:`WEEKEND_PRIOR_DAYS`): a response seen on working days
+    only may or may not hold at weekends. At least :data:`SPREAD_FLOOR`.
+    """
+    ok = np.isfinite(z)
+    b_out, _ = _fit_errors(X, z, wk, loro=True)  # (R, 2)
+    wd_size, _ = log_size
+    lean = WEEKEND_PRIOR_DAYS / (float((X * X * (~wk & ok)).sum()) + WEEKEND_PRIOR_DAYS)
+    fallback = (THIN_SD_SHARE * abs(wd_size), float(np.hypot(THIN_SD_SHARE * abs(wd_size), lean * wd_size)))
+    out = []
+    for t, mask in enumerate((wk, ~wk)):
+        on = ok & mask & (X >= 0.5)
+        regions = int((on.sum(-1) > 0).sum())
+        if on.sum() < SPREAD_MIN_DAYS or regions < 2:
+            out.append(max(fallback[t], SPREAD_FLOOR))
+            continue
+        res = np.abs(z - b_out[:, t : t + 1] * X)[on]
+        out.append(max(float(np.quantile(res, SPREAD_QUANTILE)) / _Z80, SPREAD_FLOOR))
+    return out[0], out[1]
 
 
 def _decay(

@@ -28,7 +28,7 @@ import pandas as pd
 from surgeplan.forecast import baseline as _bl
 from surgeplan.forecast import features as _ft
 from surgeplan.forecast import transfer as _tr
-from surgeplan.forecast.driver import Candidate, DriverChoice, select_drivers
+from surgeplan.forecast.driver import THIN_SD_SHARE, Candidate, DriverChoice, select_drivers
 from surgeplan.forecast.state import Group, Options
 
 __all__ = [
@@ -39,8 +39,10 @@ __all__ = [
     "learn_drivers",
     "learned_pools",
     "mapping_columns",
+    "response_spread",
     "stringency_ranges",
     "thin_spread",
+    "timing_spread",
     "with_learned_specs",
 ]
 
@@ -48,8 +50,7 @@ __all__ = [
 WINDOW_DAYS = 120
 #: pool spread (log units) of a size chosen out of region, and of one seen in a single region
 POOL_SD = {"loro": 0.15, "thin": 0.35}
-#: sd of a thinly evidenced response (log units), as a share of its size, at least THIN_SD_MIN
-THIN_SD_SHARE = 0.5
+#: sd of a thinly evidenced response (log units): THIN_SD_SHARE of its size, at least THIN_SD_MIN
 THIN_SD_MIN = 0.15
 
 
@@ -156,7 +157,7 @@ def learned_pools(
         if ch.candidate is None or ch.evidence != evidence:
             continue
         wd, we = ch.log_size
-        out[kind] = (np.tile([we, wd - we], (24, 1)), np.full((24, 2), POOL_SD[ch.evidence]))
+        out[kind] = _tr.Pool(np.tile([we, wd - we], (24, 1)), np.full((24, 2), POOL_SD[ch.evidence]), True)
     return out
 
 
@@ -188,6 +189,51 @@ def thin_spread(g: Group, choices: dict[str, DriverChoice], u_steps: np.ndarray)
             rows = (g.kinds == kind) & ~np.isin(g.regions.astype(str), list(ch.regions_used))
             sd[rows] = max(THIN_SD_SHARE * size, THIN_SD_MIN)
     return sd[:, None] * u_steps
+
+
+def response_spread(
+    g: Group, choices: dict[str, DriverChoice], u_steps: np.ndarray, working: np.ndarray, min_evidence: float
+) -> np.ndarray:
+    """(n, h) log-scale sd of a response carried from the regions hit earlier, at each forecast step.
+
+    The size a region will show is one more draw from the regions' sizes: its predictive sd per
+    day type (:attr:`DriverChoice.log_size_sd`, working day / weekend) times the driver ``u`` at
+    the step. A resource with ``min_evidence`` days of its own keeps the pool's share of its
+    response (:func:`surgeplan.forecast.transfer.shrink_to_pool`: ``k / (n + k)``), and that share
+    of the spread. Kinds whose driver was chosen out of region only (``'loro'``); thin evidence
+    is :func:`thin_spread`'s.
+
+    Parameters
+    ----------
+    u_steps : (n, h) driver at each step (0-1).
+    working : (n, h) bool, the step is on a working day of the resource's region.
+    min_evidence : days of shock (``u >= 0.5``) from which a resource's own response counts.
+    """
+    sd = np.zeros(u_steps.shape)
+    for kind, ch in choices.items():
+        if ch.evidence != "loro":
+            continue
+        rows = g.kinds == kind
+        sd[rows] = np.where(working[rows], ch.log_size_sd[0], ch.log_size_sd[1])
+    ev = np.asarray(g.evidence, float)
+    pool_share = np.where(ev < min_evidence, 1.0, _tr.EVIDENCE_CAP / (ev + _tr.EVIDENCE_CAP))
+    return sd * pool_share[:, None] * u_steps
+
+
+def timing_spread(
+    g: Group, choices: dict[str, DriverChoice], du: np.ndarray, working: np.ndarray
+) -> np.ndarray:
+    """(n, h) log-scale sd of the response's timing: the chosen delay is one of a day-resolution
+    search, so the response a day earlier or later is as plausible. Half the difference of the
+    two drivers (``du`` = driver one day early minus one day late) times the kind's log size per
+    day type: nothing once the response has levelled off, most on the steepest day of a ramp."""
+    size = np.zeros(du.shape)
+    for kind, ch in choices.items():
+        if ch.candidate is None or ch.evidence == "none":
+            continue
+        rows = g.kinds == kind
+        size[rows] = np.where(working[rows], abs(ch.log_size[0]), abs(ch.log_size[1]))
+    return 0.5 * size * np.abs(du)
 
 
 def driver_table(choices: dict[str, DriverChoice]) -> pd.DataFrame:

@@ -24,11 +24,11 @@ from surgeplan.forecast import features as _ft
 from surgeplan.forecast.calibration import combine, z_quantiles
 from surgeplan.forecast.future import Regime
 from surgeplan.forecast.intensity import DriverTables, intensity
-from surgeplan.forecast.learned import thin_spread
+from surgeplan.forecast.learned import response_spread, thin_spread, timing_spread
 from surgeplan.forecast.paths import forecast_log, long_run_denominator, naive_week
 from surgeplan.forecast.state import Calibration, Group, Options
 
-__all__ = ["GRID", "cap_idle_spread", "online_multiplier", "predict_group"]
+__all__ = ["GRID", "cap_idle_spread", "online_multiplier", "predict_group", "with_response_spread"]
 
 #: probability grid of the predictive distribution (mean, mixtures)
 GRID = np.linspace(0.005, 0.995, 99)
@@ -71,14 +71,28 @@ def _regime_shift(g, opt, tables, regime: Regime, regime_scen, utc, widx, hw, ml
     return _Shift(prob, np.nan_to_num(shift), shift_sd)
 
 
-def _thin_sd(g: Group, tables: DriverTables, scen, widx: np.ndarray, drivers: dict) -> np.ndarray:
-    """(n, h) extra log sd of thinly evidenced responses at each forecast step."""
+def _response_sd(
+    g: Group, opt: Options, tables: DriverTables, scen, widx: np.ndarray, drivers: dict
+) -> np.ndarray:
+    """(n, h) log sd of the response carried to each forecast step: its size is not known until
+    the region shows it (:func:`learned.response_spread`, :func:`learned.thin_spread`)."""
     d0 = g.wall_days(int(widx.min()), int(widx.min()) + 1)[0]
     d1 = g.wall_days(int(widx.max()), int(widx.max()) + 1)[-1]
     span = np.arange(d0, d1 + 1, dtype="datetime64[D]")
     u, _ = intensity(g, tables, None, span, g.shock_lag, g.shock_tau, scen)
     pos = (g.w0.astype("datetime64[D]") + widx // g.p - d0).astype(np.int64)
-    return thin_spread(g, drivers, u[:, pos])
+    working = np.zeros((g.n, len(span)), bool)
+    for region in pd.unique(g.regions):  # regions of the group, few
+        rr = g.regions == region
+        wd = _ft.working_week_day(region or None, span) < 5
+        working[rr] = (wd & ~_ft.region_holidays(region or None, span))[None, :]
+    # the shape is chosen to the day: a response one day earlier or later is as plausible
+    early, _ = intensity(g, tables, None, span, np.maximum(g.shock_lag - 1, 0), g.shock_tau, scen)
+    late, _ = intensity(g, tables, None, span, g.shock_lag + 1, g.shock_tau, scen)
+    u_steps, wk = u[:, pos], working[:, pos]
+    carried = response_spread(g, drivers, u_steps, wk, opt.min_evidence_days)
+    timing = timing_spread(g, drivers, early[:, pos] - late[:, pos], wk)
+    return np.sqrt(carried**2 + timing**2 + thin_spread(g, drivers, u_steps) ** 2)
 
 
 def _mix(zq, zgrid, quantiles, scale, mix: _Shift) -> np.ndarray:
@@ -156,21 +170,26 @@ def predict_group(
         ml = combine(cal, g.kinds, ml, naive_week(g, g.t_obs, widx, u, span[0]), lead)
     sd = np.sqrt(g.sigma2[:, g.block_of(widx)])
     scale = sd * online_multiplier(g.v / cal.unit(g.kinds), lead, opt.scale_halflife_days)
-    if drivers and any(ch.evidence == "thin" for ch in drivers.values()):
-        scale = np.hypot(scale, _thin_sd(g, tables, scen, widx, drivers))
     zq = z_quantiles(cal, opt.quantiles, g.kinds, lead)  # (n, h, nq)
     zgrid = z_quantiles(cal, opt.quantiles, g.kinds, lead, grid=GRID)  # (n, h, 99)
     if mix is not None:
         zq = _mix(zq, zgrid, opt.quantiles, scale, mix)
+    centre = zgrid[..., len(GRID) // 2] * scale  # the noise law's median (log, from ml + mu)
+    dev = zq * scale[..., None]
+    if drivers and any(ch.evidence in ("thin", "loro") for ch in drivers.values()):
+        resp = _response_sd(g, opt, tables, scen, widx, drivers)
+        dev = with_response_spread(dev, centre, resp, opt.quantiles)
     cols = {
-        _ft.quantile_column(q): np.exp(ml + g.mu[:, None] + zq[..., j] * scale) - g.c[:, None]
+        _ft.quantile_column(q): np.exp(ml + g.mu[:, None] + dev[..., j]) - g.c[:, None]
         for j, q in enumerate(opt.quantiles)
     }
+    # the mean is taken at the carried response: the size's spread is symmetric in log and would
+    # move the mean by up to exp(sd^2 / 2), 2x for a size two regions disagree on, not a forecast
     mean = _winsorized_mean(g, ml, zgrid, scale, mix)
     # the median of the law the columns come from (a regime mixture moves it too)
     median = cols.get("p50")
     if median is None:
-        median = np.exp(ml + g.mu[:, None] + zgrid[..., len(GRID) // 2] * scale) - g.c[:, None]
+        median = np.exp(ml + g.mu[:, None] + centre) - g.c[:, None]
     qs = sorted(opt.quantiles)
     upper = [cols[_ft.quantile_column(q)] for q in qs if q > 0.5] + [mean]
     cap_idle_spread(median, upper, widx // g.p, g.p)
@@ -187,6 +206,22 @@ def predict_group(
     )
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
     return frame, src
+
+
+def with_response_spread(dev: np.ndarray, centre: np.ndarray, resp_sd: np.ndarray, quantiles) -> np.ndarray:
+    """(n, h, nq) log deviations of the quantiles once the response's own spread is added.
+
+    The calibrated law (``dev``: quantile minus ``ml + mu``, ``centre`` its median) describes the
+    noise around a known response; the size and timing of a response carried from other regions
+    (``resp_sd``, log sd, :func:`_response_sd`) is an independent normal term. Each quantile's
+    distance to the median and the normal's at the same probability add in quadrature (exact
+    for two normals). The response's spread does not grow with the lead as the noise law's
+    calibrated quantiles do: it is one unknown size, not an accumulation of daily errors.
+    """
+    qn = ndtri(np.asarray(quantiles, float))
+    spread = resp_sd[..., None] * qn
+    out = centre[..., None] + np.sign(qn) * np.hypot(dev - centre[..., None], spread)
+    return np.where(np.isfinite(out), out, dev)
 
 
 def cap_idle_spread(median: np.ndarray, upper: list[np.ndarray], day: np.ndarray, steps_per_day: int) -> None:

@@ -26,11 +26,15 @@ References
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from surgeplan.forecast import features as _ft
+
 __all__ = [
+    "Pool",
     "apply_to_prior",
     "apply_to_state",
     "block_hours",
@@ -44,9 +48,25 @@ __all__ = [
 ]
 
 _SD_FLOOR = 0.05
-_EVIDENCE_CAP = 28.0
+#: most days of evidence a resource weighs in a pool; the pool's weight in days when shrinking
+EVIDENCE_CAP = 28.0
 #: restriction intensity from which a day is direct evidence of the response at full restriction
 FULL_INTENSITY = 0.9
+
+
+class Pool(NamedTuple):
+    """A kind's pooled response: ``centre`` and ``sd`` (24, 2) per hour of the day, (weekend size,
+    working-day extra) in log at full intensity.
+
+    ``load_space``: the centre is the log multiple of the *load* (a driver learned on daily load,
+    :func:`surgeplan.forecast.learned.learned_pools`), which each resource converts to its started
+    log ``log(load + c)`` hour by hour (:func:`_to_started_log`); otherwise it is already in that
+    scale (pooled from fitted coefficients, :func:`kind_pools`).
+    """
+
+    centre: np.ndarray
+    sd: np.ndarray
+    load_space: bool = False
 
 
 def block_hours(g: Any) -> np.ndarray:
@@ -129,7 +149,7 @@ def kind_pools(
         if not hit.any():
             continue
         lr, _ = _long_run(g)
-        w = np.minimum(_response_evidence(g, full_kinds), _EVIDENCE_CAP)  # (n,)
+        w = np.minimum(_response_evidence(g, full_kinds), EVIDENCE_CAP)  # (n,)
         hit = hit & (w > 0)
         hours = block_hours(g)
         onehot = (hours[:, None] == np.arange(24)[None, :]).astype(float)  # (nb, 24)
@@ -153,7 +173,7 @@ def kind_pools(
         s_all = 1.4826 * _weighted_quantile(np.abs(v - c_all).transpose(1, 0, 2).reshape(-1, 2), flat_w, 0.5)
         centre = np.where(np.isfinite(centre), centre, c_all[None])
         spread = np.where(np.isfinite(spread), spread, s_all[None])
-        pools[kind] = (centre, np.sqrt(np.nan_to_num(spread) ** 2 + _SD_FLOOR**2))
+        pools[kind] = Pool(centre, np.sqrt(np.nan_to_num(spread) ** 2 + _SD_FLOOR**2))
     return pools
 
 
@@ -206,11 +226,61 @@ def _pooled_values(g: Any, rows: np.ndarray, pools: dict) -> tuple[np.ndarray, n
         if kind not in pools:
             continue
         sel = g.kinds[rows] == kind
-        pm, ps = pools[kind]
-        m[sel] = pm[hours][None] * denom[rows[sel]][..., None]
-        s[sel] = ps[hours][None] * denom[rows[sel]][..., None]
+        pool = pools[kind]
+        centre = np.broadcast_to(pool.centre[hours][None], (int(sel.sum()), g.nb, 2))
+        if getattr(pool, "load_space", False):
+            centre = _to_started_log(centre, _load_over_shift(g, rows[sel]))
+        m[sel] = centre * denom[rows[sel]][..., None]
+        s[sel] = pool.sd[hours][None] * denom[rows[sel]][..., None]
         ok[sel] = True
     return m, s, ok
+
+
+def _load_over_shift(g: Any, rows: np.ndarray) -> np.ndarray:
+    """(len(rows), nb, 2) typical load over the log shift ``c`` per intra-day block, (weekend,
+    working day): the median over the days before any shock (``u < 0.5``); inf where ``c = 0``."""
+    D = g.zraw.shape[1] // g.p
+    c = g.c[rows]
+    with np.errstate(over="ignore"):
+        load = np.exp(g.zraw[rows, : D * g.p] + g.mu[rows, None]) - c[:, None]
+    load = load.reshape(len(rows), D, g.nb, g.r)
+    days = g.wall_days(0, D * g.p)
+    calm = np.ones((len(rows), D), bool)
+    if getattr(g, "evidence_daily", None) is not None:
+        calm = np.asarray(g.evidence_daily[rows, :D]) <= 0
+    work = np.zeros((len(rows), D), bool)
+    for region in np.unique(g.regions[rows].astype(str)):  # regions of the rows, few
+        rr = g.regions[rows].astype(str) == region
+        wd = _ft.working_week_day(region or None, days) < 5
+        work[rr] = (wd & ~_ft.region_holidays(region or None, days))[None, :]
+    out = np.full((len(rows), g.nb, 2), np.inf)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # blocks never seen calm
+        block = np.nanmean(load, -1)  # (n, D, nb)
+        for t, mask in enumerate((~work, work)):
+            sel = (calm & mask)[..., None]
+            typical = np.nanmedian(np.where(sel, block, np.nan), axis=1)  # (n, nb)
+            ratio = typical / np.where(c > 0, c, np.nan)[:, None]
+            out[..., t] = np.where(c[:, None] > 0, ratio, np.inf)
+    return np.where(np.isfinite(out) | np.isposinf(out), out, np.inf)
+
+
+def _to_started_log(centre: np.ndarray, ratio: np.ndarray) -> np.ndarray:
+    """(n, nb, 2) (weekend, working-day extra) from log multiples of the load to the started log.
+
+    A load ``L`` multiplied by ``m`` moves ``log(L + c)`` by ``log((r m + 1) / (r + 1))``,
+    ``r = L / c``: the full ``log m`` where the load is far above ``c`` (busy hours), less at
+    idle hours. Carried unconverted, a x8 conference-bridge response put weekend hours (load
+    about ``c``) at 2-3x the load that came.
+    """
+    r = np.clip(ratio, 0.0, None)
+    we, wd = centre[..., 0], centre[..., 0] + centre[..., 1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        we_c = np.where(np.isinf(r[..., 0]), we, np.log((r[..., 0] * np.exp(we) + 1.0) / (r[..., 0] + 1.0)))
+        wd_c = np.where(np.isinf(r[..., 1]), wd, np.log((r[..., 1] * np.exp(wd) + 1.0) / (r[..., 1] + 1.0)))
+    we_c = np.where(np.isfinite(we_c), we_c, we)
+    wd_c = np.where(np.isfinite(wd_c), wd_c, wd)
+    return np.stack([we_c, wd_c - we_c], axis=-1)
 
 
 def apply_to_prior(g: Any, pools: dict, rows: np.ndarray | None = None) -> None:
@@ -246,7 +316,7 @@ def apply_to_state(g: Any, pools: dict, min_evidence: float | None = None) -> No
 
 
 def shrink_to_pool(
-    g: Any, pools: dict, min_evidence: float, k: float = _EVIDENCE_CAP, full_kinds: set[str] | None = None
+    g: Any, pools: dict, min_evidence: float, k: float = EVIDENCE_CAP, full_kinds: set[str] | None = None
 ) -> np.ndarray:
     """Shrink the shock response of resources with evidence toward their kind's pool.
 
