@@ -91,6 +91,8 @@ MIN_HIT_DAYS = 1
 CHUNK = 32
 #: days at the start of the window whose median is the pre-shock level of each day type
 BASELINE_DAYS = 28
+#: noise units (sd of a two-day difference) within which a response at its plateau is level
+LEVEL_NOISE = 2.0
 #: fewest region-days under the driver (of a day type) from which the spread is measured
 SPREAD_MIN_DAYS = 4
 #: the spread's sd puts the normal p10-p90 on this quantile of the out-of-region absolute errors
@@ -146,6 +148,11 @@ class DriverChoice:
     #: predictive sd of a region's log size not seen yet (working day, weekend): the spread of
     #: the regions' own sizes, and the part of the weekend size that is still the working day's
     log_size_sd: tuple[float, float] = (0.0, 0.0)
+    #: most days any region has been seen under the shaped driver (``x >= 0.5``): how far into a
+    #: response the size and shape were seen
+    exposure_days: int = 0
+    #: the response was seen level (:func:`levelled`): carried as a level beyond the exposure
+    levelled: bool = False
 
     @property
     def ramp_days(self) -> float:
@@ -172,6 +179,8 @@ class DriverChoice:
             "decay_seen": self.decay_seen,
             "size_sd_weekday": self.log_size_sd[0],
             "size_sd_weekend": self.log_size_sd[1],
+            "exposure_days": self.exposure_days,
+            "levelled": self.levelled,
         }
 
 
@@ -589,7 +598,31 @@ def _select_kind(kind, zk, wk, U, scores, cands, reg_list, delays, taus_up, taus
         evidence,
         seen,
         size_spread(Xc, zk, wk, (float(b[0, 0]), float(b[0, 1]))),
+        int(((Xc >= 0.5) & ok).sum(-1).max()),
+        levelled(Xc, zk, wk, b[0], noise),
     )
+
+
+def levelled(X: np.ndarray, z: np.ndarray, wk: np.ndarray, b: np.ndarray, noise: float) -> bool:
+    """Was the response seen level? In some region, the last two observed working days at the
+    shape's plateau (``x >= 0.9``; weekends may answer otherwise) moved by less than
+    :data:`LEVEL_NOISE` sd of a two-day difference of noise, beyond what the shape moves: the
+    data agree the response stopped moving. A ramp fitted with too short a rise (x8 over 10
+    days, seen for 4, looks like a quick x3) still climbs about 0.2 a day in log and is not level.
+
+    ``b``: (working day, weekend) slopes; ``noise``: robust sd of the pre-shock daily log change.
+    """
+    ok = np.isfinite(z)
+    tol = LEVEL_NOISE * np.sqrt(2.0) * noise
+    for r in range(X.shape[0]):  # regions, few
+        days = np.flatnonzero((X[r] >= 0.9) & ok[r] & wk[r])
+        if len(days) < 2:
+            continue
+        prev, last = days[-2], days[-1]
+        moved = (z[r, last] - z[r, prev]) - b[0] * (X[r, last] - X[r, prev])
+        if abs(float(moved)) <= tol:
+            return True
+    return False
 
 
 def size_spread(

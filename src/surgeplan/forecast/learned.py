@@ -36,6 +36,7 @@ __all__ = [
     "assign_specs",
     "carry_thin",
     "driver_table",
+    "exposure_spread",
     "learn_drivers",
     "learned_pools",
     "mapping_columns",
@@ -52,6 +53,8 @@ WINDOW_DAYS = 120
 POOL_SD = {"loro": 0.15, "thin": 0.35}
 #: sd of a thinly evidenced response (log units): THIN_SD_SHARE of its size, at least THIN_SD_MIN
 THIN_SD_MIN = 0.15
+#: sd (days) of an onset uniform within the day the delay search chose
+_ONSET_SD_DAYS = 1.0 / np.sqrt(12.0)
 
 
 def _daily(g: Group) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -223,17 +226,49 @@ def response_spread(
 def timing_spread(
     g: Group, choices: dict[str, DriverChoice], du: np.ndarray, working: np.ndarray
 ) -> np.ndarray:
-    """(n, h) log-scale sd of the response's timing: the chosen delay is one of a day-resolution
-    search, so the response a day earlier or later is as plausible. Half the difference of the
-    two drivers (``du`` = driver one day early minus one day late) times the kind's log size per
-    day type: nothing once the response has levelled off, most on the steepest day of a ramp."""
+    """(n, h) log-scale sd of the response's timing.
+
+    The delay is chosen to the day (:data:`surgeplan.forecast.driver.DELAYS`): the onset lies
+    anywhere in that day, uniform, an sd of ``1 / sqrt(12)`` day. Times the driver's slope
+    (``du`` = driver one day early minus one day late, i.e. twice the slope per day) and the
+    kind's log size per day type: nothing once the response has levelled off, most on the
+    steepest day of a ramp.
+    """
     size = np.zeros(du.shape)
     for kind, ch in choices.items():
         if ch.candidate is None or ch.evidence == "none":
             continue
         rows = g.kinds == kind
         size[rows] = np.where(working[rows], abs(ch.log_size[0]), abs(ch.log_size[1]))
-    return 0.5 * size * np.abs(du)
+    return _ONSET_SD_DAYS * size * 0.5 * np.abs(du)
+
+
+def exposure_spread(
+    g: Group, choices: dict[str, DriverChoice], days_on: np.ndarray, u_steps: np.ndarray, working: np.ndarray
+) -> np.ndarray:
+    """(n, h) log-scale sd of a response carried further into a shock than any region was seen.
+
+    The size and shape were measured on at most ``exposure_days`` days under the driver: a step
+    ``k`` days into its region's response, beyond them, is an extrapolation of the shape (a ramp
+    seen for 4 days may go on for 10; a rise may fade), unless it was seen level
+    (:attr:`DriverChoice.levelled`): a level is carried as a level. Its sd grows from 0 at ``exposure_days``
+    to :data:`THIN_SD_SHARE` of the log size at twice that, the thin-evidence rule applied along
+    the time axis, times the driver.
+
+    Parameters
+    ----------
+    days_on : (n, h) days the resource's shaped driver has been on (``x >= 0.5``) up to the step.
+    """
+    sd = np.zeros(u_steps.shape)
+    for kind, ch in choices.items():
+        if ch.candidate is None or ch.evidence == "none" or ch.levelled:
+            continue
+        rows = g.kinds == kind
+        size = np.where(working[rows], abs(ch.log_size[0]), abs(ch.log_size[1]))
+        seen = max(ch.exposure_days, 1)
+        beyond = np.clip((days_on[rows] - seen) / seen, 0.0, 1.0)
+        sd[rows] = THIN_SD_SHARE * size * beyond
+    return sd * u_steps
 
 
 def driver_table(choices: dict[str, DriverChoice]) -> pd.DataFrame:

@@ -24,7 +24,12 @@ from surgeplan.forecast import features as _ft
 from surgeplan.forecast.calibration import combine, z_quantiles
 from surgeplan.forecast.future import Regime
 from surgeplan.forecast.intensity import DriverTables, intensity
-from surgeplan.forecast.learned import response_spread, thin_spread, timing_spread
+from surgeplan.forecast.learned import (
+    exposure_spread,
+    response_spread,
+    thin_spread,
+    timing_spread,
+)
 from surgeplan.forecast.paths import forecast_log, long_run_denominator, naive_week
 from surgeplan.forecast.state import Calibration, Group, Options
 
@@ -37,6 +42,8 @@ GRID = np.linspace(0.005, 0.995, 99)
 #: (near-idle hours, a large online scale just after a shock): measured on a conference bridge 4
 #: weeks ahead, a busy-hour mean of 20,000 with p90 at 150
 MEAN_WINSOR = 0.10
+#: days before the origin read to count how long each region has been under its driver
+_EXPOSURE_LOOKBACK_DAYS = 90
 #: bounds of the online scale relative to its calibrated unit (variance ratio): x0.5 to x4 in sd
 _SCALE_RATIO = (0.25, 16.0)
 
@@ -78,9 +85,10 @@ def _response_sd(
     the region shows it (:func:`learned.response_spread`, :func:`learned.thin_spread`)."""
     d0 = g.wall_days(int(widx.min()), int(widx.min()) + 1)[0]
     d1 = g.wall_days(int(widx.max()), int(widx.max()) + 1)[-1]
-    span = np.arange(d0, d1 + 1, dtype="datetime64[D]")
+    # from before the origin: how many days each region has been under its driver
+    span = np.arange(d0 - _EXPOSURE_LOOKBACK_DAYS, d1 + 1, dtype="datetime64[D]")
     u, _ = intensity(g, tables, None, span, g.shock_lag, g.shock_tau, scen)
-    pos = (g.w0.astype("datetime64[D]") + widx // g.p - d0).astype(np.int64)
+    pos = (g.w0.astype("datetime64[D]") + widx // g.p - span[0]).astype(np.int64)
     working = np.zeros((g.n, len(span)), bool)
     for region in pd.unique(g.regions):  # regions of the group, few
         rr = g.regions == region
@@ -90,9 +98,12 @@ def _response_sd(
     early, _ = intensity(g, tables, None, span, np.maximum(g.shock_lag - 1, 0), g.shock_tau, scen)
     late, _ = intensity(g, tables, None, span, g.shock_lag + 1, g.shock_tau, scen)
     u_steps, wk = u[:, pos], working[:, pos]
+    days_on = np.cumsum(u >= 0.5, axis=1)[:, pos]
     carried = response_spread(g, drivers, u_steps, wk, opt.min_evidence_days)
     timing = timing_spread(g, drivers, early[:, pos] - late[:, pos], wk)
-    return np.sqrt(carried**2 + timing**2 + thin_spread(g, drivers, u_steps) ** 2)
+    exposure = exposure_spread(g, drivers, days_on, u_steps, wk)
+    thin = thin_spread(g, drivers, u_steps)
+    return np.sqrt(carried**2 + timing**2 + exposure**2 + thin**2)
 
 
 def _mix(zq, zgrid, quantiles, scale, mix: _Shift) -> np.ndarray:
