@@ -13,7 +13,9 @@ For each generator (scoring in ``tests/generators/scoring.py``):
   the first one;
 * **no runaway**: a 42-day forecast made 8 days after the first crossing has a p90 daily peak
   within [0.9, 1.6] x the realised peak in the median over resources and days 8-42, and
-  <= 2.5 x at the 95th percentile.
+  <= 2.5 x at the 95th percentile;
+* **honest intervals**: over the carried-share forecasts (every resource of the countries scored,
+  hours of days 1-14), the measured load is inside p10-p90 75-85% of the time.
 
 One resource per (country, kind) and history from February: a few seconds per fit, about 40 fits.
 """
@@ -68,6 +70,25 @@ RUNAWAY_NOT_MET = {
     "countries whose incidence crosses after the origin, and the forecaster holds the last incidence "
     "(does not project it)",
 }
+
+
+#: measured, not met (benchmarks/RESULTS.md): responses no region has shown yet at the origin
+COVERAGE_NOT_MET = {
+    "links_fall": "p10-p90 coverage 71% (seed 1): voice rises x1.3 seven days after the stay-at-home "
+    "order; forecasts made the day after a country crosses come before any country showed it (the "
+    "driver is 'none', nothing widens), 30% of those hours are above p90 at leads 10-14",
+    "cases_incidence": "p10-p90 coverage 73% (seed 1): contact centres respond 5 days after the "
+    "incidence threshold and conference bridges fall over 10 days; the origins a day after a crossing "
+    "have seen 0-2 days of either, leads 4-7 and 12-14 cover 63-72%",
+}
+
+
+def test_intervals_are_honest_through_the_transfer(scored, request):
+    name, _, table, _ = scored
+    if name in COVERAGE_NOT_MET:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=COVERAGE_NOT_MET[name]))
+    cov = sc.coverage(table)
+    assert 0.75 <= cov <= 0.85, f"{name}: p10-p90 coverage {cov:.3f}"
 
 
 def test_no_runaway_after_the_response_levels_off(scored, request):

@@ -153,6 +153,9 @@ class DriverChoice:
     exposure_days: int = 0
     #: the response was seen level (:func:`levelled`): carried as a level beyond the exposure
     levelled: bool = False
+    #: sd (days) of the response's onset: the delays the selection's errors do not tell apart,
+    #: and the day the chosen one stands for (:func:`onset_sd`)
+    onset_sd_days: float = 0.0
 
     @property
     def ramp_days(self) -> float:
@@ -181,6 +184,7 @@ class DriverChoice:
             "size_sd_weekend": self.log_size_sd[1],
             "exposure_days": self.exposure_days,
             "levelled": self.levelled,
+            "onset_sd_days": self.onset_sd_days,
         }
 
 
@@ -600,7 +604,25 @@ def _select_kind(kind, zk, wk, U, scores, cands, reg_list, delays, taus_up, taus
         size_spread(Xc, zk, wk, (float(b[0, 0]), float(b[0, 1]))),
         int(((Xc >= 0.5) & ok).sum(-1).max()),
         levelled(Xc, zk, wk, b[0], noise),
+        onset_sd((loro if evidence == "loro" else inside)[ci, :, ai], np.asarray(delays, float), noise),
     )
+
+
+def onset_sd(err: np.ndarray, delays: np.ndarray, noise: float) -> float:
+    """sd (days) of the response's onset from the selection's errors along the delay axis.
+
+    The errors are sums of absolute daily errors: a Laplace likelihood of scale about ``noise``
+    (the pre-shock daily log noise), so delay ``l`` weighs ``exp(-(err_l - err_min) / noise)``.
+    The sd of the delays under these weights, with the day the delay stands for (uniform:
+    ``1 / 12`` day squared): a delay the data pin down gives ``1 / sqrt(12)`` day, delays the
+    first days of a shock cannot tell apart give their spread.
+    """
+    ok = np.isfinite(err)
+    if not ok.any():
+        return float(np.sqrt(1.0 / 12.0))
+    w = np.where(ok, np.exp(-(np.where(ok, err, np.inf) - err[ok].min()) / max(noise, 1e-6)), 0.0)
+    mean = float(np.sum(w * delays) / w.sum())
+    return float(np.sqrt(np.sum(w * (delays - mean) ** 2) / w.sum() + 1.0 / 12.0))
 
 
 def levelled(X: np.ndarray, z: np.ndarray, wk: np.ndarray, b: np.ndarray, noise: float) -> bool:

@@ -40,6 +40,7 @@ __all__ = [
     "learn_drivers",
     "learned_pools",
     "mapping_columns",
+    "onset_shift_days",
     "response_spread",
     "stringency_ranges",
     "thin_spread",
@@ -223,24 +224,36 @@ def response_spread(
     return sd * pool_share[:, None] * u_steps
 
 
+def onset_shift_days(g: Group, choices: dict[str, DriverChoice]) -> np.ndarray:
+    """(n,) whole days to move each resource's onset either way: its kind's onset sd, rounded up."""
+    shift = np.ones(g.n, np.int64)
+    for kind, ch in choices.items():
+        if ch.candidate is not None and ch.evidence != "none":
+            shift[g.kinds == kind] = max(1, int(np.ceil(ch.onset_sd_days)))
+    return shift
+
+
 def timing_spread(
     g: Group, choices: dict[str, DriverChoice], du: np.ndarray, working: np.ndarray
 ) -> np.ndarray:
     """(n, h) log-scale sd of the response's timing.
 
-    The delay is chosen to the day (:data:`surgeplan.forecast.driver.DELAYS`): the onset lies
-    anywhere in that day, uniform, an sd of ``1 / sqrt(12)`` day. Times the driver's slope
-    (``du`` = driver one day early minus one day late, i.e. twice the slope per day) and the
-    kind's log size per day type: nothing once the response has levelled off, most on the
-    steepest day of a ramp.
+    The onset is known to :attr:`DriverChoice.onset_sd_days` (the delays the selection could not
+    tell apart, and the day the chosen one stands for). ``du``: the driver with the onset moved
+    :func:`onset_shift_days` earlier minus later; half of it per shift day is the driver's slope,
+    times the onset sd and the kind's log size per day type: nothing once the response has
+    levelled off, most on the steepest days of a ramp.
     """
     size = np.zeros(du.shape)
+    per_day = np.zeros(g.n)
+    shift = onset_shift_days(g, choices)
     for kind, ch in choices.items():
         if ch.candidate is None or ch.evidence == "none":
             continue
         rows = g.kinds == kind
         size[rows] = np.where(working[rows], abs(ch.log_size[0]), abs(ch.log_size[1]))
-    return _ONSET_SD_DAYS * size * 0.5 * np.abs(du)
+        per_day[rows] = max(ch.onset_sd_days, _ONSET_SD_DAYS) / shift[rows]
+    return size * 0.5 * np.abs(du) * per_day[:, None]
 
 
 def exposure_spread(

@@ -26,6 +26,7 @@ from surgeplan.forecast.future import Regime
 from surgeplan.forecast.intensity import DriverTables, intensity
 from surgeplan.forecast.learned import (
     exposure_spread,
+    onset_shift_days,
     response_spread,
     thin_spread,
     timing_spread,
@@ -94,9 +95,10 @@ def _response_sd(
         rr = g.regions == region
         wd = _ft.working_week_day(region or None, span) < 5
         working[rr] = (wd & ~_ft.region_holidays(region or None, span))[None, :]
-    # the shape is chosen to the day: a response one day earlier or later is as plausible
-    early, _ = intensity(g, tables, None, span, np.maximum(g.shock_lag - 1, 0), g.shock_tau, scen)
-    late, _ = intensity(g, tables, None, span, g.shock_lag + 1, g.shock_tau, scen)
+    # the onset is known to a day or more: the response earlier and later
+    shift = onset_shift_days(g, drivers)
+    early, _ = intensity(g, tables, None, span, np.maximum(g.shock_lag - shift, 0), g.shock_tau, scen)
+    late, _ = intensity(g, tables, None, span, g.shock_lag + shift, g.shock_tau, scen)
     u_steps, wk = u[:, pos], working[:, pos]
     days_on = np.cumsum(u >= 0.5, axis=1)[:, pos]
     carried = response_spread(g, drivers, u_steps, wk, opt.min_evidence_days)
