@@ -26,11 +26,20 @@ import pandas as pd
 from surgeplan.errors import SurgeplanError
 from surgeplan.forecast import projection as _pj
 from surgeplan.forecast import shock as _sh
+from surgeplan.forecast.driver import ORDINAL_LEVELS, Candidate
 from surgeplan.forecast.intensity import scenario_tables
 from surgeplan.forecast.state import DriverSpec
 from surgeplan.signals import anticipate_crossing, threshold_from_earlier_regions
 
-__all__ = ["HeldFuture", "IndicatorSource", "Regime", "anticipate", "held_future", "regime_risk"]
+__all__ = [
+    "HeldFuture",
+    "IndicatorSource",
+    "Regime",
+    "anticipate",
+    "epidemic_indicators",
+    "held_future",
+    "regime_risk",
+]
 
 #: restriction intensity from which a region counts as under restrictions
 RESTRICTED = 0.5
@@ -102,8 +111,11 @@ def held_future(
     scen, projected = _sh.scenario_indicators(None), {}
     if project_restrictions and not indicators.empty:
         table, projected = _pj.project_after_crossing(indicators, asof, window_days=window_days)
+        trend, rising = _pj.project_trend(indicators, asof, epidemic_indicators(indicators, specs, used))
+        projected = {**rising, **projected}
         if projected:
-            scen = _sh.scenario_indicators(table)
+            rows = pd.concat([t for t in (table, trend) if len(t)], ignore_index=True)
+            scen = _sh.scenario_indicators(rows)
     return HeldFuture(
         asof,
         regime,
@@ -113,6 +125,22 @@ def held_future(
         scenario_tables(scen, specs, used, known=indicators),
         None if regime is None else scenario_tables(regime.scen, specs, used, known=indicators),
     )
+
+
+def epidemic_indicators(indicators: pd.DataFrame, specs: Sequence[DriverSpec], used: set[int]) -> list[str]:
+    """Indicators of the learned rules in use that are epidemic measures, not restrictions: not
+    projected as policy paths (:data:`projection.RESTRICTION_INDICATORS`) and with more distinct
+    values than an ordinal policy level (:data:`surgeplan.forecast.driver.ORDINAL_LEVELS`). Their
+    rising trend is projected (:func:`projection.project_trend`); restrictions are announced."""
+    names = {
+        s.indicator
+        for i, s in enumerate(specs)
+        if i in used and isinstance(s, Candidate) and s.indicator not in _pj.RESTRICTION_INDICATORS
+    }
+    if not names:
+        return []
+    levels = indicators[indicators["name"].isin(names)].groupby("name")["value"].nunique()
+    return sorted(str(n) for n, c in levels.items() if c > ORDINAL_LEVELS)
 
 
 def _onset_laws(indicators: pd.DataFrame, asof: pd.Timestamp, calm: list[str]) -> tuple[dict, dict]:
