@@ -175,7 +175,7 @@ def test_rising_incidence_follows_its_damped_trend_up_to_the_highest_level_seen(
     ind = pd.concat([_incidence("A", a), _incidence("B", b)], ignore_index=True)
     from surgeplan.forecast.projection import project_trend
 
-    rows, how = project_trend(ind, "2020-03-16", ["incidence"], horizon_days=60)
+    rows, how = project_trend(ind, "2020-03-16", {"incidence": 1e9}, horizon_days=60)
     assert how == {"A": "projected"}  # B falls: held
     got = rows.set_index("date")["value"]
     for k in (1, 2, 5, 10):
@@ -186,8 +186,10 @@ def test_rising_incidence_follows_its_damped_trend_up_to_the_highest_level_seen(
     assert got.index.min() == pd.Timestamp("2020-03-16")
     # nothing known on or after asof is read: the same answer with later rows added
     later = pd.concat([ind, _incidence("A", np.full(5, 1.0), "2020-03-16")], ignore_index=True)
-    again, _ = project_trend(later, "2020-03-16", ["incidence"], horizon_days=60)
+    again, _ = project_trend(later, "2020-03-16", {"incidence": 1e9}, horizon_days=60)
     pd.testing.assert_frame_equal(rows, again)
+    # A is already above the highest level a rule reads (50): projecting it changes nothing
+    assert project_trend(ind, "2020-03-16", {"incidence": 50.0})[1] == {}
 
 
 def test_quantiles_widened_by_a_response_error_are_those_of_the_sum_of_two_normals():

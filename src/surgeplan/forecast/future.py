@@ -127,20 +127,28 @@ def held_future(
     )
 
 
-def epidemic_indicators(indicators: pd.DataFrame, specs: Sequence[DriverSpec], used: set[int]) -> list[str]:
-    """Indicators of the learned rules in use that are epidemic measures, not restrictions: not
-    projected as policy paths (:data:`projection.RESTRICTION_INDICATORS`) and with more distinct
-    values than an ordinal policy level (:data:`surgeplan.forecast.driver.ORDINAL_LEVELS`). Their
-    rising trend is projected (:func:`projection.project_trend`); restrictions are announced."""
-    names = {
-        s.indicator
-        for i, s in enumerate(specs)
-        if i in used and isinstance(s, Candidate) and s.indicator not in _pj.RESTRICTION_INDICATORS
-    }
-    if not names:
-        return []
+def epidemic_indicators(
+    indicators: pd.DataFrame, specs: Sequence[DriverSpec], used: set[int]
+) -> dict[str, float]:
+    """Indicators of the learned rules in use that are epidemic measures, not restrictions, with the
+    highest level at which a rule on them still changes (its threshold, a level's top).
+
+    Epidemic: not projected as policy paths (:data:`projection.RESTRICTION_INDICATORS`) and with
+    more distinct values than an ordinal policy level (:data:`surgeplan.forecast.driver.
+    ORDINAL_LEVELS`). Their rising trend is projected (:func:`projection.project_trend`) below that
+    level; restrictions are announced, and above it the rules read the same either way."""
+    rules = [s for i, s in enumerate(specs) if i in used and isinstance(s, Candidate)]
+    rules = [s for s in rules if s.indicator not in _pj.RESTRICTION_INDICATORS]
+    if not rules:
+        return {}
+    names = {s.indicator for s in rules}
     levels = indicators[indicators["name"].isin(names)].groupby("name")["value"].nunique()
-    return sorted(str(n) for n, c in levels.items() if c > ORDINAL_LEVELS)
+    out: dict[str, float] = {}
+    for s in rules:
+        if levels.get(s.indicator, 0) > ORDINAL_LEVELS:
+            top = s.upper if s.form == "level" else s.threshold
+            out[s.indicator] = max(out.get(s.indicator, -np.inf), float(top))
+    return out
 
 
 def _onset_laws(indicators: pd.DataFrame, asof: pd.Timestamp, calm: list[str]) -> tuple[dict, dict]:

@@ -28,6 +28,7 @@ References
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -188,13 +189,16 @@ def _median_path(
 def project_trend(
     indicators: pd.DataFrame,
     asof: pd.Timestamp | str,
-    names: list[str] | tuple[str, ...],
+    names: Mapping[str, float],
     *,
     window_days: int = TREND_WINDOW_DAYS,
     damping: float = TREND_DAMPING,
     horizon_days: int = 190,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Projected values of epidemic indicators (case incidence, running totals) that are rising.
+
+    ``names``: indicator -> level below which a region is projected (at or above it, what the
+    forecast reads does not change: held).
 
     Unlike a restriction, which is announced, an incidence keeps moving after the last day known:
     held at its last value, a region still below the level at which the load responded never
@@ -241,7 +245,7 @@ def project_trend(
             y = np.log(recent["value"].to_numpy(float))
             rate = float(np.polyfit(t, y, 1)[0])
             last = float(rows["value"].iloc[-1])
-            if not rate > 0 or not last > 0 or last >= top:
+            if not rate > 0 or not last > 0 or last >= min(top, names[name]):
                 continue
             value = np.minimum(last * np.exp(rate * growth), top)
             dates = last_day + pd.to_timedelta(k, unit="D")
