@@ -48,7 +48,8 @@ __all__ = [
 WINDOW_DAYS = 120
 #: pool spread (log units) of a size chosen out of region, and of one seen in a single region
 POOL_SD = {"loro": 0.15, "thin": 0.35}
-#: least sd (log units) of a thinly evidenced response where its driver is on
+#: most sd (log units) of a thinly evidenced response, as a share of its log size, and its least
+THIN_SD_SHARE = 0.5
 THIN_SD_MIN = 0.15
 
 
@@ -181,21 +182,25 @@ def thin_spread(
 ) -> np.ndarray:
     """(n, h) extra log-scale sd of resources that borrow a response seen in one other region only:
     the sd of their response (``response_sd``, (n, h): the posterior of their shock coefficients,
-    whose prior spread is :data:`POOL_SD` ``['thin']``), at least :data:`THIN_SD_MIN`, times the
-    driver at each step (0 elsewhere; the region that showed the response has its own data and
-    calibrated intervals).
+    whose prior spread is :data:`POOL_SD` ``['thin']``) but at most :data:`THIN_SD_SHARE` of the
+    log size (a small response is not less certain than its size), at least :data:`THIN_SD_MIN`,
+    times the driver at each step (0 elsewhere; the region that showed the response has its own
+    data and calibrated intervals).
 
-    The spread is the response's own uncertainty, not a share of its size: half the log size
-    widened a x5.4 VPN response to a p90 3x its median from the first day, and put French VPN
-    gateways at 20x their highest measured busy hour (bundled operator, fit 2 Mar 2020), where the
-    load that followed reached 7x.
+    Half the log size alone widened a x5.4 VPN response to a p90 3x its median from the first
+    day, 20x the French VPN gateways' highest measured busy hour (bundled operator, fit 2 Mar
+    2020), where the load that followed reached 7x; the posterior alone gave a x1.6 contact-centre
+    response a p90 1.6x its median.
     """
+    sd = np.zeros((g.n, 1))
     thin = np.zeros(g.n, bool)
     for kind, ch in choices.items():
         if ch.evidence == "thin":
-            thin |= (g.kinds == kind) & ~np.isin(g.regions.astype(str), list(ch.regions_used))
-    sd = np.where(thin[:, None], np.maximum(response_sd, THIN_SD_MIN), 0.0)
-    return sd * u_steps
+            rows = (g.kinds == kind) & ~np.isin(g.regions.astype(str), list(ch.regions_used))
+            sd[rows] = THIN_SD_SHARE * max(abs(ch.log_size[0]), abs(ch.log_size[1]))
+            thin |= rows
+    sd = np.maximum(np.minimum(response_sd, sd), THIN_SD_MIN)
+    return np.where(thin[:, None], sd, 0.0) * u_steps
 
 
 def driver_table(choices: dict[str, DriverChoice]) -> pd.DataFrame:

@@ -50,19 +50,26 @@ class _Shift:
     shift_sd: np.ndarray
 
 
-def _regime_shift(g, opt, tables, regime: Regime, regime_scen, utc, widx, hw, ml, pos, covs) -> _Shift | None:
+def _regime_shift(
+    g, opt, tables, regime: Regime, regime_scen, scen, utc, widx, hw, ml, pos, covs
+) -> _Shift | None:
     at_risk = np.isin(g.regions.astype(str), list(regime.calm))
     if not at_risk.any():
         return None
     shocked, _ = forecast_log(g, opt, tables, g.t_obs, hw, regime_scen, covs)
     shift = np.where(at_risk[:, None], shocked[:, pos] - ml, 0.0)
+    # the response's own uncertainty enters as far as the change of regime moves the resource's
+    # driver: a resource whose rule reads an indicator the restrictions leave alone (case counts),
+    # or is already on, has no response to add, hence no uncertainty of it (bundled operator, fit
+    # 2 Mar 2020: French contact centres, already under their rule, got a p90 1.9x their median)
+    moved = np.abs(_step_intensity(g, tables, regime_scen, widx) - _step_intensity(g, tables, scen, widx))
     # leads counted from the origin day (the first forecast step's UTC day)
     lead_from = (utc.tz_convert("UTC").tz_localize(None) - regime.asof) / pd.Timedelta(days=1) + 1.0
     law = np.array([regime.law.get(str(r), (np.nan, 1.0, 1.0)) for r in g.regions], float)
     haz = np.where(at_risk, regime.hazard, 0.0)
     prob = _cf.regime_probability(np.asarray(lead_from, float), law[:, 0], law[:, 1], law[:, 2], haz)
     prob = np.where(at_risk[:, None] & np.isfinite(shift), prob, 0.0)
-    return _Shift(prob, np.nan_to_num(shift), response_sd(g, widx))
+    return _Shift(prob, np.nan_to_num(shift), response_sd(g, widx) * moved)
 
 
 def response_sd(g: Group, widx: np.ndarray) -> np.ndarray:
@@ -75,14 +82,19 @@ def response_sd(g: Group, widx: np.ndarray) -> np.ndarray:
     return (np.sqrt(np.clip(var, 0.0, None)) / long_run_denominator(g))[:, g.block_of(widx)]
 
 
-def _thin_sd(g: Group, tables: DriverTables, scen, widx: np.ndarray, drivers: dict) -> np.ndarray:
-    """(n, h) extra log sd of thinly evidenced responses at each forecast step."""
+def _step_intensity(g: Group, tables: DriverTables, scen, widx: np.ndarray) -> np.ndarray:
+    """(n, h) restriction intensity (lagged, shaped) of each resource at each forecast step."""
     d0 = g.wall_days(int(widx.min()), int(widx.min()) + 1)[0]
     d1 = g.wall_days(int(widx.max()), int(widx.max()) + 1)[-1]
     span = np.arange(d0, d1 + 1, dtype="datetime64[D]")
     u, _ = intensity(g, tables, None, span, g.shock_lag, g.shock_tau, scen)
     pos = (g.w0.astype("datetime64[D]") + widx // g.p - d0).astype(np.int64)
-    return thin_spread(g, drivers, u[:, pos], response_sd(g, widx))
+    return u[:, pos]
+
+
+def _thin_sd(g: Group, tables: DriverTables, scen, widx: np.ndarray, drivers: dict) -> np.ndarray:
+    """(n, h) extra log sd of thinly evidenced responses at each forecast step."""
+    return thin_spread(g, drivers, _step_intensity(g, tables, scen, widx), response_sd(g, widx))
 
 
 def with_response_sd(z: np.ndarray, probs: np.ndarray, extra_sd: np.ndarray) -> np.ndarray:
@@ -168,7 +180,7 @@ def predict_group(
     ml = mean_log[:, pos]  # (n, h)
     mix = None
     if regime is not None:
-        mix = _regime_shift(g, opt, tables, regime, regime_scen, utc, widx, hw, ml, pos, covs)
+        mix = _regime_shift(g, opt, tables, regime, regime_scen, scen, utc, widx, hw, ml, pos, covs)
     lead = (np.arange(h) + 1) * g.cadence_s / 86400.0
     if cal.wtable:
         first_day = g.wall_days(max(0, g.t_obs - 7 * g.p), g.t_obs + 1)[0]
