@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from surgeplan.forecast import ShockForecaster, busy_hour
-from surgeplan.pipeline import bound_forecast, known_before, measured_busy_hour
+from surgeplan.plan.once import bound_forecast, known_before
 from surgeplan.signals import bundled_indicators
 from surgeplan.simulate import bundled_inventory, simulate
 
@@ -45,7 +45,7 @@ def run(n: int, every: int, start: str, end: str, horizon: int, seed: int) -> pd
     ind = bundled_indicators(regions=sorted(inv["region"].unique()), start="2019-12-01", end="2020-12-31")
     meas = simulate(inv, ind, None, "2020-01-06", "2020-05-04", "1h", seed)
     ts = pd.to_datetime(meas["ts"], utc=True)
-    actual = measured_busy_hour(meas).rename(columns={"load": "actual"})
+    actual = busy_hour(meas, "D").rename(columns={"load": "actual"})
     asofs = pd.date_range(start, end, freq=f"{every}D")
     model = ShockForecaster(quantiles=(0.1, 0.5, 0.9, 0.99))
     rows = []

@@ -157,3 +157,49 @@ def test_bad_input_is_named(indicators):
         project_after_crossing(indicators, "2020-03-22", window_days=-1)
     with pytest.raises(SurgeplanError, match="projection_window_days"):
         ShockForecaster(projection_window_days=-3)
+
+
+# ------------------------------------------------------------------ epidemic indicators (trend)
+def _incidence(region: str, values: np.ndarray, first: str = "2020-03-01") -> pd.DataFrame:
+    days = pd.date_range(first, periods=len(values), freq="D")
+    return pd.DataFrame({"region": region, "date": days, "name": "incidence", "value": values})
+
+
+def test_rising_incidence_follows_its_damped_trend_up_to_the_highest_level_seen():
+    # A doubles every 5 days for 14 days; B reached 150 and falls: A's projection k days on is
+    # 10 x 2^(14 / 5) x exp(ln 2 / 5 x (0.9 + ... + 0.9^k)), written here by hand, capped at 150
+    t = np.arange(15.0)
+    rate = np.log(2.0) / 5.0
+    a = 10.0 * np.exp(rate * t)
+    b = np.r_[np.full(10, 150.0), np.linspace(140.0, 100.0, 5)]
+    ind = pd.concat([_incidence("A", a), _incidence("B", b)], ignore_index=True)
+    from surgeplan.forecast.projection import project_trend
+
+    rows, how = project_trend(ind, "2020-03-16", {"incidence": 1e9}, horizon_days=60)
+    assert how == {"A": "projected"}  # B falls: held
+    got = rows.set_index("date")["value"]
+    for k in (1, 2, 5, 10):
+        damped = sum(0.9**j for j in range(1, k + 1))
+        want = min(a[-1] * np.exp(rate * damped), 150.0)
+        assert got[pd.Timestamp("2020-03-15") + pd.Timedelta(days=k)] == pytest.approx(want, rel=1e-9)
+    assert got.max() == pytest.approx(150.0)  # the analogue bound: never above any region's level
+    assert got.index.min() == pd.Timestamp("2020-03-16")
+    # nothing known on or after asof is read: the same answer with later rows added
+    later = pd.concat([ind, _incidence("A", np.full(5, 1.0), "2020-03-16")], ignore_index=True)
+    again, _ = project_trend(later, "2020-03-16", {"incidence": 1e9}, horizon_days=60)
+    pd.testing.assert_frame_equal(rows, again)
+    # A is already above the highest level a rule reads (50): projecting it changes nothing
+    assert project_trend(ind, "2020-03-16", {"incidence": 50.0})[1] == {}
+
+
+def test_quantiles_widened_by_a_response_error_are_those_of_the_sum_of_two_normals():
+    from scipy.stats import norm
+
+    from surgeplan.forecast.predict import with_response_spread
+
+    q = np.array([0.01, 0.1, 0.5, 0.9, 0.99])
+    z = np.broadcast_to(norm.ppf(q) * 1.3 + 0.2, (2, 3, 5)).copy()  # a normal noise law, sd 1.3
+    extra = np.array([[0.0, 0.5, 2.0], [1.0, 1.0, 3.0]])
+    got = with_response_spread(z, np.full((2, 3), 0.2), extra, q)
+    want = 0.2 + norm.ppf(q)[None, None, :] * np.sqrt(1.3**2 + extra[..., None] ** 2)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)

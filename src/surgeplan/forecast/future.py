@@ -26,11 +26,20 @@ import pandas as pd
 from surgeplan.errors import SurgeplanError
 from surgeplan.forecast import projection as _pj
 from surgeplan.forecast import shock as _sh
+from surgeplan.forecast.driver import ORDINAL_LEVELS, Candidate
 from surgeplan.forecast.intensity import scenario_tables
 from surgeplan.forecast.state import DriverSpec
 from surgeplan.signals import anticipate_crossing, threshold_from_earlier_regions
 
-__all__ = ["HeldFuture", "IndicatorSource", "Regime", "anticipate", "held_future", "regime_risk"]
+__all__ = [
+    "HeldFuture",
+    "IndicatorSource",
+    "Regime",
+    "anticipate",
+    "epidemic_indicators",
+    "held_future",
+    "regime_risk",
+]
 
 #: restriction intensity from which a region counts as under restrictions
 RESTRICTED = 0.5
@@ -102,8 +111,11 @@ def held_future(
     scen, projected = _sh.scenario_indicators(None), {}
     if project_restrictions and not indicators.empty:
         table, projected = _pj.project_after_crossing(indicators, asof, window_days=window_days)
+        trend, rising = _pj.project_trend(indicators, asof, epidemic_indicators(indicators, specs, used))
+        projected = {**rising, **projected}
         if projected:
-            scen = _sh.scenario_indicators(table)
+            rows = pd.concat([t for t in (table, trend) if len(t)], ignore_index=True)
+            scen = _sh.scenario_indicators(rows)
     return HeldFuture(
         asof,
         regime,
@@ -113,6 +125,30 @@ def held_future(
         scenario_tables(scen, specs, used, known=indicators),
         None if regime is None else scenario_tables(regime.scen, specs, used, known=indicators),
     )
+
+
+def epidemic_indicators(
+    indicators: pd.DataFrame, specs: Sequence[DriverSpec], used: set[int]
+) -> dict[str, float]:
+    """Indicators of the learned rules in use that are epidemic measures, not restrictions, with the
+    highest level at which a rule on them still changes (its threshold, a level's top).
+
+    Epidemic: not projected as policy paths (:data:`projection.RESTRICTION_INDICATORS`) and with
+    more distinct values than an ordinal policy level (:data:`surgeplan.forecast.driver.
+    ORDINAL_LEVELS`). Their rising trend is projected (:func:`projection.project_trend`) below that
+    level; restrictions are announced, and above it the rules read the same either way."""
+    rules = [s for i, s in enumerate(specs) if i in used and isinstance(s, Candidate)]
+    rules = [s for s in rules if s.indicator not in _pj.RESTRICTION_INDICATORS]
+    if not rules:
+        return {}
+    names = {s.indicator for s in rules}
+    levels = indicators[indicators["name"].isin(names)].groupby("name")["value"].nunique()
+    out: dict[str, float] = {}
+    for s in rules:
+        if levels.get(s.indicator, 0) > ORDINAL_LEVELS:
+            top = s.upper if s.form == "level" else s.threshold
+            out[s.indicator] = max(out.get(s.indicator, -np.inf), float(top))
+    return out
 
 
 def _onset_laws(indicators: pd.DataFrame, asof: pd.Timestamp, calm: list[str]) -> tuple[dict, dict]:

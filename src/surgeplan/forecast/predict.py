@@ -34,7 +34,14 @@ from surgeplan.forecast.learned import (
 from surgeplan.forecast.paths import forecast_log, long_run_denominator, naive_week
 from surgeplan.forecast.state import Calibration, Group, Options
 
-__all__ = ["GRID", "cap_idle_spread", "online_multiplier", "predict_group", "with_response_spread"]
+__all__ = [
+    "GRID",
+    "cap_idle_spread",
+    "online_multiplier",
+    "predict_group",
+    "response_sd",
+    "with_response_spread",
+]
 
 #: probability grid of the predictive distribution (mean, mixtures)
 GRID = np.linspace(0.005, 0.995, 99)
@@ -58,32 +65,54 @@ class _Shift:
     shift_sd: np.ndarray
 
 
-def _regime_shift(g, opt, tables, regime: Regime, regime_scen, utc, widx, hw, ml, pos, covs) -> _Shift | None:
+def _regime_shift(
+    g, opt, tables, regime: Regime, regime_scen, scen, utc, widx, hw, ml, pos, covs
+) -> _Shift | None:
     at_risk = np.isin(g.regions.astype(str), list(regime.calm))
     if not at_risk.any():
         return None
     shocked, _ = forecast_log(g, opt, tables, g.t_obs, hw, regime_scen, covs)
     shift = np.where(at_risk[:, None], shocked[:, pos] - ml, 0.0)
+    # the response's own uncertainty enters as far as the change of regime moves the resource's
+    # driver: a resource whose rule reads an indicator the restrictions leave alone (case counts),
+    # or is already on, has no response to add, hence no uncertainty of it (bundled operator, fit
+    # 2 Mar 2020: French contact centres, already under their rule, got a p90 1.9x their median)
+    moved = np.abs(_step_intensity(g, tables, regime_scen, widx) - _step_intensity(g, tables, scen, widx))
     # leads counted from the origin day (the first forecast step's UTC day)
     lead_from = (utc.tz_convert("UTC").tz_localize(None) - regime.asof) / pd.Timedelta(days=1) + 1.0
     law = np.array([regime.law.get(str(r), (np.nan, 1.0, 1.0)) for r in g.regions], float)
     haz = np.where(at_risk, regime.hazard, 0.0)
     prob = _cf.regime_probability(np.asarray(lead_from, float), law[:, 0], law[:, 1], law[:, 2], haz)
     prob = np.where(at_risk[:, None] & np.isfinite(shift), prob, 0.0)
-    # uncertainty of the response itself (prior / pool spread, posterior once seen), long run:
-    # sd(beta) / (1 - sum of day lags), the larger of weekend / weekday size
+    return _Shift(prob, np.nan_to_num(shift), response_sd(g, widx) * moved)
+
+
+def response_sd(g: Group, widx: np.ndarray) -> np.ndarray:
+    """(n, h) sd of the log response at full intensity at each forecast step: the posterior of the
+    shock coefficients (prior or pool spread until the resource's own data say more), long run,
+    ``sd(beta) / (1 - sum of day lags)``, the larger of the weekend and weekday sizes."""
     iu, iw = g.groups["shock"]
     cv = g.cov
     var = np.maximum(cv[..., iu, iu], cv[..., iu, iu] + cv[..., iw, iw] + 2 * cv[..., iu, iw])
-    shift_sd = (np.sqrt(np.clip(var, 0.0, None)) / long_run_denominator(g))[:, g.block_of(widx)]
-    return _Shift(prob, np.nan_to_num(shift), shift_sd)
+    return (np.sqrt(np.clip(var, 0.0, None)) / long_run_denominator(g))[:, g.block_of(widx)]
+
+
+def _step_intensity(g: Group, tables: DriverTables, scen, widx: np.ndarray) -> np.ndarray:
+    """(n, h) restriction intensity (lagged, shaped) of each resource at each forecast step."""
+    d0 = g.wall_days(int(widx.min()), int(widx.min()) + 1)[0]
+    d1 = g.wall_days(int(widx.max()), int(widx.max()) + 1)[-1]
+    span = np.arange(d0, d1 + 1, dtype="datetime64[D]")
+    u, _ = intensity(g, tables, None, span, g.shock_lag, g.shock_tau, scen)
+    pos = (g.w0.astype("datetime64[D]") + widx // g.p - d0).astype(np.int64)
+    return u[:, pos]
 
 
 def _response_sd(
     g: Group, opt: Options, tables: DriverTables, scen, widx: np.ndarray, drivers: dict
 ) -> np.ndarray:
-    """(n, h) log sd of the response carried to each forecast step: its size is not known until
-    the region shows it (:func:`learned.response_spread`, :func:`learned.thin_spread`)."""
+    """(n, h) log sd of the response carried to each forecast step: its size, onset and shape are
+    not known until the region shows them (:func:`learned.response_spread`,
+    :func:`learned.timing_spread`, :func:`learned.exposure_spread`, :func:`learned.thin_spread`)."""
     d0 = g.wall_days(int(widx.min()), int(widx.min()) + 1)[0]
     d1 = g.wall_days(int(widx.max()), int(widx.max()) + 1)[-1]
     # from before the origin: how many days each region has been under its driver
@@ -104,7 +133,7 @@ def _response_sd(
     carried = response_spread(g, drivers, u_steps, wk, opt.min_evidence_days)
     timing = timing_spread(g, drivers, early[:, pos] - late[:, pos], wk)
     exposure = exposure_spread(g, drivers, days_on, u_steps, wk)
-    thin = thin_spread(g, drivers, u_steps)
+    thin = thin_spread(g, drivers, u_steps, response_sd(g, widx))
     return np.sqrt(carried**2 + timing**2 + exposure**2 + thin**2)
 
 
@@ -173,7 +202,7 @@ def predict_group(
     ml = mean_log[:, pos]  # (n, h)
     mix = None
     if regime is not None:
-        mix = _regime_shift(g, opt, tables, regime, regime_scen, utc, widx, hw, ml, pos, covs)
+        mix = _regime_shift(g, opt, tables, regime, regime_scen, scen, utc, widx, hw, ml, pos, covs)
     lead = (np.arange(h) + 1) * g.cadence_s / 86400.0
     if cal.wtable:
         first_day = g.wall_days(max(0, g.t_obs - 7 * g.p), g.t_obs + 1)[0]

@@ -21,11 +21,14 @@ References
    Response Tracker)", Nature Human Behaviour 5, 529-538, 2021.
 .. [2] E. N. Lorenz, "Atmospheric predictability as revealed by naturally occurring analogues",
    J. Atmospheric Sciences 26(4), 636-646, 1969 (analogue forecasting).
+.. [3] E. S. Gardner, E. McKenzie, "Forecasting trends in time series", Management Science 31(10),
+   1237-1246, 1985 (damped trend).
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -34,10 +37,22 @@ from surgeplan.errors import SurgeplanError
 from surgeplan.signals import LockdownRule, ensure_indicators, first_lockdown
 from surgeplan.signals.generic import to_day
 
-__all__ = ["RESTRICTION_INDICATORS", "project_after_crossing"]
+__all__ = [
+    "RESTRICTION_INDICATORS",
+    "TREND_DAMPING",
+    "TREND_WINDOW_DAYS",
+    "project_after_crossing",
+    "project_trend",
+]
 
 #: indicators projected (the ones the shock driver reads, :func:`surgeplan.forecast.shock.driver`)
 RESTRICTION_INDICATORS = ("stringency_index", "stay_home_required")
+#: days of history the growth rate of an epidemic indicator is fitted on (the 7-day incidence's
+#: own window twice: one week's noise does not set the trend)
+TREND_WINDOW_DAYS = 14
+#: daily damping of that growth rate [3]: the growth of a wave slows (restrictions, behaviour),
+#: and a damped trend adds at most ``r / (1 - 0.9) = 10 r`` in log (x7 at a 3.5-day doubling)
+TREND_DAMPING = 0.9
 
 
 def project_after_crossing(
@@ -169,3 +184,73 @@ def _median_path(
     med[cnt < min_regions] = np.nan
     med = pd.Series(med).ffill().cummax().to_numpy()
     return np.fmax(np.nan_to_num(med, nan=current), current)
+
+
+def project_trend(
+    indicators: pd.DataFrame,
+    asof: pd.Timestamp | str,
+    names: Mapping[str, float],
+    *,
+    window_days: int = TREND_WINDOW_DAYS,
+    damping: float = TREND_DAMPING,
+    horizon_days: int = 190,
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Projected values of epidemic indicators (case incidence, running totals) that are rising.
+
+    ``names``: indicator -> level below which a region is projected (at or above it, what the
+    forecast reads does not change: held).
+
+    Unlike a restriction, which is announced, an incidence keeps moving after the last day known:
+    held at its last value, a region still below the level at which the load responded never
+    crosses it, and the forecast misses the response entirely. For each indicator of ``names`` and
+    each region whose log-linear trend over its last ``window_days`` positive values (least
+    squares) rises, the value ``k`` days after the last known day is
+    ``last x exp(r (damping - damping^(k+1)) / (1 - damping))`` (damped trend [3]), never above the
+    highest value any region had reached before ``asof`` (the wave's analogue bound, [2]).
+    Falling or flat indicators are held (no row). Only rows dated before ``asof`` are read.
+
+    Returns
+    -------
+    (DataFrame ``region, date, name, value``, {region: 'projected'}): rows for dates after each
+    projected region's last known day only.
+    """
+    asof = to_day(asof, "asof")
+    empty = pd.DataFrame(
+        {
+            "region": pd.Series(dtype=object),
+            "date": pd.Series(dtype="datetime64[ns]"),
+            "name": pd.Series(dtype=object),
+            "value": pd.Series(dtype=float),
+        }
+    )
+    if indicators is None or indicators.empty or not names or asof is None:
+        return empty, {}
+    if not 0.0 <= damping < 1.0 or window_days < 3:
+        raise SurgeplanError(
+            f"damping in [0, 1) and window_days >= 3 are needed, got {damping}, {window_days}"
+        )
+    ind = indicators[(indicators["date"] < asof) & indicators["name"].isin(list(names))]
+    frames, how = [], {}
+    k = np.arange(1, horizon_days + 1, dtype=float)
+    growth = damping * (1.0 - damping**k) / (1.0 - damping)  # sum of damping^j, j = 1..k
+    for name, sub in ind.groupby("name"):  # few indicators
+        top = float(sub["value"].max())
+        for region, rows in sub.groupby("region"):  # regions, a few dozen
+            rows = rows.dropna(subset=["value"]).sort_values("date")
+            last_day = pd.Timestamp(rows["date"].iloc[-1]) if len(rows) else None
+            recent = rows[(rows["date"] > last_day - pd.Timedelta(days=window_days)) & (rows["value"] > 0)]
+            if len(recent) < 3:
+                continue
+            t = (recent["date"] - last_day).dt.days.to_numpy(float)
+            y = np.log(recent["value"].to_numpy(float))
+            rate = float(np.polyfit(t, y, 1)[0])
+            last = float(rows["value"].iloc[-1])
+            if not rate > 0 or not last > 0 or last >= min(top, names[name]):
+                continue
+            value = np.minimum(last * np.exp(rate * growth), top)
+            dates = last_day + pd.to_timedelta(k, unit="D")
+            frames.append(pd.DataFrame({"region": region, "date": dates, "name": name, "value": value}))
+            how[str(region)] = "projected"
+    if not frames:
+        return empty, {}
+    return pd.concat(frames, ignore_index=True), how
