@@ -604,25 +604,37 @@ def _select_kind(kind, zk, wk, U, scores, cands, reg_list, delays, taus_up, taus
         size_spread(Xc, zk, wk, (float(b[0, 0]), float(b[0, 1]))),
         int(((Xc >= 0.5) & ok).sum(-1).max()),
         levelled(Xc, zk, wk, b[0], noise),
-        onset_sd((loro if evidence == "loro" else inside)[ci, :, ai], np.asarray(delays, float), noise),
+        onset_sd(U[ci], zk, wk, delays, taus_up[ai], tau_dn, shown, noise),
     )
 
 
-def onset_sd(err: np.ndarray, delays: np.ndarray, noise: float) -> float:
-    """sd (days) of the response's onset from the selection's errors along the delay axis.
+def onset_sd(
+    u: np.ndarray,
+    z: np.ndarray,
+    wk: np.ndarray,
+    delays,
+    tau_up: float,
+    tau_down: float,
+    shown: np.ndarray,
+    noise: float,
+) -> float:
+    """sd (days) of the response's onset in a region not hit yet.
 
-    The errors are sums of absolute daily errors: a Laplace likelihood of scale about ``noise``
-    (the pre-shock daily log noise), so delay ``l`` weighs ``exp(-(err_l - err_min) / noise)``.
-    The sd of the delays under these weights, with the day the delay stands for (uniform:
-    ``1 / 12`` day squared): a delay the data pin down gives ``1 / sqrt(12)`` day, delays the
-    first days of a shock cannot tell apart give their spread.
+    Each region that showed the response (``shown``) has the delay that fits it best on its own
+    (the kind's size and rise); the sd of those delays across regions, where the fit tells the
+    delays apart (best and worst differ by more than ``noise`` per day driven), is how far the
+    next region's onset may fall from the chosen one. With the day the delay stands for (uniform:
+    ``1 / 12`` day squared); with fewer than two such regions, that day only.
     """
-    ok = np.isfinite(err)
-    if not ok.any():
-        return float(np.sqrt(1.0 / 12.0))
-    w = np.where(ok, np.exp(-(np.where(ok, err, np.inf) - err[ok].min()) / max(noise, 1e-6)), 0.0)
-    mean = float(np.sum(w * delays) / w.sum())
-    return float(np.sqrt(np.sum(w * (delays - mean) ** 2) / w.sum() + 1.0 / 12.0))
+    X = _shaped(u[None], tuple(delays), (tau_up,), tau_down)[0, :, 0]  # (L, R, D)
+    _, err = _fit_errors(X, z, wk, loro=False)  # (L, R) each region's error at each delay
+    driven = np.maximum(((X >= 0.25) & np.isfinite(z)[None]).sum(-1).max(0), 1)  # (R,)
+    told = shown & ((err.max(0) - err.min(0)) > noise * driven)
+    base = 1.0 / 12.0
+    if told.sum() < 2:
+        return float(np.sqrt(base))
+    best = np.asarray(delays, float)[np.argmin(err[:, told], axis=0)]
+    return float(np.sqrt(np.var(best, ddof=1) + base))
 
 
 def levelled(X: np.ndarray, z: np.ndarray, wk: np.ndarray, b: np.ndarray, noise: float) -> bool:
