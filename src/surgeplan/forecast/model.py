@@ -193,8 +193,11 @@ class ShockForecaster:
     driver_ : DataFrame
         Per kind, the learned driver and its evidence: ``indicator, rule, delay_days, ramp_days,
         tau_down_days, size_weekday, size_weekend, sign, regions_used, n_regions,
-        out_of_region_error, no_driver_error, evidence`` (``'loro'``: chosen out of region;
-        ``'thin'``: one region hit, intervals widened; ``'none'``: no response seen).
+        out_of_region_error, no_driver_error, evidence, decay_seen, size_sd_weekday,
+        size_sd_weekend, exposure_days, levelled, onset_sd_days`` (``'loro'``: chosen out of
+        region; ``'thin'``: one region hit, intervals widened; ``'none'``: no response seen; the
+        last five: the spread of the size (log) and onset (days) a region not hit yet may show,
+        the most days any region was seen under the driver, whether it was seen level).
     calibration_ : DataFrame
         Achieved coverage on the calibration set (see :func:`conformal.conformal_z`).
     combination_ : DataFrame
