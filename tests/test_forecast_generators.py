@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+import pandas as pd
 import pytest
 from generators import scoring as sc
 from generators.family import GENERATORS, generate
@@ -97,3 +99,22 @@ def test_no_runaway_after_the_response_levels_off(scored, request):
     med, p95 = ratios["ratio"].median(), ratios["ratio"].quantile(0.95)
     assert 0.9 <= med <= 1.6, f"{name}: median p90 peak / realised peak {med:.2f}"
     assert p95 <= 2.5, f"{name}: 95th percentile {p95:.2f}"
+
+
+def test_update_and_predict_after_a_learned_transfer():
+    """A fit that carries a learned (load-space) pool, then update() with the next day's hours:
+    the pool is converted for days the fit never counted (update appends them), and the forecast
+    stays finite and ordered."""
+    data = generate("vpn_workplace", seed=2, start="2020-02-10", end="2020-03-31")
+    origin = pd.Timestamp("2020-03-22", tz="UTC")
+    meas = data.measurements
+    model = sc.shock_forecaster()(
+        meas, data.inventory, data.indicators[data.indicators["date"] < "2020-03-22"], origin, 1, sc.QUANTILES
+    ).attrs["model"]
+    assert (model.driver_["evidence"] == "loro").any()
+    day = meas[(meas["ts"] >= origin) & (meas["ts"] < origin + pd.Timedelta(days=1))]
+    fc = model.update(day).predict("7D")
+    assert len(fc) == 7 * 24 * data.inventory.shape[0]
+    values = fc[["p10", "p50", "p90"]].to_numpy()
+    assert np.isfinite(values).all()
+    assert (values[:, 0] <= values[:, 1]).all() and (values[:, 1] <= values[:, 2]).all()

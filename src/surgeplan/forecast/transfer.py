@@ -247,7 +247,10 @@ def _load_over_shift(g: Any, rows: np.ndarray) -> np.ndarray:
     days = g.wall_days(0, D * g.p)
     calm = np.ones((len(rows), D), bool)
     if getattr(g, "evidence_daily", None) is not None:
-        calm = np.asarray(g.evidence_daily[rows, :D]) <= 0
+        # days appended by update() after the fit have no evidence count yet: not taken as calm
+        seen = np.asarray(g.evidence_daily[rows, :D]) <= 0
+        calm[:, seen.shape[1] :] = False
+        calm[:, : seen.shape[1]] = seen
     work = np.zeros((len(rows), D), bool)
     for region in np.unique(g.regions[rows].astype(str)):  # regions of the rows, few
         rr = g.regions[rows].astype(str) == region
