@@ -13,7 +13,10 @@ error. For every kind with a driver:
   daily load the planner dimensions for;
 * with thin evidence (one region hit), the other regions take that region's size as their prior
   (:func:`carry_thin`; the region itself keeps its own fit) and their forecast is widened by the
-  response's uncertainty where the driver is on (:func:`thin_spread`), instead of being flat.
+  response's uncertainty where the driver is on (:func:`thin_spread`), instead of being flat;
+* a carried response widens the forecast where the driver is on by what the selection measured
+  of it: its size (:func:`response_spread`), onset (:func:`timing_spread`) and shape beyond the
+  days any region was seen (:func:`exposure_spread`).
 """
 
 from __future__ import annotations
@@ -251,8 +254,8 @@ def timing_spread(
 ) -> np.ndarray:
     """(n, h) log-scale sd of the response's timing.
 
-    The onset is known to :attr:`DriverChoice.onset_sd_days` (the delays the selection could not
-    tell apart, and the day the chosen one stands for). ``du``: the driver with the onset moved
+    The onset is known to :attr:`DriverChoice.onset_sd_days` (the spread of the delays that fit
+    each region best, and the day the chosen one stands for). ``du``: the driver with the onset moved
     :func:`onset_shift_days` earlier minus later; half of it per shift day is the driver's slope,
     times the onset sd and the kind's log size per day type: nothing once the response has
     levelled off, most on the steepest days of a ramp.
