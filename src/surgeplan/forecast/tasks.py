@@ -56,20 +56,30 @@ def specs_assigned(g: Group, opt: Options, drivers: dict) -> Group:
     return g
 
 
-def search_started(g: Group, opt: Options, tables: DriverTables, covs: pd.DataFrame) -> tuple:
-    return g, _sh.start_search(g, opt, tables, covs)
+class Searching:
+    """A group and its shape search (``sr.g is g``, or None), kept together as one object: Dask
+    may serialize the items of a tuple one by one, which would part the search from its group."""
+
+    __slots__ = ("g", "sr")
+
+    def __init__(self, g: Group, sr: _sh.ShapeSearch | None) -> None:
+        self.g, self.sr = g, sr
 
 
-def search_kinds(gs: tuple) -> np.ndarray | None:
-    return None if gs[1] is None else gs[1].kinds
+def search_started(g: Group, opt: Options, tables: DriverTables, covs: pd.DataFrame) -> Searching:
+    return Searching(g, _sh.start_search(g, opt, tables, covs))
 
 
-def search_scores(gs: tuple, kinds: list[str], cands: list[np.ndarray]) -> list[np.ndarray]:
-    return _sh.search_scores(gs[1], kinds, cands)
+def search_kinds(gs: Searching) -> np.ndarray | None:
+    return None if gs.sr is None else gs.sr.kinds
 
 
-def search_finished(gs: tuple, kind_spec: dict[str, int], tables: DriverTables) -> Group:
-    g, sr = gs
+def search_scores(gs: Searching, kinds: list[str], cands: list[np.ndarray]) -> list[np.ndarray]:
+    return _sh.search_scores(gs.sr, kinds, cands)
+
+
+def search_finished(gs: Searching, kind_spec: dict[str, int], tables: DriverTables) -> Group:
+    g, sr = gs.g, gs.sr
     _sh.write_driver(g, kind_spec)
     if sr is not None:
         sr.finish()
