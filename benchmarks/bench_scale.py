@@ -71,6 +71,72 @@ def _io() -> dict[str, int]:
     return out
 
 
+def _install_read_meter() -> None:
+    """On a worker: count the Parquet bytes its tasks read (``read_partition``)."""
+    from surgeplan.forecast import tasks
+
+    if getattr(tasks.read_partition, "metered", False):
+        return
+    inner = tasks.read_partition
+
+    def metered(src):
+        rows, n = inner(src)
+        tasks.bench_read_bytes = getattr(tasks, "bench_read_bytes", 0) + n
+        return rows, n
+
+    metered.metered = True
+    tasks.read_partition = metered
+
+
+def _read_bytes() -> int:
+    from surgeplan.forecast import tasks
+
+    return getattr(tasks, "bench_read_bytes", 0)
+
+
+def _sent_bytes(dask_worker) -> int:
+    """Bytes this worker sent to others (workers and the driver's gathers), by Dask's count."""
+    return dask_worker.transfer_outgoing_bytes_total
+
+
+class _DriverMeter:
+    """Around :class:`surgeplan._parallel.Partitions` on the driver: size (``dask.sizeof``) of the
+    task arguments it sends (functions with their global state, values that are not futures) and
+    of the values it gathers."""
+
+    def __init__(self) -> None:
+        from surgeplan._parallel import Partitions
+
+        self.sent = self.received = 0
+        self.map0, self.run0 = Partitions.map, Partitions.run
+        meter = self
+
+        def map_(parts, fn, *its, local=False, sizes=None):
+            if parts.client is not None:
+                meter.sent += _size_of(fn, *its)
+            return meter.map0(parts, fn, *its, local=local, sizes=sizes)
+
+        def run_(parts, fn, *its, local=False):
+            out = meter.run0(parts, fn, *its, local=local)
+            if parts.client is not None:
+                from dask.sizeof import sizeof
+
+                meter.received += sum(sizeof(v) for v in out)
+            return out
+
+        Partitions.map, Partitions.run = map_, run_
+
+
+def _size_of(fn, *its) -> int:
+    from dask.sizeof import sizeof
+    from distributed import Future
+
+    n = len(its[0]) if its else 0
+    args = getattr(fn, "args", ()) + tuple(getattr(fn, "keywords", {}).values())
+    values = sum(sizeof(x) for it in its for x in it if not isinstance(x, Future))
+    return n * sum(sizeof(a) for a in args) + values
+
+
 def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -109,6 +175,18 @@ def _job(executor, inv, ind, meas, settings, max_partition, exchange) -> tuple[d
     return times, digest
 
 
+def _warm_data() -> tuple:
+    """A small job (12 resources, 5 weeks): compiles numba's functions in every process before
+    the timed job (its peak memory is far below the job's)."""
+    from surgeplan.signals import bundled_indicators
+    from surgeplan.simulate import simulate
+
+    inv = operator(1)
+    inv = inv[inv["region"].isin(["FRA", "ITA"])].head(12)
+    ind = bundled_indicators(regions=sorted(inv["region"].unique()), start="2019-12-01", end="2020-12-31")
+    return inv, ind, simulate(inv, ind, None, "2020-02-10", f"{ASOF:%Y-%m-%d}", "1h", 2020)
+
+
 def child(copies: int, start: str, workers: int, max_partition: int | None) -> dict:
     """One configuration, in this (fresh) process."""
     from surgeplan.pipeline import DemoConfig
@@ -122,23 +200,25 @@ def child(copies: int, start: str, workers: int, max_partition: int | None) -> d
     settings = DemoConfig().settings
     out = {"resources": len(inv), "rows": len(meas), "workers": workers}
     out["data_peak_mib"] = _peak_mib()  # the operator and its simulated history, before the job
+    small = _warm_data()
     t0 = time.perf_counter()
     with compute(workers=workers or None) as ex, tempfile.TemporaryDirectory() as exchange:
         out["startup_s"] = time.perf_counter() - t0
+        _job(ex, *small, settings, max_partition, exchange)  # numba compiles in every process once
         client = ex._client if workers else None
         if client is not None:
             from distributed import get_task_stream
 
-            io0 = client.run(_io)
-            drv0 = _io()
+            client.run(_install_read_meter)
+            read0, sent0 = client.run(_read_bytes), client.run(_sent_bytes)
+            meter = _DriverMeter()
             with get_task_stream(client) as stream:
                 times, out["digest"] = _job(ex, inv, ind, meas, settings, max_partition, exchange)
-            io1 = client.run(_io)
-            drv1 = _io()
+            read1, sent1 = client.run(_read_bytes), client.run(_sent_bytes)
             out["worker_peak_mib"] = sorted(client.run(_peak_mib).values())
-            out["worker_read_mib"] = sorted((io1[w]["rchar"] - io0[w]["rchar"]) / 2**20 for w in io1)
-            out["driver_read_mib"] = (drv1["rchar"] - drv0["rchar"]) / 2**20
-            out["driver_written_mib"] = (drv1["wchar"] - drv0["wchar"]) / 2**20
+            out["worker_parquet_mib"] = sorted((read1[w] - read0[w]) / 2**20 for w in read1)
+            out["worker_sent_mib"] = sorted((sent1[w] - sent0[w]) / 2**20 for w in sent1)
+            out["driver_sent_mib"], out["driver_received_mib"] = meter.sent / 2**20, meter.received / 2**20
             busy = {}
             for t in stream.data:
                 for s in t["startstops"]:
@@ -185,29 +265,32 @@ def _markdown(results: list[dict], copies: int, start: str, max_partition: int |
         "partitions: "
         + ("one per time zone" if max_partition is None else f"at most {max_partition} resources"),
         "- groups built on the workers from a Parquet dataset and resident there (Dask futures); "
-        "read = bytes read by the process's read calls during the job (`/proc/<pid>/io` rchar: "
-        "Parquet files and sockets)",
+        "sent per worker: Dask's count of the bytes it sent (to the other worker and to the driver's "
+        "gathers); driver sent / gathered: `dask.sizeof` of the task arguments (no futures) and of "
+        "the gathered summaries and forecasts",
         "",
         "| run | fit / update / plan (s) | job wall (s) | driver peak RSS (MiB) | worker peak RSS (MiB) "
-        "| read per worker (MiB) | driver read / written (MiB) | worker busy (s) | outputs |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| Parquet read per worker (MiB) | sent per worker (MiB) | driver sent / gathered (MiB) "
+        "| worker busy (s) | outputs |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     ref = r0["digest"]
     for r in results:
         name = "one process" if not r["workers"] else f"{r['workers']} worker(s)"
         wk = ", ".join(f"{x:.0f}" for x in r.get("worker_peak_mib", [])) or "-"
-        rd = ", ".join(f"{x:.0f}" for x in r.get("worker_read_mib", [])) or "-"
+        rd = ", ".join(f"{x:.0f}" for x in r.get("worker_parquet_mib", [])) or "-"
+        sent = ", ".join(f"{x:.0f}" for x in r.get("worker_sent_mib", [])) or "-"
         busy = ", ".join(f"{x:.0f}" for x in r.get("worker_busy_s", [])) or "-"
-        drv = f"{r['driver_read_mib']:.0f} / {r['driver_written_mib']:.0f}" if r["workers"] else "-"
+        drv = f"{r['driver_sent_mib']:.0f} / {r['driver_received_mib']:.0f}" if r["workers"] else "-"
         same = "identical" if r["digest"] == ref else "DIFFERENT"
         lines.append(
             f"| {name} | {r['fit_s']:.1f} / {r['update_s']:.1f} / {r['plan_s']:.1f} | {r['wall_s']:.1f} "
-            f"| {r['driver_peak_mib']:.0f} | {wk} | {rd} | {drv} | {busy} | {same} |"
+            f"| {r['driver_peak_mib']:.0f} | {wk} | {rd} | {sent} | {drv} | {busy} | {same} |"
         )
     by = {r["workers"]: r for r in results}
     lines.append("")
     lines.append(
-        f"- Parquet dataset written by the driver: {r0['parquet_bytes'] / 2**20:.0f} MiB; "
+        f"- Parquet dataset written by the driver: {results[-1]['parquet_bytes'] / 2**20:.0f} MiB; "
         f"driver peak before the job (operator + simulated history): {r0['data_peak_mib']:.0f} MiB"
     )
     if 1 in by:

@@ -222,7 +222,7 @@ def test_resident_groups_moved_between_workers_identical(data, cluster, referenc
     _, client = cluster
     workers = sorted(client.scheduler_info()["workers"])
     pin = _Alternating(Partitions.map, workers)
-    monkeypatch.setattr(Partitions, "map", lambda self, fn, *it, local=False: pin(self, fn, *it, local=local))
+    monkeypatch.setattr(Partitions, "map", lambda p, fn, *it, local=False, **_: pin(p, fn, *it, local=local))
     seen = []
     real = ShockForecaster.predict
 

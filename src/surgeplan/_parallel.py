@@ -60,10 +60,25 @@ class Partitions:
         """The objects stay on the workers (Dask)."""
         return self.client is not None
 
-    def map(self, fn: Callable[..., Any], *iterables: Sequence, local: bool = False) -> list:
-        """Handles of ``fn`` over the zipped ``iterables`` (handles or plain values), in order."""
+    def map(
+        self, fn: Callable[..., Any], *iterables: Sequence, local: bool = False, sizes: Sequence | None = None
+    ) -> list:
+        """Handles of ``fn`` over the zipped ``iterables`` (handles or plain values), in order.
+
+        ``sizes``: the tasks' relative costs. On Dask the larger start first (task ``priority``):
+        tasks without inputs on workers wait in the scheduler's queue and go to the first worker
+        free, so largest first is the longest-processing-time rule, and the later stages of a
+        partition run where its object is.
+        """
         if self.client is not None:
-            return self.client.map(fn, *map(list, iterables), pure=False) if len(iterables[0]) else []
+            if not len(iterables[0]):
+                return []
+            if sizes is None:
+                return self.client.map(fn, *map(list, iterables), pure=False)
+            return [
+                self.client.submit(fn, *args, pure=False, priority=int(w))
+                for args, w in zip(zip(*iterables, strict=True), sizes, strict=True)
+            ]
         if local:
             return list(map(fn, *iterables))
         return executor_map(self.executor, fn, *iterables)
