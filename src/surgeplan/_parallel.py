@@ -93,4 +93,3 @@ class Partitions:
         if self.client is None:
             return [list(x) for x in zip(*handles, strict=True)] if handles else [[] for _ in range(n)]
         return [self.map(operator.itemgetter(i), handles) for i in range(n)]
-
