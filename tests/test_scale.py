@@ -214,6 +214,20 @@ def _same(x, y) -> bool:
     return type(x) is type(y) and x == y
 
 
+def test_split_rows_is_the_isin_selection():
+    from surgeplan.forecast.panel import split_rows
+
+    rng = np.random.default_rng(4)
+    ids = rng.choice(["a", "b", "c", "d", "zz"], 500).astype(object)
+    frame = pd.DataFrame({"resource_id": ids, "load": rng.random(500)})
+    frame.index = rng.permutation(1000)[:500]  # labels kept, not positions
+    parts = [pd.DataFrame({"resource_id": ids}) for ids in (["c", "a"], ["d"], ["b", "q"])]  # "zz" in none
+    got = split_rows(frame, parts)
+    for sub, rows in zip(parts, got, strict=True):
+        pd.testing.assert_frame_equal(rows, frame[frame["resource_id"].isin(sub["resource_id"])])
+    assert sum(map(len, got)) == (frame["resource_id"] != "zz").sum()
+
+
 def test_resident_groups_moved_between_workers_identical(data, cluster, reference, tmp_path, monkeypatch):
     from distributed import Future
 

@@ -73,6 +73,7 @@ from surgeplan.forecast.learned import (
 from surgeplan.forecast.panel import (
     partitions,
     resource_meta,
+    split_rows,
     write_partitions,
 )
 from surgeplan.forecast.response import response_table
@@ -407,7 +408,7 @@ class ShockForecaster:
         cutoff = None if cutoff is None else _utc(cutoff)
         if cutoff is not None:
             new = new[new["ts"] < cutoff]
-        subs = [new[new["resource_id"].isin(g.ids)] for g in self._groups]
+        subs = split_rows(new, [pd.DataFrame({"resource_id": g.ids}) for g in self._groups])
         units = [self._calibration.unit(g.kinds) for g in self._groups]
         parts = self._parts
         task = partial(_tk.updated, opt=opt, tables=self._tables, covs=h.covariates, cutoff=cutoff)
@@ -585,7 +586,7 @@ class ShockForecaster:
         dataset partitioned by group, written once) when the groups are built on workers."""
         meas = self._history.measurements
         if not self._parts.resident:
-            return [meas[meas["resource_id"].isin(sub["resource_id"])] for sub in metas]
+            return split_rows(meas, metas)
         self._exchange = tempfile.TemporaryDirectory(prefix="surgeplan-fit-", dir=self.exchange_dir)
         return write_partitions(meas, metas, self._exchange.name)
 

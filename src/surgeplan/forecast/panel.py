@@ -22,7 +22,7 @@ from surgeplan.kinds import KINDS
 
 __all__ = [
     "LOG_FLOOR_SHARE", "PartitionFile", "append_measurements", "build_group", "log_shift", "partitions",
-    "read_partition", "resource_meta", "write_partitions",
+    "read_partition", "resource_meta", "split_rows", "write_partitions",
 ]  # fmt: skip
 
 #: the log's shift lifts a series' 1st percentile to at least this share of its 95th (:func:`log_shift`)
@@ -105,20 +105,27 @@ def write_partitions(
     import pyarrow.parquet as pq
 
     root = Path(root)
-    ids = [sub["resource_id"].to_numpy().astype(str) for sub in parts]
-    code = pd.Series(np.repeat(np.arange(len(parts)), [len(x) for x in ids]), index=np.concatenate(ids))
-    which = code.reindex(meas["resource_id"].to_numpy()).to_numpy()
-    order = np.argsort(np.where(np.isnan(which), -1, which), kind="stable")
-    bounds = np.searchsorted(which[order], np.arange(len(parts) + 1) - 0.5)
     out = []
-    for i, sub_ids in enumerate(ids):
-        rows = meas.iloc[order[bounds[i] : bounds[i + 1]]]
+    for i, (sub, rows) in enumerate(zip(parts, split_rows(meas, parts), strict=True)):
         (root / f"part={i}").mkdir(parents=True, exist_ok=True)
         table = pa.Table.from_pandas(rows[["resource_id", "ts", "load"]], preserve_index=False)
         table = table.append_column("row", pa.array(np.arange(len(rows), dtype=np.int64)))
         pq.write_table(table, root / f"part={i}" / "data.parquet")
-        out.append(PartitionFile(str(root), i, tuple(sub_ids)))
+        out.append(PartitionFile(str(root), i, tuple(sub["resource_id"].to_numpy().astype(str))))
     return out
+
+
+def split_rows(frame: pd.DataFrame, parts: Sequence[pd.DataFrame]) -> list[pd.DataFrame]:
+    """The rows of ``frame`` of each part's resources (``parts``: frames with ``resource_id``),
+    in ``frame``'s order, as ``frame[frame.resource_id.isin(part.resource_id)]`` gives them, in
+    one pass: each row's part is looked up from its resource, then a stable sort groups them."""
+    ids = [sub["resource_id"].to_numpy() for sub in parts]
+    code = pd.Series(np.repeat(np.arange(len(ids)), [len(x) for x in ids]), index=np.concatenate(ids))
+    which = code.reindex(frame["resource_id"].to_numpy()).to_numpy()
+    key = np.where(np.isnan(which), -1.0, which)  # rows of no part first, then dropped
+    order = np.argsort(key, kind="stable")
+    bounds = np.searchsorted(key[order], np.arange(len(ids) + 1) - 0.5)
+    return [frame.iloc[order[bounds[i] : bounds[i + 1]]] for i in range(len(ids))]
 
 
 def read_partition(src: PartitionFile) -> tuple[pd.DataFrame, int]:
