@@ -74,7 +74,7 @@ from surgeplan.forecast.panel import (
     partitions,
     resource_meta,
     split_rows,
-    write_partitions,
+    write_partition,
 )
 from surgeplan.forecast.response import response_table
 from surgeplan.forecast.shape import (
@@ -581,14 +581,22 @@ class ShockForecaster:
         )
         return partitions(meta, self.max_partition)
 
-    def _sources(self, metas: list[pd.DataFrame]) -> list[Any]:
-        """Each group's measurements: its rows here, or where the workers read them (a Parquet
-        dataset partitioned by group, written once) when the groups are built on workers."""
-        meas = self._history.measurements
-        if not self._parts.resident:
-            return split_rows(meas, metas)
+    def _built(self, metas: list[pd.DataFrame], opt: Options) -> list[Any]:
+        """Each group built where it will stay, from its rows. On Dask the driver writes each
+        group's Parquet file (largest first) just before it submits the group's build task, so the
+        workers build while the driver writes; the task reads the file (``exchange_dir``)."""
+        h, parts = self._history, self._parts
+        task = partial(_tk.built, cutoff=h.cutoff, opt=opt, covs=h.covariates)
+        rows = split_rows(h.measurements, metas)
+        sizes = [len(m) for m in metas]  # resources (their histories are about as long)
+        if not parts.resident:
+            return parts.map(task, metas, rows, local=True)
         self._exchange = tempfile.TemporaryDirectory(prefix="surgeplan-fit-", dir=self.exchange_dir)
-        return write_partitions(meas, metas, self._exchange.name)
+        handles: list[Any] = [None] * len(metas)
+        for i in sorted(range(len(metas)), key=lambda i: -sizes[i]):
+            src = write_partition(rows[i], metas[i], self._exchange.name, i)
+            handles[i] = parts.map(task, [metas[i]], [src], sizes=[sizes[i]])[0]
+        return handles
 
     def _view(self, handles: list[Any]) -> list[Group]:
         """The groups as the global steps read them: the groups themselves here, or their
@@ -623,10 +631,7 @@ class ShockForecaster:
         opt = self._opt = self._options()
         h = self._history
         parts = self._parts = Partitions(self.executor)
-        metas = self._partition_meta()
-        task = partial(_tk.built, cutoff=h.cutoff, opt=opt, covs=h.covariates)
-        sizes = [len(m) for m in metas]  # resources (their histories are about as long)
-        groups = parts.map(task, metas, self._sources(metas), local=True, sizes=sizes)
+        groups = self._built(self._partition_meta(), opt)
         drivers = self._learn_drivers(groups, opt)
         opt = self._opt = with_learned_specs(opt, drivers)
         fixed = assign_specs([], opt, drivers)

@@ -22,7 +22,7 @@ from surgeplan.kinds import KINDS
 
 __all__ = [
     "LOG_FLOOR_SHARE", "PartitionFile", "append_measurements", "build_group", "log_shift", "partitions",
-    "read_partition", "resource_meta", "split_rows", "write_partitions",
+    "read_partition", "resource_meta", "split_rows", "write_partition", "write_partitions",
 ]  # fmt: skip
 
 #: the log's shift lifts a series' 1st percentile to at least this share of its 95th (:func:`log_shift`)
@@ -101,18 +101,21 @@ def write_partitions(
     One pass: each row's partition is looked up from its resource, then a stable sort keeps the
     rows of a partition in the order of ``meas`` (the order :func:`build_group` averages in).
     """
+    rows = split_rows(meas, parts)
+    return [write_partition(r, sub, root, i) for i, (sub, r) in enumerate(zip(parts, rows, strict=True))]
+
+
+def write_partition(rows: pd.DataFrame, sub: pd.DataFrame, root: str | Path, part: int) -> PartitionFile:
+    """Write one partition's measurements ``rows`` (its resources: ``sub``) as ``root/part=<part>/``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    root = Path(root)
-    out = []
-    for i, (sub, rows) in enumerate(zip(parts, split_rows(meas, parts), strict=True)):
-        (root / f"part={i}").mkdir(parents=True, exist_ok=True)
-        table = pa.Table.from_pandas(rows[["resource_id", "ts", "load"]], preserve_index=False)
-        table = table.append_column("row", pa.array(np.arange(len(rows), dtype=np.int64)))
-        pq.write_table(table, root / f"part={i}" / "data.parquet")
-        out.append(PartitionFile(str(root), i, tuple(sub["resource_id"].to_numpy().astype(str))))
-    return out
+    where = Path(root) / f"part={part}"
+    where.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(rows[["resource_id", "ts", "load"]], preserve_index=False)
+    table = table.append_column("row", pa.array(np.arange(len(rows), dtype=np.int64)))
+    pq.write_table(table, where / "data.parquet")
+    return PartitionFile(str(root), part, tuple(sub["resource_id"].to_numpy().astype(str)))
 
 
 def split_rows(frame: pd.DataFrame, parts: Sequence[pd.DataFrame]) -> list[pd.DataFrame]:
