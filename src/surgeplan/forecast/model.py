@@ -70,17 +70,9 @@ from surgeplan.forecast.learned import (
     stringency_ranges,
     with_learned_specs,
 )
-from surgeplan.forecast.panel import (
-    partitions,
-    resource_meta,
-    split_rows,
-    write_partition,
-)
+from surgeplan.forecast.panel import partitions, resource_meta, split_rows, write_partition
 from surgeplan.forecast.response import response_table
-from surgeplan.forecast.shape import (
-    choose_driver,
-    kind_shapes,
-)
+from surgeplan.forecast.shape import choose_driver, kind_shapes
 from surgeplan.forecast.state import Calibration, Group, History, Options, Pooling
 
 __all__ = ["ShockForecaster"]
