@@ -193,6 +193,8 @@ def test_parquet_partition_read_gives_the_in_memory_groups(data, tmp_path):
     metas = partitions(meta, 4)
     srcs = write_partitions(m, metas, tmp_path / "ds")
     assert len(list((tmp_path / "ds").glob("part=*/*.parquet"))) == len(metas) >= 9
+    (tmp_path / "ds" / "part=99").mkdir()
+    (tmp_path / "ds" / "part=99" / "data.parquet").write_bytes(b"half-written")  # another part, being written
     opt = ShockForecaster()._options()
     cutoff = pd.Timestamp("2020-03-09", tz="UTC")
     for sub, src in zip(metas, srcs, strict=True):

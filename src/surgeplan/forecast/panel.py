@@ -114,7 +114,8 @@ def write_partition(rows: pd.DataFrame, sub: pd.DataFrame, root: str | Path, par
     where.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(rows[["resource_id", "ts", "load"]], preserve_index=False)
     table = table.append_column("row", pa.array(np.arange(len(rows), dtype=np.int64)))
-    pq.write_table(table, where / "data.parquet")
+    pq.write_table(table, where / ".data.parquet.tmp")
+    (where / ".data.parquet.tmp").replace(where / "data.parquet")  # readers never see half a file
     return PartitionFile(str(root), part, tuple(sub["resource_id"].to_numpy().astype(str)))
 
 
@@ -132,12 +133,13 @@ def split_rows(frame: pd.DataFrame, parts: Sequence[pd.DataFrame]) -> list[pd.Da
 
 
 def read_partition(src: PartitionFile) -> tuple[pd.DataFrame, int]:
-    """The measurements of one partition, read with a filter on its partition and resources;
-    and the bytes of the files read."""
+    """The measurements of one partition, read from its file with a filter on its resources;
+    and the bytes of the file."""
     import pyarrow.dataset as ds
 
-    data = ds.dataset(src.root, format="parquet", partitioning="hive")
-    flt = (ds.field("part") == src.part) & ds.field("resource_id").isin(list(src.ids))
+    # only this partition's file: the driver may still be writing the others
+    data = ds.dataset(Path(src.root) / f"part={src.part}" / "data.parquet", format="parquet")
+    flt = ds.field("resource_id").isin(list(src.ids))
     frags = list(data.get_fragments(filter=flt))
     table = data.to_table(columns=["resource_id", "ts", "load", "row"], filter=flt)
     row = table.column("row").to_numpy()
