@@ -7,12 +7,17 @@ week before the as-of date, folds the last week in (``update``), then plans (:fu
 the replay's step. Each configuration runs in a fresh child process (so its peak memory is its
 own), after a warm-up of numba's caches.
 
-Measured: wall time of the job (cluster start-up reported apart), speed-up of 2 workers over 1,
-peak resident memory of the driver and of each worker (``ru_maxrss``), the bytes of the partitions
-each worker received and sent back (pickled task arguments and results, metered around
-``executor.map``), and the SHA-256 of the plan tables and busy-hour forecasts (must be identical).
+With workers, the forecaster writes the measurements once as a Parquet dataset partitioned by group
+(``exchange_dir``), each worker builds its groups from it and keeps them (Dask futures).
 
-Run: ``.venv/bin/python benchmarks/bench_scale.py [--copies K] [--start DATE] [--write-results]``.
+Measured: wall time of the job and of its fit / update / plan (cluster start-up apart), speed-up
+of 2 workers over 1, peak resident memory of the driver and of each worker (``ru_maxrss``), the
+bytes each worker and the driver read and wrote during the job (``/proc/<pid>/io``), the time the
+workers spent computing tasks (Dask's task stream; the rest of the wall time is the serial share),
+and the SHA-256 of the plan tables and busy-hour forecasts (must be identical).
+
+Run: ``.venv/bin/python benchmarks/bench_scale.py [--copies K] [--start DATE] [--write-results]``;
+``--copies 31 --start 2019-09-16`` is the issue's 19,933 resources x 6 months hourly.
 Target (issue 15): 2 workers at least 1.6x faster than 1 on a 2-core machine, peak memory per worker
 under half the single-process peak, for 20,000 resources x 6 months hourly.
 """
@@ -56,48 +61,110 @@ def operator(copies: int) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-class _Metered:
-    """Executor wrapper: bytes of each task's arguments and result, and the worker that ran it."""
-
-    def __init__(self, inner) -> None:
-        self.inner, self.log = inner, []
-
-    def map(self, fn, *iterables):
-        return [self._record(r) for r in self.inner.map(_Where(fn), *iterables)]
-
-    def _record(self, r):
-        where, n_in, seconds, out = r
-        import cloudpickle
-
-        self.log.append((where, n_in, len(cloudpickle.dumps(out)), seconds))
-        return out
+def _io() -> dict[str, int]:
+    """This process's I/O counters (``/proc/self/io``: ``rchar`` = bytes read by read calls, files
+    and sockets alike; ``wchar`` = written)."""
+    out = {}
+    for line in Path("/proc/self/io").read_text().splitlines():
+        k, v = line.split(":")
+        out[k] = int(v)
+    return out
 
 
-class _Where:
-    def __init__(self, fn) -> None:
-        self.fn = fn
+def _install_read_meter() -> None:
+    """On a worker: count the Parquet bytes its tasks read (``read_partition``)."""
+    from surgeplan.forecast import tasks
 
-    def __call__(self, *args):
-        import cloudpickle
-        from distributed import get_worker
+    if getattr(tasks.read_partition, "metered", False):
+        return
+    inner = tasks.read_partition
 
-        t0 = time.perf_counter()
-        out = self.fn(*args)
-        return get_worker().address, len(cloudpickle.dumps((self.fn, args))), time.perf_counter() - t0, out
+    def metered(src):
+        rows, n = inner(src)
+        tasks.bench_read_bytes = getattr(tasks, "bench_read_bytes", 0) + n
+        return rows, n
+
+    metered.metered = True
+    tasks.read_partition = metered
 
 
-def _job(executor, inv, ind, meas, settings, max_partition) -> tuple[float, dict[str, str]]:
+def _read_bytes() -> int:
+    from surgeplan.forecast import tasks
+
+    return getattr(tasks, "bench_read_bytes", 0)
+
+
+def _sent_bytes(dask_worker) -> int:
+    """Bytes this worker sent to others (workers and the driver's gathers), by Dask's count."""
+    return dask_worker.transfer_outgoing_bytes_total
+
+
+class _DriverMeter:
+    """Around :class:`surgeplan._parallel.Partitions` on the driver: size (``dask.sizeof``) of the
+    task arguments it sends (functions with their global state, values that are not futures) and
+    of the values it gathers."""
+
+    def __init__(self) -> None:
+        from surgeplan._parallel import Partitions
+
+        self.sent = self.received = 0
+        self.map0, self.run0 = Partitions.map, Partitions.run
+        meter = self
+
+        def map_(parts, fn, *its, local=False, sizes=None):
+            if parts.client is not None:
+                meter.sent += _size_of(fn, *its)
+            return meter.map0(parts, fn, *its, local=local, sizes=sizes)
+
+        def run_(parts, fn, *its, local=False):
+            out = meter.run0(parts, fn, *its, local=local)
+            if parts.client is not None:
+                from dask.sizeof import sizeof
+
+                meter.received += sum(sizeof(v) for v in out)
+            return out
+
+        Partitions.map, Partitions.run = map_, run_
+
+
+def _size_of(fn, *its) -> int:
+    from dask.sizeof import sizeof
+    from distributed import Future
+
+    n = len(its[0]) if its else 0
+    args = getattr(fn, "args", ()) + tuple(getattr(fn, "keywords", {}).values())
+    values = sum(sizeof(x) for it in its for x in it if not isinstance(x, Future))
+    return n * sum(sizeof(a) for a in args) + values
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _job(executor, inv, ind, meas, settings, max_partition, exchange) -> tuple[dict, dict[str, str]]:
     from surgeplan.forecast import ShockForecaster
     from surgeplan.plan.once import known_before, plan_once
 
+    times = {}
     t0 = time.perf_counter()
     ts = pd.to_datetime(meas["ts"], utc=True)
     cut = pd.Timestamp(ASOF - pd.Timedelta(days=7), tz="UTC")
-    f = ShockForecaster(quantiles=settings.forecast_quantiles, executor=executor, max_partition=max_partition)
+    f = ShockForecaster(
+        quantiles=settings.forecast_quantiles,
+        executor=executor,
+        max_partition=max_partition,
+        exchange_dir=exchange,
+    )
     f.fit(meas.loc[(ts < cut).to_numpy()], inv, known_before(ind, cut.tz_localize(None)), cutoff=cut)
+    times["fit_s"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
     f.update(meas.loc[(ts >= cut).to_numpy()], indicators=known_before(ind, ASOF))
+    times["update_s"] = time.perf_counter() - t1
+    t1 = time.perf_counter()
     day = plan_once(meas, inv, ind, ASOF, settings, forecaster=f)
-    wall = time.perf_counter() - t0
+    times["plan_s"] = time.perf_counter() - t1
+    times["wall_s"] = time.perf_counter() - t0
+    times["parquet_bytes"] = sum(x.stat().st_size for x in Path(exchange).rglob("*.parquet"))
     tables = {
         "actions": day.plan.actions,
         "dimensioning": day.plan.dimensioning,
@@ -105,7 +172,19 @@ def _job(executor, inv, ind, meas, settings, max_partition) -> tuple[float, dict
         "busy_hour": day.busy_hour,
     }
     digest = {k: hashlib.sha256(v.to_csv(index=False).encode()).hexdigest()[:16] for k, v in tables.items()}
-    return wall, digest
+    return times, digest
+
+
+def _warm_data() -> tuple:
+    """A small job (12 resources, 5 weeks): compiles numba's functions in every process before
+    the timed job (its peak memory is far below the job's)."""
+    from surgeplan.signals import bundled_indicators
+    from surgeplan.simulate import simulate
+
+    inv = operator(1)
+    inv = inv[inv["region"].isin(["FRA", "ITA"])].head(12)
+    ind = bundled_indicators(regions=sorted(inv["region"].unique()), start="2019-12-01", end="2020-12-31")
+    return inv, ind, simulate(inv, ind, None, "2020-02-10", f"{ASOF:%Y-%m-%d}", "1h", 2020)
 
 
 def child(copies: int, start: str, workers: int, max_partition: int | None) -> dict:
@@ -120,23 +199,37 @@ def child(copies: int, start: str, workers: int, max_partition: int | None) -> d
     meas = simulate(inv, ind, None, start, f"{ASOF:%Y-%m-%d}", "1h", 2020)
     settings = DemoConfig().settings
     out = {"resources": len(inv), "rows": len(meas), "workers": workers}
+    out["data_peak_mib"] = _peak_mib()  # the operator and its simulated history, before the job
+    small = _warm_data()
     t0 = time.perf_counter()
-    with compute(workers=workers or None) as ex:
+    with compute(workers=workers or None) as ex, tempfile.TemporaryDirectory() as exchange:
         out["startup_s"] = time.perf_counter() - t0
-        metered = _Metered(ex) if workers else ex
-        out["wall_s"], out["digest"] = _job(metered, inv, ind, meas, settings, max_partition)
-        if workers:
-            client = ex._client
-            rss = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-            out["worker_peak_mib"] = sorted(v / 1024 for v in rss.values())
-            per = {}
-            for where, n_in, n_out, _seconds in metered.log:
-                a = per.setdefault(where, [0, 0, 0])
-                a[0], a[1], a[2] = a[0] + 1, a[1] + n_in, a[2] + n_out
-            out["per_worker"] = sorted(per.values())
-            out["task_s"] = sum(x[3] for x in metered.log)
-            out["largest_task_s"] = max(x[3] for x in metered.log)
-    out["driver_peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        _job(ex, *small, settings, max_partition, exchange)  # numba compiles in every process once
+        client = ex._client if workers else None
+        if client is not None:
+            from distributed import get_task_stream
+
+            client.run(_install_read_meter)
+            read0, sent0 = client.run(_read_bytes), client.run(_sent_bytes)
+            meter = _DriverMeter()
+            with get_task_stream(client) as stream:
+                times, out["digest"] = _job(ex, inv, ind, meas, settings, max_partition, exchange)
+            read1, sent1 = client.run(_read_bytes), client.run(_sent_bytes)
+            out["worker_peak_mib"] = sorted(client.run(_peak_mib).values())
+            out["worker_parquet_mib"] = sorted((read1[w] - read0[w]) / 2**20 for w in read1)
+            out["worker_sent_mib"] = sorted((sent1[w] - sent0[w]) / 2**20 for w in sent1)
+            out["driver_sent_mib"], out["driver_received_mib"] = meter.sent / 2**20, meter.received / 2**20
+            busy = {}
+            for t in stream.data:
+                for s in t["startstops"]:
+                    if s["action"] == "compute":
+                        busy[t["worker"]] = busy.get(t["worker"], 0.0) + s["stop"] - s["start"]
+            out["worker_busy_s"] = sorted(busy.values())
+            out["tasks"] = len(stream.data)
+        else:
+            times, out["digest"] = _job(ex, inv, ind, meas, settings, max_partition, exchange)
+        out.update(times)
+    out["driver_peak_mib"] = _peak_mib()
     out["load_end"] = load_average()
     return out
 
@@ -171,49 +264,56 @@ def _markdown(results: list[dict], copies: int, start: str, max_partition: int |
         f"to {ASOF:%Y-%m-%d} ({r0['rows'] / 1e6:.1f} M rows); job = fit, update one week, plan_once; "
         "partitions: "
         + ("one per time zone" if max_partition is None else f"at most {max_partition} resources"),
+        "- groups built on the workers from a Parquet dataset and resident there (Dask futures); "
+        "sent per worker: Dask's count of the bytes it sent (to the other worker and to the driver's "
+        "gathers); driver sent / gathered: `dask.sizeof` of the task arguments (no futures) and of "
+        "the gathered summaries and forecasts",
         "",
-        "| run | start-up (s) | job wall (s) | driver peak RSS (MiB) | worker peak RSS (MiB) "
-        "| tasks / MiB in / MiB out per worker | outputs |",
-        "|---|---:|---:|---:|---:|---|---|",
+        "| run | fit / update / plan (s) | job wall (s) | driver peak RSS (MiB) | worker peak RSS (MiB) "
+        "| Parquet read per worker (MiB) | sent per worker (MiB) | driver sent / gathered (MiB) "
+        "| worker busy (s) | outputs |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     ref = r0["digest"]
     for r in results:
         name = "one process" if not r["workers"] else f"{r['workers']} worker(s)"
         wk = ", ".join(f"{x:.0f}" for x in r.get("worker_peak_mib", [])) or "-"
-        per = (
-            "; ".join(f"{n} / {i / 2**20:.0f} / {o / 2**20:.0f}" for n, i, o in r.get("per_worker", []))
-            or "-"
-        )
+        rd = ", ".join(f"{x:.0f}" for x in r.get("worker_parquet_mib", [])) or "-"
+        sent = ", ".join(f"{x:.0f}" for x in r.get("worker_sent_mib", [])) or "-"
+        busy = ", ".join(f"{x:.0f}" for x in r.get("worker_busy_s", [])) or "-"
+        drv = f"{r['driver_sent_mib']:.0f} / {r['driver_received_mib']:.0f}" if r["workers"] else "-"
         same = "identical" if r["digest"] == ref else "DIFFERENT"
         lines.append(
-            f"| {name} | {r['startup_s']:.1f} | {r['wall_s']:.1f} | {r['driver_peak_mib']:.0f} | {wk} "
-            f"| {per} "
-            f"| {same} |"
+            f"| {name} | {r['fit_s']:.1f} / {r['update_s']:.1f} / {r['plan_s']:.1f} | {r['wall_s']:.1f} "
+            f"| {r['driver_peak_mib']:.0f} | {wk} | {rd} | {sent} | {drv} | {busy} | {same} |"
         )
     by = {r["workers"]: r for r in results}
+    lines.append("")
+    lines.append(
+        f"- Parquet dataset written by the driver: {results[-1]['parquet_bytes'] / 2**20:.0f} MiB; "
+        f"driver peak before the job (operator + simulated history): {r0['data_peak_mib']:.0f} MiB"
+    )
+    if 1 in by:
+        one = by[1]
+        serial = one["wall_s"] - sum(one["worker_busy_s"])
+        share = serial / one["wall_s"]
+        lines.append(
+            f"- 1 worker: {sum(one['worker_busy_s']):.1f} s computing tasks, {serial:.1f} s not "
+            f"({share:.0%}: the driver's global steps, plan, and moving data): "
+            f"Amdahl bound for 2 workers {1 / (share + (1 - share) / 2):.2f}x"
+        )
     if 1 in by and 2 in by:
-        lines.append("")
+        lines.append(f"- speed-up 2 workers over 1: {by[1]['wall_s'] / by[2]['wall_s']:.2f}x (target 1.6x)")
+    if 0 in by and 2 in by:
+        peak = max(by[2]["worker_peak_mib"])
         lines.append(
-            f"- 1 worker: {by[1]['task_s']:.1f} s in the partition tasks (sum; largest task "
-            f"{by[1]['largest_task_s']:.1f} s), {by[1]['wall_s'] - by[1]['task_s']:.1f} s on the driver "
-            "(global steps, plan) and in moving the partitions"
+            f"- 2 workers over one process: {by[0]['wall_s'] / by[2]['wall_s']:.2f}x; peak RSS per worker "
+            f"{peak:.0f} MiB = {peak / by[0]['driver_peak_mib']:.0%} of the single-process peak "
+            "(target < 50%)"
         )
-        lines.append(
-            f"- speed-up 2 workers over 1: {by[1]['wall_s'] / by[2]['wall_s']:.2f}x (target 1.6x); "
-            f"over one process: {by[0]['wall_s'] / by[2]['wall_s']:.2f}x"
-            if 0 in by
-            else ""
-        )
-        if 0 in by:
-            peak = max(by[2]["worker_peak_mib"])
-            lines.append(
-                f"- peak RSS per worker with 2 workers: {peak:.0f} MiB = "
-                f"{peak / by[0]['driver_peak_mib']:.0%} of the single-process peak (target < 50%)"
-            )
     lines.append(
         f"- load average at end: {' / '.join(f'{x:.2f}' for x in results[-1]['load_end'] or ())}; "
-        "the machine "
-        "is shared by several engineers, so every time here is noisy (pessimistic)"
+        "the machine is shared by several engineers, so every time here is noisy (pessimistic)"
     )
     return "\n".join(lines)
 

@@ -18,6 +18,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 
 import cloudpickle
+import numpy as np
 import pandas as pd
 import pytest
 from distributed import Client, LocalCluster
@@ -95,11 +96,11 @@ class _KillOnce:
     def __init__(self, fn, marker: str) -> None:
         self.fn, self.marker = fn, marker
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         try:
             fd = os.open(self.marker, os.O_CREAT | os.O_EXCL)
         except FileExistsError:
-            return self.fn(*args)
+            return self.fn(*args, **kwargs)
         os.close(fd)
         os._exit(1)
 
@@ -157,6 +158,114 @@ def test_worker_killed_mid_run_identical(data, cluster, tmp_path):
     )
     assert marker.exists()  # a worker did die ...
     # ... and the retried task gave the same result
+    assert got == reference
+    client.wait_for_workers(2, timeout=60)
+
+
+class _Alternating:
+    """``Partitions.map`` with every stage's tasks pinned to the worker the previous stage did not
+    use: each group and each search moves between the workers at every stage."""
+
+    def __init__(self, original, workers: list[str]) -> None:
+        self.original, self.workers, self.calls = original, workers, 0
+
+    def __call__(self, parts, fn, *iterables, local=False):
+        if parts.client is None or not len(iterables[0]):
+            return self.original(parts, fn, *iterables, local=local)
+        self.calls += 1
+        where = [self.workers[self.calls % len(self.workers)]]
+        its = map(list, iterables)
+        return parts.client.map(fn, *its, pure=False, workers=where, allow_other_workers=False)
+
+
+def test_parquet_partition_read_gives_the_in_memory_groups(data, tmp_path):
+    from dataclasses import fields
+
+    from surgeplan.forecast import features as _ft
+    from surgeplan.forecast import tasks
+    from surgeplan.forecast.panel import partitions, read_partition, resource_meta, write_partitions
+
+    inv, _, meas, _ = data
+    m = _ft.normalize_measurements(meas.sample(frac=1.0, random_state=3))
+    m = m.iloc[::-1].reset_index(drop=True)  # rows of a resource not in time order
+    meta = resource_meta(m, inv)
+    meta = meta.assign(cadence_s=3600, tz=[_ft.region_timezone(r) for r in meta["region"]])
+    metas = partitions(meta, 4)
+    srcs = write_partitions(m, metas, tmp_path / "ds")
+    assert len(list((tmp_path / "ds").glob("part=*/*.parquet"))) == len(metas) >= 9
+    (tmp_path / "ds" / "part=99").mkdir()
+    (tmp_path / "ds" / "part=99" / "data.parquet").write_bytes(b"half-written")  # another part, being written
+    opt = ShockForecaster()._options()
+    cutoff = pd.Timestamp("2020-03-09", tz="UTC")
+    for sub, src in zip(metas, srcs, strict=True):
+        rows, nbytes = read_partition(src)
+        here = m[m["resource_id"].isin(sub["resource_id"])].reset_index(drop=True)
+        pd.testing.assert_frame_equal(rows, here)  # same rows, dtypes and order
+        assert 0 < nbytes < 30 * len(here)  # this partition's file only
+        a = tasks.built(sub, here, cutoff, opt, _ft.normalize_covariates(None))
+        b = tasks.built(sub, src, cutoff, opt, _ft.normalize_covariates(None))
+        for f in fields(a):
+            assert _same(getattr(a, f.name), getattr(b, f.name)), f.name
+
+
+def _same(x, y) -> bool:
+    if isinstance(x, dict):
+        return x.keys() == y.keys() and all(_same(x[k], y[k]) for k in x)
+    if isinstance(x, np.ndarray):
+        return x.dtype == y.dtype and np.array_equal(x, y, equal_nan=x.dtype.kind == "f")
+    return type(x) is type(y) and x == y
+
+
+def test_split_rows_is_the_isin_selection():
+    from surgeplan.forecast.panel import split_rows
+
+    rng = np.random.default_rng(4)
+    ids = rng.choice(["a", "b", "c", "d", "zz"], 500).astype(object)
+    frame = pd.DataFrame({"resource_id": ids, "load": rng.random(500)})
+    frame.index = rng.permutation(1000)[:500]  # labels kept, not positions
+    parts = [pd.DataFrame({"resource_id": ids}) for ids in (["c", "a"], ["d"], ["b", "q"])]  # "zz" in none
+    got = split_rows(frame, parts)
+    for sub, rows in zip(parts, got, strict=True):
+        pd.testing.assert_frame_equal(rows, frame[frame["resource_id"].isin(sub["resource_id"])])
+    assert sum(map(len, got)) == (frame["resource_id"] != "zz").sum()
+
+
+def test_resident_groups_moved_between_workers_identical(data, cluster, reference, tmp_path, monkeypatch):
+    from distributed import Future
+
+    from surgeplan._parallel import Partitions
+
+    _, client = cluster
+    workers = sorted(client.scheduler_info()["workers"])
+    pin = _Alternating(Partitions.map, workers)
+    monkeypatch.setattr(Partitions, "map", lambda p, fn, *it, local=False, **_: pin(p, fn, *it, local=local))
+    seen = []
+    real = ShockForecaster.predict
+
+    def predict(self, *a, **k):
+        seen.append(self)
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(ShockForecaster, "predict", predict)
+    got = _job(client.get_executor(pure=False), tmp_path, *data)
+    assert pin.calls > 10
+    f = seen[0]
+    assert all(isinstance(h, Future) for h in f._handles)  # the groups stayed on the workers ...
+    assert all(g.zraw is None and g.beta is not None for g in f._groups)  # ... the driver has summaries
+    assert got == reference
+
+
+def test_worker_killed_with_resident_groups_identical(data, cluster, tmp_path, monkeypatch):
+    from surgeplan.forecast import tasks
+
+    lc, client = cluster
+    reference = _job(None, tmp_path / "ref", *data, max_partition=4)
+    marker = tmp_path / "killed"
+    # the first fit task kills its worker: the groups resident there are lost and Dask rebuilds
+    # them from the tasks that made them (read from Parquet, search, ...)
+    monkeypatch.setattr(tasks, "fitted", _KillOnce(tasks.fitted, str(marker)))
+    got = _job(client.get_executor(pure=False), tmp_path / "out", *data, max_partition=4)
+    assert marker.exists()
     assert got == reference
     client.wait_for_workers(2, timeout=60)
 

@@ -39,6 +39,8 @@ __all__ = [
     "assign_specs",
     "carry_thin",
     "driver_table",
+    "daily_summary",
+    "drivers_from_daily",
     "exposure_spread",
     "learn_drivers",
     "learned_pools",
@@ -86,21 +88,35 @@ def learn_drivers(
     stringency ranges are level candidates of ``stringency_index`` too."""
     if indicators is None or indicators.empty or not groups:
         return {}
-    parts = [_daily(g) for g in groups]
+    return drivers_from_daily([daily_summary(g) for g in groups], indicators, stringency_ranges)
+
+
+def daily_summary(g: Group) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What :func:`learn_drivers` reads of a group: ``(n, D)`` daily mean load and working days,
+    the local days, and the resources' kinds and regions (a few KB per resource)."""
+    return (*_daily(g), g.kinds, g.regions)
+
+
+def drivers_from_daily(
+    parts: Sequence[tuple], indicators: pd.DataFrame, stringency_ranges: Sequence[tuple[float, float]] = ()
+) -> dict[str, DriverChoice]:
+    """:func:`learn_drivers` from the groups' :func:`daily_summary` (in the groups' order)."""
+    if indicators is None or indicators.empty or not parts:
+        return {}
     last = max(p[2][-1] for p in parts)
     days = np.arange(last - WINDOW_DAYS + 1, last + 1, dtype="datetime64[D]")
     days = days[days >= min(p[2][0] for p in parts)]
-    load = np.full((sum(g.n for g in groups), len(days)), np.nan)
+    load = np.full((sum(len(p[3]) for p in parts), len(days)), np.nan)
     work = np.zeros(load.shape, bool)
     row = 0
-    for (mean, wk, dd), g in zip(parts, groups):
+    for mean, wk, dd, kd, _ in parts:
         pos = (dd - days[0]).astype(np.int64)
         ok = (pos >= 0) & (pos < len(days))
-        load[row : row + g.n, pos[ok]] = mean[:, ok]
-        work[row : row + g.n, pos[ok]] = wk[:, ok]
-        row += g.n
-    kinds = np.concatenate([g.kinds for g in groups]).astype(str)
-    regions = np.concatenate([g.regions for g in groups]).astype(str)
+        load[row : row + len(kd), pos[ok]] = mean[:, ok]
+        work[row : row + len(kd), pos[ok]] = wk[:, ok]
+        row += len(kd)
+    kinds = np.concatenate([p[3] for p in parts]).astype(str)
+    regions = np.concatenate([p[4] for p in parts]).astype(str)
     has_region = regions != ""
     if not has_region.any():
         return {}

@@ -42,6 +42,7 @@ References
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
@@ -49,33 +50,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from surgeplan._parallel import executor_map
+from surgeplan._parallel import Partitions
 from surgeplan.errors import SurgeplanError
 from surgeplan.forecast import conformal as _cf
 from surgeplan.forecast import features as _ft
 from surgeplan.forecast import shock as _sh
+from surgeplan.forecast import tasks as _tk
 from surgeplan.forecast import transfer as _tr
-from surgeplan.forecast.calibration import build_tables, rolling_pass
-from surgeplan.forecast.design import setup_covariates, setup_names
-from surgeplan.forecast.fitting import fit_group
+from surgeplan.forecast.calibration import build_tables
 from surgeplan.forecast.future import HeldFuture, IndicatorSource, anticipate, held_future
 from surgeplan.forecast.intensity import DriverTables, scenario_tables, used_specs
-from surgeplan.forecast.kalman import DEFAULT_ADAPTATION, kalman_pass
+from surgeplan.forecast.kalman import DEFAULT_ADAPTATION
 from surgeplan.forecast.learned import (
-    assign_shapes,
     assign_specs,
-    carry_thin,
+    daily_summary,
     driver_table,
-    learn_drivers,
+    drivers_from_daily,
     learned_pools,
     stringency_ranges,
     with_learned_specs,
 )
-from surgeplan.forecast.panel import append_measurements, build_group, partitions, resource_meta
-from surgeplan.forecast.predict import predict_group
+from surgeplan.forecast.panel import partitions, resource_meta, split_rows, write_partition
 from surgeplan.forecast.response import response_table
-from surgeplan.forecast.shape import choose_shapes
-from surgeplan.forecast.state import Calibration, Group, History, Options
+from surgeplan.forecast.shape import choose_driver, kind_shapes
+from surgeplan.forecast.state import Calibration, Group, History, Options, Pooling
 
 __all__ = ["ShockForecaster"]
 
@@ -165,7 +163,13 @@ class ShockForecaster:
     executor : concurrent.futures.Executor, optional
         Where the groups of resources are fitted, calibrated, updated and predicted
         (:func:`surgeplan.scale.compute`: Dask workers); None = here. The pooling across regions
-        stays here, so the results do not depend on it.
+        stays here, so the results do not depend on it. On a Dask client the groups are built on
+        the workers from a Parquet dataset of the measurements and stay there between calls; only
+        small per-group summaries come back (``docs/SCALE.md``).
+    exchange_dir : str, optional
+        Directory the workers can read (a shared file system on a cluster) where ``fit`` writes
+        the measurements as a Parquet dataset partitioned by group, with a Dask executor. None:
+        a temporary directory on this machine (enough for a ``LocalCluster``).
     max_partition : int, optional
         Most resources in one group (partition); a (region, kind) is never split. None = one group
         per cadence and time zone. Smaller groups: less memory per worker and better balance. A
@@ -241,6 +245,7 @@ class ShockForecaster:
         executor: Any = None,
         max_partition: int | None = None,
         learn_driver: bool = True,
+        exchange_dir: str | None = None,
     ) -> None:
         self.quantiles = tuple(float(q) for q in quantiles)
         self.lags_days = tuple(int(x) for x in lags_days)
@@ -270,8 +275,10 @@ class ShockForecaster:
         self.executor = executor
         self.max_partition = max_partition
         self.learn_driver = bool(learn_driver)
+        self.exchange_dir = exchange_dir
         self._options()  # bad parameters fail here, not at fit
-        self._groups: list[Group] = []
+        self._groups: list[Group] = []  # the groups, or their summaries when they stay on workers
+        self._handles: list[Any] = []  # the groups where they are (Partitions)
         self.indicator_source_: dict[str, str] = {}
 
     @property
@@ -396,19 +403,18 @@ class ShockForecaster:
         cutoff = None if cutoff is None else _utc(cutoff)
         if cutoff is not None:
             new = new[new["ts"] < cutoff]
-        subs = [new[new["resource_id"].isin(g.ids)] for g in self._groups]
+        subs = split_rows(new, [pd.DataFrame({"resource_id": g.ids}) for g in self._groups])
         units = [self._calibration.unit(g.kinds) for g in self._groups]
-        task = partial(_updated, opt=opt, tables=self._tables, covs=h.covariates, cutoff=cutoff)
-        self._groups = executor_map(self.executor, task, self._groups, subs, units)
-        pools, full = _tr.transfer_responses(
-            self._groups, opt.min_evidence_days, in_update=True, learned=self._pooling.learned_pools
+        parts = self._parts
+        task = partial(_tk.updated, opt=opt, tables=self._tables, covs=h.covariates, cutoff=cutoff)
+        handles = parts.map(task, self._handles, subs, units)
+        pools, full = _tr.response_pools(
+            self._view(handles), opt.min_evidence_days, self._pooling.learned_pools
         )
         self._pooling.pools, self._pooling.full_kinds = pools, full
-        for g in self._groups:
-            # a response learned online from a day or two of restrictions is a slope seen at
-            # partial intensity: bounded by the kind's pool until there is enough evidence
-            g.beta = _tr.extrapolation_band(g, pools, opt.min_evidence_days)
-            g.extrapolate = _tr.full_response_known(g, pools, opt.min_evidence_days)
+        task = partial(_tk.repooled, pools=pools, min_evidence=opt.min_evidence_days)
+        self._handles = parts.map(task, handles, local=True)
+        self._groups = self._view(self._handles)
         if indicators is not None or self._held.asof != self._asof_day():
             self._held = self._held_future()
         return self
@@ -471,7 +477,7 @@ class ShockForecaster:
         frames, sources = [], {}
         steps = [self._horizon_steps(horizon, g.cadence_s) for g in self._groups]
         task = partial(
-            _predicted,
+            _tk.predicted,
             opt=opt,
             cal=self._calibration,
             tables=self._tables,
@@ -481,7 +487,7 @@ class ShockForecaster:
             regime_scen=regime_t,
             drivers=self._pooling.drivers,
         )
-        for f, src in executor_map(self.executor, task, self._groups, steps):
+        for f, src in self._parts.run(task, self._handles, steps):
             frames.append(f)
             sources.update(src)
         out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -499,7 +505,10 @@ class ShockForecaster:
     def response_(self) -> pd.DataFrame:
         """Fitted shock response per resource (see the class docstring)."""
         self._require_fit()
-        return response_table(self._groups, self._opt.specs)
+        if not self._parts.resident:
+            return response_table(self._groups, self._opt.specs)
+        task = partial(_tk.responses, specs=self._opt.specs)
+        return pd.concat(self._parts.run(task, self._handles), ignore_index=True)
 
     @property
     def driver_(self) -> pd.DataFrame:
@@ -551,7 +560,8 @@ class ShockForecaster:
             used=used_specs(self._groups),
         )
 
-    def _build_groups(self, opt: Options) -> list[Group]:
+    def _partition_meta(self) -> list[pd.DataFrame]:
+        """The resources (``resource_id, kind, region, cadence_s, tz``) of each group, in order."""
         h = self._history
         meas, meta = h.measurements, h.inventory
         ids_all = pd.unique(meas["resource_id"])
@@ -564,101 +574,90 @@ class ShockForecaster:
             cadence_s=self.cadence_.reindex(meta["resource_id"]).to_numpy(),
             tz=[_ft.region_timezone(r or None) for r in meta["region"]],
         )
-        groups = []
-        for sub in partitions(meta, self.max_partition):
-            cad, tz = sub["cadence_s"].iloc[0], sub["tz"].iloc[0]
-            m = meas[meas["resource_id"].isin(sub["resource_id"])]
-            g = build_group(
-                int(cad), str(tz), sub, m, h.cutoff, opt.lags_days, opt.max_blocks, opt.default_shock_lag
-            )
-            setup_covariates(g, h.covariates, opt.covariate_smoothing_hours)
-            setup_names(g, opt.covariate_smoothing_hours)
-            groups.append(g)
-        return groups
+        return partitions(meta, self.max_partition)
+
+    def _built(self, metas: list[pd.DataFrame], opt: Options) -> list[Any]:
+        """Each group built where it will stay, from its rows. On Dask the driver writes each
+        group's Parquet file (largest first) just before it submits the group's build task, so the
+        workers build while the driver writes; the task reads the file (``exchange_dir``)."""
+        h, parts = self._history, self._parts
+        task = partial(_tk.built, cutoff=h.cutoff, opt=opt, covs=h.covariates)
+        rows = split_rows(h.measurements, metas)
+        sizes = [len(m) for m in metas]  # resources (their histories are about as long)
+        if not parts.resident:
+            return parts.map(task, metas, rows, local=True)
+        self._exchange = tempfile.TemporaryDirectory(prefix="surgeplan-fit-", dir=self.exchange_dir)
+        handles: list[Any] = [None] * len(metas)
+        for i in sorted(range(len(metas)), key=lambda i: -sizes[i]):
+            src = write_partition(rows[i], metas[i], self._exchange.name, i)
+            handles[i] = parts.map(task, [metas[i]], [src], sizes=[sizes[i]])[0]
+        return handles
+
+    def _view(self, handles: list[Any]) -> list[Group]:
+        """The groups as the global steps read them: the groups themselves here, or their
+        summaries (:func:`surgeplan.forecast.tasks.summary`) from the workers."""
+        return self._parts.run(_tk.summary, handles) if self._parts.resident else list(handles)
+
+    def _learn_drivers(self, groups: list[Any], opt: Options) -> dict:
+        h = self._history
+        if not (self.learn_driver and opt.shock_lag == "auto") or h.indicators is None or h.indicators.empty:
+            return {}
+        daily = self._parts.run(daily_summary, groups, local=True)
+        return drivers_from_daily(daily, h.indicators, stringency_ranges(opt))
+
+    def _choose_shapes(self, groups: list[Any], opt: Options, tables: DriverTables, fixed: set[str]) -> tuple:
+        """:func:`surgeplan.forecast.shape.choose_shapes` over the groups where they are: each
+        search stays with its group; the driver sums the scores it gets back in the groups' order."""
+        parts, covs = self._parts, self._history.covariates
+        task = partial(_tk.search_started, opt=opt, tables=tables, covs=covs)
+        searching = parts.map(task, groups, local=True)
+        kinds = parts.run(_tk.search_kinds, searching, local=True)
+        live = [sr for sr, kd in zip(searching, kinds, strict=True) if kd is not None]
+
+        def scores(kd: list[str], cands: list[np.ndarray]) -> list:
+            return parts.run(partial(_tk.search_scores, kinds=kd, cands=cands), live, local=True)
+
+        kind_spec = choose_driver([kd for kd in kinds if kd is not None], opt, scores, fixed)
+        task = partial(_tk.search_finished, kind_spec=kind_spec, tables=tables)
+        groups = parts.map(task, searching, local=True)
+        return groups, kind_spec, kind_shapes(self._view(groups))
 
     def _fit_all(self) -> None:
         opt = self._opt = self._options()
         h = self._history
-        groups = self._build_groups(opt)
-        learn = self.learn_driver and opt.shock_lag == "auto"
-        drivers = learn_drivers(groups, h.indicators, stringency_ranges(opt)) if learn else {}
+        parts = self._parts = Partitions(self.executor)
+        groups = self._built(self._partition_meta(), opt)
+        drivers = self._learn_drivers(groups, opt)
         opt = self._opt = with_learned_specs(opt, drivers)
-        fixed = assign_specs(groups, opt, drivers)
+        fixed = assign_specs([], opt, drivers)
+        groups = parts.map(partial(_tk.specs_assigned, opt=opt, drivers=drivers), groups, local=True)
         search = opt.search_driver and opt.shock_lag == "auto"
-        first = range(len(opt.specs)) if search else used_specs(groups)
+        first = range(len(opt.specs)) if search else used_specs(self._view(groups))
         tables = DriverTables.build(h.indicators, opt.specs, first)
-        pooling = choose_shapes(groups, opt, tables, h.covariates, fixed)
-        assign_shapes(groups, drivers, searched=list(pooling.kind_shape))
-        pooling.drivers, pooling.learned_pools = drivers, learned_pools(drivers)
-        tables = DriverTables.build(h.indicators, opt.specs, used_specs(groups))
-        task = partial(_fitted, opt=opt, tables=tables, covs=h.covariates)
-        groups = executor_map(self.executor, task, groups)
-        pooling.pools, pooling.full_kinds = _tr.transfer_responses(
-            groups, opt.min_evidence_days, in_update=False, learned=pooling.learned_pools
+        groups, kind_spec, shapes = self._choose_shapes(groups, opt, tables, fixed)
+        task = partial(_tk.shapes_given, shapes=shapes, drivers=drivers)
+        groups = parts.map(task, groups, local=True)
+        pooling = Pooling(kind_spec=kind_spec, kind_shape=shapes, drivers=drivers)
+        pooling.learned_pools = learned_pools(drivers)
+        tables = DriverTables.build(h.indicators, opt.specs, used_specs(self._view(groups)))
+        groups = parts.map(partial(_tk.fitted, opt=opt, tables=tables, covs=h.covariates), groups)
+        pooling.pools, pooling.full_kinds = _tr.response_pools(
+            self._view(groups), opt.min_evidence_days, pooling.learned_pools
         )
-        carry_thin(groups, drivers)
+        task = partial(_tk.pooled, pools=pooling.pools, min_evidence=opt.min_evidence_days, drivers=drivers)
+        groups = parts.map(task, groups, local=True)
         task = partial(
-            _calibrated,
+            _tk.calibrated,
             opt=opt,
             tables=tables,
             covs=h.covariates,
             pools=pooling.pools,
             full_kinds=pooling.full_kinds,
         )
-        groups, errors = map(list, zip(*executor_map(self.executor, task, groups), strict=True))
-        self._calibration: Calibration = build_tables(groups, errors, opt.quantiles)
+        groups, errors = parts.unzip(parts.map(task, groups), 2)
+        errors = parts.run(_tk.same, errors) if parts.resident else errors
+        self._handles, self._groups = groups, self._view(groups)
+        self._calibration: Calibration = build_tables(self._groups, errors, opt.quantiles)
         self.calibration_ = self._calibration.report
-        self._groups, self._tables, self._pooling = groups, tables, pooling
+        self._tables, self._pooling = tables, pooling
         self._held = self._held_future()
-
-
-# ---------------------------------------------------------------------- per-group tasks
-# Each reads one group and the driver's global state and returns the group it changed: the same
-# result in this process or on a Dask worker (``executor``), in any order, and when retried.
-
-
-def _fitted(g: Group, opt: Options, tables: DriverTables, covs: pd.DataFrame) -> Group:
-    fit_group(g, opt, tables, covs)
-    return g
-
-
-def _calibrated(
-    g: Group, opt: Options, tables: DriverTables, covs: pd.DataFrame, pools: Any, full_kinds: Any
-) -> tuple[Group, Any]:
-    errors = rolling_pass(g, opt, tables, covs)
-    _tr.bound_to_pool(g, pools, full_kinds, opt.min_evidence_days)
-    g.extrapolate = _tr.full_response_known(g, pools, opt.min_evidence_days)
-    return g, errors
-
-
-def _updated(
-    g: Group,
-    sub: pd.DataFrame,
-    unit: Any,
-    opt: Options,
-    tables: DriverTables,
-    covs: pd.DataFrame,
-    cutoff: pd.Timestamp | None,
-) -> Group:
-    if sub.empty and cutoff is None:
-        return g
-    a, t_new, end_utc = append_measurements(g, sub, cutoff)
-    if t_new > a:
-        kalman_pass(g, opt, tables, covs, a, t_new, unit)
-        g.t_obs, g.end_utc = t_new, end_utc
-    return g
-
-
-def _predicted(
-    g: Group,
-    steps: int,
-    opt: Options,
-    cal: Calibration,
-    tables: DriverTables,
-    scen: Any,
-    covs: pd.DataFrame,
-    regime: Any,
-    regime_scen: Any,
-    drivers: Any = None,
-) -> tuple[pd.DataFrame, dict]:
-    return predict_group(g, opt, cal, tables, steps, scen, covs, regime, regime_scen, drivers=drivers)

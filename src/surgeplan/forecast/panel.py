@@ -8,6 +8,9 @@ averaged). ``c`` is the started log's shift (:func:`log_shift`), ``mu`` the medi
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,7 +21,8 @@ from surgeplan.forecast.state import Group, utc_to_step
 from surgeplan.kinds import KINDS
 
 __all__ = [
-    "LOG_FLOOR_SHARE", "append_measurements", "build_group", "log_shift", "partitions", "resource_meta",
+    "LOG_FLOOR_SHARE", "PartitionFile", "append_measurements", "build_group", "log_shift", "partitions",
+    "read_partition", "resource_meta", "split_rows", "write_partition", "write_partitions",
 ]  # fmt: skip
 
 #: the log's shift lifts a series' 1st percentile to at least this share of its 95th (:func:`log_shift`)
@@ -76,6 +80,72 @@ def partitions(meta: pd.DataFrame, max_resources: int | None) -> list[pd.DataFra
             filled += n
         out += [sub.iloc[a:b] for a, b in zip(cut, cut[1:] + [len(sub)], strict=True)]
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionFile:
+    """Where a worker reads one partition's measurements: a hive-partitioned Parquet dataset
+    (``root/part=<i>/``, written by :func:`write_partitions`) and the partition's resources."""
+
+    root: str
+    part: int
+    ids: tuple[str, ...]
+
+
+def write_partitions(
+    meas: pd.DataFrame, parts: Sequence[pd.DataFrame], root: str | Path
+) -> list[PartitionFile]:
+    """Write ``meas`` (``resource_id, ts, load``) once as a Parquet dataset partitioned by the
+    forecaster's partition (``parts``: meta rows of each, :func:`partitions`), rows in their order.
+
+    One pass: each row's partition is looked up from its resource, then a stable sort keeps the
+    rows of a partition in the order of ``meas`` (the order :func:`build_group` averages in).
+    """
+    rows = split_rows(meas, parts)
+    return [write_partition(r, sub, root, i) for i, (sub, r) in enumerate(zip(parts, rows, strict=True))]
+
+
+def write_partition(rows: pd.DataFrame, sub: pd.DataFrame, root: str | Path, part: int) -> PartitionFile:
+    """Write one partition's measurements ``rows`` (its resources: ``sub``) as ``root/part=<part>/``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    where = Path(root) / f"part={part}"
+    where.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(rows[["resource_id", "ts", "load"]], preserve_index=False)
+    table = table.append_column("row", pa.array(np.arange(len(rows), dtype=np.int64)))
+    pq.write_table(table, where / ".data.parquet.tmp")
+    (where / ".data.parquet.tmp").replace(where / "data.parquet")  # readers never see half a file
+    return PartitionFile(str(root), part, tuple(sub["resource_id"].to_numpy().astype(str)))
+
+
+def split_rows(frame: pd.DataFrame, parts: Sequence[pd.DataFrame]) -> list[pd.DataFrame]:
+    """The rows of ``frame`` of each part's resources (``parts``: frames with ``resource_id``),
+    in ``frame``'s order, as ``frame[frame.resource_id.isin(part.resource_id)]`` gives them, in
+    one pass: each row's part is looked up from its resource, then a stable sort groups them."""
+    ids = [sub["resource_id"].to_numpy() for sub in parts]
+    code = pd.Series(np.repeat(np.arange(len(ids)), [len(x) for x in ids]), index=np.concatenate(ids))
+    which = code.reindex(frame["resource_id"].to_numpy()).to_numpy()
+    key = np.where(np.isnan(which), -1.0, which)  # rows of no part first, then dropped
+    order = np.argsort(key, kind="stable")
+    bounds = np.searchsorted(key[order], np.arange(len(ids) + 1) - 0.5)
+    return [frame.iloc[order[bounds[i] : bounds[i + 1]]] for i in range(len(ids))]
+
+
+def read_partition(src: PartitionFile) -> tuple[pd.DataFrame, int]:
+    """The measurements of one partition, read from its file with a filter on its resources;
+    and the bytes of the file."""
+    import pyarrow.dataset as ds
+
+    # only this partition's file: the driver may still be writing the others
+    data = ds.dataset(Path(src.root) / f"part={src.part}" / "data.parquet", format="parquet")
+    flt = ds.field("resource_id").isin(list(src.ids))
+    frags = list(data.get_fragments(filter=flt))
+    table = data.to_table(columns=["resource_id", "ts", "load", "row"], filter=flt)
+    row = table.column("row").to_numpy()
+    if np.any(np.diff(row) < 0):  # the scan may hand batches back out of order
+        table = table.take(np.argsort(row, kind="stable"))
+    return table.drop_columns(["row"]).to_pandas(), sum(Path(f.path).stat().st_size for f in frags)
 
 
 def build_group(

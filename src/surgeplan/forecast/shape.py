@@ -17,7 +17,7 @@ Near-ties (1%) keep the simpler (earlier) candidate.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,10 @@ from surgeplan.forecast.intensity import DriverTables, intensity
 from surgeplan.forecast.learned import is_rule
 from surgeplan.forecast.state import Group, Options, Pooling, chunks
 
-__all__ = ["ShapeSearch", "choose_shapes", "count_evidence", "pool_shapes", "select_driver", "start_search"]
+__all__ = [
+    "ShapeSearch", "choose_driver", "choose_shapes", "count_evidence", "give_shapes", "kind_shapes",
+    "pool_shapes", "search_scores", "select_driver", "start_search", "write_driver",
+]  # fmt: skip
 
 #: relative tolerance of a near-tie: the simpler candidate wins within 1% of the best score
 NEAR_TIE = 0.01
@@ -167,22 +170,52 @@ def select_driver(
     the kind, hit or not, takes the kind's mapping. Kinds in ``fixed`` keep the rule learned for
     them (:mod:`surgeplan.forecast.learned`), which the candidates end with.
     """
-    if not searches or not opt.search_driver:
+    kind_spec = choose_driver(
+        [sr.kinds for sr in searches],
+        opt,
+        lambda kinds, cands: [search_scores(sr, kinds, cands) for sr in searches],
+        fixed,
+    )
+    for g in groups:
+        write_driver(g, kind_spec)
+    return kind_spec
+
+
+def _kind_index(search_kinds: np.ndarray, kinds: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    mine = np.isin(search_kinds.astype(str), kinds)
+    kidx = np.array([kinds.index(str(k)) if m else 0 for k, m in zip(search_kinds, mine)], dtype=np.int64)
+    return mine, kidx
+
+
+def search_scores(sr: ShapeSearch, kinds: list[str], cands: list[np.ndarray]) -> list[np.ndarray]:
+    """Per candidate (mapping index per kind of ``kinds``), the score of each of the search's
+    resources of those kinds; rows of other (fixed) kinds keep their own rule and are left out."""
+    mine, kidx = _kind_index(sr.kinds, kinds)
+    return [sr.score(sr.lag, sr.tau0, spec=np.where(mine, c[kidx], sr.g.spec[sr.rows]))[mine] for c in cands]
+
+
+def choose_driver(
+    search_kinds: Sequence[np.ndarray],
+    opt: Options,
+    scores: Callable[[list[str], list[np.ndarray]], list[list[np.ndarray]]],
+    fixed: set[str] = frozenset(),
+) -> dict[str, int]:
+    """:func:`select_driver`'s choice from the searches' kinds and a ``scores(kinds, cands)`` that
+    gives :func:`search_scores` of every search, in the searches' order (the totals are summed
+    in that order, wherever the scores were computed)."""
+    if not search_kinds or not opt.search_driver:
         return {}
-    kinds = sorted({str(k) for sr in searches for k in sr.kinds} - set(fixed))
+    kinds = sorted({str(k) for ks in search_kinds for k in ks} - set(fixed))
     if not kinds:
         return {}
     nr = sum(not is_rule(s) for s in opt.specs) // 2
+    index = [_kind_index(ks, kinds) for ks in search_kinds]
 
     def totals(cands: list[np.ndarray]) -> np.ndarray:
         out = np.zeros((len(cands), len(kinds)))
-        for sr in searches:
-            mine = np.isin(sr.kinds.astype(str), kinds)
-            kidx = np.array([kinds.index(str(k)) if m else 0 for k, m in zip(sr.kinds, mine)], dtype=np.int64)
-            for i, cand in enumerate(cands):
-                # rows of fixed kinds keep their own rule (scored but not counted)
-                spec = np.where(mine, cand[kidx], sr.g.spec[sr.rows])
-                np.add.at(out[i], kidx[mine], sr.score(sr.lag, sr.tau0, spec=spec)[mine])
+        for (mine, kidx), per in zip(index, scores(kinds, cands), strict=True):
+            for i, s in enumerate(per):
+                np.add.at(out[i], kidx[mine], s)
         return out
 
     def best(tot: np.ndarray) -> np.ndarray:
@@ -191,20 +224,29 @@ def select_driver(
     c6_cands = [np.zeros(len(kinds), np.int64), np.full(len(kinds), nr, np.int64)]
     off = np.where(best(totals(c6_cands)) == 1, nr, 0)
     spec = off + best(totals([off + j for j in range(nr)]))
-    kind_spec = {kd: int(sp) for kd, sp in zip(kinds, spec)}
-    for g in groups:
-        for kd, sp in kind_spec.items():
-            g.spec[g.kinds == kd] = sp
-    return kind_spec
+    return {kd: int(sp) for kd, sp in zip(kinds, spec)}
+
+
+def write_driver(g: Group, kind_spec: dict[str, int]) -> None:
+    """Every resource of a kind in ``kind_spec`` takes the kind's mapping."""
+    for kd, sp in kind_spec.items():
+        g.spec[g.kinds == kd] = sp
 
 
 def pool_shapes(groups: Sequence[Group]) -> dict[str, tuple[int, float, float]]:
-    """Resources without shock history take their kind's shape from regions hit earlier.
+    """Resources without shock history take their kind's shape from regions hit earlier
+    (:func:`kind_shapes`, :func:`give_shapes`)."""
+    shapes = kind_shapes(groups)
+    for g in groups:
+        give_shapes(g, shapes)
+    return shapes
 
-    The pooled shape of a kind is the median lag, rise and decay of its resources whose shape was
-    searched (a robust central shape: a mode of 3-tuples is unstable with few); a kind nobody has
-    learned keeps the defaults (``default_shock_lag``, immediate response).
-    """
+
+def kind_shapes(groups: Sequence[Group]) -> dict[str, tuple[int, float, float]]:
+    """The pooled shape of each kind: the median lag, rise and decay of its resources whose shape
+    was searched (a robust central shape: a mode of 3-tuples is unstable with few); a kind nobody
+    has learned keeps the defaults (``default_shock_lag``, immediate response). Reads the groups'
+    ``kinds, shape_hit, shock_lag, shock_tau`` only."""
     rows = [
         pd.DataFrame(
             {
@@ -223,11 +265,14 @@ def pool_shapes(groups: Sequence[Group]) -> dict[str, tuple[int, float, float]]:
     for kd, sub in pd.concat(rows, ignore_index=True).groupby("kind"):  # kinds, few
         L, up, dn = (float(np.median(sub[c])) for c in ("lag", "up", "dn"))
         shapes[str(kd)] = (int(np.floor(L)), float(up), float(dn))
-    for g in groups:
-        for kd, (L, up, dn) in shapes.items():
-            miss = (~g.shape_hit) & (g.kinds == kd)
-            g.shock_lag[miss], g.shock_tau[miss, 0], g.shock_tau[miss, 1] = L, up, dn
     return shapes
+
+
+def give_shapes(g: Group, shapes: dict[str, tuple[int, float, float]]) -> None:
+    """Resources of ``g`` whose shape was not searched take their kind's pooled shape."""
+    for kd, (L, up, dn) in shapes.items():
+        miss = (~g.shape_hit) & (g.kinds == kd)
+        g.shock_lag[miss], g.shock_tau[miss, 0], g.shock_tau[miss, 1] = L, up, dn
 
 
 def choose_shapes(

@@ -44,6 +44,8 @@ __all__ = [
     "full_response_known",
     "kind_pools",
     "shrink_to_pool",
+    "give_pools",
+    "response_pools",
     "transfer_responses",
 ]
 
@@ -369,22 +371,35 @@ def transfer_responses(
     (:func:`surgeplan.forecast.learned.learned_pools`), which replace the fitted ones. Returns the
     pools and the kinds with evidence at full restriction.
     """
+    pools, full_kinds = response_pools(groups, min_evidence, learned)
+    for g in groups:
+        give_pools(g, pools, min_evidence, in_update)
+    return pools, full_kinds
+
+
+def response_pools(
+    groups: list[Any], min_evidence: float, learned: dict | None = None
+) -> tuple[dict, set[str]]:
+    """The pools of :func:`transfer_responses` and the kinds with evidence at full restriction
+    (reads each group's ``beta``, evidence, kinds and block layout only)."""
+    full_kinds = full_evidence_kinds(groups, min_evidence)
+    return {**kind_pools(groups, min_evidence, full_kinds), **(learned or {})}, full_kinds
+
+
+def give_pools(g: Any, pools: dict, min_evidence: float, in_update: bool) -> None:
+    """One group's part of :func:`transfer_responses`."""
     from surgeplan.forecast import baseline as _bl
 
-    full_kinds = full_evidence_kinds(groups, min_evidence)
-    pools = {**kind_pools(groups, min_evidence, full_kinds), **(learned or {})}
-    for g in groups:
-        if in_update:
-            apply_to_state(g, pools)
-            g.shock_source[g.evidence >= min_evidence] = "fitted"
-            continue
-        apply_to_prior(g, pools)
-        rows = np.flatnonzero(g.shock_source == "pooled")
-        if len(rows):
-            g.beta[rows], g.cov[rows] = _bl.posterior(
-                g.xtx[rows], g.xty[rows], g.sigma2[rows], g.prior_mean[rows], g.prior_sd[rows]
-            )
-    return pools, full_kinds
+    if in_update:
+        apply_to_state(g, pools)
+        g.shock_source[g.evidence >= min_evidence] = "fitted"
+        return
+    apply_to_prior(g, pools)
+    rows = np.flatnonzero(g.shock_source == "pooled")
+    if len(rows):
+        g.beta[rows], g.cov[rows] = _bl.posterior(
+            g.xtx[rows], g.xty[rows], g.sigma2[rows], g.prior_mean[rows], g.prior_sd[rows]
+        )
 
 
 def bound_to_pool(g: Any, pools: dict, full_kinds: set[str], min_evidence: float) -> None:

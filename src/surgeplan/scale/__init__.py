@@ -66,6 +66,7 @@ def compute(workers: int | None = None, scheduler: str | None = None) -> Iterato
         return
     if workers is not None and int(workers) < 1:
         raise SurgeplanError(f"--workers must be at least 1, got {workers!r}")
+    import dask
     from distributed import Client, LocalCluster
 
     with contextlib.ExitStack() as stack:
@@ -75,10 +76,14 @@ def compute(workers: int | None = None, scheduler: str | None = None) -> Iterato
             except OSError as exc:
                 raise SurgeplanError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
         else:
-            cluster = stack.enter_context(
-                LocalCluster(
-                    n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=None
+            # Dask sets MALLOC_TRIM_THRESHOLD_ in its workers; a fixed trim threshold also turns off
+            # glibc's adaptive mmap threshold, so every large numpy temporary is a fresh mmap and its
+            # pages are faulted in again: the forecast's tasks ran ~1.5x slower (benchmarks/RESULTS.md)
+            with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+                cluster = stack.enter_context(
+                    LocalCluster(
+                        n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=None
+                    )
                 )
-            )
             client = stack.enter_context(Client(cluster))
         yield client.get_executor(pure=False)
