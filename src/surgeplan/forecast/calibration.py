@@ -184,7 +184,10 @@ def build_tables(
         return cal
     z, zn, kc, b = (np.concatenate(x) for x in (zs, zns, codes, buckets))
     cal.wtable = _combination_weights(z, zn, kc, b, names)
-    wv = np.array([cal.wtable.get((names[int(c)], int(bb)), 1.0) for c, bb in zip(kc, b)]) if len(z) else z
+    weight = np.ones((len(names), int(b.max()) + 1 if len(b) else 1))  # (kind, bucket): 1 = the model
+    for (kind, bb), w in cal.wtable.items():
+        weight[code_of[kind], bb] = w
+    wv = weight[kc, b] if len(z) else z
     z = np.where(np.isfinite(zn), wv * z + (1.0 - wv) * zn, z)
     keep = _thin(kc)
     z, kc, b = z[keep], kc[keep], b[keep]
