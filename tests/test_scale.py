@@ -321,3 +321,28 @@ def test_partitions_keep_region_kind_blocks_whole():
     ]  # BEL/link | FRA/link (3: full) | FRA/vpn | ITA: Rome is its own time zone
     assert [len(p) for p in partitions(meta, None)] == [7, 2]
     assert [len(p) for p in partitions(meta, 1)] == [2, 3, 2, 2]  # a block larger than the bound stays whole
+
+
+def test_measurements_come_out_in_resource_then_time_order():
+    """normalize_measurements sorts through integer keys; the order is the one Python's sort of
+    (resource_id, ts) gives, duplicates are averaged, and shuffling the input changes nothing."""
+    from surgeplan.forecast.features import normalize_measurements
+
+    rng = np.random.default_rng(3)
+    ids = ["b-2", "a-10", "a-9", "B", "a-1"]
+    ts = pd.date_range("2020-03-01", periods=6, freq="h", tz="UTC")
+    rows = [(r, t, float(rng.random())) for r in ids for t in ts]
+    rows.append(("a-9", ts[2], 5.0))  # a duplicate (resource, hour): averaged
+    frame = pd.DataFrame(rows, columns=["resource_id", "ts", "load"]).sample(frac=1.0, random_state=4)
+    got = normalize_measurements(frame)
+    by_key: dict = {}
+    for r, t, v in rows:
+        by_key.setdefault((r, t.value), []).append(v)
+    want = sorted(by_key)
+    assert list(zip(got["resource_id"], got["ts"].array.asi8)) == want
+    np.testing.assert_allclose(got["load"], [np.mean(by_key[k]) for k in want])
+    uniq = frame.drop_duplicates(["resource_id", "ts"])
+    again = normalize_measurements(uniq.sample(frac=1.0, random_state=5))
+    assert list(zip(again["resource_id"], again["ts"].array.asi8)) == sorted(
+        zip(uniq["resource_id"], uniq["ts"].array.asi8)
+    )

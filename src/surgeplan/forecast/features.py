@@ -85,9 +85,18 @@ def normalize_measurements(frame: pd.DataFrame, what: str = "measurements") -> p
             "load is not finite", file=what, row=int(np.flatnonzero(bad)[0]) + 1, column="load"
         )
     out = out.dropna(subset=["load"])
-    if out.duplicated(["resource_id", "ts"]).any():
+    # sorted by (resource_id, ts) through integer keys: the ids' ranks and the epoch nanoseconds
+    # (a string sort of millions of rows was the driver's largest serial step of a Dask job)
+    codes, ids = pd.factorize(out["resource_id"].to_numpy())
+    rank = np.empty(len(ids), np.int64)
+    rank[np.argsort(ids.astype(str), kind="stable")] = np.arange(len(ids))
+    key, ns = rank[codes], out["ts"].array.asi8
+    order = np.lexsort((ns, key))
+    key, ns = key[order], ns[order]
+    if ((key[1:] == key[:-1]) & (ns[1:] == ns[:-1])).any():
         out = out.groupby(["resource_id", "ts"], as_index=False, sort=False)["load"].mean()
-    return out.sort_values(["resource_id", "ts"], kind="stable").reset_index(drop=True)
+        return out.sort_values(["resource_id", "ts"], kind="stable").reset_index(drop=True)
+    return out.iloc[order].reset_index(drop=True)
 
 
 def normalize_covariates(frame: pd.DataFrame | None, what: str = "covariates") -> pd.DataFrame:
