@@ -5,9 +5,9 @@ closing, the stringency index, case incidence, a mobility index, an event flag .
 *some* rule (a threshold crossed, a level) with *some* shape (a delay, a ramp, a return after
 lifting). None of these is assumed. Per kind:
 
-1. **candidates** (:func:`surgeplan.forecast.candidates.candidates`): every indicator of the table under any name, in simple
-   forms: thresholds crossed (``>=`` each level of an ordinal indicator, and with a companion 0/1
-   flag of the same prefix, e.g. OxCGRT C6 ``stay_home_required >= 2`` with
+1. **candidates** (:mod:`surgeplan.forecast.candidates`): every indicator of the table under any
+   name, in simple forms: thresholds crossed (``>=`` each level of an ordinal indicator, and with a
+   companion 0/1 flag of the same prefix, e.g. OxCGRT C6 ``stay_home_required >= 2`` with
    ``stay_home_general == 1``; ``==`` the top level; ``>=`` and ``<=`` quantiles of a continuous
    one) and levels (a linear ramp between two quantiles). The driver ``u_r(d)`` of region ``r`` on
    day ``d`` is in [0, 1] (:func:`rule_table`); days since crossing enter through the shape.
