@@ -346,3 +346,16 @@ def test_measurements_come_out_in_resource_then_time_order():
     assert list(zip(again["resource_id"], again["ts"].array.asi8)) == sorted(
         zip(uniq["resource_id"], uniq["ts"].array.asi8)
     )
+
+
+def test_unusable_exchange_dir_is_named(data, cluster, tmp_path):
+    """On Dask the workers read their groups from ``exchange_dir``: a folder that cannot be made
+    there is refused with its name, before any work is sent."""
+    from surgeplan.errors import SurgeplanError
+
+    inv, ind, meas, _ = data
+    missing = tmp_path / "no" / "such" / "folder"
+    _, client = cluster
+    model = ShockForecaster(executor=client.get_executor(pure=False), exchange_dir=str(missing))
+    with pytest.raises(SurgeplanError, match="exchange_dir .*no/such/folder"):
+        model.fit(meas, inv, ind)

@@ -162,13 +162,7 @@ def setup_names(g: Group, smoothing_hours: tuple[float, ...]) -> None:
 
 def _day_types(g: Group, regs: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(rows, days) day of the region's working week (0-4 working, 5-6 weekend) and holidays."""
-    wd = np.zeros((len(regs), len(days)), np.int64)
-    hol = np.zeros((len(regs), len(days)), bool)
-    for region in pd.unique(regs):  # regions, few
-        rr = regs == region
-        hol[rr] = _ft.region_holidays(region or None, days)[None, :]
-        wd[rr] = _ft.working_week_day(region or None, days)[None, :]
-    return wd, hol
+    return _ft.day_types(regs, days)
 
 
 def design(
@@ -254,6 +248,5 @@ def unblock(g: Group, a: np.ndarray, upto: int) -> np.ndarray:
 
 def working_day_blocks(g: Group, rows: np.ndarray, T: int) -> np.ndarray:
     """Blocked working-day indicator (not a holiday, in the region's working week) on steps [0, T)."""
-    wd, hol = _day_types(g, g.regions[rows], g.wall_days(0, T))
-    out = ((wd < 5) & ~hol).astype(float)
+    out = _ft.working_days(g.regions[rows], g.wall_days(0, T)).astype(float)
     return block_view(g, np.repeat(out, g.p, axis=1))

@@ -97,6 +97,8 @@ MIN_HIT_DAYS = 1
 CHUNK = 32
 #: days at the start of the window whose median is the pre-shock level of each day type
 BASELINE_DAYS = 28
+#: sd (days) of an onset uniform within the day a delay stands for (the search is to the day)
+ONSET_DAY_SD = 1.0 / np.sqrt(12.0)
 #: noise units (sd of a two-day difference) within which a response at its plateau is level
 LEVEL_NOISE = 2.0
 #: fewest region-days under the driver (of a day type) from which the spread is measured
@@ -495,11 +497,10 @@ def onset_sd(
     _, err = _fit_errors(X, z, wk, loro=False)  # (L, R) each region's error at each delay
     driven = np.maximum(((X >= 0.25) & np.isfinite(z)[None]).sum(-1).max(0), 1)  # (R,)
     told = shown & ((err.max(0) - err.min(0)) > noise * driven)
-    base = 1.0 / 12.0
     if told.sum() < 2:
-        return float(np.sqrt(base))
+        return float(ONSET_DAY_SD)
     best = np.asarray(delays, float)[np.argmin(err[:, told], axis=0)]
-    return float(np.sqrt(np.var(best, ddof=1) + base))
+    return float(np.hypot(np.std(best, ddof=1), ONSET_DAY_SD))
 
 
 def levelled(X: np.ndarray, z: np.ndarray, wk: np.ndarray, b: np.ndarray, noise: float) -> bool:

@@ -26,6 +26,7 @@ from surgeplan import regions as _regions
 from surgeplan.errors import SurgeplanError, ValidationError
 
 __all__ = [
+    "day_types",
     "ewma",
     "infer_cadence",
     "normalize_covariates",
@@ -35,6 +36,8 @@ __all__ = [
     "quantile_column",
     "region_holidays",
     "region_timezone",
+    "working_days",
+    "working_week_day",
 ]
 
 _NIXTLA = {"unique_id": "resource_id", "ds": "ts", "y": "load"}
@@ -213,6 +216,26 @@ def working_week_day(region: str | None, days: np.ndarray) -> np.ndarray:
     weekend, 6 the last (:func:`surgeplan.regions.working_week_day`)."""
     dow = (np.asarray(days).astype("datetime64[D]").astype(np.int64) + 3) % 7  # Monday = 0
     return _regions.working_week_day(dow, region)
+
+
+def day_types(regions: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(len(regions), len(days)) day of each region's working week (0-4 working, 5-6 weekend) and
+    whether it is a public holiday there; ``days`` are ``datetime64[D]``."""
+    regions = np.asarray(regions)
+    wd = np.zeros((len(regions), len(days)), np.int64)
+    hol = np.zeros((len(regions), len(days)), bool)
+    for region in pd.unique(regions):  # regions, few
+        rr = regions == region
+        hol[rr] = region_holidays(region or None, days)[None, :]
+        wd[rr] = working_week_day(region or None, days)[None, :]
+    return wd, hol
+
+
+def working_days(regions: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """(len(regions), len(days)) bool: a working day of the region (in its working week, not a
+    public holiday)."""
+    wd, hol = day_types(regions, days)
+    return (wd < 5) & ~hol
 
 
 def ewma(x: np.ndarray, alpha: float, axis: int = -1) -> np.ndarray:

@@ -31,7 +31,7 @@ import pandas as pd
 from surgeplan.forecast import baseline as _bl
 from surgeplan.forecast import features as _ft
 from surgeplan.forecast import transfer as _tr
-from surgeplan.forecast.driver import THIN_SD_SHARE, Candidate, DriverChoice, select_drivers
+from surgeplan.forecast.driver import ONSET_DAY_SD, THIN_SD_SHARE, Candidate, DriverChoice, select_drivers
 from surgeplan.forecast.state import Group, Options
 
 __all__ = [
@@ -59,8 +59,6 @@ WINDOW_DAYS = 120
 POOL_SD = {"loro": 0.15, "thin": 0.35}
 #: least sd (log units) of a thinly evidenced response (at most THIN_SD_SHARE of its log size)
 THIN_SD_MIN = 0.15
-#: sd (days) of an onset uniform within the day the delay search chose
-_ONSET_SD_DAYS = 1.0 / np.sqrt(12.0)
 
 
 def _daily(g: Group) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -73,12 +71,7 @@ def _daily(g: Group) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         mean = np.nanmean(load, -1)
     mean[seen < g.p / 2] = np.nan
     days = g.wall_days(0, D * g.p)
-    work = np.zeros((g.n, D), bool)
-    for region in pd.unique(g.regions):  # regions of the group, few
-        rr = g.regions == region
-        wd = _ft.working_week_day(region or None, days) < 5
-        work[rr] = (wd & ~_ft.region_holidays(region or None, days))[None, :]
-    return mean, work, days
+    return mean, _ft.working_days(g.regions, days), days
 
 
 def learn_drivers(
@@ -284,7 +277,7 @@ def timing_spread(
             continue
         rows = g.kinds == kind
         size[rows] = np.where(working[rows], abs(ch.log_size[0]), abs(ch.log_size[1]))
-        per_day[rows] = max(ch.onset_sd_days, _ONSET_SD_DAYS) / shift[rows]
+        per_day[rows] = max(ch.onset_sd_days, ONSET_DAY_SD) / shift[rows]
     return size * 0.5 * np.abs(du) * per_day[:, None]
 
 

@@ -586,7 +586,12 @@ class ShockForecaster:
         sizes = [len(m) for m in metas]  # resources (their histories are about as long)
         if not parts.resident:
             return parts.map(task, metas, rows, local=True)
-        self._exchange = tempfile.TemporaryDirectory(prefix="surgeplan-fit-", dir=self.exchange_dir)
+        try:
+            self._exchange = tempfile.TemporaryDirectory(prefix="surgeplan-fit-", dir=self.exchange_dir)
+        except OSError as exc:
+            raise SurgeplanError(
+                f"exchange_dir {self.exchange_dir!r}: cannot create the workers' Parquet folder there ({exc})"
+            ) from None
         handles: list[Any] = [None] * len(metas)
         for i in sorted(range(len(metas)), key=lambda i: -sizes[i]):
             src = write_partition(rows[i], metas[i], self._exchange.name, i)

@@ -119,11 +119,7 @@ def _response_sd(
     span = np.arange(d0 - _EXPOSURE_LOOKBACK_DAYS, d1 + 1, dtype="datetime64[D]")
     u, _ = intensity(g, tables, None, span, g.shock_lag, g.shock_tau, scen)
     pos = (g.w0.astype("datetime64[D]") + widx // g.p - span[0]).astype(np.int64)
-    working = np.zeros((g.n, len(span)), bool)
-    for region in pd.unique(g.regions):  # regions of the group, few
-        rr = g.regions == region
-        wd = _ft.working_week_day(region or None, span) < 5
-        working[rr] = (wd & ~_ft.region_holidays(region or None, span))[None, :]
+    working = _ft.working_days(g.regions, span)
     # the onset is known to a day or more: the response earlier and later
     shift = onset_shift_days(g, drivers)
     early, _ = intensity(g, tables, None, span, np.maximum(g.shock_lag - shift, 0), g.shock_tau, scen)

@@ -253,11 +253,7 @@ def _load_over_shift(g: Any, rows: np.ndarray) -> np.ndarray:
         seen = np.asarray(g.evidence_daily[rows, :D]) <= 0
         calm[:, seen.shape[1] :] = False
         calm[:, : seen.shape[1]] = seen
-    work = np.zeros((len(rows), D), bool)
-    for region in np.unique(g.regions[rows].astype(str)):  # regions of the rows, few
-        rr = g.regions[rows].astype(str) == region
-        wd = _ft.working_week_day(region or None, days) < 5
-        work[rr] = (wd & ~_ft.region_holidays(region or None, days))[None, :]
+    work = _ft.working_days(g.regions[rows].astype(str), days)
     out = np.full((len(rows), g.nb, 2), np.inf)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # blocks never seen calm
