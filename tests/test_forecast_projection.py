@@ -192,6 +192,40 @@ def test_rising_incidence_follows_its_damped_trend_up_to_the_highest_level_seen(
     assert project_trend(ind, "2020-03-16", {"incidence": 50.0})[1] == {}
 
 
+def test_rising_incidence_follows_the_regions_that_passed_its_level_before_it():
+    # B, C, D passed A's last level (8) earlier and grew by known factors in the days after; A's
+    # projection k days on is 8 x the median of their factors (written by hand), for the days
+    # three of them cover, then their last week's growth goes on, damped
+    n = 30
+    t = np.arange(n, dtype=float)
+    paths = {
+        "B": np.r_[np.full(5, 4.0), 8.0 * 1.5 ** np.arange(n - 5)],  # passes 8 on day 5
+        "C": np.r_[np.full(8, 2.0), 8.0 * 1.2 ** np.arange(n - 8)],  # day 8
+        "D": np.r_[np.full(10, 1.0), 8.0 * 1.3 ** np.arange(n - 10)],  # day 10
+        "A": np.r_[np.full(n - 6, np.nan), 8.0 * 2.0 ** ((t[-6:] - t[-1]) / 5.0)],  # ends at 8
+    }
+    ind = pd.concat([_incidence(r, v) for r, v in paths.items()], ignore_index=True)
+    ind = ind.dropna(subset=["value"])
+    from surgeplan.forecast.projection import TREND_DAMPING, project_trend
+
+    asof = pd.Timestamp("2020-03-01") + pd.Timedelta(days=n)
+    rows, how = project_trend(ind, asof, {"incidence": 1e12}, horizon_days=40)
+    assert how["A"] == "projected" and "B" not in how  # B holds the highest level: nothing to project
+    got = rows[rows["region"] == "A"].set_index("date")["value"]
+    last_day = pd.Timestamp("2020-03-01") + pd.Timedelta(days=n - 1)
+    # D passed 8 on day 10 and is known to day 29: the three cover 19 days
+    for k in (1, 5, 19):
+        want = 8.0 * float(np.median([1.5**k, 1.2**k, 1.3**k]))
+        assert got[last_day + pd.Timedelta(days=k)] == pytest.approx(want, rel=1e-9)
+    # beyond: the median's growth over its last 7 days (log 1.3 a day), damped
+    rate = np.log(1.3)
+    for j in (1, 4):
+        damped = sum(TREND_DAMPING**i for i in range(1, j + 1))
+        want = min(8.0 * 1.3**19 * np.exp(rate * damped), ind["value"].max())
+        assert got[last_day + pd.Timedelta(days=19 + j)] == pytest.approx(want, rel=1e-9)
+    assert got.max() <= ind["value"].max()  # never above the highest level seen
+
+
 def test_quantiles_widened_by_a_response_error_are_those_of_the_sum_of_two_normals():
     from scipy.stats import norm
 

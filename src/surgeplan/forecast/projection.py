@@ -53,6 +53,8 @@ TREND_WINDOW_DAYS = 14
 #: daily damping of that growth rate [3]: the growth of a wave slows (restrictions, behaviour),
 #: and a damped trend adds at most ``r / (1 - 0.9) = 10 r`` in log (x7 at a 3.5-day doubling)
 TREND_DAMPING = 0.9
+#: days over which the analogues' last growth rate is read, to go on beyond the days they cover
+_ANALOGUE_RATE_DAYS = 7
 
 
 def project_after_crossing(
@@ -194,6 +196,7 @@ def project_trend(
     window_days: int = TREND_WINDOW_DAYS,
     damping: float = TREND_DAMPING,
     horizon_days: int = 190,
+    min_regions: int = 3,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Projected values of epidemic indicators (case incidence, running totals) that are rising.
 
@@ -204,10 +207,18 @@ def project_trend(
     held at its last value, a region still below the level at which the load responded never
     crosses it, and the forecast misses the response entirely. For each indicator of ``names`` and
     each region whose log-linear trend over its last ``window_days`` positive values (least
-    squares) rises, the value ``k`` days after the last known day is
-    ``last x exp(r (damping - damping^(k+1)) / (1 - damping))`` (damped trend [3]), never above the
-    highest value any region had reached before ``asof`` (the wave's analogue bound, [2]).
-    Falling or flat indicators are held (no row). Only rows dated before ``asof`` are read.
+    squares) rises:
+
+    * when at least ``min_regions`` other regions had passed the region's last value ``v`` before
+      ``asof``, the value ``k`` days on is ``v`` times the median, over those regions, of their
+      own growth ``k`` days after they passed ``v`` (the analogue forecast of the wave [2], as
+      the planners of 2020 read a country's coming weeks from the countries ahead of it), for the
+      days at least ``min_regions`` of them cover, then held;
+    * otherwise the damped trend [3]: ``v x exp(r (damping - damping^(k+1)) / (1 - damping))``,
+      ``r`` the fitted log growth per day.
+
+    Never above the highest value any region had reached before ``asof``. Falling or flat
+    indicators are held (no row). Only rows dated before ``asof`` are read.
 
     Returns
     -------
@@ -225,9 +236,10 @@ def project_trend(
     )
     if indicators is None or indicators.empty or not names or asof is None:
         return empty, {}
-    if not 0.0 <= damping < 1.0 or window_days < 3:
+    if not 0.0 <= damping < 1.0 or window_days < 3 or min_regions < 1:
         raise SurgeplanError(
-            f"damping in [0, 1) and window_days >= 3 are needed, got {damping}, {window_days}"
+            f"damping in [0, 1), window_days >= 3 and min_regions >= 1 are needed, got {damping}, "
+            f"{window_days}, {min_regions}"
         )
     ind = indicators[(indicators["date"] < asof) & indicators["name"].isin(list(names))]
     frames, how = [], {}
@@ -235,22 +247,67 @@ def project_trend(
     growth = damping * (1.0 - damping**k) / (1.0 - damping)  # sum of damping^j, j = 1..k
     for name, sub in ind.groupby("name"):  # few indicators
         top = float(sub["value"].max())
-        for region, rows in sub.groupby("region"):  # regions, a few dozen
-            rows = rows.dropna(subset=["value"]).sort_values("date")
-            last_day = pd.Timestamp(rows["date"].iloc[-1]) if len(rows) else None
-            recent = rows[(rows["date"] > last_day - pd.Timedelta(days=window_days)) & (rows["value"] > 0)]
+        wide = sub.pivot_table(index="date", columns="region", values="value", aggfunc="last")
+        wide = wide.reindex(pd.date_range(wide.index.min(), wide.index.max(), freq="D"))
+        logs = np.log(np.where(wide.to_numpy(float) > 0, wide.to_numpy(float), np.nan))
+        for r, region in enumerate(wide.columns):  # regions, a few dozen
+            col = wide[region].dropna()
+            last_day = pd.Timestamp(col.index[-1]) if len(col) else None
+            recent = (
+                col[(col.index > last_day - pd.Timedelta(days=window_days)) & (col > 0)] if len(col) else col
+            )
             if len(recent) < 3:
                 continue
-            t = (recent["date"] - last_day).dt.days.to_numpy(float)
-            y = np.log(recent["value"].to_numpy(float))
-            rate = float(np.polyfit(t, y, 1)[0])
-            last = float(rows["value"].iloc[-1])
+            t = (recent.index - last_day).days.to_numpy(float)
+            rate = float(np.polyfit(t, np.log(recent.to_numpy(float)), 1)[0])
+            last = float(col.iloc[-1])
             if not rate > 0 or not last > 0 or last >= min(top, names[name]):
                 continue
-            value = np.minimum(last * np.exp(rate * growth), top)
+            path = _analogue_growth(logs, r, np.log(last), horizon_days, min_regions, damping)
+            value = np.minimum(last * np.exp(rate * growth if path is None else path), top)
             dates = last_day + pd.to_timedelta(k, unit="D")
             frames.append(pd.DataFrame({"region": region, "date": dates, "name": name, "value": value}))
             how[str(region)] = "projected"
     if not frames:
         return empty, {}
     return pd.concat(frames, ignore_index=True), how
+
+
+def _analogue_growth(
+    logs: np.ndarray, r: int, level: float, horizon_days: int, min_regions: int, damping: float
+) -> np.ndarray | None:
+    """Median log growth, 1..``horizon_days`` days on, of the regions other than ``r`` (columns of
+    ``logs``: days x regions, log values, NaN where unknown or not positive) after the first day
+    they stood at ``level`` or above having stood below it. Beyond the days ``min_regions`` of
+    them cover, the median's growth over its last week goes on as a damped trend (the analogues
+    have not been seen further: held flat, a wave half-way up would stop there). None when fewer
+    than ``min_regions`` regions passed ``level``."""
+    rows = []
+    for e in range(logs.shape[1]):
+        if e == r:
+            continue
+        col = logs[:, e]
+        seen = np.isfinite(col)
+        at = np.flatnonzero(seen & (col >= level))
+        if not len(at) or not (seen[: at[0]] & (col[: at[0]] < level)).any():
+            continue  # never reached the level, or started above it (no passage seen)
+        a = int(at[0])
+        ahead = np.full(horizon_days, np.nan)
+        known = col[a + 1 : a + 1 + horizon_days] - col[a]
+        ahead[: len(known)] = known
+        rows.append(ahead)
+    if len(rows) < min_regions:
+        return None
+    paths = np.array(rows)
+    cover = np.isfinite(paths).sum(0) >= min_regions
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # days no analogue covers
+        med = np.where(cover, np.nanmedian(paths, axis=0), np.nan)
+    if not np.isfinite(med[0]):
+        return None
+    n = int(np.flatnonzero(np.isfinite(med))[-1]) + 1
+    week = min(_ANALOGUE_RATE_DAYS, n)
+    rate = max(0.0, (med[n - 1] - (med[n - 1 - week] if n > week else 0.0)) / week)
+    j = np.arange(1, horizon_days - n + 1, dtype=float)
+    med[n:] = med[n - 1] + rate * damping * (1.0 - damping**j) / (1.0 - damping)
+    return pd.Series(med).ffill().to_numpy()
