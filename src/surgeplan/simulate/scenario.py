@@ -410,9 +410,44 @@ _KIND_OPTIONAL = {
 
 
 def _build(raw: dict[str, Any], *, source: str, full_source: str) -> Scenario:
+    """The checked :class:`Scenario` of a parsed TOML document; the first bad key raises, in file order
+    of the tables."""
     c = _Checker(source)
     c.unknown(raw, {"scenario", "shock", "profiles", "kinds", "groups", "timezones"}, "<top>")
+    head, ref, holidays_flag = _scenario_head(c, raw)
+    shock = _shock(c, raw)
+    profiles = _profiles(c, raw)
+    kinds = _kinds(c, raw, profiles)
+    groups = _groups(c, raw)
+    timezones = _timezones(c, raw)
+    scenario = Scenario(
+        name=str(head.get("name", "unnamed")),
+        description=str(head.get("description", "")),
+        reference_date=ref,
+        substep_minutes=c.number(head, "substep_minutes", "scenario", lo=1.0, hi=1440.0)
+        if "substep_minutes" in head
+        else 15.0,
+        noise_reference_minutes=(
+            c.number(head, "noise_reference_minutes", "scenario", lo=1.0, hi=10080.0)
+            if "noise_reference_minutes" in head
+            else 60.0
+        ),
+        public_holidays=holidays_flag,
+        shock=shock,
+        profiles=profiles,
+        kinds=kinds,
+        groups=groups,
+        timezones=timezones,
+        source=full_source,
+    )
+    for kname in KINDS:  # every kind / group combination must give a valid shock definition
+        for gname in [None, *groups]:
+            scenario.shock_for(scenario.kind_params(kname, gname))
+    return scenario
 
+
+def _scenario_head(c: _Checker, raw: dict[str, Any]) -> tuple[dict[str, Any], pd.Timestamp, bool]:
+    """The ``[scenario]`` table, its reference date (UTC) and whether public holidays count."""
     head = c.table(raw, "scenario")
     c.unknown(
         head,
@@ -434,7 +469,11 @@ def _build(raw: dict[str, Any], *, source: str, full_source: str) -> Scenario:
     except (ValueError, TypeError):
         raise c.fail("scenario.reference_date", f"not a date: {head.get('reference_date')!r}") from None
     ref = ref.tz_localize("UTC") if ref.tzinfo is None else ref.tz_convert("UTC")
+    return head, ref, holidays_flag
 
+
+def _shock(c: _Checker, raw: dict[str, Any]) -> ShockParams:
+    """The ``[shock]`` table (days, indicator units)."""
     sh = c.table(raw, "shock")
     c.unknown(sh, {f.name for f in fields(ShockParams)}, "shock")
     shock = ShockParams(
@@ -450,7 +489,11 @@ def _build(raw: dict[str, Any], *, source: str, full_source: str) -> Scenario:
     )
     if not shock.saturation > shock.threshold:
         raise c.fail("shock.saturation", f"must exceed shock.threshold ({shock.threshold})")
+    return shock
 
+
+def _profiles(c: _Checker, raw: dict[str, Any]) -> dict[str, ProfileParams]:
+    """The ``[profiles.FAMILY]`` tables: 24 hourly values for weekdays and weekends, 7 day factors."""
     profiles: dict[str, ProfileParams] = {}
     for fam, tab in c.table(raw, "profiles").items():
         key = f"profiles.{fam}"
@@ -468,7 +511,11 @@ def _build(raw: dict[str, Any], *, source: str, full_source: str) -> Scenario:
         if max(p.day_factor) <= 0:
             raise c.fail(f"{key}.day_factor", "needs at least one positive value")
         profiles[fam] = p
+    return profiles
 
+
+def _kinds(c: _Checker, raw: dict[str, Any], profiles: dict[str, ProfileParams]) -> dict[str, KindParams]:
+    """The ``[kinds.KIND]`` tables, one for every kind."""
     kinds: dict[str, KindParams] = {}
     ktab = c.table(raw, "kinds")
     unknown_kinds = sorted(set(ktab) - set(KINDS))
@@ -494,7 +541,11 @@ def _build(raw: dict[str, Any], *, source: str, full_source: str) -> Scenario:
             )
         _check_beta(c, key, values["utilisation_mean"], values["utilisation_sd"])
         kinds[kname] = KindParams(**values)
+    return kinds
 
+
+def _groups(c: _Checker, raw: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """The ``[groups.NAME]`` tables: kind parameters overridden for the resources of a group."""
     groups: dict[str, dict[str, float]] = {}
     for gname, tab in c.table(raw, "groups").items():
         key = f"groups.{gname}"
@@ -512,7 +563,11 @@ def _build(raw: dict[str, Any], *, source: str, full_source: str) -> Scenario:
             )
             for name in tab
         }
+    return groups
 
+
+def _timezones(c: _Checker, raw: dict[str, Any]) -> dict[str, str]:
+    """The ``[timezones]`` table: region -> IANA zone name."""
     timezones: dict[str, str] = {}
     for region, zone in c.table(raw, "timezones").items():
         if not isinstance(zone, str):
@@ -522,31 +577,7 @@ def _build(raw: dict[str, Any], *, source: str, full_source: str) -> Scenario:
         except (ZoneInfoNotFoundError, ValueError):
             raise c.fail(f"timezones.{region}", f"unknown IANA zone {zone!r}") from None
         timezones[str(region)] = zone
-
-    scenario = Scenario(
-        name=str(head.get("name", "unnamed")),
-        description=str(head.get("description", "")),
-        reference_date=ref,
-        substep_minutes=c.number(head, "substep_minutes", "scenario", lo=1.0, hi=1440.0)
-        if "substep_minutes" in head
-        else 15.0,
-        noise_reference_minutes=(
-            c.number(head, "noise_reference_minutes", "scenario", lo=1.0, hi=10080.0)
-            if "noise_reference_minutes" in head
-            else 60.0
-        ),
-        public_holidays=holidays_flag,
-        shock=shock,
-        profiles=profiles,
-        kinds=kinds,
-        groups=groups,
-        timezones=timezones,
-        source=full_source,
-    )
-    for kname in KINDS:  # every kind / group combination must give a valid shock definition
-        for gname in [None, *groups]:
-            scenario.shock_for(scenario.kind_params(kname, gname))
-    return scenario
+    return timezones
 
 
 def _check_beta(c: _Checker, key: str, mean: float, sd: float) -> None:
