@@ -122,22 +122,8 @@ def read_owid(
         raise ValidationError("no such file", file=str(p))
     if aggregates not in ("drop", "keep"):
         raise ValidationError(f"aggregates must be 'drop' or 'keep', got {aggregates!r}")
-    try:
-        header = pd.read_csv(p, nrows=0).columns.str.strip().tolist()
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"cannot read as CSV ({exc})", file=str(p)) from None
-    for key in ("iso_code", "date"):
-        if key not in header:
-            raise ValidationError(
-                f"missing column {key!r}: not an OWID COVID-19 file", file=str(p), column=key
-            )
-    if columns is None:
-        mapping = {c: n for c, n in OWID_NAMES.items() if c in header}
-    else:
-        mapping = dict(columns) if isinstance(columns, dict) else {c: OWID_NAMES.get(c, c) for c in columns}
-        absent = [c for c in mapping if c not in header]
-        if absent:
-            raise ValidationError("requested column not in the file", file=str(p), column=absent[0])
+    header = _header(p)
+    mapping = _column_names(p, header, columns)
     keys = [k for k in _KEYS if k in header]
     frame = pd.read_csv(
         p,
@@ -148,10 +134,65 @@ def read_owid(
         low_memory=False,
     )
     frame.columns = frame.columns.str.strip()
-    n = len(frame)
-    if n == 0 or not mapping:
+    if len(frame) == 0 or not mapping:
         return empty_indicators()
+    code, dates = _codes_and_days(frame, p)
+    keep = np.ones(len(frame), dtype=bool)
+    continent = frame["continent"] if "continent" in frame.columns else None
+    if aggregates == "drop":
+        keep &= ~is_owid_aggregate(
+            code.to_numpy(dtype=object), None if continent is None else continent.to_numpy()
+        )
+    code = code.replace(OWID_COUNTRY_CODES)
+    regs = parse_regions(regions)
+    if regs is not None:
+        keep &= code.isin(regs).to_numpy()
+    parts = [
+        pd.DataFrame(
+            {
+                "region": code.to_numpy(dtype=object)[keep],
+                "date": dates.to_numpy()[keep],
+                "name": name,
+                "value": _numbers(frame[col], p, col)[keep],
+            }
+        )
+        for col, name in mapping.items()
+    ]
+    out = finish(pd.concat(parts, ignore_index=True))
+    return filter_indicators(out, None, start, end)
 
+
+def _header(p: Path) -> list[str]:
+    """Column names of the CSV, which must include ``iso_code`` and ``date``."""
+    try:
+        header = pd.read_csv(p, nrows=0).columns.str.strip().tolist()
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"cannot read as CSV ({exc})", file=str(p)) from None
+    for key in ("iso_code", "date"):
+        if key not in header:
+            raise ValidationError(
+                f"missing column {key!r}: not an OWID COVID-19 file", file=str(p), column=key
+            )
+    return header
+
+
+def _column_names(
+    p: Path, header: list[str], columns: Iterable[str] | dict[str, str] | None
+) -> dict[str, str]:
+    """OWID column -> indicator name: the defaults present in the file, or the columns asked for (which
+    must all be there)."""
+    if columns is None:
+        return {c: n for c, n in OWID_NAMES.items() if c in header}
+    mapping = dict(columns) if isinstance(columns, dict) else {c: OWID_NAMES.get(c, c) for c in columns}
+    absent = [c for c in mapping if c not in header]
+    if absent:
+        raise ValidationError("requested column not in the file", file=str(p), column=absent[0])
+    return mapping
+
+
+def _codes_and_days(frame: pd.DataFrame, p: Path) -> tuple[pd.Series, pd.Series]:
+    """Upper-cased ``iso_code`` and parsed ``date`` of every row; no code empty, no day unreadable, no
+    (code, day) twice."""
     code = frame["iso_code"].astype("string").str.strip().str.upper()
     empty = code.isna().to_numpy() | (code == "").to_numpy(na_value=True)
     if empty.any():
@@ -173,40 +214,16 @@ def read_owid(
         raise ValidationError(
             f"{code.iloc[i]} on {dates.iloc[i]:%Y-%m-%d} appears twice", file=str(p), row=i + 1
         )
+    return code, dates
 
-    keep = np.ones(n, dtype=bool)
-    continent = frame["continent"] if "continent" in frame.columns else None
-    if aggregates == "drop":
-        keep &= ~is_owid_aggregate(
-            code.to_numpy(dtype=object), None if continent is None else continent.to_numpy()
-        )
-    code = code.replace(OWID_COUNTRY_CODES)
-    regs = parse_regions(regions)
-    if regs is not None:
-        keep &= code.isin(regs).to_numpy()
 
-    parts = []
-    for col, name in mapping.items():
-        raw = frame[col]
-        if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
-            values = raw.to_numpy(dtype=np.float64)
-        else:
-            values = pd.to_numeric(raw.astype("string").str.strip(), errors="coerce").to_numpy(
-                dtype=np.float64
-            )
-            wrong = np.isnan(values) & raw.notna().to_numpy()
-            if wrong.any():
-                i = int(np.flatnonzero(wrong)[0])
-                raise ValidationError(f"not a number: {raw.iloc[i]!r}", file=str(p), row=i + 1, column=col)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "region": code.to_numpy(dtype=object)[keep],
-                    "date": dates.to_numpy()[keep],
-                    "name": name,
-                    "value": values[keep],
-                }
-            )
-        )
-    out = finish(pd.concat(parts, ignore_index=True))
-    return filter_indicators(out, None, start, end)
+def _numbers(raw: pd.Series, p: Path, col: str) -> np.ndarray:
+    """The column as float64 (empty cells NaN); a cell that is not a number raises."""
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.to_numpy(dtype=np.float64)
+    values = pd.to_numeric(raw.astype("string").str.strip(), errors="coerce").to_numpy(dtype=np.float64)
+    wrong = np.isnan(values) & raw.notna().to_numpy()
+    if wrong.any():
+        i = int(np.flatnonzero(wrong)[0])
+        raise ValidationError(f"not a number: {raw.iloc[i]!r}", file=str(p), row=i + 1, column=col)
+    return values
