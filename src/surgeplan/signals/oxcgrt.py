@@ -289,6 +289,17 @@ def read_oxcgrt_v1(
     """
     p = Path(path)
     ids, dates, values = _read_wide_csv(p, _V1_IDS)
+    codes, keep = _v1_regions(ids, p, jurisdiction)
+    regs = parse_regions(regions)
+    if regs is not None:
+        keep &= np.isin(codes, regs)
+    out = long_from_wide(codes[keep], dates, values[keep], name or v1_name(p))
+    return filter_indicators(finish(out), None, start, end)
+
+
+def _v1_regions(ids: pd.DataFrame, p: Path, jurisdiction: str) -> tuple[np.ndarray, np.ndarray]:
+    """Region code of every row (country, state or city code by its jurisdiction, upper case) and the
+    rows of the wanted jurisdiction; each kept region once."""
     juris = ids["Jurisdiction"].astype("string").str.strip().str.upper().fillna("")
     known = {"NAT_TOTAL", "STATE_TOTAL", "CITY_TOTAL"}
     wanted = jurisdiction.strip().upper()
@@ -324,8 +335,4 @@ def read_oxcgrt_v1(
         raise ValidationError(
             f"region {codes[i]} appears twice", file=str(p), row=i + 1, column=str(col_for[i])
         )
-    regs = parse_regions(regions)
-    if regs is not None:
-        keep &= np.isin(codes, regs)
-    out = long_from_wide(codes[keep], dates, values[keep], name or v1_name(p))
-    return filter_indicators(finish(out), None, start, end)
+    return codes, keep
