@@ -137,16 +137,7 @@ def read_owid(
     if len(frame) == 0 or not mapping:
         return empty_indicators()
     code, dates = _codes_and_days(frame, p)
-    keep = np.ones(len(frame), dtype=bool)
-    continent = frame["continent"] if "continent" in frame.columns else None
-    if aggregates == "drop":
-        keep &= ~is_owid_aggregate(
-            code.to_numpy(dtype=object), None if continent is None else continent.to_numpy()
-        )
-    code = code.replace(OWID_COUNTRY_CODES)
-    regs = parse_regions(regions)
-    if regs is not None:
-        keep &= code.isin(regs).to_numpy()
+    code, keep = _kept_regions(frame, code, aggregates, regions)
     parts = [
         pd.DataFrame(
             {
@@ -215,6 +206,24 @@ def _codes_and_days(frame: pd.DataFrame, p: Path) -> tuple[pd.Series, pd.Series]
             f"{code.iloc[i]} on {dates.iloc[i]:%Y-%m-%d} appears twice", file=str(p), row=i + 1
         )
     return code, dates
+
+
+def _kept_regions(
+    frame: pd.DataFrame, code: pd.Series, aggregates: str, regions: str | Iterable[str] | None
+) -> tuple[pd.Series, np.ndarray]:
+    """Region codes (OWID's own country codes mapped to ISO) and the rows kept: aggregates dropped when
+    asked, only ``regions`` when given."""
+    keep = np.ones(len(frame), dtype=bool)
+    continent = frame["continent"] if "continent" in frame.columns else None
+    if aggregates == "drop":
+        keep &= ~is_owid_aggregate(
+            code.to_numpy(dtype=object), None if continent is None else continent.to_numpy()
+        )
+    code = code.replace(OWID_COUNTRY_CODES)
+    regs = parse_regions(regions)
+    if regs is not None:
+        keep &= code.isin(regs).to_numpy()
+    return code, keep
 
 
 def _numbers(raw: pd.Series, p: Path, col: str) -> np.ndarray:
