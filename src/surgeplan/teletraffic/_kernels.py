@@ -298,17 +298,23 @@ def _erlang_b_parallel(x, n, out):
         out[i] = erlang_b1(x[i], n[i])
 
 
-def erlang_b_vec(x: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Erlang B over flat float64 arrays of equal length."""
-    out = np.empty(x.size)
-    if x.size >= PAR_MIN and _PAR_LOCK.acquire(blocking=False):
+def _launch(serial, parallel, min_parallel: int, *args: np.ndarray) -> np.ndarray:
+    """``out[i] = kernel(args[0][i], args[1][i], ...)`` over flat arrays: in parallel for batches of at
+    least ``min_parallel`` when no other parallel kernel runs, serially otherwise."""
+    out = np.empty(args[0].size)
+    if args[0].size >= min_parallel and _PAR_LOCK.acquire(blocking=False):
         try:
-            _erlang_b_parallel(x, n, out)
+            parallel(*args, out)
         finally:
             _PAR_LOCK.release()
     else:
-        _erlang_b_serial(x, n, out)
+        serial(*args, out)
     return out
+
+
+def erlang_b_vec(x: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Erlang B over flat float64 arrays of equal length."""
+    return _launch(_erlang_b_serial, _erlang_b_parallel, PAR_MIN, x, n)
 
 
 @njit(cache=True)
@@ -324,16 +330,8 @@ def _servers_parallel(x, t, out):
 
 
 def erlang_b_servers_vec(x: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Erlang B inverse in servers over flat arrays."""
-    out = np.empty(x.size)
-    if x.size >= PAR_MIN // 10 and _PAR_LOCK.acquire(blocking=False):
-        try:
-            _servers_parallel(x, t, out)
-        finally:
-            _PAR_LOCK.release()
-    else:
-        _servers_serial(x, t, out)
-    return out
+    """Erlang B inverse in servers over flat arrays (each element costs more: parallel from fewer)."""
+    return _launch(_servers_serial, _servers_parallel, PAR_MIN // 10, x, t)
 
 
 @njit(cache=True)
