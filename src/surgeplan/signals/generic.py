@@ -26,7 +26,7 @@ from typing import Union
 import numpy as np
 import pandas as pd
 
-from surgeplan.errors import SurgeplanError, ValidationError
+from surgeplan.errors import SurgeplanError, ValidationError, reject_first
 
 #: Columns of the long indicators table, in order.
 INDICATOR_COLUMNS: tuple[str, ...] = ("region", "date", "name", "value")
@@ -222,9 +222,9 @@ def validate_indicators(frame: pd.DataFrame, source: str = "<frame>", *, row_off
     rows = np.arange(n) + row_offset
 
     def bad(mask: np.ndarray, column: str, what: str, raw: pd.Series) -> None:
-        if mask.any():
-            i = int(np.flatnonzero(mask)[0])
-            raise ValidationError(f"{what}: {raw.iloc[i]!r}", file=source, row=int(rows[i]), column=column)
+        reject_first(
+            mask, lambda i: f"{what}: {raw.iloc[i]!r}", file=source, column=column, row_offset=row_offset
+        )
 
     out = pd.DataFrame(index=pd.RangeIndex(n))
     for col in ("region", "name"):

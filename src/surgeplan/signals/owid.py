@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from surgeplan.errors import ValidationError
+from surgeplan.errors import ValidationError, reject_first
 from surgeplan.signals.generic import (
     NA_VALUES,
     DateLike,
@@ -186,25 +186,19 @@ def _codes_and_days(frame: pd.DataFrame, p: Path) -> tuple[pd.Series, pd.Series]
     (code, day) twice."""
     code = frame["iso_code"].astype("string").str.strip().str.upper()
     empty = code.isna().to_numpy() | (code == "").to_numpy(na_value=True)
-    if empty.any():
-        raise ValidationError(
-            "empty iso_code", file=str(p), row=int(np.flatnonzero(empty)[0]) + 1, column="iso_code"
-        )
+    reject_first(empty, lambda i: "empty iso_code", file=str(p), column="iso_code")
     dates = pd.to_datetime(frame["date"].astype("string").str.strip(), format="%Y-%m-%d", errors="coerce")
-    if dates.isna().any():
-        i = int(np.flatnonzero(dates.isna().to_numpy())[0])
-        raise ValidationError(
-            f"not a date (expected YYYY-MM-DD): {frame['date'].iloc[i]!r}",
-            file=str(p),
-            row=i + 1,
-            column="date",
-        )
-    dup = pd.DataFrame({"c": code, "d": dates}).duplicated().to_numpy()
-    if dup.any():
-        i = int(np.flatnonzero(dup)[0])
-        raise ValidationError(
-            f"{code.iloc[i]} on {dates.iloc[i]:%Y-%m-%d} appears twice", file=str(p), row=i + 1
-        )
+    reject_first(
+        dates.isna().to_numpy(),
+        lambda i: f"not a date (expected YYYY-MM-DD): {frame['date'].iloc[i]!r}",
+        file=str(p),
+        column="date",
+    )
+    reject_first(
+        pd.DataFrame({"c": code, "d": dates}).duplicated().to_numpy(),
+        lambda i: f"{code.iloc[i]} on {dates.iloc[i]:%Y-%m-%d} appears twice",
+        file=str(p),
+    )
     return code, dates
 
 
@@ -232,7 +226,5 @@ def _numbers(raw: pd.Series, p: Path, col: str) -> np.ndarray:
         return raw.to_numpy(dtype=np.float64)
     values = pd.to_numeric(raw.astype("string").str.strip(), errors="coerce").to_numpy(dtype=np.float64)
     wrong = np.isnan(values) & raw.notna().to_numpy()
-    if wrong.any():
-        i = int(np.flatnonzero(wrong)[0])
-        raise ValidationError(f"not a number: {raw.iloc[i]!r}", file=str(p), row=i + 1, column=col)
+    reject_first(wrong, lambda i: f"not a number: {raw.iloc[i]!r}", file=str(p), column=col)
     return values

@@ -61,7 +61,7 @@ from typing import Any, NamedTuple, Union
 import numpy as np
 import pandas as pd
 
-from surgeplan.errors import SurgeplanError, ValidationError
+from surgeplan.errors import SurgeplanError, ValidationError, reject_first
 from surgeplan.kinds import KINDS
 from surgeplan.simulate.profiles import holiday_days, local_clock, profile_day, profile_parts, region_timezone
 from surgeplan.simulate.scenario import KindParams, Scenario, ShockParams, load_scenario
@@ -134,32 +134,26 @@ def _check_inventory(inventory: pd.DataFrame) -> pd.DataFrame:
         )
     inv = inventory.reset_index(drop=True)
     ids = inv["resource_id"].astype(str)
-    dup = ids.duplicated()
-    if dup.any():
-        r = int(np.flatnonzero(dup.to_numpy())[0])
-        raise ValidationError(
-            f"duplicate resource_id {ids[r]!r}", file="<inventory>", row=r + 1, column="resource_id"
-        )
+    reject_first(
+        ids.duplicated().to_numpy(),
+        lambda r: f"duplicate resource_id {ids[r]!r}",
+        file="<inventory>",
+        column="resource_id",
+    )
     kinds = inv["kind"].astype(str)
-    bad = ~kinds.isin(list(KINDS))
-    if bad.any():
-        r = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ValidationError(
-            f"unknown kind {kinds[r]!r}; known: {', '.join(KINDS)}",
-            file="<inventory>",
-            row=r + 1,
-            column="kind",
-        )
+    reject_first(
+        (~kinds.isin(list(KINDS))).to_numpy(),
+        lambda r: f"unknown kind {kinds[r]!r}; known: {', '.join(KINDS)}",
+        file="<inventory>",
+        column="kind",
+    )
     cap = pd.to_numeric(inv["capacity"], errors="coerce").to_numpy(dtype=np.float64)
-    badc = ~(np.isfinite(cap) & (cap > 0))
-    if badc.any():
-        r = int(np.flatnonzero(badc)[0])
-        raise ValidationError(
-            f"capacity must be a positive number, got {inv['capacity'][r]!r}",
-            file="<inventory>",
-            row=r + 1,
-            column="capacity",
-        )
+    reject_first(
+        ~(np.isfinite(cap) & (cap > 0)),
+        lambda r: f"capacity must be a positive number, got {inv['capacity'][r]!r}",
+        file="<inventory>",
+        column="capacity",
+    )
     aht = (
         pd.to_numeric(inv["aht_s"], errors="coerce").to_numpy(dtype=np.float64)
         if "aht_s" in inv.columns
