@@ -22,6 +22,15 @@ _LEAD_BANDWIDTH = float(np.log(2.0))
 _MIN_VOLATILITY_PAIRS = 20  # growth-rate pairs needed to learn its volatility (else the fit-only band)
 
 
+def _log_windows(values: np.ndarray, origins: np.ndarray, window: int) -> np.ndarray:
+    """Log values of the ``window`` rows before each origin, ``window x (origins * regions)`` (NaN where
+    missing or not positive): the fit windows of past forecasts made on those origins."""
+    rows = origins[None, :] - window + np.arange(window)[:, None]  # (window, O)
+    block = values[rows]  # (window, O, R)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.log(np.where(block > 0, block, np.nan)).reshape(window, -1)
+
+
 def _growth_volatility(
     values: np.ndarray,
     low: float,
@@ -45,10 +54,7 @@ def _growth_volatility(
     origins = np.arange(max(window, n_rows - int(days) - lag), n_rows - lag + 1)
     if origins.size == 0:
         return 0.0, 0
-    rows = origins[None, :] - window + np.arange(window)[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        now = np.log(np.where(values[rows] > 0, values[rows], np.nan)).reshape(window, -1)
-        later = np.log(np.where(values[rows + lag] > 0, values[rows + lag], np.nan)).reshape(window, -1)
+    now, later = _log_windows(values, origins, window), _log_windows(values, origins + lag, window)
     r0, r1 = _slope_fit(now, min_points)[0], _slope_fit(later, min_points)[0]
     last = values[origins - 1].reshape(-1)
     ok = np.isfinite(r0) & np.isfinite(r1) & (r0 > 0) & (last >= low) & (last < high)
@@ -84,11 +90,7 @@ def _calibration_pairs(
     empty = np.empty(0)
     if origins.size == 0 or n_regions == 0:
         return empty, empty.astype(bool), empty, empty.astype(np.int64)
-    rows = origins[None, :] - window + np.arange(window)[:, None]  # (window, O)
-    block = values[rows]  # (window, O, R)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        y = np.log(np.where(block > 0, block, np.nan)).reshape(window, -1)
-    slope, xbar, ybar = _slope_fit(y, min_points)
+    slope, xbar, ybar = _slope_fit(_log_windows(values, origins, window), min_points)
     last = values[origins - 1].reshape(-1)  # (O*R,)
     region = np.broadcast_to(np.arange(n_regions), (origins.size, n_regions)).reshape(-1)
     origin = np.repeat(origins, n_regions)
