@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
+
 
 class SurgeplanError(ValueError):
     """Base class: bad input or an impossible request. Subclasses ValueError."""
@@ -34,3 +38,22 @@ class ValidationError(SurgeplanError):
         if column is not None:
             where.append(f"column {column!r}")
         super().__init__(f"{', '.join(where)}: {message}" if where else message)
+
+
+def reject_first(
+    bad,
+    message: Callable[[int], str],
+    *,
+    file: str | None,
+    column: str | None = None,
+    row_offset: int = 1,
+) -> None:
+    """Raise :class:`ValidationError` at the first row where ``bad`` holds, if any.
+
+    ``bad`` is a boolean array over the rows, ``message(i)`` says what is wrong with row position
+    ``i`` (0-based); the error's ``row`` is ``i + row_offset`` (1: the first data row under a header).
+    """
+    bad = np.asarray(bad, dtype=bool)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValidationError(message(i), file=file, row=i + row_offset, column=column)

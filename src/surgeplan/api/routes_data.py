@@ -120,15 +120,10 @@ def latest_forecasts(
     store, resource_ids: list[str] | None, start=None, end=None, run_id: str | None = None
 ) -> pd.DataFrame:
     """Wide forecast rows of one run (latest by default) with the run's ``origin`` (UTC)."""
-    con = store.connection
     if run_id is None:
-        got = con.execute(
-            "SELECT f.run_id FROM (SELECT DISTINCT run_id FROM forecasts) f JOIN runs USING (run_id) "
-            "ORDER BY runs.created_at DESC, f.run_id DESC LIMIT 1"
-        ).fetchall()
-        if not got:
+        run_id = store.latest_forecast_run()
+        if run_id is None:
             return pd.DataFrame(columns=["resource_id", "ts", "origin", "run_id"])
-        run_id = got[0][0]
     where, params = store._filters(("resource_id", resource_ids), ts=("ts", start, end))
     where = (where + " AND" if where else " WHERE") + " f.run_id = ?"
     long = store._df(

@@ -19,6 +19,23 @@ from surgeplan.errors import SurgeplanError, ValidationError
 
 _MODELS = ("shock", "naive-day", "naive-week")
 
+# options both commands take, spelled once
+_Measurements = Annotated[Path, typer.Option(help="Measurements CSV: resource_id, ts, load.")]
+_Indicators = Annotated[Path | None, typer.Option(help="Indicators CSV: region, date, name, value.")]
+_Covariates = Annotated[
+    Path | None, typer.Option(help="Covariates CSV: resource_id|region, ts, name, value.")
+]
+
+# [backtest] keys of a scenario and their defaults; the command's flags override them
+_BACKTEST_DEFAULTS: dict[str, Any] = {
+    "every": "1d",
+    "horizon": "1d",
+    "tz": "UTC",
+    "quantiles": "0.1,0.5,0.9",
+    "refit_every": 7,
+    "warning_quantile": 0.9,
+}
+
 
 def _fail(exc: BaseException) -> None:
     typer.echo(f"error: {exc}", err=True)
@@ -54,7 +71,7 @@ def _read_scenario(path: Path) -> dict[str, Any]:
 
 
 def backtest_command(
-    measurements: Annotated[Path, typer.Option(help="Measurements CSV: resource_id, ts, load.")],
+    measurements: _Measurements,
     start: Annotated[str, typer.Option(help="First forecast origin (local day, YYYY-MM-DD).")],
     end: Annotated[str, typer.Option(help="Last forecast origin (local day, YYYY-MM-DD).")],
     out: Annotated[Path, typer.Option(help="Output directory (forecasts.parquet, metrics.csv).")],
@@ -62,12 +79,8 @@ def backtest_command(
         Path | None,
         typer.Option(help="Inventory CSV: resource_id, kind, region (+ capacity for anticipation)."),
     ] = None,
-    indicators: Annotated[
-        Path | None, typer.Option(help="Indicators CSV: region, date, name, value.")
-    ] = None,
-    covariates: Annotated[
-        Path | None, typer.Option(help="Covariates CSV: resource_id|region, ts, name, value.")
-    ] = None,
+    indicators: _Indicators = None,
+    covariates: _Covariates = None,
     scenario: Annotated[
         Path | None,
         typer.Option(
@@ -97,30 +110,7 @@ def backtest_command(
     from surgeplan.scale import compute
 
     try:
-        settings: dict[str, Any] = {
-            "every": "1d",
-            "horizon": "1d",
-            "tz": "UTC",
-            "quantiles": "0.1,0.5,0.9",
-            "refit_every": 7,
-            "warning_quantile": 0.9,
-        }
-        future = None
-        if scenario is not None:
-            sc = _read_scenario(scenario)
-            settings.update(sc["backtest"])
-            future = sc["indicators_future"]
-        for key, value in (
-            ("every", every),
-            ("horizon", horizon),
-            ("tz", tz),
-            ("quantiles", quantiles),
-            ("refit_every", refit_every),
-        ):
-            if value is not None:
-                settings[key] = value
-        if isinstance(settings["quantiles"], list):
-            settings["quantiles"] = ",".join(str(q) for q in settings["quantiles"])
+        settings, future = _backtest_settings(scenario, every, horizon, tz, quantiles, refit_every)
         if model not in _MODELS:
             raise SurgeplanError(f"--model must be one of {', '.join(_MODELS)}, got {model!r}")
         data = read_inputs(measurements, inventory=inventory, indicators=indicators, covariates=covariates)
@@ -149,7 +139,41 @@ def backtest_command(
     except (SurgeplanError, FileNotFoundError) as exc:
         _fail(exc)
         return
-    summary = summarize(result.metrics)
+    _print_backtest(result, paths, summarize(result.metrics), as_json)
+
+
+def _backtest_settings(
+    scenario: Path | None,
+    every: str | None,
+    horizon: str | None,
+    tz: str | None,
+    quantiles: str | None,
+    refit_every: int | None,
+) -> tuple[dict[str, Any], dict | None]:
+    """The backtest's settings (defaults, then the scenario's [backtest], then the flags given) and the
+    scenario's future indicator paths."""
+    settings = dict(_BACKTEST_DEFAULTS)
+    future = None
+    if scenario is not None:
+        sc = _read_scenario(scenario)
+        settings.update(sc["backtest"])
+        future = sc["indicators_future"]
+    for key, value in (
+        ("every", every),
+        ("horizon", horizon),
+        ("tz", tz),
+        ("quantiles", quantiles),
+        ("refit_every", refit_every),
+    ):
+        if value is not None:
+            settings[key] = value
+    if isinstance(settings["quantiles"], list):
+        settings["quantiles"] = ",".join(str(q) for q in settings["quantiles"])
+    return settings, future
+
+
+def _print_backtest(result, paths: dict[str, Path], summary, as_json: bool) -> None:
+    """The files written, the timings (s) and the median scores by lead day, as text or JSON."""
     if as_json:
         payload = {
             "forecasts": str(paths["forecasts"]),
@@ -172,15 +196,11 @@ def backtest_command(
 
 
 def forecast_command(
-    measurements: Annotated[Path, typer.Option(help="Measurements CSV: resource_id, ts, load.")],
+    measurements: _Measurements,
     out: Annotated[Path, typer.Option(help="Output file (.parquet or .csv).")],
     inventory: Annotated[Path | None, typer.Option(help="Inventory CSV: resource_id, kind, region.")] = None,
-    indicators: Annotated[
-        Path | None, typer.Option(help="Indicators CSV: region, date, name, value.")
-    ] = None,
-    covariates: Annotated[
-        Path | None, typer.Option(help="Covariates CSV: resource_id|region, ts, name, value.")
-    ] = None,
+    indicators: _Indicators = None,
+    covariates: _Covariates = None,
     horizon: Annotated[str, typer.Option(help="Forecast window after the last measurement.")] = "14d",
     quantiles: Annotated[str, typer.Option(help="Quantiles written.")] = "0.5,0.9,0.99",
     busy_hour_period: Annotated[

@@ -28,6 +28,10 @@ _FILE = typer.Option(
 _FORMAT = typer.Option("auto", "--format", help="auto | oxcgrt | oxcgrt-legacy | oxcgrt-v1 | owid | generic")
 _REGIONS = typer.Option(None, "--regions", "-r", help="Comma-separated ISO alpha-3 codes, e.g. FRA,GBR.")
 _JSON = typer.Option(False, "--json", help="Print JSON records instead of a table.")
+# the anticipation commands' fit (defaults of AnticipationOptions)
+_NAME = typer.Option("new_cases_per_100k_7d", "--name", help="Indicator to extrapolate.")
+_WINDOW = typer.Option(7, "--window", help="Days in the log-linear fit.")
+_LEVEL = typer.Option(0.9, "--level", help="Confidence level of the earliest-latest range.")
 _OUTPUT = typer.Option(None, "--output", "-o", help="Write the long table (.csv or .parquet).")
 
 
@@ -139,12 +143,12 @@ def anticipate(
         help="Regions whose lockdown onset sets the threshold (median), e.g. ITA; 'all' = every region "
         "locked down before --asof.",
     ),
-    name: str = typer.Option("new_cases_per_100k_7d", "--name", help="Indicator to extrapolate."),
+    name: str = _NAME,
     file: Path | None = _FILE,
     fmt: str = _FORMAT,
     regions: str | None = _REGIONS,
-    window: int = typer.Option(7, "--window", help="Days in the log-linear fit."),
-    level: float = typer.Option(0.9, "--level", help="Confidence level of the earliest-latest range."),
+    window: int = _WINDOW,
+    level: float = _LEVEL,
     horizon: int = typer.Option(120, "--horizon", help="Days to look ahead."),
     as_json: bool = _JSON,
 ) -> None:
@@ -193,12 +197,12 @@ def backtest(
     threshold_from: str | None = typer.Option(
         None, "--threshold-from", help="Regions whose lockdown onset (before the first --asof) sets it."
     ),
-    name: str = typer.Option("new_cases_per_100k_7d", "--name", help="Indicator to extrapolate."),
+    name: str = _NAME,
     file: Path | None = _FILE,
     fmt: str = _FORMAT,
     regions: str | None = _REGIONS,
-    window: int = typer.Option(7, "--window", help="Days in the log-linear fit."),
-    level: float = typer.Option(0.9, "--level", help="Confidence level of the earliest-latest range."),
+    window: int = _WINDOW,
+    level: float = _LEVEL,
     as_json: bool = _JSON,
 ) -> None:
     """How well past anticipations did: coverage of the range and error of the median date."""

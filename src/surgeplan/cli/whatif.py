@@ -69,41 +69,13 @@ def whatif_command(
     """What if resources fail: redistribute their load (LP), re-check every GoS, find the worst cases."""
     from surgeplan.continuity import io, scenario, whatif
 
-    if mode not in ("optimal", "hashing"):
-        _fail(f"--mode must be optimal or hashing, got {mode!r}")
-    if bool(fail) == (sweep is not None):
-        _fail("give either --fail SPEC (one or more) or --sweep n-1|sites")
-    if sweep is not None and sweep not in ("n-1", "sites"):
-        _fail(f"--sweep must be n-1 or sites, got {sweep!r}")
-    if db is not None:
-        if inventory is not None or load is not None:
-            _fail("give either --db or --inventory with --load, not both")
-        inv, bh = io.load_from_store(db)
-    else:
-        if inventory is None or load is None:
-            _fail("give --inventory and --load (or --db)")
-        inv = io.read_inventory(inventory)
-        bh = io.read_load(load, inv)
+    _check_choice(mode, fail, sweep)
+    inv, bh = _inventory_and_load(db, inventory, load)
     rt = io.read_routes(routes) if routes is not None else None
     scen = sweep if sweep is not None else [scenario(list(fail), inv)]
     res = whatif(inv, bh, rt, scen, mode, routes_source=str(routes) if routes is not None else "<routes>")
     paths = res.write(out)
-    broken = res.whatif.loc[~res.whatif["gos_ok"].to_numpy(bool)]
-    summary = {
-        "scenarios": len(res.scenarios),
-        "rows": len(res.whatif),
-        "rows_breaking": len(broken),
-        "resources_breaking": int(broken["resource_id"].nunique()),
-        "vital_resources_breaking": int(
-            broken.loc[broken["priority_class"] == "vital", "resource_id"].nunique()
-        ),
-        "unserved_load_by_kind": {
-            k: float(v) for k, v in res.whatif.groupby("kind")["unserved_load"].sum().items()
-        },
-        "top_scenarios": res.top_scenarios.to_dict("records"),
-        "files": [str(p) for p in paths],
-        "timings_s": {k: round(v, 4) for k, v in res.timings.items()},
-    }
+    summary = _summary(res, paths)
     if json_out:
         typer.echo(json.dumps(summary, default=str))
         return
@@ -119,6 +91,51 @@ def whatif_command(
                 f"{rec['vital_broken']} vital"
             )
     typer.echo("wrote " + ", ".join(str(p) for p in paths))
+
+
+def _check_choice(mode: str, fail: list[str] | None, sweep: str | None) -> None:
+    """One known mode, and either failures or a sweep."""
+    if mode not in ("optimal", "hashing"):
+        _fail(f"--mode must be optimal or hashing, got {mode!r}")
+    if bool(fail) == (sweep is not None):
+        _fail("give either --fail SPEC (one or more) or --sweep n-1|sites")
+    if sweep is not None and sweep not in ("n-1", "sites"):
+        _fail(f"--sweep must be n-1 or sites, got {sweep!r}")
+
+
+def _inventory_and_load(db: Path | None, inventory: Path | None, load: Path | None):
+    """Inventory and busy-hour load, from the store or from the two files."""
+    from surgeplan.continuity import io
+
+    if db is not None:
+        if inventory is not None or load is not None:
+            _fail("give either --db or --inventory with --load, not both")
+        return io.load_from_store(db)
+    if inventory is None or load is None:
+        _fail("give --inventory and --load (or --db)")
+    inv = io.read_inventory(inventory)
+    return inv, io.read_load(load, inv)
+
+
+def _summary(res, paths: list[Path]) -> dict:
+    """What ``--json`` prints: counts of what breaks, unserved load per kind (its unit), worst scenarios,
+    files and timings (s)."""
+    broken = res.whatif.loc[~res.whatif["gos_ok"].to_numpy(bool)]
+    return {
+        "scenarios": len(res.scenarios),
+        "rows": len(res.whatif),
+        "rows_breaking": len(broken),
+        "resources_breaking": int(broken["resource_id"].nunique()),
+        "vital_resources_breaking": int(
+            broken.loc[broken["priority_class"] == "vital", "resource_id"].nunique()
+        ),
+        "unserved_load_by_kind": {
+            k: float(v) for k, v in res.whatif.groupby("kind")["unserved_load"].sum().items()
+        },
+        "top_scenarios": res.top_scenarios.to_dict("records"),
+        "files": [str(p) for p in paths],
+        "timings_s": {k: round(v, 4) for k, v in res.timings.items()},
+    }
 
 
 def register(app: typer.Typer) -> None:

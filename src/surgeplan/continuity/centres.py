@@ -63,18 +63,7 @@ def closure_staffing(
     sites = sorted(cc["site"].dropna().astype(str).unique()) if sites is None else list(sites)
     if not sites:
         return pd.DataFrame(columns=list(CLOSURE_COLUMNS))
-    pool = cc[cc["poolable"]]
-    pairs = pool.reset_index(drop=True).merge(
-        pool.reset_index(drop=True), on=["language", "priority_class"], suffixes=("_from", "_to")
-    )
-    pairs = pairs[pairs["site_from"] != pairs["site_to"]]
-    routes = pd.DataFrame(
-        {
-            "from_resource": pairs["resource_id_from"],
-            "to_resource": pairs["resource_id_to"],
-            "max_load": np.nan,
-        }
-    )
+    routes = _language_routes(cc)
     # the LP may place calls up to what each queue could staff at most (its hiring ceiling)
     inv = cc.drop(columns=["calls", "target", "poolable", "feeds"]).reset_index(drop=True)
     inv["capacity"] = inv["max_capacity"].to_numpy()
@@ -85,6 +74,37 @@ def closure_staffing(
         ].reset_index(drop=True),
         on="resource_id",
     )
+    w = _staffed(w, cc)
+    out = (
+        w.groupby(["closed", "site"], sort=True)[
+            ["calls_per_hour", "agents_needed", "agents_installed", "calls_unplaced"]
+        ]
+        .sum()
+        .reset_index()
+    )
+    return out
+
+
+def _language_routes(cc: pd.DataFrame) -> pd.DataFrame:
+    """Unbounded routes from every poolable queue to those of the same language and priority class at
+    the other centres."""
+    pool = cc[cc["poolable"]]
+    pairs = pool.reset_index(drop=True).merge(
+        pool.reset_index(drop=True), on=["language", "priority_class"], suffixes=("_from", "_to")
+    )
+    pairs = pairs[pairs["site_from"] != pairs["site_to"]]
+    return pd.DataFrame(
+        {
+            "from_resource": pairs["resource_id_from"],
+            "to_resource": pairs["resource_id_to"],
+            "max_load": np.nan,
+        }
+    )
+
+
+def _staffed(w: pd.DataFrame, cc: pd.DataFrame) -> pd.DataFrame:
+    """What-if rows with the closed centre, and per queue the calls per hour it is offered, the agents
+    it then needs (Erlang A) and has, and the calls placed nowhere (closed queues)."""
     w["closed"] = w["scenario"].str.removeprefix("site:")
     alive = w["site"] != w["closed"]
     w["agents_needed"] = np.where(
@@ -102,11 +122,4 @@ def closure_staffing(
     w["calls_unplaced"] = np.where(alive, 0.0, w["unserved_load"])
     w["calls_per_hour"] = np.where(alive, w["offered_load"], 0.0)
     w["agents_installed"] = np.where(alive, w["resource_id"].map(cc["capacity"]).to_numpy(np.float64), 0.0)
-    out = (
-        w.groupby(["closed", "site"], sort=True)[
-            ["calls_per_hour", "agents_needed", "agents_installed", "calls_unplaced"]
-        ]
-        .sum()
-        .reset_index()
-    )
-    return out
+    return w

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from surgeplan.errors import SurgeplanError, ValidationError
+from surgeplan.errors import SurgeplanError, ValidationError, reject_first
 
 __all__ = ["load_from_store", "read_inventory", "read_load", "read_routes"]
 
@@ -60,32 +60,26 @@ def read_load(path: str | Path, inventory: pd.DataFrame) -> pd.Series:
     _check_columns(df, ("resource_id", "load"), source)
     rid = df["resource_id"].astype(str).str.strip()
     known = set(inventory["resource_id"].astype(str))
-    bad = ~rid.isin(known).to_numpy()
-    if bad.any():
-        r = int(np.flatnonzero(bad)[0])
-        raise ValidationError(
-            f"unknown resource {rid.iloc[r]!r} (not in the inventory)",
-            file=source,
-            row=r + 1,
-            column="resource_id",
-        )
-    dup = rid.duplicated().to_numpy()
-    if dup.any():
-        r = int(np.flatnonzero(dup)[0])
-        raise ValidationError(
-            f"resource {rid.iloc[r]!r} given twice", file=source, row=r + 1, column="resource_id"
-        )
+    reject_first(
+        ~rid.isin(known).to_numpy(),
+        lambda r: f"unknown resource {rid.iloc[r]!r} (not in the inventory)",
+        file=source,
+        column="resource_id",
+    )
+    reject_first(
+        rid.duplicated().to_numpy(),
+        lambda r: f"resource {rid.iloc[r]!r} given twice",
+        file=source,
+        column="resource_id",
+    )
     x = pd.to_numeric(df["load"], errors="coerce").to_numpy(np.float64)
-    bad = ~np.isfinite(x)
-    if bad.any():
-        r = int(np.flatnonzero(bad)[0])
-        raise ValidationError(
-            f"load must be a finite number, got {df['load'].iloc[r]!r}", file=source, row=r + 1, column="load"
-        )
-    neg = x < 0
-    if neg.any():
-        r = int(np.flatnonzero(neg)[0])
-        raise ValidationError(f"negative load {x[r]:g}", file=source, row=r + 1, column="load")
+    reject_first(
+        ~np.isfinite(x),
+        lambda r: f"load must be a finite number, got {df['load'].iloc[r]!r}",
+        file=source,
+        column="load",
+    )
+    reject_first(x < 0, lambda r: f"negative load {x[r]:g}", file=source, column="load")
     return pd.Series(x, index=rid.to_numpy(), name="load")
 
 

@@ -28,7 +28,7 @@ from scipy.sparse.csgraph import connected_components
 
 from surgeplan import teletraffic as tt
 from surgeplan.dimension import gos_targets, prepare_inventory, trunk_group_carriable
-from surgeplan.errors import SurgeplanError, ValidationError
+from surgeplan.errors import SurgeplanError, ValidationError, reject_first
 from surgeplan.kinds import coupled_kinds
 
 __all__ = ["KIND_LIMITS", "Network", "build_network", "contact_center_carriable"]
@@ -247,41 +247,32 @@ def _routes(routes, ids, kind, source):
     s = pos.get_indexer(routes["from_resource"].astype(str).str.strip())
     d = pos.get_indexer(routes["to_resource"].astype(str).str.strip())
     for arr, col in ((s, "from_resource"), (d, "to_resource")):
-        if (arr < 0).any():
-            r = int(np.flatnonzero(arr < 0)[0])
-            raise ValidationError(
-                f"unknown resource {str(routes[col].iloc[r])!r} (not in the inventory, or of a "
-                "kind the what-if does not check)",
-                file=source,
-                row=r + 1,
-                column=col,
-            )
-    diff = kind[s] != kind[d]
-    if diff.any():
-        r = int(np.flatnonzero(diff)[0])
-        raise ValidationError(
-            f"route between different kinds ({kind[s[r]]} -> {kind[d[r]]})",
+        reject_first(
+            arr < 0,
+            lambda r, col=col: (
+                f"unknown resource {str(routes[col].iloc[r])!r} (not in the inventory, "
+                "or of a kind the what-if does not check)"
+            ),
             file=source,
-            row=r + 1,
-            column="to_resource",
+            column=col,
         )
-    same = s == d
-    if same.any():
-        r = int(np.flatnonzero(same)[0])
-        raise ValidationError("route from a resource to itself", file=source, row=r + 1, column="to_resource")
+    reject_first(
+        kind[s] != kind[d],
+        lambda r: f"route between different kinds ({kind[s[r]]} -> {kind[d[r]]})",
+        file=source,
+        column="to_resource",
+    )
+    reject_first(s == d, lambda r: "route from a resource to itself", file=source, column="to_resource")
     if "max_load" in routes.columns:
         raw = routes["max_load"]
         mx = pd.to_numeric(raw, errors="coerce").to_numpy(np.float64)
         blank = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
-        bad = (np.isnan(mx) & ~blank) | (mx < 0)
-        if bad.any():
-            r = int(np.flatnonzero(bad)[0])
-            raise ValidationError(
-                f"max_load must be a number >= 0 (or empty: unbounded), got {raw.iloc[r]!r}",
-                file=source,
-                row=r + 1,
-                column="max_load",
-            )
+        reject_first(
+            (np.isnan(mx) & ~blank) | (mx < 0),
+            lambda r: f"max_load must be a number >= 0 (or empty: unbounded), got {raw.iloc[r]!r}",
+            file=source,
+            column="max_load",
+        )
         mx = np.where(blank, np.inf, mx)
     else:
         mx = np.full(s.size, np.inf)

@@ -41,6 +41,7 @@ Q. Huangfu, J. A. J. Hall, "Parallelizing the dual revised simplex method", Math
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import linprog
@@ -239,14 +240,47 @@ def _solve_batch(net, blocks, bs, bc, bstart, bsize, rb, res, sc, is_failed, pos
         carried[rows] = 0.0
         unserved[rows] = 0.0
         return None
-    # variable numbering: keep | u | segments (nseg x n_seg) | x
-    n_keep, n_u, n_seg, n_x, nseg = (
-        int(has_keep.sum()),
-        int(has_u.sum()),
-        int(has_seg.sum()),
-        e.size,
-        len(SLOPES),
+    v = _numbering(has_keep, has_u, has_seg, e.size)
+    cost, ub = _cost_and_bounds(net, v, blk, fail, hard, carry, o, e, es, bsize, rb, r_res, has_seg)
+    a_eq, a_ub, b_ub = _constraints(v, fail, hard, carry, es, ed, has_seg)
+    lp = linprog(
+        cost,
+        A_ub=a_ub if a_ub.shape[0] else None,
+        b_ub=b_ub if a_ub.shape[0] else None,
+        A_eq=a_eq,
+        b_eq=o[has_u],
+        bounds=np.column_stack([np.zeros(v.n), ub]),
+        method="highs",
     )
+    if lp.status != 0:
+        raise SurgeplanError(f"what-if LP failed: {lp.message}")
+    xv = np.maximum(lp.x, 0.0)
+    keep = np.zeros(nrow)
+    keep[has_keep] = xv[v.keep[has_keep]]
+    carried[rows] = keep + np.bincount(ed, weights=xv[v.x], minlength=nrow)
+    unserved[rows] = 0.0
+    unserved[rows[has_u]] = np.minimum(xv[v.u[has_u]], o[has_u])
+    moved = xv[v.x] > 1e-9 * np.maximum(o[es], 1.0)
+    return sc[rows[es[moved]]], r_res[es[moved]], r_res[ed[moved]], xv[v.x][moved]
+
+
+class _Variables(NamedTuple):
+    """Column of each LP variable, -1 where a row has none: kept load, unserved load, GoS segments
+    (``len(SLOPES) x rows``), then one flow per edge."""
+
+    keep: np.ndarray
+    u: np.ndarray
+    s: np.ndarray
+    x: np.ndarray
+    n_u: int
+    n_seg: int
+    n: int
+
+
+def _numbering(has_keep: np.ndarray, has_u: np.ndarray, has_seg: np.ndarray, n_x: int) -> _Variables:
+    """Number the variables: keep | u | segments (nseg x n_seg) | x."""
+    nrow = has_keep.size
+    n_keep, n_u, n_seg, nseg = int(has_keep.sum()), int(has_u.sum()), int(has_seg.sum()), len(SLOPES)
     v_keep = np.full(nrow, -1, np.int64)
     v_keep[has_keep] = np.arange(n_keep)
     v_u = np.full(nrow, -1, np.int64)
@@ -254,57 +288,53 @@ def _solve_batch(net, blocks, bs, bc, bstart, bsize, rb, res, sc, is_failed, pos
     v_s = np.full((nseg, nrow), -1, np.int64)
     v_s[:, has_seg] = n_keep + n_u + np.arange(nseg)[:, None] * n_seg + np.arange(n_seg)[None, :]
     v_x = n_keep + n_u + nseg * n_seg + np.arange(n_x)
-    nvar = n_keep + n_u + nseg * n_seg + n_x
+    return _Variables(v_keep, v_u, v_s, v_x, n_u, n_seg, n_keep + n_u + nseg * n_seg + n_x)
+
+
+def _cost_and_bounds(net, v: _Variables, blk, fail, hard, carry, o, e, es, bsize, rb, r_res, has_seg):
+    """Objective and upper bounds: unserved load weighted vital over standard, the convex GoS-damage
+    segments above the carriable load, a small cost per unit of load moved."""
+    has_keep, has_u = v.keep >= 0, v.u >= 0
+    nseg = len(SLOPES)
     w_std, w_vital, mu = _block_weights(blk, fail, hard, bsize, rb.max() + 1)
-    cost = np.zeros(nvar)
-    ub = np.full(nvar, np.inf)
-    cost[v_u[has_u]] = np.where(net.vital[r_res[has_u]], w_vital[blk[has_u]], w_std[blk[has_u]])
-    ub[v_u[has_u]] = o[has_u]
-    ub[v_keep[has_keep]] = o[has_keep]
+    cost = np.zeros(v.n)
+    ub = np.full(v.n, np.inf)
+    cost[v.u[has_u]] = np.where(net.vital[r_res[has_u]], w_vital[blk[has_u]], w_std[blk[has_u]])
+    ub[v.u[has_u]] = o[has_u]
+    ub[v.keep[has_keep]] = o[has_keep]
     for k in range(nseg):
-        cost[v_s[k, has_seg]] = SLOPES[k] / hard[has_seg]
-        ub[v_s[k, has_seg]] = WIDTHS[k] * (hard - carry)[has_seg] if k < nseg - 1 else np.inf
-    cost[v_x] = mu[blk[es]]
-    ub[v_x] = net.max_load[e]
-    # conservation (equality) per row with load: keep + moved out + unserved = offered
+        cost[v.s[k, has_seg]] = SLOPES[k] / hard[has_seg]
+        ub[v.s[k, has_seg]] = WIDTHS[k] * (hard - carry)[has_seg] if k < nseg - 1 else np.inf
+    cost[v.x] = mu[blk[es]]
+    ub[v.x] = net.max_load[e]
+    return cost, ub
+
+
+def _constraints(v: _Variables, fail, hard, carry, es, ed, has_seg):
+    """Conservation per row with load (equality) and, per survivor, its hard limit and the GoS segments
+    above its carriable load (inequalities)."""
+    has_keep, has_u = v.keep >= 0, v.u >= 0
+    nrow, nseg, n_x = fail.size, len(SLOPES), v.x.size
+    # keep + moved out + unserved = offered
     eq_row = np.full(nrow, -1, np.int64)
-    eq_row[has_u] = np.arange(n_u)
+    eq_row[has_u] = np.arange(v.n_u)
     ri = np.r_[eq_row[has_keep], eq_row[has_u], eq_row[es]]
-    ci = np.r_[v_keep[has_keep], v_u[has_u], v_x]
-    a_eq = coo_matrix((np.ones(ri.size), (ri, ci)), shape=(n_u, nvar)).tocsr()
-    # per survivor: hard limit, and the GoS segments above the carriable load
+    ci = np.r_[v.keep[has_keep], v.u[has_u], v.x]
+    a_eq = coo_matrix((np.ones(ri.size), (ri, ci)), shape=(v.n_u, v.n)).tocsr()
     surv = ~fail
     n_cap = int(surv.sum())
     cap_row = np.full(nrow, -1, np.int64)
     cap_row[surv] = np.arange(n_cap)
     seg_row = np.full(nrow, -1, np.int64)
-    seg_row[has_seg] = n_cap + np.arange(n_seg)
+    seg_row[has_seg] = n_cap + np.arange(v.n_seg)
     kk, sx = has_keep & surv, has_seg[ed]
     ri = np.r_[
         cap_row[kk], cap_row[ed], seg_row[kk & has_seg], seg_row[ed][sx], np.tile(seg_row[has_seg], nseg)
     ]
-    ci = np.r_[v_keep[kk], v_x, v_keep[kk & has_seg], v_x[sx], v_s[:, has_seg].ravel()]
+    ci = np.r_[v.keep[kk], v.x, v.keep[kk & has_seg], v.x[sx], v.s[:, has_seg].ravel()]
     vals = np.r_[
-        np.ones(int(kk.sum()) + n_x + int((kk & has_seg).sum()) + int(sx.sum())), -np.ones(nseg * n_seg)
+        np.ones(int(kk.sum()) + n_x + int((kk & has_seg).sum()) + int(sx.sum())), -np.ones(nseg * v.n_seg)
     ]
-    a_ub = coo_matrix((vals, (ri, ci)), shape=(n_cap + n_seg, nvar)).tocsr()
+    a_ub = coo_matrix((vals, (ri, ci)), shape=(n_cap + v.n_seg, v.n)).tocsr()
     b_ub = np.r_[hard[surv], carry[has_seg]]
-    lp = linprog(
-        cost,
-        A_ub=a_ub if a_ub.shape[0] else None,
-        b_ub=b_ub if a_ub.shape[0] else None,
-        A_eq=a_eq,
-        b_eq=o[has_u],
-        bounds=np.column_stack([np.zeros(nvar), ub]),
-        method="highs",
-    )
-    if lp.status != 0:
-        raise SurgeplanError(f"what-if LP failed: {lp.message}")
-    xv = np.maximum(lp.x, 0.0)
-    keep = np.zeros(nrow)
-    keep[has_keep] = xv[v_keep[has_keep]]
-    carried[rows] = keep + np.bincount(ed, weights=xv[v_x], minlength=nrow)
-    unserved[rows] = 0.0
-    unserved[rows[has_u]] = np.minimum(xv[v_u[has_u]], o[has_u])
-    moved = xv[v_x] > 1e-9 * np.maximum(o[es], 1.0)
-    return sc[rows[es[moved]]], r_res[es[moved]], r_res[ed[moved]], xv[v_x][moved]
+    return a_eq, a_ub, b_ub

@@ -120,32 +120,49 @@ def survive_capacity(
         live = broken.loc[broken["capacity"].to_numpy() > 0]
         if live.empty:
             break
-        need = _needed(inv, live, gos_overrides, cap)
-        per = pd.DataFrame(
-            {"r": live["resource_id"].to_numpy(), "need": need, "s": live["scenario"].to_numpy()}
-        )
-        per = per.sort_values("need", ascending=False, kind="stable").drop_duplicates("r").set_index("r")
-        pos = inv.index.get_indexer(per.index)
-        cur = cap.to_numpy()[pos]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            add = np.ceil(np.maximum(per["need"].to_numpy() - cur, 0.0) / msize[pos] - _EPS)
-            room = np.floor(np.maximum(maxcap[pos] - cur, 0.0) / msize[pos] + _EPS)
-        add = np.where(np.isfinite(add) & (msize[pos] > 0), np.minimum(add, room), 0.0)
-        # a resource at its hard limit but with no computable need still gets one module
-        add = np.where((add <= 0) & (room > 0) & (per["need"].to_numpy() > cur), 1.0, add)
+        pos, add, scenario = _modules_to_add(inv, live, gos_overrides, cap, msize, maxcap)
         if not (add > 0).any():
             break
         new = cap.to_numpy().copy()
-        new[pos] = cur + add * msize[pos]
-        worst.iloc[pos[add > 0]] = per["s"].to_numpy()[add > 0]
+        new[pos] = cap.to_numpy()[pos] + add * msize[pos]
+        worst.iloc[pos[add > 0]] = scenario[add > 0]
         cap = pd.Series(new, index=inv.index)
     cap = _prune(inv, load, scenarios, routes, mode, gos_overrides, cap0, cap)
+    return SurvivePlan(_additions(inv, cap0, cap, worst), broken.reset_index(drop=True), rounds, cap)
+
+
+def _modules_to_add(
+    inv: pd.DataFrame,
+    live: pd.DataFrame,
+    gos_overrides,
+    cap: pd.Series,
+    msize: np.ndarray,
+    maxcap: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per breaking resource (its inventory position), the whole modules its worst scenario needs, up
+    to ``max_capacity``, and that scenario."""
+    need = _needed(inv, live, gos_overrides, cap)
+    per = pd.DataFrame({"r": live["resource_id"].to_numpy(), "need": need, "s": live["scenario"].to_numpy()})
+    per = per.sort_values("need", ascending=False, kind="stable").drop_duplicates("r").set_index("r")
+    pos = inv.index.get_indexer(per.index)
+    cur = cap.to_numpy()[pos]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        add = np.ceil(np.maximum(per["need"].to_numpy() - cur, 0.0) / msize[pos] - _EPS)
+        room = np.floor(np.maximum(maxcap[pos] - cur, 0.0) / msize[pos] + _EPS)
+    add = np.where(np.isfinite(add) & (msize[pos] > 0), np.minimum(add, room), 0.0)
+    # a resource at its hard limit but with no computable need still gets one module
+    add = np.where((add <= 0) & (room > 0) & (per["need"].to_numpy() > cur), 1.0, add)
+    return pos, add, per["s"].to_numpy()
+
+
+def _additions(inv: pd.DataFrame, cap0: pd.Series, cap: pd.Series, worst: pd.Series) -> pd.DataFrame:
+    """The :attr:`SurvivePlan.additions` table: every resource that grew, in modules and cost."""
     grew = cap.to_numpy() > cap0.to_numpy() + _EPS
     idx = inv.index[grew]
     mods = np.round((cap[idx] - cap0[idx]).to_numpy() / inv.loc[idx, "module_size"].to_numpy()).astype(
         np.int64
     )
-    additions = pd.DataFrame(
+    return pd.DataFrame(
         {
             "resource_id": idx.to_numpy(),
             "capacity_before": cap0[idx].to_numpy(),
@@ -156,7 +173,6 @@ def survive_capacity(
             "worst_scenario": worst[idx].to_numpy(),
         }
     )
-    return SurvivePlan(additions, broken.reset_index(drop=True), rounds, cap)
 
 
 def _needed(inv: pd.DataFrame, rows: pd.DataFrame, gos_overrides, cap: pd.Series) -> np.ndarray:

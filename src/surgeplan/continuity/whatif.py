@@ -196,25 +196,10 @@ def whatif(
     red = redistribute(net, failed)
     timings["redistribute"] = time.perf_counter() - t
     t = time.perf_counter()
-    base_c, base_u = baseline(net)
-    ar = np.arange(net.n)
-    b_metric, b_value, b_ok, _ = recheck(net.inventory, net.kind, ar, base_c, net.capacity, net.target)
-    b_ok = b_ok & (base_u <= _TOL * np.maximum(net.load, 1.0))
-    cap_row = np.where(red.failed, 0.0, net.capacity[red.resource])
-    metric, value, ok, _ = recheck(
-        net.inventory, net.kind, red.resource, red.carried, cap_row, net.target[red.resource]
-    )
-    served = red.unserved <= _TOL * np.maximum(red.offered, 1.0)
-    ok = np.where(red.failed, served, ok & served)
-    value = np.where(red.failed, np.nan, value)
+    base = _baseline_rows(net)
+    touched = _rows_after(net, red)
     timings["gos"] = time.perf_counter() - t
     t = time.perf_counter()
-    touched = _Rows(
-        red.scenario, red.resource, red.offered, red.carried, red.unserved, cap_row, metric, value, ok
-    )
-    base = _Rows(
-        np.zeros(net.n, np.int64), ar, net.load, base_c, base_u, net.capacity, b_metric, b_value, b_ok
-    )
     names = np.array([s.name for s in scen], dtype=object)
     table = (
         _frame(net, touched, names)
@@ -225,7 +210,41 @@ def whatif(
     worst, worst_top = _worst(net, touched, base, names, is_sweep)
     tops = _top_scenarios(net, touched, base, scen)
     by_class = _by_class(net, touched, base, names)
-    flows = pd.DataFrame(
+    flows = _flows(net, red, names)
+    timings["tables"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - t0
+    return WhatIfResult(table, worst, worst_top, tops, by_class, flows, base_df, scen, timings)
+
+
+def _baseline_rows(net) -> _Rows:
+    """Every resource with nothing lost: carried and unserved load, GoS re-checked."""
+    base_c, base_u = baseline(net)
+    ar = np.arange(net.n)
+    b_metric, b_value, b_ok, _ = recheck(net.inventory, net.kind, ar, base_c, net.capacity, net.target)
+    b_ok = b_ok & (base_u <= _TOL * np.maximum(net.load, 1.0))
+    return _Rows(
+        np.zeros(net.n, np.int64), ar, net.load, base_c, base_u, net.capacity, b_metric, b_value, b_ok
+    )
+
+
+def _rows_after(net, red) -> _Rows:
+    """The resources a scenario touched, GoS re-checked on what they carry after the redistribution; a
+    failed resource holds when none of its load is left unserved."""
+    cap_row = np.where(red.failed, 0.0, net.capacity[red.resource])
+    metric, value, ok, _ = recheck(
+        net.inventory, net.kind, red.resource, red.carried, cap_row, net.target[red.resource]
+    )
+    served = red.unserved <= _TOL * np.maximum(red.offered, 1.0)
+    ok = np.where(red.failed, served, ok & served)
+    value = np.where(red.failed, np.nan, value)
+    return _Rows(
+        red.scenario, red.resource, red.offered, red.carried, red.unserved, cap_row, metric, value, ok
+    )
+
+
+def _flows(net, red, names: np.ndarray) -> pd.DataFrame:
+    """Load moved from a resource to another per scenario (the kind's unit)."""
+    return pd.DataFrame(
         {
             "scenario": names[red.flow_scenario],
             "from_resource": net.ids[red.flow_src],
@@ -235,9 +254,6 @@ def whatif(
         },
         columns=list(FLOW_COLUMNS),
     )
-    timings["tables"] = time.perf_counter() - t
-    timings["total"] = time.perf_counter() - t0
-    return WhatIfResult(table, worst, worst_top, tops, by_class, flows, base_df, scen, timings)
 
 
 def _load_series(load) -> pd.Series:

@@ -145,19 +145,105 @@ def write_report(
         their peak with the deflection levers, pooled service centres), shown after the temporary
         measures.
     """
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
-    import surgeplan
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    s = plan.summary
+    load_charts = _load_charts(plan, inventory, forecast_busy_hour, history, n_charts)
+    html = _render(
+        title=title,
+        subtitle=subtitle
+        or f"Plan as of {plan.asof:%Y-%m-%d}, sized on the {plan.quantile} busy-hour forecast.",
+        asof=f"{plan.asof:%Y-%m-%d}",
+        cards=_summary_cards(plan),
+        load_charts=load_charts,
+        charts_available=charts.available(),
+        timeline=charts.action_timeline(plan.actions),
+        actions_note=(
+            f"{len(plan.actions):,} actions by priority (vital customers first, then soonest and worst GoS "
+            "break). Orders are placed on the as-of date; modules arrive after the lead time and are "
+            "installed within each region's field operations per day."
+        ),
+        **_plan_tables(plan),
+        **_replay_sections(replay, replay_findings, policies, policy_headline, policy_note),
+        customer_relation=customer_relation,
+        method=_method(plan.quantile),
+        files=list(files),
+        whatif_html=whatif_html,
+    )
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+# numbers in the plan's tables: shares as percentages, money without decimals
+_FORMATS = {
+    "severity": ".0%",
+    "gos_target": ".3g",
+    "gos_now_peak": ".3g",
+    "worst_gos": ".3g",
+    "peak_gos": ".3g",
+    "late_days": ".0f",
+    "cost": ",.0f",
+    "cost_funded": ",.0f",
+}
+_ACTION_COLUMNS = [
+    "priority",
+    "resource_id",
+    "kind",
+    "region",
+    "priority_class",
+    "modules",
+    "modules_funded",
+    "needed_by",
+    "order_by",
+    "install_done",
+    "late_days",
+    "cost_funded",
+    "status",
+    "reason",
+]
+_LATE_COLUMNS = [
+    "priority",
+    "resource_id",
+    "kind",
+    "region",
+    "priority_class",
+    "status",
+    "needed_by",
+    "install_done",
+    "late_days",
+    "modules",
+    "modules_funded",
+    "gos_metric",
+    "gos_target",
+    "worst_gos",
+    "shortfall_while_late",
+]
+_TEMPORARY_COLUMNS = [
+    "resource_id",
+    "kind",
+    "region",
+    "priority_class",
+    "short_from",
+    "short_until",
+    "peak_shortfall",
+    "shortfall_unit",
+    "cause",
+    "measure",
+]
+
+
+def _load_charts(
+    plan,
+    inventory: pd.DataFrame,
+    forecast_busy_hour: pd.DataFrame | None,
+    history: pd.DataFrame | None,
+    n_charts: int,
+) -> list[str]:
+    """Load against capacity of the ``n_charts`` most stressed resources (data URIs)."""
     inv = inventory.set_index(inventory["resource_id"].astype(str), drop=False)
-    ids = most_stressed(plan.dimensioning, n_charts)
     pl = plan.planned
-    load_charts = []
     rid_p = pl["resource_id"].astype(str)
-    for rid in ids:  # a handful of charts: the loop is over figures, not over the data
+    out = []
+    for rid in most_stressed(plan.dimensioning, n_charts):  # a loop over figures, not over the data
         fc = None
         if forecast_busy_hour is not None:
             fc = forecast_busy_hour.loc[forecast_busy_hour["resource_id"].astype(str) == rid]
@@ -166,10 +252,15 @@ def write_report(
             hist = history.loc[history["resource_id"].astype(str) == rid]
         uri = charts.load_vs_capacity(inv.loc[rid], pl.loc[rid_p == rid], fc, hist, plan.asof)
         if uri:
-            load_charts.append(uri)
-    a = plan.actions
+            out.append(uri)
+    return out
+
+
+def _summary_cards(plan) -> list[dict[str, str]]:
+    """The headline figures of the plan's summary; ``cls`` marks the bad and the good news."""
+    s = plan.summary
     budget = s.get("budget")
-    cards = [
+    return [
         {"value": f"{s.get('resources', 0):,}", "label": "resources dimensioned", "cls": ""},
         {
             "value": f"{s.get('resources_short', 0):,}",
@@ -203,150 +294,100 @@ def write_report(
             "cls": "bad" if s.get("resources_short_after_plan") else "good",
         },
     ]
-    fmt = {
-        "severity": ".0%",
-        "gos_target": ".3g",
-        "gos_now_peak": ".3g",
-        "worst_gos": ".3g",
-        "peak_gos": ".3g",
-        "late_days": ".0f",
-        "cost": ",.0f",
-        "cost_funded": ",.0f",
+
+
+def _plan_tables(plan) -> dict[str, str]:
+    """The actions, alerts, late-work and temporary-measure tables (HTML)."""
+    return {
+        "actions_table": html_table(plan.actions, _ACTION_COLUMNS, _FORMATS),
+        "alerts_table": _alerts_table(plan),
+        "late_table": html_table(plan.late, _LATE_COLUMNS, _FORMATS),
+        "temporary_table": html_table(plan.temporary, _TEMPORARY_COLUMNS, _FORMATS),
     }
-    actions_table = html_table(
-        a,
-        [
-            "priority",
-            "resource_id",
-            "kind",
-            "region",
-            "priority_class",
-            "modules",
-            "modules_funded",
-            "needed_by",
-            "order_by",
-            "install_done",
-            "late_days",
-            "cost_funded",
-            "status",
-            "reason",
-        ],
-        fmt,
-    )
+
+
+def _alerts_table(plan) -> str:
+    """One row per resource that breaks its GoS under some quantile: the first break day under each
+    quantile and the status under the plan's, soonest break first."""
     al = plan.alerts
-    if not al.empty:
-        wide = al.pivot_table(
-            index=["resource_id", "kind", "region", "priority_class", "lead_time_days"],
-            columns="quantile",
-            values="first_break",
-            aggfunc="first",
-            observed=True,
-        )
-        wide.columns = [f"first_break_{c}" for c in wide.columns]
-        st = al.loc[al["quantile"] == plan.quantile].set_index("resource_id")["status"]
-        wide = wide.reset_index()
-        wide[f"status_{plan.quantile}"] = st.reindex(wide["resource_id"]).to_numpy()
-        broken = wide.filter(like="first_break_").notna().any(axis=1)
-        key = f"first_break_{plan.quantile}"
-        wide = wide.loc[broken].sort_values(
-            [key] if key in wide else list(wide.columns[:1]), na_position="last"
-        )
-        alerts_table = html_table(wide, list(wide.columns), fmt)
-    else:
-        alerts_table = html_table(al, [])
-    late_table = html_table(
-        plan.late,
-        [
-            "priority",
-            "resource_id",
-            "kind",
-            "region",
-            "priority_class",
-            "status",
-            "needed_by",
-            "install_done",
-            "late_days",
-            "modules",
-            "modules_funded",
-            "gos_metric",
-            "gos_target",
-            "worst_gos",
-            "shortfall_while_late",
-        ],
-        fmt,
+    if al.empty:
+        return html_table(al, [])
+    wide = al.pivot_table(
+        index=["resource_id", "kind", "region", "priority_class", "lead_time_days"],
+        columns="quantile",
+        values="first_break",
+        aggfunc="first",
+        observed=True,
     )
-    temporary_table = html_table(
-        plan.temporary,
-        [
-            "resource_id",
-            "kind",
-            "region",
-            "priority_class",
-            "short_from",
-            "short_until",
-            "peak_shortfall",
-            "shortfall_unit",
-            "cause",
-            "measure",
-        ],
-        fmt,
-    )
+    wide.columns = [f"first_break_{c}" for c in wide.columns]
+    st = al.loc[al["quantile"] == plan.quantile].set_index("resource_id")["status"]
+    wide = wide.reset_index()
+    wide[f"status_{plan.quantile}"] = st.reindex(wide["resource_id"]).to_numpy()
+    broken = wide.filter(like="first_break_").notna().any(axis=1)
+    key = f"first_break_{plan.quantile}"
+    wide = wide.loc[broken].sort_values([key] if key in wide else list(wide.columns[:1]), na_position="last")
+    return html_table(wide, list(wide.columns), _FORMATS)
+
+
+def _replay_sections(
+    replay: pd.DataFrame | None,
+    replay_findings: Sequence[str],
+    policies: pd.DataFrame | None,
+    policy_headline: str | None,
+    policy_note: str,
+) -> dict[str, object]:
+    """The replay's chart, table, findings and policy comparison (empty when there was no replay)."""
     replay_table = (
         html_table(replay, list(replay.columns), {"cost": ",.0f"}, vital_col=None)
         if replay is not None and not replay.empty
         else ""
     )
-    n_act = len(a)
-    env = Environment(
-        loader=PackageLoader("surgeplan.report", "templates"), autoescape=select_autoescape(["html", "j2"])
-    )
-    html = env.get_template("report.html.j2").render(
-        title=title,
-        subtitle=subtitle
-        or f"Plan as of {plan.asof:%Y-%m-%d}, sized on the {plan.quantile} busy-hour forecast.",
-        asof=f"{plan.asof:%Y-%m-%d}",
-        cards=cards,
-        load_charts=load_charts,
-        charts_available=charts.available(),
-        timeline=charts.action_timeline(a),
-        actions_note=(
-            f"{n_act:,} actions by priority (vital customers first, then soonest and worst GoS break). "
-            "Orders are placed on the as-of date; modules arrive after the lead time and are installed "
-            "within each region's field operations per day."
-        ),
-        actions_table=actions_table,
-        alerts_table=alerts_table,
-        late_table=late_table,
-        temporary_table=temporary_table,
-        replay_chart=charts.replay_chart(replay) if replay is not None else None,
-        replay_table=replay_table,
-        replay_findings=list(replay_findings),
-        policy_headline=policy_headline,
-        policy_table=html_table(
+    policy_table = (
+        html_table(
             policies, list(policies.columns), {"unserved_load_share": ".2%", "cost": ",.0f"}, vital_col=None
         )
         if policies is not None
-        else "",
-        policy_note=policy_note,
-        customer_relation=customer_relation,
-        replay_note=(
+        else ""
+    )
+    return {
+        "replay_chart": charts.replay_chart(replay) if replay is not None else None,
+        "replay_table": replay_table,
+        "replay_findings": list(replay_findings),
+        "policy_headline": policy_headline,
+        "policy_table": policy_table,
+        "policy_note": policy_note,
+        "replay_note": (
             "Each row is the plan made on that date from the data known then (forecast fitted on "
             "measurements up to the date), as an operator replanning daily would have seen it."
         ),
-        method=[
-            "Busy hour: the hour with the highest mean load of each day (ITU-T E.500); sizing uses its "
-            f"{plan.quantile} forecast.",
-            "Trunk groups: Erlang B (extended Erlang B with retries); conference bridges: Erlang B on "
-            "ports; contact centres: Erlang A (service level and abandonment ceiling); VPN gateways: peak "
-            "sessions under a ceiling; links: utilisation ceiling kept after the largest member of the "
-            "group fails (N+1).",
-            "Actions: whole modules up to max_capacity; order_by = needed_by - lead time; priority vital > "
-            "soonest > worst; budget and field-operations ceilings applied in priority order.",
-        ],
-        files=list(files),
-        whatif_html=whatif_html,
+    }
+
+
+def _method(quantile: str) -> list[str]:
+    """The method in three sentences."""
+    return [
+        "Busy hour: the hour with the highest mean load of each day (ITU-T E.500); sizing uses its "
+        f"{quantile} forecast.",
+        "Trunk groups: Erlang B (extended Erlang B with retries); conference bridges: Erlang B on "
+        "ports; contact centres: Erlang A (service level and abandonment ceiling); VPN gateways: peak "
+        "sessions under a ceiling; links: utilisation ceiling kept after the largest member of the "
+        "group fails (N+1).",
+        "Actions: whole modules up to max_capacity; order_by = needed_by - lead time; priority vital > "
+        "soonest > worst; budget and field-operations ceilings applied in priority order.",
+    ]
+
+
+def _render(**context) -> str:
+    """``templates/report.html.j2`` rendered with ``context``, the version and the time it was made."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    import surgeplan
+
+    env = Environment(
+        loader=PackageLoader("surgeplan.report", "templates"), autoescape=select_autoescape(["html", "j2"])
+    )
+    return env.get_template("report.html.j2").render(
+        **context,
         version=surgeplan.__version__,
         generated=f"{_dt.datetime.now(_dt.UTC):%Y-%m-%d %H:%M} UTC",
     )
-    path.write_text(html, encoding="utf-8")
-    return path

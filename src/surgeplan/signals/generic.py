@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Union
 
 import numpy as np
 import pandas as pd
 
-from surgeplan.errors import SurgeplanError, ValidationError
+from surgeplan.errors import SurgeplanError, ValidationError, reject_first
 
 #: Columns of the long indicators table, in order.
 INDICATOR_COLUMNS: tuple[str, ...] = ("region", "date", "name", "value")
@@ -222,9 +222,9 @@ def validate_indicators(frame: pd.DataFrame, source: str = "<frame>", *, row_off
     rows = np.arange(n) + row_offset
 
     def bad(mask: np.ndarray, column: str, what: str, raw: pd.Series) -> None:
-        if mask.any():
-            i = int(np.flatnonzero(mask)[0])
-            raise ValidationError(f"{what}: {raw.iloc[i]!r}", file=source, row=int(rows[i]), column=column)
+        reject_first(
+            mask, lambda i: f"{what}: {raw.iloc[i]!r}", file=source, column=column, row_offset=row_offset
+        )
 
     out = pd.DataFrame(index=pd.RangeIndex(n))
     for col in ("region", "name"):
@@ -232,28 +232,8 @@ def validate_indicators(frame: pd.DataFrame, source: str = "<frame>", *, row_off
         text = raw.astype("string").str.strip()
         bad(text.isna().to_numpy() | (text == "").to_numpy(na_value=True), col, f"empty {col}", raw)
         out[col] = (text.str.upper() if col == "region" else text).astype(object).to_numpy()
-
-    raw_date = frame["date"]
-    if isinstance(raw_date.dtype, pd.DatetimeTZDtype):
-        dates = raw_date.dt.tz_localize(None)
-    elif pd.api.types.is_datetime64_any_dtype(raw_date.dtype):
-        dates = raw_date
-    else:
-        dates = pd.to_datetime(raw_date.astype("string").str.strip(), errors="coerce", format="ISO8601")
-    bad(dates.isna().to_numpy(), "date", "not a date (expected YYYY-MM-DD)", raw_date)
-    out["date"] = dates.dt.normalize().astype("datetime64[ns]").to_numpy()
-
-    raw_value = frame["value"]
-    if pd.api.types.is_numeric_dtype(raw_value.dtype) and not pd.api.types.is_bool_dtype(raw_value.dtype):
-        values = raw_value.astype(np.float64)
-    else:
-        text = raw_value.astype("string").str.strip()
-        values = pd.to_numeric(text, errors="coerce").astype(np.float64)
-        given = text.notna().to_numpy() & (text != "").to_numpy(na_value=False)
-        bad(given & values.isna().to_numpy(), "value", "not a number", raw_value)
-    bad(np.isinf(values.to_numpy()), "value", "infinite value", raw_value)
-    out["value"] = values.to_numpy()
-
+    out["date"] = _days(frame["date"], bad)
+    out["value"] = _values(frame["value"], bad)
     dup = out.duplicated(["region", "date", "name"], keep="first").to_numpy()
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
@@ -264,6 +244,32 @@ def validate_indicators(frame: pd.DataFrame, source: str = "<frame>", *, row_off
             row=int(rows[i]),
         )
     return finish(out)
+
+
+def _days(raw_date: pd.Series, bad: Callable[[np.ndarray, str, str, pd.Series], None]) -> np.ndarray:
+    """The ``date`` column as naive days (``datetime64[ns]``); ``bad`` raises at the first unreadable one."""
+    if isinstance(raw_date.dtype, pd.DatetimeTZDtype):
+        dates = raw_date.dt.tz_localize(None)
+    elif pd.api.types.is_datetime64_any_dtype(raw_date.dtype):
+        dates = raw_date
+    else:
+        dates = pd.to_datetime(raw_date.astype("string").str.strip(), errors="coerce", format="ISO8601")
+    bad(dates.isna().to_numpy(), "date", "not a date (expected YYYY-MM-DD)", raw_date)
+    return dates.dt.normalize().astype("datetime64[ns]").to_numpy()
+
+
+def _values(raw_value: pd.Series, bad: Callable[[np.ndarray, str, str, pd.Series], None]) -> np.ndarray:
+    """The ``value`` column as float64 (empty cells NaN); ``bad`` raises at the first cell that is not a
+    finite number."""
+    if pd.api.types.is_numeric_dtype(raw_value.dtype) and not pd.api.types.is_bool_dtype(raw_value.dtype):
+        values = raw_value.astype(np.float64)
+    else:
+        text = raw_value.astype("string").str.strip()
+        values = pd.to_numeric(text, errors="coerce").astype(np.float64)
+        given = text.notna().to_numpy() & (text != "").to_numpy(na_value=False)
+        bad(given & values.isna().to_numpy(), "value", "not a number", raw_value)
+    bad(np.isinf(values.to_numpy()), "value", "infinite value", raw_value)
+    return values.to_numpy()
 
 
 def ensure_indicators(frame: pd.DataFrame, source: str = "<frame>") -> pd.DataFrame:

@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from surgeplan.errors import ValidationError
+from surgeplan.errors import ValidationError, reject_first
 from surgeplan.signals.generic import (
     NA_VALUES,
     DateLike,
@@ -122,22 +122,8 @@ def read_owid(
         raise ValidationError("no such file", file=str(p))
     if aggregates not in ("drop", "keep"):
         raise ValidationError(f"aggregates must be 'drop' or 'keep', got {aggregates!r}")
-    try:
-        header = pd.read_csv(p, nrows=0).columns.str.strip().tolist()
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"cannot read as CSV ({exc})", file=str(p)) from None
-    for key in ("iso_code", "date"):
-        if key not in header:
-            raise ValidationError(
-                f"missing column {key!r}: not an OWID COVID-19 file", file=str(p), column=key
-            )
-    if columns is None:
-        mapping = {c: n for c, n in OWID_NAMES.items() if c in header}
-    else:
-        mapping = dict(columns) if isinstance(columns, dict) else {c: OWID_NAMES.get(c, c) for c in columns}
-        absent = [c for c in mapping if c not in header]
-        if absent:
-            raise ValidationError("requested column not in the file", file=str(p), column=absent[0])
+    header = _header(p)
+    mapping = _column_names(p, header, columns)
     keys = [k for k in _KEYS if k in header]
     frame = pd.read_csv(
         p,
@@ -148,33 +134,80 @@ def read_owid(
         low_memory=False,
     )
     frame.columns = frame.columns.str.strip()
-    n = len(frame)
-    if n == 0 or not mapping:
+    if len(frame) == 0 or not mapping:
         return empty_indicators()
+    code, dates = _codes_and_days(frame, p)
+    code, keep = _kept_regions(frame, code, aggregates, regions)
+    parts = [
+        pd.DataFrame(
+            {
+                "region": code.to_numpy(dtype=object)[keep],
+                "date": dates.to_numpy()[keep],
+                "name": name,
+                "value": _numbers(frame[col], p, col)[keep],
+            }
+        )
+        for col, name in mapping.items()
+    ]
+    out = finish(pd.concat(parts, ignore_index=True))
+    return filter_indicators(out, None, start, end)
 
+
+def _header(p: Path) -> list[str]:
+    """Column names of the CSV, which must include ``iso_code`` and ``date``."""
+    try:
+        header = pd.read_csv(p, nrows=0).columns.str.strip().tolist()
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"cannot read as CSV ({exc})", file=str(p)) from None
+    for key in ("iso_code", "date"):
+        if key not in header:
+            raise ValidationError(
+                f"missing column {key!r}: not an OWID COVID-19 file", file=str(p), column=key
+            )
+    return header
+
+
+def _column_names(
+    p: Path, header: list[str], columns: Iterable[str] | dict[str, str] | None
+) -> dict[str, str]:
+    """OWID column -> indicator name: the defaults present in the file, or the columns asked for (which
+    must all be there)."""
+    if columns is None:
+        return {c: n for c, n in OWID_NAMES.items() if c in header}
+    mapping = dict(columns) if isinstance(columns, dict) else {c: OWID_NAMES.get(c, c) for c in columns}
+    absent = [c for c in mapping if c not in header]
+    if absent:
+        raise ValidationError("requested column not in the file", file=str(p), column=absent[0])
+    return mapping
+
+
+def _codes_and_days(frame: pd.DataFrame, p: Path) -> tuple[pd.Series, pd.Series]:
+    """Upper-cased ``iso_code`` and parsed ``date`` of every row; no code empty, no day unreadable, no
+    (code, day) twice."""
     code = frame["iso_code"].astype("string").str.strip().str.upper()
     empty = code.isna().to_numpy() | (code == "").to_numpy(na_value=True)
-    if empty.any():
-        raise ValidationError(
-            "empty iso_code", file=str(p), row=int(np.flatnonzero(empty)[0]) + 1, column="iso_code"
-        )
+    reject_first(empty, lambda i: "empty iso_code", file=str(p), column="iso_code")
     dates = pd.to_datetime(frame["date"].astype("string").str.strip(), format="%Y-%m-%d", errors="coerce")
-    if dates.isna().any():
-        i = int(np.flatnonzero(dates.isna().to_numpy())[0])
-        raise ValidationError(
-            f"not a date (expected YYYY-MM-DD): {frame['date'].iloc[i]!r}",
-            file=str(p),
-            row=i + 1,
-            column="date",
-        )
-    dup = pd.DataFrame({"c": code, "d": dates}).duplicated().to_numpy()
-    if dup.any():
-        i = int(np.flatnonzero(dup)[0])
-        raise ValidationError(
-            f"{code.iloc[i]} on {dates.iloc[i]:%Y-%m-%d} appears twice", file=str(p), row=i + 1
-        )
+    reject_first(
+        dates.isna().to_numpy(),
+        lambda i: f"not a date (expected YYYY-MM-DD): {frame['date'].iloc[i]!r}",
+        file=str(p),
+        column="date",
+    )
+    reject_first(
+        pd.DataFrame({"c": code, "d": dates}).duplicated().to_numpy(),
+        lambda i: f"{code.iloc[i]} on {dates.iloc[i]:%Y-%m-%d} appears twice",
+        file=str(p),
+    )
+    return code, dates
 
-    keep = np.ones(n, dtype=bool)
+
+def _kept_regions(
+    frame: pd.DataFrame, code: pd.Series, aggregates: str, regions: str | Iterable[str] | None
+) -> tuple[pd.Series, np.ndarray]:
+    """Region codes (OWID's own country codes mapped to ISO) and the rows kept: aggregates dropped when
+    asked, only ``regions`` when given."""
+    keep = np.ones(len(frame), dtype=bool)
     continent = frame["continent"] if "continent" in frame.columns else None
     if aggregates == "drop":
         keep &= ~is_owid_aggregate(
@@ -184,29 +217,14 @@ def read_owid(
     regs = parse_regions(regions)
     if regs is not None:
         keep &= code.isin(regs).to_numpy()
+    return code, keep
 
-    parts = []
-    for col, name in mapping.items():
-        raw = frame[col]
-        if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
-            values = raw.to_numpy(dtype=np.float64)
-        else:
-            values = pd.to_numeric(raw.astype("string").str.strip(), errors="coerce").to_numpy(
-                dtype=np.float64
-            )
-            wrong = np.isnan(values) & raw.notna().to_numpy()
-            if wrong.any():
-                i = int(np.flatnonzero(wrong)[0])
-                raise ValidationError(f"not a number: {raw.iloc[i]!r}", file=str(p), row=i + 1, column=col)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "region": code.to_numpy(dtype=object)[keep],
-                    "date": dates.to_numpy()[keep],
-                    "name": name,
-                    "value": values[keep],
-                }
-            )
-        )
-    out = finish(pd.concat(parts, ignore_index=True))
-    return filter_indicators(out, None, start, end)
+
+def _numbers(raw: pd.Series, p: Path, col: str) -> np.ndarray:
+    """The column as float64 (empty cells NaN); a cell that is not a number raises."""
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.to_numpy(dtype=np.float64)
+    values = pd.to_numeric(raw.astype("string").str.strip(), errors="coerce").to_numpy(dtype=np.float64)
+    wrong = np.isnan(values) & raw.notna().to_numpy()
+    reject_first(wrong, lambda i: f"not a number: {raw.iloc[i]!r}", file=str(p), column=col)
+    return values

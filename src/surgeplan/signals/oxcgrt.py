@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from surgeplan.errors import ValidationError
+from surgeplan.errors import ValidationError, reject_first
 from surgeplan.signals.generic import (
     NA_VALUES,
     DateLike,
@@ -125,9 +125,7 @@ def _read_wide_csv(path: Path, id_columns: tuple[str, ...], ignore: tuple[str, .
             continue
         num = pd.to_numeric(col.astype("string").str.strip(), errors="coerce")
         wrong = num.isna().to_numpy() & col.notna().to_numpy()
-        if wrong.any():
-            i = int(np.flatnonzero(wrong)[0])
-            raise ValidationError(f"not a number: {col.iloc[i]!r}", file=str(path), row=i + 1, column=c)
+        reject_first(wrong, lambda i, col=col: f"not a number: {col.iloc[i]!r}", file=str(path), column=c)
         values[:, j] = num.to_numpy(dtype=np.float64, na_value=np.nan)
     if np.isinf(values).any():
         i, j = (int(k[0]) for k in np.nonzero(np.isinf(values)))
@@ -139,10 +137,7 @@ def _read_wide_csv(path: Path, id_columns: tuple[str, ...], ignore: tuple[str, .
 def _check_codes(codes: pd.Series, path: Path, column: str) -> np.ndarray:
     text = codes.astype("string").str.strip().str.upper()
     empty = text.isna().to_numpy() | (text == "").to_numpy(na_value=True)
-    if empty.any():
-        raise ValidationError(
-            "empty region code", file=str(path), row=int(np.flatnonzero(empty)[0]) + 1, column=column
-        )
+    reject_first(empty, lambda i: "empty region code", file=str(path), column=column)
     return text.astype(object).to_numpy()
 
 
@@ -220,14 +215,12 @@ def read_oxcgrt_legacy(
     for p, name in _legacy_files(path, names):
         ids, dates, values = _read_wide_csv(p, _LEGACY_IDS)
         codes = _check_codes(ids["country_code"], p, "country_code")
-        dup = pd.Series(codes).duplicated().to_numpy()
-        if dup.any():
-            raise ValidationError(
-                f"country {codes[dup][0]} appears twice",
-                file=str(p),
-                row=int(np.flatnonzero(dup)[0]) + 1,
-                column="country_code",
-            )
+        reject_first(
+            pd.Series(codes).duplicated().to_numpy(),
+            lambda i, codes=codes: f"country {codes[i]} appears twice",
+            file=str(p),
+            column="country_code",
+        )
         if regs is not None:
             keep = np.isin(codes, regs)
             codes, values = codes[keep], values[keep]
@@ -289,6 +282,17 @@ def read_oxcgrt_v1(
     """
     p = Path(path)
     ids, dates, values = _read_wide_csv(p, _V1_IDS)
+    codes, keep = _v1_regions(ids, p, jurisdiction)
+    regs = parse_regions(regions)
+    if regs is not None:
+        keep &= np.isin(codes, regs)
+    out = long_from_wide(codes[keep], dates, values[keep], name or v1_name(p))
+    return filter_indicators(finish(out), None, start, end)
+
+
+def _v1_regions(ids: pd.DataFrame, p: Path, jurisdiction: str) -> tuple[np.ndarray, np.ndarray]:
+    """Region code of every row (country, state or city code by its jurisdiction, upper case) and the
+    rows of the wanted jurisdiction; each kept region once."""
     juris = ids["Jurisdiction"].astype("string").str.strip().str.upper().fillna("")
     known = {"NAT_TOTAL", "STATE_TOTAL", "CITY_TOTAL"}
     wanted = jurisdiction.strip().upper()
@@ -296,15 +300,12 @@ def read_oxcgrt_v1(
         raise ValidationError(
             f"jurisdiction must be one of {', '.join(sorted(known))} or 'all', got {jurisdiction!r}"
         )
-    unknown = ~juris.isin(known).to_numpy()
-    if unknown.any():
-        i = int(np.flatnonzero(unknown)[0])
-        raise ValidationError(
-            f"unknown jurisdiction {ids['Jurisdiction'].iloc[i]!r}",
-            file=str(p),
-            row=i + 1,
-            column="Jurisdiction",
-        )
+    reject_first(
+        ~juris.isin(known).to_numpy(),
+        lambda i: f"unknown jurisdiction {ids['Jurisdiction'].iloc[i]!r}",
+        file=str(p),
+        column="Jurisdiction",
+    )
     code = ids["CountryCode"].astype("string").str.strip()
     code = code.mask(juris == "STATE_TOTAL", ids["RegionCode"].astype("string").str.strip())
     code = code.mask(juris == "CITY_TOTAL", ids["CityCode"].astype("string").str.strip())
@@ -324,8 +325,4 @@ def read_oxcgrt_v1(
         raise ValidationError(
             f"region {codes[i]} appears twice", file=str(p), row=i + 1, column=str(col_for[i])
         )
-    regs = parse_regions(regions)
-    if regs is not None:
-        keep &= np.isin(codes, regs)
-    out = long_from_wide(codes[keep], dates, values[keep], name or v1_name(p))
-    return filter_indicators(finish(out), None, start, end)
+    return codes, keep

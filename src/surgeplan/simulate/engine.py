@@ -56,12 +56,12 @@ import math
 import os
 import warnings
 from collections.abc import Hashable
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 import numpy as np
 import pandas as pd
 
-from surgeplan.errors import SurgeplanError, ValidationError
+from surgeplan.errors import SurgeplanError, ValidationError, reject_first
 from surgeplan.kinds import KINDS
 from surgeplan.simulate.profiles import holiday_days, local_clock, profile_day, profile_parts, region_timezone
 from surgeplan.simulate.scenario import KindParams, Scenario, ShockParams, load_scenario
@@ -134,32 +134,26 @@ def _check_inventory(inventory: pd.DataFrame) -> pd.DataFrame:
         )
     inv = inventory.reset_index(drop=True)
     ids = inv["resource_id"].astype(str)
-    dup = ids.duplicated()
-    if dup.any():
-        r = int(np.flatnonzero(dup.to_numpy())[0])
-        raise ValidationError(
-            f"duplicate resource_id {ids[r]!r}", file="<inventory>", row=r + 1, column="resource_id"
-        )
+    reject_first(
+        ids.duplicated().to_numpy(),
+        lambda r: f"duplicate resource_id {ids[r]!r}",
+        file="<inventory>",
+        column="resource_id",
+    )
     kinds = inv["kind"].astype(str)
-    bad = ~kinds.isin(list(KINDS))
-    if bad.any():
-        r = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ValidationError(
-            f"unknown kind {kinds[r]!r}; known: {', '.join(KINDS)}",
-            file="<inventory>",
-            row=r + 1,
-            column="kind",
-        )
+    reject_first(
+        (~kinds.isin(list(KINDS))).to_numpy(),
+        lambda r: f"unknown kind {kinds[r]!r}; known: {', '.join(KINDS)}",
+        file="<inventory>",
+        column="kind",
+    )
     cap = pd.to_numeric(inv["capacity"], errors="coerce").to_numpy(dtype=np.float64)
-    badc = ~(np.isfinite(cap) & (cap > 0))
-    if badc.any():
-        r = int(np.flatnonzero(badc)[0])
-        raise ValidationError(
-            f"capacity must be a positive number, got {inv['capacity'][r]!r}",
-            file="<inventory>",
-            row=r + 1,
-            column="capacity",
-        )
+    reject_first(
+        ~(np.isfinite(cap) & (cap > 0)),
+        lambda r: f"capacity must be a positive number, got {inv['capacity'][r]!r}",
+        file="<inventory>",
+        column="capacity",
+    )
     aht = (
         pd.to_numeric(inv["aht_s"], errors="coerce").to_numpy(dtype=np.float64)
         if "aht_s" in inv.columns
@@ -288,36 +282,13 @@ def simulate(
         raise SurgeplanError(f"seed must be a non-negative integer, got {seed!r}")
     inv = _check_inventory(inventory)
     sc = _resolve_scenario(scenario)
-    idx, dt_ns = time_grid(start, end, freq)
-    T, R = len(idx), len(inv)
-    dt_s = dt_ns / _NS_PER_S
-    n_sub = max(1, math.ceil(dt_ns / (sc.substep_minutes * 60 * _NS_PER_S) - 1e-9))
-    sub_ns = idx.asi8[:, None] + ((np.arange(n_sub) + 0.5) * (dt_ns / n_sub)).astype(np.int64)[None, :]
-    mid_col = n_sub // 2
-
-    # day axis shared by the shock response and the day factors (fixed by start/end only)
-    day0 = idx.asi8[0] // _NS_PER_DAY - 1
-    n_days = int(-(-(idx.asi8[-1] + dt_ns) // _NS_PER_DAY) + 1 - day0)
-    days = pd.DatetimeIndex(((np.arange(n_days) + day0) * _NS_PER_DAY).astype("datetime64[ns]"))
-
+    grid = _grid(start, end, freq, sc.substep_minutes)
+    T, R = len(grid.idx), len(inv)
     ids = inv["resource_id"].tolist()
-    kinds = inv["kind"].to_numpy()
-    regions = inv["region"].to_numpy()
-    groups = np.where(inv["group"].isin(list(sc.groups)), inv["group"], "")
-    region_list = sorted(set(regions))
+    region_list = sorted(set(inv["region"].to_numpy()))
     region_col = {r: j for j, r in enumerate(region_list)}
-
-    # per-resource parameters and base loads
-    combo_of: dict[Hashable, list[int]] = {}
-    for i, key in enumerate(zip(regions, kinds, groups)):
-        combo_of.setdefault(key, []).append(i)
-    base = np.empty(R)
-    for (_, kname, gname), members in combo_of.items():
-        kp = sc.kind_params(kname, gname or None)
-        pos = np.asarray(members)
-        u = draw_utilisation([ids[i] for i in members], kp.utilisation_mean, kp.utilisation_sd, seed)
-        conv = 3600.0 / inv["aht_s"].to_numpy()[pos] if kname in _RATE_KINDS else 1.0
-        base[pos] = u * inv["capacity"].to_numpy()[pos] * conv
+    combo_of = _combinations(inv, sc)
+    base = _base_loads(inv, sc, combo_of, ids, seed)
 
     load = np.empty(R * T)
     extra = (
@@ -325,58 +296,141 @@ def simulate(
         if truth
         else {}
     )
-
     clock_cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # per region
     shock_cache: dict[ShockParams, np.ndarray] = {}
-    years = (sub_ns - sc.reference_date.value) / (365.25 * _NS_PER_DAY)
-    tau_ratio = sc.noise_reference_minutes * 60.0 / dt_s
-
+    years = (grid.sub_ns - sc.reference_date.value) / (365.25 * _NS_PER_DAY)
+    tau_ratio = sc.noise_reference_minutes * 60.0 / grid.dt_s
     for (region, kname, gname), members in combo_of.items():
         kp: KindParams = sc.kind_params(kname, gname or None)
-        prof = sc.profiles[kp.profile]
         if region not in clock_cache:
-            hour, dow, lday = local_clock(sub_ns, region_timezone(region, sc.timezones))
-            dow = profile_day(dow, region)
-            if sc.public_holidays:
-                off = holiday_days(region, int(lday.min()), int(lday.max()))
-                if off.size:
-                    dow = np.where(np.isin(lday, off), 6, dow)
-            clock_cache[region] = (hour, dow, np.clip(lday - day0, 0, n_days - 1))
+            clock_cache[region] = _region_clock(region, grid, sc)
         hour, dow, lday = clock_cache[region]
         sp = sc.shock_for(kp)
         if sp not in shock_cache:
-            shock_cache[sp] = region_response(indicators, region_list, days, sp)
+            shock_cache[sp] = region_response(indicators, region_list, grid.days, sp)
         x = shock_cache[sp][lday, region_col[region]]  # (T, n_sub)
-        normal, lock = profile_parts(prof, hour, dow)
-        trend = np.power(1.0 + kp.growth_per_year, years)
-        w = prof.flatten * x
-        shocked = (1.0 + (kp.uplift - 1.0) * x) * ((1.0 - w) * normal + w * lock) * trend
-        exp_rel = shocked.mean(axis=1)
-        base_rel = (normal * trend).mean(axis=1) if extra else exp_rel
-        level = (1.0 + (kp.uplift - 1.0) * x).mean(axis=1) if extra else exp_rel
-        day_of_interval = lday[:, mid_col]
+        rel = _relative_load(sc.profiles[kp.profile], kp, x, hour, dow, years, bool(extra))
+        day_of_interval = lday[:, grid.mid_col]
+        _simulate_members(members, ids, base, rel, day_of_interval, grid, kp, tau_ratio, seed, load, extra)
+    return _long_table(ids, grid.idx, load, extra)
 
-        chunk = max(1, _CHUNK_ELEMENTS // max(T, 1))
-        for c0 in range(0, len(members), chunk):
-            pos = np.asarray(members[c0 : c0 + chunk])
-            _simulate_block(
-                pos,
-                [ids[i] for i in pos],
-                base[pos],
-                exp_rel,
-                base_rel,
-                level,
-                day_of_interval,
-                n_days,
-                kp,
-                dt_s,
-                tau_ratio,
-                seed,
-                T,
-                load,
-                extra,
-            )
 
+class _Grid(NamedTuple):
+    """The simulated intervals, their sub-steps and the day axis of the shock response."""
+
+    idx: pd.DatetimeIndex  # interval starts, UTC
+    dt_s: float  # interval length, seconds
+    sub_ns: np.ndarray  # (T, n_sub) sub-step midpoints, ns since the epoch
+    mid_col: int  # the sub-step whose local day is the interval's
+    day0: int  # first day of the day axis, days since the epoch
+    n_days: int
+    days: pd.DatetimeIndex  # the day axis (fixed by start/end only)
+
+
+def _grid(start: DateLike, end: DateLike, freq: str, substep_minutes: float) -> _Grid:
+    """Intervals of ``freq`` over ``[start, end)``, each cut into sub-steps of at most
+    ``substep_minutes`` (midpoint rule), and the days they touch (one either side)."""
+    idx, dt_ns = time_grid(start, end, freq)
+    n_sub = max(1, math.ceil(dt_ns / (substep_minutes * 60 * _NS_PER_S) - 1e-9))
+    sub_ns = idx.asi8[:, None] + ((np.arange(n_sub) + 0.5) * (dt_ns / n_sub)).astype(np.int64)[None, :]
+    day0 = idx.asi8[0] // _NS_PER_DAY - 1
+    n_days = int(-(-(idx.asi8[-1] + dt_ns) // _NS_PER_DAY) + 1 - day0)
+    days = pd.DatetimeIndex(((np.arange(n_days) + day0) * _NS_PER_DAY).astype("datetime64[ns]"))
+    return _Grid(idx, dt_ns / _NS_PER_S, sub_ns, n_sub // 2, day0, n_days, days)
+
+
+def _combinations(inv: pd.DataFrame, sc: Scenario) -> dict[Hashable, list[int]]:
+    """Row positions of the resources sharing a (region, kind, scenario group): one expected load each."""
+    groups = np.where(inv["group"].isin(list(sc.groups)), inv["group"], "")
+    combo_of: dict[Hashable, list[int]] = {}
+    for i, key in enumerate(zip(inv["region"].to_numpy(), inv["kind"].to_numpy(), groups)):
+        combo_of.setdefault(key, []).append(i)
+    return combo_of
+
+
+def _base_loads(
+    inv: pd.DataFrame, sc: Scenario, combo_of: dict[Hashable, list[int]], ids: list[str], seed: int
+) -> np.ndarray:
+    """Busy-hour base load ``B_i`` per resource, in its kind's unit (rate kinds: per hour)."""
+    base = np.empty(len(inv))
+    for (_, kname, gname), members in combo_of.items():
+        kp = sc.kind_params(kname, gname or None)
+        pos = np.asarray(members)
+        u = draw_utilisation([ids[i] for i in members], kp.utilisation_mean, kp.utilisation_sd, seed)
+        conv = 3600.0 / inv["aht_s"].to_numpy()[pos] if kname in _RATE_KINDS else 1.0
+        base[pos] = u * inv["capacity"].to_numpy()[pos] * conv
+    return base
+
+
+def _region_clock(region: str, grid: _Grid, sc: Scenario) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Local hour, profile day (public holidays as the last weekend day) and position on the day axis
+    of every sub-step in ``region``."""
+    hour, dow, lday = local_clock(grid.sub_ns, region_timezone(region, sc.timezones))
+    dow = profile_day(dow, region)
+    if sc.public_holidays:
+        off = holiday_days(region, int(lday.min()), int(lday.max()))
+        if off.size:
+            dow = np.where(np.isin(lday, off), 6, dow)
+    return hour, dow, np.clip(lday - grid.day0, 0, grid.n_days - 1)
+
+
+def _relative_load(
+    prof, kp: KindParams, x: np.ndarray, hour: np.ndarray, dow: np.ndarray, years: np.ndarray, truth: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Interval means of the expected load relative to ``B``: with the shock (``g m [(1 - w) p + w L]``),
+    without it (``g p``) and the shock's level multiplier ``m`` (the last two only for ``truth``)."""
+    normal, lock = profile_parts(prof, hour, dow)
+    trend = np.power(1.0 + kp.growth_per_year, years)
+    w = prof.flatten * x
+    shocked = (1.0 + (kp.uplift - 1.0) * x) * ((1.0 - w) * normal + w * lock) * trend
+    exp_rel = shocked.mean(axis=1)
+    base_rel = (normal * trend).mean(axis=1) if truth else exp_rel
+    level = (1.0 + (kp.uplift - 1.0) * x).mean(axis=1) if truth else exp_rel
+    return exp_rel, base_rel, level
+
+
+def _simulate_members(
+    members: list[int],
+    ids: list[str],
+    base: np.ndarray,
+    rel: tuple[np.ndarray, np.ndarray, np.ndarray],
+    day_of_interval: np.ndarray,
+    grid: _Grid,
+    kp: KindParams,
+    tau_ratio: float,
+    seed: int,
+    load: np.ndarray,
+    extra: dict[str, np.ndarray],
+) -> None:
+    """Fill ``load`` (and ``extra``) for the resources at ``members``, in chunks that bound memory."""
+    exp_rel, base_rel, level = rel
+    T = len(grid.idx)
+    chunk = max(1, _CHUNK_ELEMENTS // max(T, 1))
+    for c0 in range(0, len(members), chunk):
+        pos = np.asarray(members[c0 : c0 + chunk])
+        _simulate_block(
+            pos,
+            [ids[i] for i in pos],
+            base[pos],
+            exp_rel,
+            base_rel,
+            level,
+            day_of_interval,
+            grid.n_days,
+            kp,
+            grid.dt_s,
+            tau_ratio,
+            seed,
+            T,
+            load,
+            extra,
+        )
+
+
+def _long_table(ids: list[str], idx: pd.DatetimeIndex, load: np.ndarray, extra: dict) -> pd.DataFrame:
+    """``resource_id`` (Categorical, inventory order), ``ts``, ``load`` and the truth columns, sorted by
+    resource then time."""
+    R, T = len(ids), len(idx)
     code_type = np.int16 if R < 2**15 else np.int32 if R < 2**31 else np.int64
     codes = np.broadcast_to(np.arange(R, dtype=code_type)[:, None], (R, T)).reshape(-1)
     ts = np.broadcast_to(idx.asi8, (R, T)).reshape(-1).view("datetime64[ns]")

@@ -534,24 +534,27 @@ class Store:
             con.unregister("__fc")
         return run_id
 
+    def latest_forecast_run(self) -> str | None:
+        """The id of the forecast run written last (None when no forecast is stored)."""
+        got = self.connection.execute(
+            "SELECT f.run_id FROM (SELECT DISTINCT run_id FROM forecasts) f JOIN runs USING (run_id) "
+            "ORDER BY runs.created_at DESC, f.run_id DESC LIMIT 1"
+        ).fetchall()
+        return got[0][0] if got else None
+
     def forecasts(
         self, run_id: str | None = None, resource_ids: str | Iterable[str] | None = None
     ) -> pd.DataFrame:
         """A forecast run back in wide form ``resource_id, ts, mean, p50 ...`` (latest run by default)."""
-        con = self.connection
         if run_id is None:
-            got = con.execute(
-                "SELECT f.run_id FROM (SELECT DISTINCT run_id FROM forecasts) f JOIN runs USING (run_id) "
-                "ORDER BY runs.created_at DESC, f.run_id DESC LIMIT 1"
-            ).fetchall()
-            if not got:
+            run_id = self.latest_forecast_run()
+            if run_id is None:
                 return pd.DataFrame(
                     {
                         "resource_id": pd.Series([], dtype=object),
                         "ts": pd.Series([], dtype="datetime64[ns, UTC]"),
                     }
                 )
-            run_id = got[0][0]
         where, params = self._filters(("resource_id", _as_list(resource_ids)))
         where = (where + " AND" if where else " WHERE") + " run_id = ?"
         long = self._df(f"SELECT resource_id, ts, statistic, value FROM forecasts{where}", [*params, run_id])

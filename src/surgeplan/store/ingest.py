@@ -353,62 +353,16 @@ def run_ingest(
                 f"cannot read input: {str(exc).splitlines()[0]}", file=source.label
             ) from exc
         first, last = _span(con, span_column)
-        cols = ", ".join(quote_ident(c) for c in spec.column_names)
-        on = " AND ".join(f"s.{quote_ident(k)} = t.{quote_ident(k)}" for k in spec.key)
-        differs = " OR ".join(
-            f"s.{quote_ident(v)} IS DISTINCT FROM t.{quote_ident(v)}" for v in spec.value_columns
-        )
-        k0 = quote_ident(spec.key[0])
-        target = f"main.{quote_ident(spec.name)}"
-        empty_target = not con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)").fetchall()[
-            0
-        ][0]
-        if empty_target:
-            # nothing to compare against: every row is new, written in file order
-            delta, inserted, updated = STAGE, n_rows, 0
-        else:
-            delta = "__delta"
-            con.execute("DROP TABLE IF EXISTS temp.__delta")
-            con.execute(
-                "CREATE TEMP TABLE __delta AS SELECT "
-                f"{', '.join('s.' + quote_ident(c) for c in spec.column_names)}, t.{k0} IS NULL AS __new "
-                f"FROM {STAGE} s LEFT JOIN {target} t ON {on} WHERE t.{k0} IS NULL OR {differs or 'false'} "
-                "ORDER BY s.__row"
-            )
-            inserted, updated = con.execute(
-                "SELECT count(*) FILTER (WHERE __new), count(*) FILTER (WHERE NOT __new) FROM __delta"
-            ).fetchall()[0]
-        inserted, updated = int(inserted), int(updated)
+        empty_target, delta, inserted, updated = _delta(con, spec, n_rows)
         run_id = None
         if inserted + updated:
-            run_id = uuid.uuid4().hex
-            params = dict(parameters or {})
-            params.update(
-                source=source.label,
-                rows_read=n_rows,
-                inserted=inserted,
-                updated=updated,
-                unchanged=n_rows - inserted - updated,
-            )
-            sets = ", ".join(f"{quote_ident(v)} = excluded.{quote_ident(v)}" for v in spec.value_columns)
-            conflict = (
-                f" ON CONFLICT ({', '.join(quote_ident(k) for k in spec.key)}) DO UPDATE SET {sets}"
-                if updated
-                else ""
-            )
-            bulk = empty_target and n_rows >= BULK_ROWS
-            with transaction(con, f"{source.label}: ingest into {spec.name}"):
-                if bulk:
-                    # empty table, many rows: load without the key index, then build it in one go
-                    con.execute(f"DROP TABLE {target}")
-                    con.execute(spec.create_sql(primary_key=False))
-                con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {delta}{conflict}")
-                if bulk:
-                    con.execute(spec.add_key_sql())
-                con.execute(
-                    "INSERT INTO main.runs VALUES (?, now(), ?, ?)",
-                    [run_id, command, json.dumps(params, default=str)],
-                )
+            counts = {
+                "rows_read": n_rows,
+                "inserted": inserted,
+                "updated": updated,
+                "unchanged": n_rows - inserted - updated,
+            }
+            run_id = _upsert(con, spec, source.label, delta, empty_target, counts, command, parameters)
         return IngestReport(
             table=spec.name,
             source=source.label,
@@ -426,3 +380,67 @@ def run_ingest(
         con.execute("DROP TABLE IF EXISTS temp.__delta")
         if source.registered:
             con.unregister(_SRC_VIEW)
+
+
+def _delta(con: duckdb.DuckDBPyConnection, spec, n_rows: int) -> tuple[bool, str, int, int]:
+    """Whether the target table is empty, the staged rows that are new or changed (a temp table), and
+    how many of them are inserts and updates."""
+    on = " AND ".join(f"s.{quote_ident(k)} = t.{quote_ident(k)}" for k in spec.key)
+    differs = " OR ".join(
+        f"s.{quote_ident(v)} IS DISTINCT FROM t.{quote_ident(v)}" for v in spec.value_columns
+    )
+    k0 = quote_ident(spec.key[0])
+    target = f"main.{quote_ident(spec.name)}"
+    empty_target = not con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)").fetchall()[0][0]
+    if empty_target:
+        # nothing to compare against: every row is new, written in file order
+        return True, STAGE, n_rows, 0
+    con.execute("DROP TABLE IF EXISTS temp.__delta")
+    con.execute(
+        "CREATE TEMP TABLE __delta AS SELECT "
+        f"{', '.join('s.' + quote_ident(c) for c in spec.column_names)}, t.{k0} IS NULL AS __new "
+        f"FROM {STAGE} s LEFT JOIN {target} t ON {on} WHERE t.{k0} IS NULL OR {differs or 'false'} "
+        "ORDER BY s.__row"
+    )
+    inserted, updated = con.execute(
+        "SELECT count(*) FILTER (WHERE __new), count(*) FILTER (WHERE NOT __new) FROM __delta"
+    ).fetchall()[0]
+    return False, "__delta", int(inserted), int(updated)
+
+
+def _upsert(
+    con: duckdb.DuckDBPyConnection,
+    spec,
+    label: str,
+    delta: str,
+    empty_target: bool,
+    counts: dict[str, int],
+    command: str,
+    parameters: dict[str, Any] | None,
+) -> str:
+    """Write ``delta`` into the target and record the run, in one transaction; returns the run id."""
+    run_id = uuid.uuid4().hex
+    params = dict(parameters or {})
+    params.update(source=label, **counts)
+    cols = ", ".join(quote_ident(c) for c in spec.column_names)
+    target = f"main.{quote_ident(spec.name)}"
+    sets = ", ".join(f"{quote_ident(v)} = excluded.{quote_ident(v)}" for v in spec.value_columns)
+    conflict = (
+        f" ON CONFLICT ({', '.join(quote_ident(k) for k in spec.key)}) DO UPDATE SET {sets}"
+        if counts["updated"]
+        else ""
+    )
+    bulk = empty_target and counts["rows_read"] >= BULK_ROWS
+    with transaction(con, f"{label}: ingest into {spec.name}"):
+        if bulk:
+            # empty table, many rows: load without the key index, then build it in one go
+            con.execute(f"DROP TABLE {target}")
+            con.execute(spec.create_sql(primary_key=False))
+        con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {delta}{conflict}")
+        if bulk:
+            con.execute(spec.add_key_sql())
+        con.execute(
+            "INSERT INTO main.runs VALUES (?, now(), ?, ?)",
+            [run_id, command, json.dumps(params, default=str)],
+        )
+    return run_id

@@ -94,6 +94,15 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def sql_literal(value: str) -> str:
+    """Quote a Python string as an SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+#: in-memory temp table holding the typed rows of an ingest while they are checked (never in the store file)
+STAGE = "__stage"
+
+
 @dataclass(frozen=True)
 class TableSpec:
     """Layout of one data table: its natural key and its value columns with DuckDB types."""
