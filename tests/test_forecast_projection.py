@@ -237,3 +237,32 @@ def test_quantiles_widened_by_a_response_error_are_those_of_the_sum_of_two_norma
     got = with_response_spread(z, np.full((2, 3), 0.2), extra, q)
     want = 0.2 + norm.ppf(q)[None, None, :] * np.sqrt(1.3**2 + extra[..., None] ** 2)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_a_response_of_known_sign_spreads_as_a_normal_truncated_at_no_response():
+    # reference: scipy's truncated normal (a fall is truncated above at 0, a rise below at 0);
+    # with no noise the quantiles' distances to the median are the truncated law's own
+    from scipy.stats import truncnorm
+
+    from surgeplan.forecast.predict import with_response_spread
+
+    q = np.array([0.01, 0.1, 0.5, 0.9, 0.99])
+    mu = np.array([[-0.5, -0.1, 2.0], [0.3, 0.0, -3.0]])
+    sd = np.array([[0.35, 0.5, 1.2], [0.6, 0.4, 0.2]])
+    zero = np.zeros((2, 3, 5))
+    got = with_response_spread(zero, np.zeros((2, 3)), sd, q, mu)
+    for i, j in np.ndindex(mu.shape):
+        m, s = mu[i, j], sd[i, j]
+        if m == 0:  # no response carried: the sign is unknown, the normal's spread
+            want = s * truncnorm.ppf(q, -np.inf, np.inf)
+        else:
+            a, b = (-np.inf, -m / s) if m < 0 else (-m / s, np.inf)
+            law = truncnorm(a, b, loc=m, scale=s)
+            want = law.ppf(q) - law.ppf(0.5)
+        np.testing.assert_allclose(got[i, j], want, rtol=1e-9, atol=1e-12)
+    # the response's p99 stays a fall: its median plus the p99's distance is below 0
+    for j in (0, 1):
+        m, s = mu[0, j], sd[0, j]
+        assert truncnorm(-np.inf, -m / s, loc=m, scale=s).ppf(0.5) + got[0, j, -1] < 0
+    # far from 0 (a x0.05 fall known to sd 0.2) it is the normal's
+    np.testing.assert_allclose(got[1, 2], 0.2 * truncnorm.ppf(q, -np.inf, np.inf), rtol=1e-6)

@@ -41,6 +41,7 @@ __all__ = [
     "driver_table",
     "daily_summary",
     "drivers_from_daily",
+    "carried_log_response",
     "exposure_spread",
     "learn_drivers",
     "learned_pools",
@@ -247,6 +248,22 @@ def response_spread(
     ev = np.asarray(g.evidence, float)
     pool_share = np.where(ev < min_evidence, 1.0, _tr.EVIDENCE_CAP / (ev + _tr.EVIDENCE_CAP))
     return sd * pool_share[:, None] * u_steps
+
+
+def carried_log_response(
+    g: Group, choices: dict[str, DriverChoice], u_steps: np.ndarray, working: np.ndarray
+) -> np.ndarray:
+    """(n, h) the log response its kind's driver carries to each step (log size per day type
+    times the driver), for kinds whose response was learned from other regions (``'loro'``,
+    ``'thin'``); 0 elsewhere. Its sign bounds the response's spread
+    (:func:`surgeplan.forecast.predict.with_response_spread`)."""
+    out = np.zeros(u_steps.shape)
+    for kind, ch in choices.items():
+        if ch.candidate is None or ch.evidence not in ("loro", "thin"):
+            continue
+        rows = g.kinds == kind
+        out[rows] = np.where(working[rows], ch.log_size[0], ch.log_size[1])
+    return out * u_steps
 
 
 def onset_shift_days(g: Group, choices: dict[str, DriverChoice]) -> np.ndarray:

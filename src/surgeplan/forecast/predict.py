@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
+from scipy.special import ndtr, ndtri
 
 from surgeplan.forecast import conformal as _cf
 from surgeplan.forecast import features as _ft
@@ -25,6 +25,7 @@ from surgeplan.forecast.calibration import combine, z_quantiles
 from surgeplan.forecast.future import Regime
 from surgeplan.forecast.intensity import DriverTables, intensity
 from surgeplan.forecast.learned import (
+    carried_log_response,
     exposure_spread,
     onset_shift_days,
     response_spread,
@@ -109,10 +110,11 @@ def _step_intensity(g: Group, tables: DriverTables, scen, widx: np.ndarray) -> n
 
 def _response_sd(
     g: Group, opt: Options, tables: DriverTables, scen, widx: np.ndarray, drivers: dict
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """(n, h) log sd of the response carried to each forecast step: its size, onset and shape are
     not known until the region shows them (:func:`learned.response_spread`,
-    :func:`learned.timing_spread`, :func:`learned.exposure_spread`, :func:`learned.thin_spread`)."""
+    :func:`learned.timing_spread`, :func:`learned.exposure_spread`, :func:`learned.thin_spread`);
+    and (n, h) the log response carried (:func:`learned.carried_log_response`)."""
     d0 = g.wall_days(int(widx.min()), int(widx.min()) + 1)[0]
     d1 = g.wall_days(int(widx.max()), int(widx.max()) + 1)[-1]
     # from before the origin: how many days each region has been under its driver
@@ -130,7 +132,8 @@ def _response_sd(
     timing = timing_spread(g, drivers, early[:, pos] - late[:, pos], wk)
     exposure = exposure_spread(g, drivers, days_on, u_steps, wk)
     thin = thin_spread(g, drivers, u_steps, response_sd(g, widx))
-    return np.sqrt(carried**2 + timing**2 + exposure**2 + thin**2)
+    sd = np.sqrt(carried**2 + timing**2 + exposure**2 + thin**2)
+    return sd, carried_log_response(g, drivers, u_steps, wk)
 
 
 def _mix(zq, zgrid, quantiles, scale, mix: _Shift) -> np.ndarray:
@@ -215,8 +218,8 @@ def predict_group(
     centre = zgrid[..., len(GRID) // 2] * scale  # the noise law's median (log, from ml + mu)
     dev = zq * scale[..., None]
     if drivers and any(ch.evidence in ("thin", "loro") for ch in drivers.values()):
-        resp = _response_sd(g, opt, tables, scen, widx, drivers)
-        dev = with_response_spread(dev, centre, resp, opt.quantiles)
+        resp, carried = _response_sd(g, opt, tables, scen, widx, drivers)
+        dev = with_response_spread(dev, centre, resp, opt.quantiles, carried)
     cols = {
         _ft.quantile_column(q): np.exp(ml + g.mu[:, None] + dev[..., j]) - g.c[:, None]
         for j, q in enumerate(opt.quantiles)
@@ -246,20 +249,52 @@ def predict_group(
     return frame, src
 
 
-def with_response_spread(dev: np.ndarray, centre: np.ndarray, resp_sd: np.ndarray, quantiles) -> np.ndarray:
+def with_response_spread(
+    dev: np.ndarray, centre: np.ndarray, resp_sd: np.ndarray, quantiles, carried: np.ndarray | None = None
+) -> np.ndarray:
     """(n, h, nq) log deviations of the quantiles once the response's own spread is added.
 
     The calibrated law (``dev``: quantile minus ``ml + mu``, ``centre`` its median) describes the
     noise around a known response; the size and timing of a response carried from other regions
-    (``resp_sd``, log sd, :func:`_response_sd`) is an independent normal term. Each quantile's
-    distance to the median and the normal's at the same probability add in quadrature (exact
-    for two normals). The response's spread does not grow with the lead as the noise law's
+    (``resp_sd``, log sd, :func:`_response_sd`) is an independent term. Each quantile's distance
+    to the median and the response term's at the same probability add in quadrature (exact for
+    two normals). The response's spread does not grow with the lead as the noise law's
     calibrated quantiles do: it is one unknown size, not an accumulation of daily errors.
+
+    With ``carried`` ((n, h), the log response carried to the step), the response term is a
+    normal of mean ``carried`` truncated at 0 on the far side of its sign [1]: a fall seen in the
+    regions hit earlier may be smaller or larger, not a rise (and a rise not a fall), so the
+    spread toward no response is at most the response itself. Its quantiles' distances to its
+    median replace the normal's; where the response is large against its spread they are the
+    normal's.
+
+    References
+    ----------
+    .. [1] N. L. Johnson, S. Kotz, N. Balakrishnan, *Continuous Univariate Distributions*, vol. 1,
+       2nd ed., Wiley, 1994, sec. 10.1 (the truncated normal's distribution function).
     """
-    qn = ndtri(np.asarray(quantiles, float))
+    p = np.asarray(quantiles, float)
+    qn = ndtri(p)
     spread = resp_sd[..., None] * qn
+    if carried is not None:
+        spread = _truncated_offsets(carried, resp_sd, p, spread)
     out = centre[..., None] + np.sign(qn) * np.hypot(dev - centre[..., None], spread)
     return np.where(np.isfinite(out), out, dev)
+
+
+def _truncated_offsets(mu: np.ndarray, sd: np.ndarray, p: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """(n, h, nq) quantile minus median of ``N(mu, sd)`` truncated at 0 on the side away from
+    ``mu``'s sign (``normal``: the untruncated offsets, kept where ``mu`` or ``sd`` is 0)."""
+    live = (sd > 0) & (mu != 0)
+    m = np.where(live, mu, -1.0)[..., None]
+    s = np.where(live, sd, 1.0)[..., None]
+    below0 = ndtr(-m / s)  # mass of the untruncated normal below 0
+    # a fall (mu < 0) keeps the mass below 0, a rise the mass above
+    lo, width = np.where(m < 0, 0.0, below0), np.where(m < 0, below0, 1.0 - below0)
+    width = np.maximum(width, 1e-300)  # a response many sds from 0: the normal itself
+    x = m + s * ndtri(np.clip(lo + p * width, 1e-300, 1.0 - 1e-16))
+    x_med = m + s * ndtri(np.clip(lo + 0.5 * width, 1e-300, 1.0 - 1e-16))
+    return np.where(live[..., None], x - x_med, normal)
 
 
 def cap_idle_spread(median: np.ndarray, upper: list[np.ndarray], day: np.ndarray, steps_per_day: int) -> None:
