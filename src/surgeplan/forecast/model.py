@@ -601,6 +601,7 @@ class ShockForecaster:
         handles: list[Any] = [None] * len(metas)
         for i in sorted(range(len(metas)), key=lambda i: -sizes[i]):
             src = write_partition(rows[i], metas[i], self._exchange.name, i)
+            rows[i] = None  # written: the driver keeps one copy of the rows, not two
             handles[i] = parts.map(task, [metas[i]], [src], sizes=[sizes[i]])[0]
         return handles
 

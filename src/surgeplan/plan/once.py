@@ -100,10 +100,13 @@ def measured_peak(measurements: pd.DataFrame, rows: np.ndarray | None = None) ->
     pick = slice(None) if rows is None else np.asarray(rows, dtype=bool)
     ts_ns = pd.DatetimeIndex(pd.to_datetime(measurements["ts"], utc=True)).asi8[pick]
     hour_ns = ts_ns - ts_ns % _HOUR_NS
-    codes, ids = pd.factorize(measurements["resource_id"].to_numpy()[pick])
+    codes, ids = pd.factorize(measurements["resource_id"])  # on a categorical's codes: no strings per row
+    codes = codes[pick]
     v = measurements[value].to_numpy(np.float64)[pick]
     hours = codes.astype(np.int64) * (1 << 40) + hour_ns // _HOUR_NS
-    if (hour_ns != ts_ns).any() or pd.Index(hours).has_duplicates:
+    # rows grouped by resource in time order (a store's read) have increasing keys: no hash table
+    unique = bool(np.all(hours[1:] > hours[:-1])) or not pd.Index(hours).has_duplicates
+    if (hour_ns != ts_ns).any() or not unique:
         # the hourly mean as busy_hour takes it (the same rows in the same order: the same bits)
         key = pd.MultiIndex.from_arrays([codes, hour_ns])
         hourly = pd.DataFrame({value: v}, index=key).groupby(level=[0, 1], sort=False).mean()
