@@ -280,8 +280,8 @@ def _markdown(results: list[dict], copies: int, start: str, max_partition: int |
         "",
         "| run | fit / update / plan (s) | job wall (s) | driver peak RSS (MiB) | worker peak RSS (MiB) "
         "| worker RSS at end (MiB) | Parquet read per worker (MiB) | sent per worker (MiB) "
-        "| driver sent / gathered (MiB) | worker busy (s) | outputs |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| driver sent / gathered (MiB) | worker busy (s) | load (1 min) at end | outputs |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     ref = r0["digest"]
     for r in results:
@@ -295,7 +295,8 @@ def _markdown(results: list[dict], copies: int, start: str, max_partition: int |
         same = "identical" if r["digest"] == ref else "DIFFERENT"
         lines.append(
             f"| {name} | {r['fit_s']:.1f} / {r['update_s']:.1f} / {r['plan_s']:.1f} | {r['wall_s']:.1f} "
-            f"| {r['driver_peak_mib']:.0f} | {wk} | {end} | {rd} | {sent} | {drv} | {busy} | {same} |"
+            f"| {r['driver_peak_mib']:.0f} | {wk} | {end} | {rd} | {sent} | {drv} | {busy} "
+            f"| {(r['load_end'] or [float('nan')])[0]:.1f} | {same} |"
         )
     by = {r["workers"]: r for r in results}
     lines.append("")
@@ -314,6 +315,11 @@ def _markdown(results: list[dict], copies: int, start: str, max_partition: int |
         )
     if 1 in by and 2 in by:
         lines.append(f"- speed-up 2 workers over 1: {by[1]['wall_s'] / by[2]['wall_s']:.2f}x (target 1.6x)")
+        inflation = sum(by[2]["worker_busy_s"]) / sum(by[1]["worker_busy_s"])
+        lines.append(
+            f"- task time of 2 workers / of 1 worker: {inflation:.2f} (about 1 when each worker had a core "
+            "to itself; well above 1, they shared the cores with other work and the speed-up is not measured)"
+        )
     if 0 in by and 2 in by:
         peak = max(by[2]["worker_peak_mib"])
         lines.append(
