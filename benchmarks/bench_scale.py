@@ -141,6 +141,14 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _rss_mib() -> float:
+    """Resident memory now (on a worker after the job: mostly its resident groups)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def _job(executor, inv, ind, meas, settings, max_partition, exchange) -> tuple[dict, dict[str, str]]:
     from surgeplan.forecast import ShockForecaster
     from surgeplan.plan.once import known_before, plan_once
@@ -216,6 +224,7 @@ def child(copies: int, start: str, workers: int, max_partition: int | None) -> d
                 times, out["digest"] = _job(ex, inv, ind, meas, settings, max_partition, exchange)
             read1, sent1 = client.run(_read_bytes), client.run(_sent_bytes)
             out["worker_peak_mib"] = sorted(client.run(_peak_mib).values())
+            out["worker_rss_end_mib"] = sorted(client.run(_rss_mib).values())
             out["worker_parquet_mib"] = sorted((read1[w] - read0[w]) / 2**20 for w in read1)
             out["worker_sent_mib"] = sorted((sent1[w] - sent0[w]) / 2**20 for w in sent1)
             out["driver_sent_mib"], out["driver_received_mib"] = meter.sent / 2**20, meter.received / 2**20
@@ -270,14 +279,15 @@ def _markdown(results: list[dict], copies: int, start: str, max_partition: int |
         "the gathered summaries and forecasts",
         "",
         "| run | fit / update / plan (s) | job wall (s) | driver peak RSS (MiB) | worker peak RSS (MiB) "
-        "| Parquet read per worker (MiB) | sent per worker (MiB) | driver sent / gathered (MiB) "
-        "| worker busy (s) | outputs |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| worker RSS at end (MiB) | Parquet read per worker (MiB) | sent per worker (MiB) "
+        "| driver sent / gathered (MiB) | worker busy (s) | load (1 min) at end | outputs |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     ref = r0["digest"]
     for r in results:
         name = "one process" if not r["workers"] else f"{r['workers']} worker(s)"
         wk = ", ".join(f"{x:.0f}" for x in r.get("worker_peak_mib", [])) or "-"
+        end = ", ".join(f"{x:.0f}" for x in r.get("worker_rss_end_mib", [])) or "-"
         rd = ", ".join(f"{x:.0f}" for x in r.get("worker_parquet_mib", [])) or "-"
         sent = ", ".join(f"{x:.0f}" for x in r.get("worker_sent_mib", [])) or "-"
         busy = ", ".join(f"{x:.0f}" for x in r.get("worker_busy_s", [])) or "-"
@@ -285,7 +295,8 @@ def _markdown(results: list[dict], copies: int, start: str, max_partition: int |
         same = "identical" if r["digest"] == ref else "DIFFERENT"
         lines.append(
             f"| {name} | {r['fit_s']:.1f} / {r['update_s']:.1f} / {r['plan_s']:.1f} | {r['wall_s']:.1f} "
-            f"| {r['driver_peak_mib']:.0f} | {wk} | {rd} | {sent} | {drv} | {busy} | {same} |"
+            f"| {r['driver_peak_mib']:.0f} | {wk} | {end} | {rd} | {sent} | {drv} | {busy} "
+            f"| {(r['load_end'] or [float('nan')])[0]:.1f} | {same} |"
         )
     by = {r["workers"]: r for r in results}
     lines.append("")
@@ -304,6 +315,11 @@ def _markdown(results: list[dict], copies: int, start: str, max_partition: int |
         )
     if 1 in by and 2 in by:
         lines.append(f"- speed-up 2 workers over 1: {by[1]['wall_s'] / by[2]['wall_s']:.2f}x (target 1.6x)")
+        inflation = sum(by[2]["worker_busy_s"]) / sum(by[1]["worker_busy_s"])
+        lines.append(
+            f"- task time of 2 workers / of 1 worker: {inflation:.2f} (about 1 when each worker had a core "
+            "to itself; well above 1, they shared the cores with other work and the speed-up is not measured)"
+        )
     if 0 in by and 2 in by:
         peak = max(by[2]["worker_peak_mib"])
         lines.append(

@@ -76,6 +76,13 @@ def reference(data, tmp_path_factory):
     return _job(None, tmp_path_factory.mktemp("ref"), *data)
 
 
+@pytest.fixture(scope="module")
+def reference_parts4(data, tmp_path_factory):
+    """The in-process run with partitions of at most 4 resources (9 partitions instead of one per
+    time zone): a model parameter, so the runs that use it compare against this one."""
+    return _job(None, tmp_path_factory.mktemp("ref4"), *data, max_partition=4)
+
+
 class _ShuffledSubmit(Executor):
     """Submits the tasks in a shuffled order and hands the results back in input order."""
 
@@ -135,6 +142,31 @@ def test_one_worker_identical_to_one_process(data, reference, tmp_path):
     assert got == reference
 
 
+def test_four_workers_identical_to_one_process(data, reference_parts4, tmp_path):
+    # 9 partitions on 4 single-threaded workers (2 cores: slower, same bytes)
+    with compute(workers=4) as ex:
+        assert len(ex._client.scheduler_info()["workers"]) == 4
+        got = _job(ex, tmp_path, *data, max_partition=4)
+    assert got == reference_parts4
+
+
+def test_busy_hours_reduced_per_group_are_those_of_the_whole_forecast(data, cluster):
+    """plan_once takes each group's busy hours where the group is forecast: the same table as
+    the busy hours of the whole forecast (one process and workers alike)."""
+    from surgeplan.forecast.busy_hour import busy_hour
+    from surgeplan.plan.once import forecast_busy_hour, forecast_horizon
+
+    inv, ind, meas, settings = data
+    _, client = cluster
+    for executor in (None, client.get_executor(pure=False)):
+        f = ShockForecaster(quantiles=settings.forecast_quantiles, executor=executor, max_partition=4)
+        f.fit(meas, inv, known_before(ind, ASOF), cutoff=pd.Timestamp(ASOF, tz="UTC"))
+        whole = busy_hour(forecast_horizon(f, settings), settings.cadence, tz=settings.tz)
+        got = forecast_busy_hour(f, settings)
+        assert len(f._groups) > 1 and len(got) > 28 * len(f._groups)
+        pd.testing.assert_frame_equal(got, whole, check_exact=True)
+
+
 def test_shuffled_regions_and_task_order_identical(data, cluster, reference, tmp_path):
     inv, ind, meas, settings = data
     _, client = cluster
@@ -147,18 +179,15 @@ def test_shuffled_regions_and_task_order_identical(data, cluster, reference, tmp
     assert got == reference
 
 
-def test_worker_killed_mid_run_identical(data, cluster, tmp_path):
+def test_worker_killed_mid_run_identical(data, cluster, reference_parts4, tmp_path):
     lc, client = cluster
-    # 9 partitions of at most 4 resources ((region, kind) blocks whole) instead of one per time zone:
-    # a model parameter, so the reference is an in-process run with the same value
-    reference = _job(None, tmp_path / "ref", *data, max_partition=4)
     marker = tmp_path / "killed"
     got = _job(
         _KillingExecutor(client.get_executor(pure=False), marker), tmp_path / "out", *data, max_partition=4
     )
     assert marker.exists()  # a worker did die ...
     # ... and the retried task gave the same result
-    assert got == reference
+    assert got == reference_parts4
     client.wait_for_workers(2, timeout=60)
 
 
@@ -255,18 +284,17 @@ def test_resident_groups_moved_between_workers_identical(data, cluster, referenc
     assert got == reference
 
 
-def test_worker_killed_with_resident_groups_identical(data, cluster, tmp_path, monkeypatch):
+def test_worker_killed_with_resident_groups_identical(data, cluster, reference_parts4, tmp_path, monkeypatch):
     from surgeplan.forecast import tasks
 
     lc, client = cluster
-    reference = _job(None, tmp_path / "ref", *data, max_partition=4)
     marker = tmp_path / "killed"
     # the first fit task kills its worker: the groups resident there are lost and Dask rebuilds
     # them from the tasks that made them (read from Parquet, search, ...)
     monkeypatch.setattr(tasks, "fitted", _KillOnce(tasks.fitted, str(marker)))
     got = _job(client.get_executor(pure=False), tmp_path / "out", *data, max_partition=4)
     assert marker.exists()
-    assert got == reference
+    assert got == reference_parts4
     client.wait_for_workers(2, timeout=60)
 
 
@@ -359,3 +387,48 @@ def test_unusable_exchange_dir_is_named(data, cluster, tmp_path):
     model = ShockForecaster(executor=client.get_executor(pure=False), exchange_dir=str(missing))
     with pytest.raises(SurgeplanError, match="exchange_dir .*no/such/folder"):
         model.fit(meas, inv, ind)
+
+
+def test_measured_peak_is_the_highest_measured_busy_hour():
+    """The guard reads the highest measured busy-hour load per resource; measured_peak finds it
+    without the busy hours: the same numbers, bit for bit, on 15-minute rows with duplicates,
+    gaps (NaN) and a resource with no load at all, as from busy_hour by brute force."""
+    from surgeplan.forecast.busy_hour import busy_hour
+    from surgeplan.plan.once import bound_forecast, measured_peak
+
+    rng = np.random.default_rng(8)
+    ts = pd.date_range("2020-03-01", periods=400, freq="15min", tz="UTC")
+    frame = pd.DataFrame({
+        "resource_id": np.repeat(["b", "a", "c", "nan-only"], len(ts)),
+        "ts": np.tile(ts, 4), "load": rng.gamma(2.0, 10.0, 4 * len(ts)),
+    })  # fmt: skip
+    frame.loc[rng.random(len(frame)) < 0.1, "load"] = np.nan
+    frame.loc[frame["resource_id"] == "nan-only", "load"] = np.nan
+    dup = frame[frame["resource_id"] != "nan-only"].sample(50, random_state=2).assign(load=7.0)  # duplicates
+    frame = pd.concat([frame, dup]).sample(frac=1.0, random_state=3)
+    before = (frame["ts"] < ts[300]).to_numpy()
+    past = frame.loc[before]
+    want = busy_hour(past, "D", tz="Europe/Paris").groupby("resource_id")["load"].max()
+    for ids in (frame, frame.astype({"resource_id": "category"})):
+        got = measured_peak(ids, before).set_index("resource_id")["load"]
+        assert sorted(got.index) == ["a", "b", "c"]
+        np.testing.assert_array_equal(got.reindex(want.index).to_numpy(), want.to_numpy())
+    bh = pd.DataFrame({"resource_id": ["a", "b", "c"], "period": pd.Timestamp("2020-03-05"), "mean": 1e9})
+    assert bound_forecast(bh, measured_peak(frame, before), 2.0)[0].equals(
+        bound_forecast(bh, busy_hour(past, "D"), 2.0)[0]
+    )
+
+
+def test_normalized_ids_are_one_string_per_resource():
+    """A categorical (or a database read) gives the same normalized table as plain strings, with
+    one string object per resource shared by its rows (not one per row: ~70 bytes a row)."""
+    from surgeplan.forecast.features import normalize_measurements
+
+    ts = pd.date_range("2020-03-01", periods=50, freq="h", tz="UTC")
+    ids = np.repeat(["r-2", "r-10", "r-1"], len(ts))
+    plain = pd.DataFrame({"resource_id": ids, "ts": np.tile(ts, 3), "load": np.arange(150.0)})
+    rows = [f"{r}" for r in ids]  # a fresh string object per row, as a database driver returns them
+    for frame in (plain.astype({"resource_id": "category"}), plain.assign(resource_id=rows)):
+        got = normalize_measurements(frame.sample(frac=1.0, random_state=1))
+        pd.testing.assert_frame_equal(got, normalize_measurements(plain), check_exact=True)
+        assert len({id(x) for x in got["resource_id"]}) == 3

@@ -61,6 +61,16 @@ def _utc(ts: pd.Series, what: str) -> pd.Series:
     return ts.astype("datetime64[ns, UTC]")
 
 
+def _id_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``ids.astype(str)`` as codes into its distinct strings (an object array): one string object
+    per resource, shared by its rows, not one per row (a categorical or a database read would
+    otherwise give millions of copies of the same few thousand strings)."""
+    codes, uniques = pd.factorize(ids, use_na_sentinel=False)
+    as_str = pd.Series(uniques, dtype=object).astype(str).to_numpy()
+    merged, names = pd.factorize(as_str)  # distinct values that print alike (1 and "1") are one id
+    return merged[codes], np.asarray(names, dtype=object)
+
+
 def normalize_measurements(frame: pd.DataFrame, what: str = "measurements") -> pd.DataFrame:
     """Validate a measurements table and return ``resource_id, ts, load`` (UTC, float64).
 
@@ -75,9 +85,10 @@ def normalize_measurements(frame: pd.DataFrame, what: str = "measurements") -> p
     for col in ("resource_id", "ts", "load"):
         if col not in df.columns:
             raise ValidationError(f"missing column (have {list(frame.columns)})", file=what, column=col)
+    codes, ids = _id_codes(df["resource_id"])
     out = pd.DataFrame(
         {
-            "resource_id": df["resource_id"].astype(str).to_numpy(),
+            "resource_id": ids[codes],
             "ts": _utc(df["ts"], what).array,
             "load": pd.to_numeric(df["load"], errors="coerce").to_numpy(dtype=np.float64),
         }
@@ -87,10 +98,10 @@ def normalize_measurements(frame: pd.DataFrame, what: str = "measurements") -> p
         raise ValidationError(
             "load is not finite", file=what, row=int(np.flatnonzero(bad)[0]) + 1, column="load"
         )
-    out = out.dropna(subset=["load"])
+    kept = out["load"].notna().to_numpy()
+    out, codes = out.loc[kept], codes[kept]
     # sorted by (resource_id, ts) through integer keys: the ids' ranks and the epoch nanoseconds
     # (a string sort of millions of rows was the driver's largest serial step of a Dask job)
-    codes, ids = pd.factorize(out["resource_id"].to_numpy())
     rank = np.empty(len(ids), np.int64)
     rank[np.argsort(ids.astype(str), kind="stable")] = np.arange(len(ids))
     key, ns = rank[codes], out["ts"].array.asi8

@@ -43,7 +43,7 @@ References
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -424,6 +424,7 @@ class ShockForecaster:
         horizon: int | str | pd.Timedelta,
         indicators_future: pd.DataFrame | Mapping[str, Mapping[str, Any]] | str | None = None,
         covariates: pd.DataFrame | None = None,
+        per_group: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
     ) -> pd.DataFrame:
         """Forecast ``horizon`` ahead of each resource's last folded-in step.
 
@@ -443,6 +444,10 @@ class ShockForecaster:
             that crossed recently (``project_restrictions``; ``'projected'``).
         covariates : DataFrame, optional
             Future (or any) covariate values, overriding stored ones.
+        per_group : callable, optional
+            A per-resource reduction of the forecast (its busy hours...), applied to each group's
+            forecast where the group is (on its worker with a Dask executor): only its result
+            comes back. The return value is then its results concatenated in the groups' order.
 
         Returns
         -------
@@ -486,6 +491,7 @@ class ShockForecaster:
             regime=regime,
             regime_scen=regime_t,
             drivers=self._pooling.drivers,
+            per_group=per_group,
         )
         for f, src in self._parts.run(task, self._handles, steps):
             frames.append(f)
@@ -595,6 +601,7 @@ class ShockForecaster:
         handles: list[Any] = [None] * len(metas)
         for i in sorted(range(len(metas)), key=lambda i: -sizes[i]):
             src = write_partition(rows[i], metas[i], self._exchange.name, i)
+            rows[i] = None  # written: the driver keeps one copy of the rows, not two
             handles[i] = parts.map(task, [metas[i]], [src], sizes=[sizes[i]])[0]
         return handles
 

@@ -156,5 +156,9 @@ def predicted(
     regime: Any,
     regime_scen: Any,
     drivers: Any = None,
+    per_group: Any = None,
 ) -> tuple[pd.DataFrame, dict]:
-    return predict_group(g, opt, cal, tables, steps, scen, covs, regime, regime_scen, drivers=drivers)
+    frame, sources = predict_group(
+        g, opt, cal, tables, steps, scen, covs, regime, regime_scen, drivers=drivers
+    )  # fmt: skip
+    return (frame if per_group is None else per_group(frame)), sources

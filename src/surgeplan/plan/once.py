@@ -6,7 +6,9 @@ date of the replay and by the service. Everything it needs is an argument; it wr
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -18,11 +20,15 @@ from surgeplan.plan import Plan, make_plan
 from surgeplan.plan.alerts import naive_day
 from surgeplan.plan.settings import PlanSettings
 
+_HOUR_NS = 3_600 * 10**9
+
 __all__ = [
     "PlannedDay",
     "bound_forecast",
     "canonical_inventory",
+    "forecast_busy_hour",
     "known_before",
+    "measured_peak",
     "naive_day",
     "plan_on_busy_hour",
     "plan_once",
@@ -75,6 +81,41 @@ def bound_forecast(bh: pd.DataFrame, history: pd.DataFrame, factor: float | None
     return out, int(capped.sum())
 
 
+def measured_peak(measurements: pd.DataFrame, rows: np.ndarray | None = None) -> pd.DataFrame:
+    """The highest hourly load measured on each resource: ``resource_id, load``, a row per resource.
+
+    What :func:`bound_forecast` reads of the measured busy hours (:func:`busy_hour`): their highest
+    load per resource, which is the highest hourly mean (the mean over the clock hour of the
+    measured load, or of ``mean`` in a forecast frame) over every hour measured, NaN apart. Found
+    without the busy hour of each period: the guard's input for the whole history.
+
+    Parameters
+    ----------
+    measurements : DataFrame
+        ``resource_id, ts, load``; ``ts`` in UTC (naive timestamps are read as UTC).
+    rows : boolean array, optional
+        The rows to read (all by default).
+    """
+    value = "mean" if "mean" in measurements.columns else "load"
+    pick = slice(None) if rows is None else np.asarray(rows, dtype=bool)
+    ts_ns = pd.DatetimeIndex(pd.to_datetime(measurements["ts"], utc=True)).asi8[pick]
+    hour_ns = ts_ns - ts_ns % _HOUR_NS
+    codes, ids = pd.factorize(measurements["resource_id"])  # on a categorical's codes: no strings per row
+    codes = codes[pick]
+    v = measurements[value].to_numpy(np.float64)[pick]
+    hours = codes.astype(np.int64) * (1 << 40) + hour_ns // _HOUR_NS
+    # rows grouped by resource in time order (a store's read) have increasing keys: no hash table
+    unique = bool(np.all(hours[1:] > hours[:-1])) or not pd.Index(hours).has_duplicates
+    if (hour_ns != ts_ns).any() or not unique:
+        # the hourly mean as busy_hour takes it (the same rows in the same order: the same bits)
+        key = pd.MultiIndex.from_arrays([codes, hour_ns])
+        hourly = pd.DataFrame({value: v}, index=key).groupby(level=[0, 1], sort=False).mean()
+        codes, v = hourly.index.get_level_values(0).to_numpy(), hourly[value].to_numpy()
+    ok = ~np.isnan(v)
+    peak = pd.Series(v[ok]).groupby(codes[ok]).max()
+    return pd.DataFrame({"resource_id": np.asarray(ids)[peak.index.to_numpy()], "load": peak.to_numpy()})
+
+
 def canonical_inventory(inventory: pd.DataFrame) -> pd.DataFrame:
     """The inventory in one canonical order (by ``resource_id``, as the store keeps it).
 
@@ -116,6 +157,25 @@ class PlannedDay:
 def forecast_horizon(forecaster: Any, settings: PlanSettings) -> pd.DataFrame:
     """The fitted forecaster's forecast over the plan's horizon, at every step."""
     return forecaster.predict(f"{settings.horizon_days}D", indicators_future=settings.indicators or None)
+
+
+def forecast_busy_hour(forecaster: Any, settings: PlanSettings) -> pd.DataFrame:
+    """The busy hours of the forecast over the plan's horizon: :func:`busy_hour` of
+    :func:`forecast_horizon`.
+
+    A busy hour is per resource, so a forecaster that reduces each group of resources where it
+    forecasts it (``predict(per_group=...)``: a Dask worker) hands back only the busy hours (a row
+    per day instead of a row per step); sorted by resource, the table is the one of the whole
+    forecast.
+    """
+    reduce = partial(busy_hour, period=settings.cadence, tz=settings.tz)
+    if "per_group" not in inspect.signature(forecaster.predict).parameters:
+        return reduce(forecast_horizon(forecaster, settings))
+    bh = forecaster.predict(
+        f"{settings.horizon_days}D", indicators_future=settings.indicators or None, per_group=reduce
+    )
+    order = np.argsort(bh["resource_id"].to_numpy(), kind="stable")  # busy_hour's order: by resource
+    return bh.iloc[order].reset_index(drop=True)
 
 
 def plan_once(
@@ -163,22 +223,23 @@ def plan_once(
     asof_day = naive_day(asof)
     cut = pd.Timestamp(asof_day, tz="UTC")
     inventory = canonical_inventory(inventory)
-    past = None
-    if forecaster is None or measured_busy_hour is None:
-        past = measurements.loc[(pd.to_datetime(measurements["ts"], utc=True) < cut).to_numpy()]
+    before = (pd.to_datetime(measurements["ts"], utc=True) < cut).to_numpy()
     if forecaster is None:
         from surgeplan.forecast import ShockForecaster
 
         forecaster = ShockForecaster(quantiles=settings.forecast_quantiles, executor=executor)
-        forecaster.fit(past, inventory, known_before(indicators, asof_day), cutoff=cut)
+        forecaster.fit(measurements.loc[before], inventory, known_before(indicators, asof_day), cutoff=cut)
     if measured_busy_hour is None:
-        measured_busy_hour = busy_hour(past, settings.cadence, tz=settings.tz)
-    forecast = forecast_horizon(forecaster, settings)
-    bh = busy_hour(forecast, settings.cadence, tz=settings.tz)
+        measured_busy_hour = measured_peak(measurements, before)
+    forecast = forecast_horizon(forecaster, settings) if keep_forecast else None
+    if forecast is None:
+        bh = forecast_busy_hour(forecaster, settings)
+    else:
+        bh = busy_hour(forecast, settings.cadence, tz=settings.tz)
     plan, bh, capped = plan_on_busy_hour(
         bh, inventory, asof_day, settings, capacity=capacity, measured_busy_hour=measured_busy_hour
     )
-    return PlannedDay(plan, bh, forecaster, capped, forecast if keep_forecast else None)
+    return PlannedDay(plan, bh, forecaster, capped, forecast)
 
 
 def plan_on_busy_hour(
