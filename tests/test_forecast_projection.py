@@ -266,3 +266,41 @@ def test_a_response_of_known_sign_spreads_as_a_normal_truncated_at_no_response()
         assert truncnorm(-np.inf, -m / s, loc=m, scale=s).ppf(0.5) + got[0, j, -1] < 0
     # far from 0 (a x0.05 fall known to sd 0.2) it is the normal's
     np.testing.assert_allclose(got[1, 2], 0.2 * truncnorm.ppf(q, -np.inf, np.inf), rtol=1e-6)
+
+
+def test_a_kind_flat_so_far_may_still_respond_beyond_the_days_the_shock_was_watched():
+    # two kinds responded (x0.5 and x3, watched 6 and 4 days), one stayed flat: the flat kind's
+    # sd is 0 up to 6 days into the shock, then grows linearly to half the smallest log size
+    # seen (0.5 x ln 2) at 12 days; the responding kinds get none of it
+    from types import SimpleNamespace
+
+    from surgeplan.forecast.candidates import Candidate
+    from surgeplan.forecast.driver import DriverChoice
+    from surgeplan.forecast.learned import unseen_spread
+
+    rule = Candidate("stay_home_required", "threshold", ">=", 2.0)
+
+    def choice(kind, size, evidence, exposure):
+        cand = rule if evidence != "none" else None
+        log = (np.log(size), np.log(size))
+        return DriverChoice(
+            kind, cand, 0, 0.0, 21.0, log, (), 0.0, 0.0, evidence, False, (0.1, 0.1), exposure
+        )
+
+    drivers = {
+        "link": choice("link", 0.5, "loro", 6),
+        "vpn": choice("vpn", 3.0, "thin", 4),
+        "voice": choice("voice", 1.0, "none", 0),
+    }
+    g = SimpleNamespace(kinds=np.array(["voice", "link", "vpn"]))
+    days = np.arange(0, 16, dtype=float)
+    on = np.ones(len(days))
+    sd = unseen_spread(g, drivers, np.tile(days, (3, 1)), np.tile(on, (3, 1)))
+    want = 0.5 * np.log(2.0) * np.clip((days - 6.0) / 6.0, 0.0, 1.0)
+    np.testing.assert_allclose(sd[0], want, rtol=1e-12, atol=1e-15)
+    assert not sd[1:].any()
+    # half the driver, half the spread; no kind responded anywhere: nothing
+    half = unseen_spread(g, drivers, np.tile(days, (3, 1)), np.full((3, len(days)), 0.5))
+    np.testing.assert_allclose(half[0], want / 2, rtol=1e-12, atol=1e-15)
+    calm = {"voice": drivers["voice"]}
+    assert not unseen_spread(g, calm, np.tile(days, (3, 1)), np.tile(on, (3, 1))).any()

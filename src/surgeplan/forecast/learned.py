@@ -49,8 +49,10 @@ __all__ = [
     "onset_shift_days",
     "response_spread",
     "stringency_ranges",
+    "shock_reference",
     "thin_spread",
     "timing_spread",
+    "unseen_spread",
     "with_learned_specs",
 ]
 
@@ -324,6 +326,37 @@ def exposure_spread(
         beyond = np.clip((days_on[rows] - seen) / seen, 0.0, 1.0)
         sd[rows] = THIN_SD_SHARE * size * beyond
     return sd * u_steps
+
+
+def shock_reference(choices: dict[str, DriverChoice]) -> DriverChoice | None:
+    """The learned driver watched longest (most ``exposure_days``) among kinds that responded."""
+    shown = [ch for ch in choices.values() if ch.candidate is not None and ch.evidence in ("loro", "thin")]
+    return max(shown, key=lambda ch: ch.exposure_days) if shown else None
+
+
+def unseen_spread(
+    g: Group, choices: dict[str, DriverChoice], days_on_shock: np.ndarray, u_shock: np.ndarray
+) -> np.ndarray:
+    """(n, h) log sd of a response not seen yet, for kinds that showed none while others did.
+
+    A kind flat in every region so far has been watched for as long as the shock
+    (:func:`shock_reference`'s ``exposure_days``): beyond that, in a region ``days_on_shock``
+    into it (``u_shock``: the shock's driver, 0-1), a later response (a delay of a week, a second
+    wave of demand) is not ruled out. Its sd grows from 0 at the days watched to
+    :data:`THIN_SD_SHARE` of the median log size the responding kinds showed at twice them, as
+    :func:`exposure_spread` does for a shape seen for too few days.
+    """
+    ref = shock_reference(choices)
+    flat = [k for k, ch in choices.items() if ch.evidence == "none"]
+    if ref is None or not flat:
+        return np.zeros(u_shock.shape)
+    sizes = [
+        abs(ch.log_size[0]) for ch in choices.values() if ch.candidate is not None and ch.evidence != "none"
+    ]
+    seen = max(ref.exposure_days, 1)
+    beyond = np.clip((days_on_shock - seen) / seen, 0.0, 1.0)
+    rows = np.isin(g.kinds.astype(str), flat)
+    return np.where(rows[:, None], THIN_SD_SHARE * float(np.min(sizes)) * beyond * u_shock, 0.0)
 
 
 def driver_table(choices: dict[str, DriverChoice]) -> pd.DataFrame:

@@ -29,8 +29,10 @@ from surgeplan.forecast.learned import (
     exposure_spread,
     onset_shift_days,
     response_spread,
+    shock_reference,
     thin_spread,
     timing_spread,
+    unseen_spread,
 )
 from surgeplan.forecast.paths import forecast_log, long_run_denominator, naive_week
 from surgeplan.forecast.state import Calibration, Group, Options
@@ -132,8 +134,21 @@ def _response_sd(
     timing = timing_spread(g, drivers, early[:, pos] - late[:, pos], wk)
     exposure = exposure_spread(g, drivers, days_on, u_steps, wk)
     thin = thin_spread(g, drivers, u_steps, response_sd(g, widx))
-    sd = np.sqrt(carried**2 + timing**2 + exposure**2 + thin**2)
+    unseen = _unseen(g, opt, tables, scen, span, pos, drivers)
+    sd = np.sqrt(carried**2 + timing**2 + exposure**2 + thin**2 + unseen**2)
     return sd, carried_log_response(g, drivers, u_steps, wk)
+
+
+def _unseen(g: Group, opt: Options, tables: DriverTables, scen, span, pos, drivers: dict) -> np.ndarray:
+    """:func:`learned.unseen_spread` at each step, under the driver of the kind watched longest."""
+    ref = shock_reference(drivers)
+    if ref is None or opt.specs.index(ref.candidate) not in tables.tables:
+        return np.zeros((g.n, len(pos)))
+    spec = np.full(g.n, opt.specs.index(ref.candidate), np.int64)
+    lag = np.full(g.n, ref.delay_days, np.int64)
+    tau = np.tile([ref.tau_up_days, ref.tau_down_days], (g.n, 1))
+    u, _ = intensity(g, tables, None, span, lag, tau, scen, spec=spec)
+    return unseen_spread(g, drivers, np.cumsum(u >= 0.5, axis=1)[:, pos], u[:, pos])
 
 
 def _mix(zq, zgrid, quantiles, scale, mix: _Shift) -> np.ndarray:
