@@ -115,8 +115,9 @@ def _response_sd(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(n, h) log sd of the response carried to each forecast step: its size, onset and shape are
     not known until the region shows them (:func:`learned.response_spread`,
-    :func:`learned.timing_spread`, :func:`learned.exposure_spread`, :func:`learned.thin_spread`);
-    and (n, h) the log response carried (:func:`learned.carried_log_response`)."""
+    :func:`learned.timing_spread`, :func:`learned.exposure_spread`, :func:`learned.thin_spread`),
+    and a kind flat so far may still respond (:func:`learned.unseen_spread`); and (n, h) the log
+    response carried (:func:`learned.carried_log_response`)."""
     d0 = g.wall_days(int(widx.min()), int(widx.min()) + 1)[0]
     d1 = g.wall_days(int(widx.max()), int(widx.max()) + 1)[-1]
     # from before the origin: how many days each region has been under its driver
@@ -306,7 +307,7 @@ def _truncated_offsets(mu: np.ndarray, sd: np.ndarray, p: np.ndarray, normal: np
     below0 = ndtr(-m / s)  # mass of the untruncated normal below 0
     # a fall (mu < 0) keeps the mass below 0, a rise the mass above
     lo, width = np.where(m < 0, 0.0, below0), np.where(m < 0, below0, 1.0 - below0)
-    width = np.maximum(width, 1e-300)  # a response many sds from 0: the normal itself
+    width = np.maximum(width, 1e-300)  # the kept mass is never 0 (mu is on its side); rounding
     x = m + s * ndtri(np.clip(lo + p * width, 1e-300, 1.0 - 1e-16))
     x_med = m + s * ndtri(np.clip(lo + 0.5 * width, 1e-300, 1.0 - 1e-16))
     return np.where(live[..., None], x - x_med, normal)
