@@ -37,19 +37,19 @@ from surgeplan.forecast.state import Group, Options
 __all__ = [
     "assign_shapes",
     "assign_specs",
-    "carry_thin",
-    "driver_table",
-    "daily_summary",
-    "drivers_from_daily",
     "carried_log_response",
+    "carry_thin",
+    "daily_summary",
+    "driver_table",
+    "drivers_from_daily",
     "exposure_spread",
     "learn_drivers",
     "learned_pools",
     "mapping_columns",
     "onset_shift_days",
     "response_spread",
-    "stringency_ranges",
     "shock_reference",
+    "stringency_ranges",
     "thin_spread",
     "timing_spread",
     "unseen_spread",
@@ -343,7 +343,7 @@ def unseen_spread(
     (:func:`shock_reference`'s ``exposure_days``): beyond that, in a region ``days_on_shock``
     into it (``u_shock``: the shock's driver, 0-1), a later response (a delay of a week, a second
     wave of demand) is not ruled out. Its sd grows from 0 at the days watched to
-    :data:`THIN_SD_SHARE` of the median log size the responding kinds showed at twice them, as
+    :data:`THIN_SD_SHARE` of the smallest log size the responding kinds showed at twice them, as
     :func:`exposure_spread` does for a shape seen for too few days.
     """
     ref = shock_reference(choices)

@@ -100,13 +100,19 @@ def response_sd(g: Group, widx: np.ndarray) -> np.ndarray:
     return (np.sqrt(np.clip(var, 0.0, None)) / long_run_denominator(g))[:, g.block_of(widx)]
 
 
-def _step_intensity(g: Group, tables: DriverTables, scen, widx: np.ndarray) -> np.ndarray:
-    """(n, h) restriction intensity (lagged, shaped) of each resource at each forecast step."""
+def _step_days(g: Group, widx: np.ndarray, lookback_days: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Local days from ``lookback_days`` before the first forecast step's to the last one's, and
+    each step's position in them."""
     d0 = g.wall_days(int(widx.min()), int(widx.min()) + 1)[0]
     d1 = g.wall_days(int(widx.max()), int(widx.max()) + 1)[-1]
-    span = np.arange(d0, d1 + 1, dtype="datetime64[D]")
+    span = np.arange(d0 - lookback_days, d1 + 1, dtype="datetime64[D]")
+    return span, (g.w0.astype("datetime64[D]") + widx // g.p - span[0]).astype(np.int64)
+
+
+def _step_intensity(g: Group, tables: DriverTables, scen, widx: np.ndarray) -> np.ndarray:
+    """(n, h) restriction intensity (lagged, shaped) of each resource at each forecast step."""
+    span, pos = _step_days(g, widx)
     u, _ = intensity(g, tables, None, span, g.shock_lag, g.shock_tau, scen)
-    pos = (g.w0.astype("datetime64[D]") + widx // g.p - d0).astype(np.int64)
     return u[:, pos]
 
 
@@ -118,12 +124,9 @@ def _response_sd(
     :func:`learned.timing_spread`, :func:`learned.exposure_spread`, :func:`learned.thin_spread`),
     and a kind flat so far may still respond (:func:`learned.unseen_spread`); and (n, h) the log
     response carried (:func:`learned.carried_log_response`)."""
-    d0 = g.wall_days(int(widx.min()), int(widx.min()) + 1)[0]
-    d1 = g.wall_days(int(widx.max()), int(widx.max()) + 1)[-1]
     # from before the origin: how many days each region has been under its driver
-    span = np.arange(d0 - _EXPOSURE_LOOKBACK_DAYS, d1 + 1, dtype="datetime64[D]")
+    span, pos = _step_days(g, widx, _EXPOSURE_LOOKBACK_DAYS)
     u, _ = intensity(g, tables, None, span, g.shock_lag, g.shock_tau, scen)
-    pos = (g.w0.astype("datetime64[D]") + widx // g.p - span[0]).astype(np.int64)
     working = _ft.working_days(g.regions, span)
     # the onset is known to a day or more: the response earlier and later
     shift = onset_shift_days(g, drivers)

@@ -244,7 +244,7 @@ def project_trend(
     ind = indicators[(indicators["date"] < asof) & indicators["name"].isin(list(names))]
     frames, how = [], {}
     k = np.arange(1, horizon_days + 1, dtype=float)
-    growth = damping * (1.0 - damping**k) / (1.0 - damping)  # sum of damping^j, j = 1..k
+    growth = _damped_sum(k, damping)
     for name, sub in ind.groupby("name"):  # few indicators
         top = float(sub["value"].max())
         wide = sub.pivot_table(index="date", columns="region", values="value", aggfunc="last")
@@ -309,5 +309,10 @@ def _analogue_growth(
     week = min(_ANALOGUE_RATE_DAYS, n)
     rate = max(0.0, (med[n - 1] - (med[n - 1 - week] if n > week else 0.0)) / week)
     j = np.arange(1, horizon_days - n + 1, dtype=float)
-    med[n:] = med[n - 1] + rate * damping * (1.0 - damping**j) / (1.0 - damping)
+    med[n:] = med[n - 1] + rate * _damped_sum(j, damping)
     return pd.Series(med).ffill().to_numpy()
+
+
+def _damped_sum(k: np.ndarray, damping: float) -> np.ndarray:
+    """``damping + damping^2 + ... + damping^k``: the days of growth a damped trend adds by day ``k`` [3]."""
+    return damping * (1.0 - damping**k) / (1.0 - damping)

@@ -230,7 +230,7 @@ def _pooled_values(g: Any, rows: np.ndarray, pools: dict) -> tuple[np.ndarray, n
         sel = g.kinds[rows] == kind
         pool = pools[kind]
         centre = np.broadcast_to(pool.centre[hours][None], (int(sel.sum()), g.nb, 2))
-        if getattr(pool, "load_space", False):
+        if pool.load_space:
             centre = _to_started_log(centre, _load_over_shift(g, rows[sel]))
         m[sel] = centre * denom[rows[sel]][..., None]
         s[sel] = pool.sd[hours][None] * denom[rows[sel]][..., None]
@@ -263,7 +263,7 @@ def _load_over_shift(g: Any, rows: np.ndarray) -> np.ndarray:
             typical = np.nanmedian(np.where(sel, block, np.nan), axis=1)  # (n, nb)
             ratio = typical / np.where(c > 0, c, np.nan)[:, None]
             out[..., t] = np.where(c[:, None] > 0, ratio, np.inf)
-    return np.where(np.isfinite(out) | np.isposinf(out), out, np.inf)
+    return np.where(np.isnan(out), np.inf, out)
 
 
 def _to_started_log(centre: np.ndarray, ratio: np.ndarray) -> np.ndarray:
@@ -275,12 +275,14 @@ def _to_started_log(centre: np.ndarray, ratio: np.ndarray) -> np.ndarray:
     about ``c``) at 2-3x the load that came.
     """
     r = np.clip(ratio, 0.0, None)
-    we, wd = centre[..., 0], centre[..., 0] + centre[..., 1]
-    with np.errstate(over="ignore", invalid="ignore"):
-        we_c = np.where(np.isinf(r[..., 0]), we, np.log((r[..., 0] * np.exp(we) + 1.0) / (r[..., 0] + 1.0)))
-        wd_c = np.where(np.isinf(r[..., 1]), wd, np.log((r[..., 1] * np.exp(wd) + 1.0) / (r[..., 1] + 1.0)))
-    we_c = np.where(np.isfinite(we_c), we_c, we)
-    wd_c = np.where(np.isfinite(wd_c), wd_c, wd)
+
+    def started(log_m: np.ndarray, r: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = np.where(np.isinf(r), log_m, np.log((r * np.exp(log_m) + 1.0) / (r + 1.0)))
+        return np.where(np.isfinite(out), out, log_m)
+
+    we_c = started(centre[..., 0], r[..., 0])
+    wd_c = started(centre[..., 0] + centre[..., 1], r[..., 1])
     return np.stack([we_c, wd_c - we_c], axis=-1)
 
 

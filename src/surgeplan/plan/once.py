@@ -154,9 +154,12 @@ class PlannedDay:
     forecast: pd.DataFrame | None = None
 
 
-def forecast_horizon(forecaster: Any, settings: PlanSettings) -> pd.DataFrame:
-    """The fitted forecaster's forecast over the plan's horizon, at every step."""
-    return forecaster.predict(f"{settings.horizon_days}D", indicators_future=settings.indicators or None)
+def forecast_horizon(forecaster: Any, settings: PlanSettings, **options: Any) -> pd.DataFrame:
+    """The fitted forecaster's forecast over the plan's horizon, at every step (``options``: more
+    arguments of its ``predict``)."""
+    return forecaster.predict(
+        f"{settings.horizon_days}D", indicators_future=settings.indicators or None, **options
+    )
 
 
 def forecast_busy_hour(forecaster: Any, settings: PlanSettings) -> pd.DataFrame:
@@ -171,9 +174,7 @@ def forecast_busy_hour(forecaster: Any, settings: PlanSettings) -> pd.DataFrame:
     reduce = partial(busy_hour, period=settings.cadence, tz=settings.tz)
     if "per_group" not in inspect.signature(forecaster.predict).parameters:
         return reduce(forecast_horizon(forecaster, settings))
-    bh = forecaster.predict(
-        f"{settings.horizon_days}D", indicators_future=settings.indicators or None, per_group=reduce
-    )
+    bh = forecast_horizon(forecaster, settings, per_group=reduce)
     order = np.argsort(bh["resource_id"].to_numpy(), kind="stable")  # busy_hour's order: by resource
     return bh.iloc[order].reset_index(drop=True)
 
