@@ -71,18 +71,38 @@ def test_bound_forecast_caps_runaways_only():
     )
     bh = pd.DataFrame(
         {
-            "resource_id": ["A", "A", "B", "C"],
-            "period": pd.to_datetime(["2020-03-01"] * 4),
-            "mean": [50.0, 500.0, np.inf, 1e9],
-            "p90": [60.0, 600.0, 40.0, 1e9],
+            "resource_id": ["A", "A", "A", "B", "C"],
+            "period": pd.to_datetime(["2020-03-01"] * 5),
+            "mean": [50.0, 500.0, 100.0, np.inf, 1e9],
+            "p50": [45.0, 400.0, 90.0, 30.0, 1e9],
+            "p90": [60.0, 600.0, 150.0, 40.0, 1e9],
+            "p99": [70.0, 800.0, 400.0, 45.0, 1e9],
         }
     )
     out, n = bound_forecast(bh, hist, 10)
-    # A: cap 10 x 12 = 120 -> row 2 capped; B: cap 50 -> inf mean capped; C: no history, untouched
-    assert list(out["p90"]) == [60.0, 120.0, 40.0, 1e9]
-    assert list(out["mean"]) == [50.0, 120.0, 50.0, 1e9]
+    # A: bound 10 x 12 = 120. Row 2's centre (mean 500) runs away: the whole law is scaled by
+    # 120 / 500, its quantiles keeping their ratios. Row 3's centre (100) is below the bound: its
+    # p90 and p99 above it are the law's tail, kept. B: bound 50, the infinite mean is set to it.
+    # C: no history, untouched.
+    assert list(out["mean"]) == [50.0, 120.0, 100.0, 50.0, 1e9]
+    assert list(out["p50"]) == pytest.approx([45.0, 96.0, 90.0, 30.0, 1e9])
+    assert list(out["p90"]) == pytest.approx([60.0, 144.0, 150.0, 40.0, 1e9])
+    assert list(out["p99"]) == pytest.approx([70.0, 192.0, 400.0, 45.0, 1e9])
     assert n == 2
     assert bound_forecast(bh, hist, None)[1] == 0
+
+
+def test_bound_forecast_reads_the_median_as_a_centre():
+    hist = pd.DataFrame({"resource_id": ["A"], "period": pd.to_datetime(["2020-02-01"]), "load": [10.0]})
+    # a median beyond the bound with a winsorized mean under it is still a runaway
+    bh = pd.DataFrame({"resource_id": ["A"], "period": pd.to_datetime(["2020-03-01"]),
+                       "mean": [90.0], "p50": [200.0], "p90": [300.0]})  # fmt: skip
+    out, n = bound_forecast(bh, hist, 10)
+    assert n == 1
+    assert out["p50"].iloc[0] == pytest.approx(100.0) and out["p90"].iloc[0] == pytest.approx(150.0)
+    # without mean or median, the lowest quantile is the centre
+    only = bh[["resource_id", "period", "p90"]]
+    assert bound_forecast(only, hist, 10)[0]["p90"].iloc[0] == pytest.approx(100.0)
 
 
 def test_realized_outcome_counts_upgrades_from_their_install_day():

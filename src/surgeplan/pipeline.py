@@ -446,7 +446,8 @@ def _findings(rp: Replay, max_growth: float | None = None) -> list[str]:
     capped = int(summary["forecast_rows_capped"].sum()) if len(summary) else 0
     if capped:
         out.append(
-            f"Forecast guard: {capped:,} busy-hour forecasts were capped at {max_growth:g}x the highest "
-            "measured busy hour (max_growth): a forecast that needs the guard is a forecast to fix."
+            f"Forecast guard: {capped:,} busy-hour forecasts had a centre (mean or median) beyond "
+            f"{max_growth:g}x the highest measured busy hour and were scaled down to it (max_growth): "
+            "a forecast that needs the guard is a forecast to fix."
         )
     return out

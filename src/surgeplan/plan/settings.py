@@ -9,7 +9,7 @@ A scenario file is for people to read and diff::
     quantile = 0.9               # the forecast quantile sized on ("p90" is read the same)
     alert_quantiles = [0.5, 0.9, 0.99]
     budget = 2_000_000           # ceiling on the plan's cost (currency of module_cost)
-    max_growth = 10              # forecast guard (x the highest measured busy hour)
+    max_growth = 10              # forecast guard: a busy hour's centre, x the highest measured
     tz = "UTC"                   # time zone of the planning day
     [plan.ops_per_day]           # field operations per day, by region ('*' = the rest)
     "*" = 40
@@ -76,8 +76,9 @@ class PlanSettings:
     output_dir : Path
         Where exports and the report go.
     max_growth : float or None
-        Forecast guard: busy-hour forecasts are capped at this multiple of the highest busy hour
-        measured on the resource; None disables it.
+        Forecast guard: the centre of a busy-hour forecast (its mean or median) may be at most
+        this multiple of the highest busy hour measured on the resource; a row beyond it is scaled
+        down whole and counted (:func:`surgeplan.plan.once.bound_forecast`). None disables it.
     tz : str
         IANA time zone of the planning day (busy hours per local day).
     survive : str or list or None
