@@ -1,25 +1,14 @@
 """``ShockForecaster``: baseline x shock response, honest quantiles, any cadence, many resources.
 
-Model (one per resource and intra-day block, all solved at once)
------------------------------------------------------------------
-For resource ``i`` at local wall-clock step ``t`` (day ``d``, block ``b`` of the day)::
-
-    z_it = log(load_it + c_i) - mu_i
-         = level + dow(d) + holiday(d) + trend(t) [+ annual(t)]          calendar
-           + sum_c f_c(covariate_c, smoothed_c)                           weather, events
-           + phi_1 z_{i,t-1 day} + phi_7 z_{i,t-7 days}                   same step yesterday / last week
-           + beta_u x_r(d) + beta_w x_r(d) workday_r(d)                    shock response
-           + eps,   eps ~ N(0, sigma2_ib)
-
-    x_r = F_{tau_up, tau_down}(u_r(. - lag))                              response shape
-
-so ``load = baseline x (1 + response)``: either sign, saturating (``u`` in [0, 1]), decaying when
-restrictions lift, with its own daily profile and weekday/weekend contrast.
+Per resource and intra-day block, the centred log load is a calendar baseline, covariates, day
+lags and a shock response ``beta x_r(d)``, with ``x_r`` the shaped restriction intensity of the
+resource's region: ``load = baseline x (1 + response)``, the response of either sign, saturating,
+decaying when restrictions lift. ``docs/FORECAST.md`` gives the model in one page and the job of
+each module of ``surgeplan.forecast``.
 
 This module is the facade: the parameters, their checks, and the calls. The fit and the fold-in
-of new measurements are :mod:`.fit_job`; the per-group work is :mod:`.tasks`; the forecast of a
-group is :mod:`.predict`. ``docs/FORECAST.md`` describes the model in one page and what each
-module of ``surgeplan.forecast`` does.
+of new measurements are :mod:`.fit_job`, the per-group work :mod:`.tasks`, the future indicators
+:mod:`.future`, a group's forecast :mod:`.predict`.
 
 References
 ----------
@@ -83,11 +72,10 @@ class ShockForecaster:
     lags_days : sequence of int
         Autoregressive lags, in days, at the same local step (default yesterday and last week).
     shock_lag : int or 'auto'
-        Days between the indicators and the load response. ``'auto'`` chooses, per (region,
-        kind) with at least ``min_evidence_days`` of shock, the lag in ``shock_lag_grid`` and the
-        rise / decay time constants in ``shock_tau_grid`` (:mod:`.shape`); other resources take
-        their kind's median shape from regions hit earlier, else ``default_shock_lag`` with an
-        immediate response. An int fixes the lag (immediate response).
+        Days between the indicators and the load response. ``'auto'``: per (region, kind) with
+        ``min_evidence_days`` of shock, the lag and rise / decay time constants are searched
+        (:mod:`.shape`); other resources take their kind's median shape from regions hit
+        earlier, else ``default_shock_lag``. An int fixes the lag (immediate response).
     default_shock_lag : int
         Lag used when it cannot be estimated (days).
     shock_lag_grid : sequence of int
@@ -142,29 +130,27 @@ class ShockForecaster:
     projection_window_days : int
         Days after a region's crossing during which its indicators are projected.
     executor : concurrent.futures.Executor, optional
-        Where the groups of resources are fitted, calibrated, updated and predicted
-        (:func:`surgeplan.scale.compute`: Dask workers); None = here. The pooling across regions
-        stays here, so the results do not depend on it. On a Dask client the groups are built on
-        the workers from a Parquet dataset of the measurements and stay there between calls; only
-        small per-group summaries come back (``docs/SCALE.md``).
+        Where the groups of resources are fitted, updated and predicted (None = here). On a Dask
+        client (:func:`surgeplan.scale.compute`) they are built on the workers from a Parquet
+        dataset and stay there; only small summaries come back, and the pooling across regions
+        stays here, so the results do not depend on it (``docs/SCALE.md``).
     exchange_dir : str, optional
-        Directory the workers can read (a shared file system on a cluster) where ``fit`` writes
-        the measurements as a Parquet dataset partitioned by group, with a Dask executor. None:
-        a temporary directory on this machine (enough for a ``LocalCluster``).
+        With a Dask executor, a directory the workers can read where ``fit`` writes that Parquet
+        dataset. None: a temporary directory on this machine (enough for a ``LocalCluster``).
     max_partition : int, optional
-        Most resources in one group (partition); a (region, kind) is never split. None = one group
-        per cadence and time zone. Smaller groups: less memory per worker and better balance. A
-        model parameter: quantities pooled over groups are summed group by group, so another split
-        may move them in the last bits (and a near-tie choice with them).
+        Most resources in one group; a (region, kind) is never split. None = one group per
+        cadence and time zone. A model parameter: quantities pooled over groups are summed group
+        by group, so another split may move them in the last bits (and a near-tie with them).
     learn_driver : bool
-        With ``shock_lag='auto'``, choose per kind which indicator drives the load, by which rule
-        (any indicator of the table: thresholds, flags, levels), with which delay, rise, decay and
-        size, by how well it predicted the regions hit earlier, left out one at a time
-        (:mod:`surgeplan.forecast.driver`; report in ``driver_``). ``False``: the stringency /
-        stay-at-home mappings only.
+        With ``shock_lag='auto'``, choose per kind the indicator, rule, delay, rise, decay and size
+        that best predicted the regions hit earlier, left out one at a time (:mod:`.driver`;
+        report in ``driver_``). ``False``: the stringency / stay-at-home mappings only.
 
     Attributes (after fit)
     ----------------------
+    state_ : FitState
+        What the fit learned, kept current by :meth:`update` and read by :meth:`predict`
+        (:class:`surgeplan.forecast.fit_job.FitState`).
     indicator_source_ : dict
         Region -> which future indicators the last :meth:`predict` used: ``'observed'``,
         ``'held_last'``, ``'projected'``, ``'scenario'``, ``'anticipated'`` or ``'none'``
@@ -178,11 +164,9 @@ class ShockForecaster:
     driver_ : DataFrame
         Per kind, the learned driver and its evidence: ``indicator, rule, delay_days, ramp_days,
         tau_down_days, size_weekday, size_weekend, sign, regions_used, n_regions,
-        out_of_region_error, no_driver_error, evidence, decay_seen, size_sd_weekday,
-        size_sd_weekend, exposure_days, levelled, onset_sd_days`` (``'loro'``: chosen out of
-        region; ``'thin'``: one region hit, intervals widened; ``'none'``: no response seen; the
-        last five: the spread of the size (log) and onset (days) a region not hit yet may show,
-        the most days any region was seen under the driver, whether it was seen level).
+        out_of_region_error, no_driver_error, evidence`` (``'loro'``, ``'thin'``: one region hit,
+        intervals widened, ``'none'``), ``decay_seen``, and the spreads a region not hit yet may
+        show: ``size_sd_weekday, size_sd_weekend, exposure_days, levelled, onset_sd_days``.
     calibration_ : DataFrame
         Achieved coverage on the calibration set (see :func:`conformal.conformal_z`).
     combination_ : DataFrame
