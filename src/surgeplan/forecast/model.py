@@ -164,9 +164,10 @@ class ShockForecaster:
     driver_ : DataFrame
         Per kind, the learned driver and its evidence: ``indicator, rule, delay_days, ramp_days,
         tau_down_days, size_weekday, size_weekend, sign, regions_used, n_regions,
-        out_of_region_error, no_driver_error, evidence`` (``'loro'``, ``'thin'``: one region hit,
-        intervals widened, ``'none'``), ``decay_seen``, and the spreads a region not hit yet may
-        show: ``size_sd_weekday, size_sd_weekend, exposure_days, levelled, onset_sd_days``.
+        out_of_region_error, no_driver_error, evidence`` (``'loro'``: chosen out of region;
+        ``'thin'``: one region hit, intervals widened; ``'none'``), ``decay_seen``, and how far a
+        region not hit yet may differ (:mod:`.driver_spread`): ``size_sd_weekday,
+        size_sd_weekend, exposure_days, levelled, onset_sd_days``.
     calibration_ : DataFrame
         Achieved coverage on the calibration set (see :func:`conformal.conformal_z`).
     combination_ : DataFrame
