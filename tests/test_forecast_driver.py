@@ -110,7 +110,7 @@ def test_holiday_is_not_forecast_from_the_same_day_last_week():
     assert np.abs(mon["p50"].to_numpy() / truth - 1).mean() < 0.06
     # the seasonal-naive partner of the combination has no value on the holiday (its "same day
     # last week" was an ordinary Monday), and one on the ordinary Tuesday after it
-    g = model._groups[0]
+    g = model.state_.groups[0]
     steps = np.arange(g.t_obs, g.t_obs + 5 * g.p)
     span = g.wall_days(g.t_obs - 7 * g.p, g.t_obs + 5 * g.p)  # no restrictions over it (u = 0)
     naive = naive_week(g, g.t_obs, steps, np.zeros((1, len(span))), span[0])[0]

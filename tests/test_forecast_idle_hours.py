@@ -87,7 +87,7 @@ def _max_root(model: ShockForecaster) -> float:
     """Largest modulus of the characteristic roots of every (resource, block) day-lag recursion
     ``z_d = sum_L phi_L z_{d-L}``: below 1 means stable at any horizon."""
     worst = 0.0
-    for g in model._groups:
+    for g in model.state_.groups:
         lags = list(g.lags)
         phi = g.beta[..., g.groups["lag"]].reshape(-1, len(lags))
         for row in phi:
@@ -164,7 +164,7 @@ def test_response_is_the_change_of_the_load_under_a_started_log():
         ]
     )
     model = ShockForecaster(driver_grid=None).fit(pd.concat(frames), inv, ind)
-    assert all((g.c > 0).all() for g in model._groups)
+    assert all((g.c > 0).all() for g in model.state_.groups)
     r = model.response_.set_index("resource_id")
     for rid in ("CC-0", "CC-1"):
         assert r.loc[rid, "response"] == pytest.approx(1.0, abs=0.15)

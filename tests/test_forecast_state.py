@@ -85,12 +85,12 @@ def test_predict_is_read_only(fitted):
 
 
 def test_fitted_state_has_no_room_for_new_attributes(fitted):
-    g = fitted._groups[0]
+    g = fitted.state_.groups[0]
     assert isinstance(g, Group)
     with pytest.raises(AttributeError):
         g.anything = 1  # slots: nothing attached at run time
     with pytest.raises(AttributeError):
-        fitted._calibration.extra = {}
+        fitted.state_.calibration.extra = {}
 
 
 def test_fallback_is_recorded_with_its_reason(fitted):

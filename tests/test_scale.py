@@ -163,7 +163,7 @@ def test_busy_hours_reduced_per_group_are_those_of_the_whole_forecast(data, clus
         f.fit(meas, inv, known_before(ind, ASOF), cutoff=pd.Timestamp(ASOF, tz="UTC"))
         whole = busy_hour(forecast_horizon(f, settings), settings.cadence, tz=settings.tz)
         got = forecast_busy_hour(f, settings)
-        assert len(f._groups) > 1 and len(got) > 28 * len(f._groups)
+        assert len(f.state_.groups) > 1 and len(got) > 28 * len(f.state_.groups)
         pd.testing.assert_frame_equal(got, whole, check_exact=True)
 
 
@@ -279,8 +279,8 @@ def test_resident_groups_moved_between_workers_identical(data, cluster, referenc
     got = _job(client.get_executor(pure=False), tmp_path, *data)
     assert pin.calls > 10
     f = seen[0]
-    assert all(isinstance(h, Future) for h in f._handles)  # the groups stayed on the workers ...
-    assert all(g.zraw is None and g.beta is not None for g in f._groups)  # ... the driver has summaries
+    assert all(isinstance(h, Future) for h in f.state_.handles)  # the groups stayed on the workers ...
+    assert all(g.zraw is None and g.beta is not None for g in f.state_.groups)  # ... the driver has summaries
     assert got == reference
 
 

@@ -6,6 +6,8 @@
   of calm regions (:func:`regime_risk`: the chance that restrictions start within the lead).
 * :func:`anticipate`: calm regions lock down on the day their case incidence is projected to
   reach the level at which earlier regions did (``indicators_future='anticipate'``).
+* :func:`given_future`: the scenario a forecast is given, or the anticipated one, as the same
+  :class:`HeldFuture` (without regime risk); :meth:`HeldFuture.report` names each region's source.
 
 Both depend only on the indicators and the origin's day: the facade computes the held future
 when either changes (fit, update), so a minute-by-minute loop does not recompute it.
@@ -16,7 +18,7 @@ fallback is recorded with its reason (:class:`IndicatorSource`), never silently.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -37,6 +39,7 @@ __all__ = [
     "Regime",
     "anticipate",
     "epidemic_indicators",
+    "given_future",
     "held_future",
     "regime_risk",
 ]
@@ -81,7 +84,9 @@ class Regime:
 
 @dataclass(slots=True, frozen=True)
 class HeldFuture:
-    """Future indicators when none are given, for one origin day and one indicators table."""
+    """Future indicators of a forecast, for one origin day and one indicators table: held or
+    projected when none are given (:func:`held_future`), else the scenario (:func:`given_future`).
+    ``projected``: region -> source other than ``'scenario'``; ``notes``: fallbacks and why."""
 
     asof: pd.Timestamp
     regime: Regime | None
@@ -92,6 +97,39 @@ class HeldFuture:
     # at every forecast of a minute-by-minute loop)
     scen_tables: dict[int, pd.DataFrame] = field(default_factory=dict)
     regime_tables: dict[int, pd.DataFrame] | None = None
+
+    def report(self, sources: dict[str, str]) -> dict[str, str]:
+        """The groups' sources per region (``'scenario'``, ``'observed'``...) named by how this
+        future was made (``'projected'``, ``'anticipated'``...) and why a fallback was taken."""
+        out = dict(sources)
+        for region, value in self.projected.items():
+            if out.get(region) == "scenario":
+                out[region] = value
+        for region, reason in self.notes.items():
+            if region in out:
+                out[region] = IndicatorSource(out[region], reason)
+        return out
+
+
+def given_future(
+    given: pd.DataFrame | Mapping[str, Mapping[str, Any]] | str,
+    indicators: pd.DataFrame,
+    drv: pd.DataFrame,
+    asof: pd.Timestamp,
+    *,
+    specs: Sequence[DriverSpec],
+    used: set[int],
+) -> HeldFuture:
+    """The future of a forecast given a scenario (a long table ``region, date, name, value`` or
+    ``{region: {"lockdown_start": ...}}``) or ``'anticipate'`` (:func:`anticipate`; ``drv``: the
+    daily driver under the default mapping), with its driver tables under the mappings ``used``."""
+    how, notes = {}, {}
+    if isinstance(given, str):
+        if given != "anticipate":
+            raise SurgeplanError(f"indicators_future: unknown projection {given!r} (use 'anticipate')")
+        given, how, notes = anticipate(indicators, drv, asof)
+    scen = _sh.scenario_indicators(given)
+    return HeldFuture(asof, None, scen, how, notes, scenario_tables(scen, specs, used, indicators))
 
 
 def held_future(

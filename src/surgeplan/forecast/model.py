@@ -1,34 +1,14 @@
 """``ShockForecaster``: baseline x shock response, honest quantiles, any cadence, many resources.
 
-Model (one per resource and intra-day block, all solved at once)
------------------------------------------------------------------
-For resource ``i`` at local wall-clock step ``t`` (day ``d``, block ``b`` of the day)::
+Per resource and intra-day block, the centred log load is a calendar baseline, covariates, day
+lags and a shock response ``beta x_r(d)``, with ``x_r`` the shaped restriction intensity of the
+resource's region: ``load = baseline x (1 + response)``, the response of either sign, saturating,
+decaying when restrictions lift. ``docs/FORECAST.md`` gives the model in one page and the job of
+each module of ``surgeplan.forecast``.
 
-    z_it = log(load_it + c_i) - mu_i
-         = level + dow(d) + holiday(d) + trend(t) [+ annual(t)]          calendar
-           + sum_c f_c(covariate_c, smoothed_c)                           weather, events
-           + phi_1 z_{i,t-1 day} + phi_7 z_{i,t-7 days}                   same step yesterday / last week
-           + beta_u x_r(d) + beta_w x_r(d) workday_r(d)                    shock response
-           + eps,   eps ~ N(0, sigma2_ib)
-
-    x_r = F_{tau_up, tau_down}(u_r(. - lag))                              response shape
-
-so ``load = baseline x (1 + response)``: either sign, saturating (``u`` in [0, 1]), decaying when
-restrictions lift, with its own daily profile and weekday/weekend contrast. ``docs/FORECAST.md``
-describes the model in one page; each stage lives in its own module:
-
-============================  ============================================================
-:mod:`.panel`                 long tables -> arrays on a local wall-clock grid (started log)
-:mod:`.design`                design matrices, priors, block layout
-:mod:`.intensity`             restriction intensity ``u`` per resource and day
-:mod:`.shape`                 driver mapping per kind, response shape per region and kind
-:mod:`.fitting`               robust Bayesian batch fit, stable day-lag recursion
-:mod:`.transfer`              response pooled per kind, given to regions not hit yet
-:mod:`.kalman`                online updates of the coefficients (``update``)
-:mod:`.calibration`           rolling-origin errors -> conformal quantiles, combination
-:mod:`.future`                future indicators when none are given (held, projected, anticipated)
-:mod:`.paths`, :mod:`.predict`  mean paths, quantiles, regime-change mixture
-============================  ============================================================
+This module is the facade: the parameters, their checks, and the calls. The fit and the fold-in
+of new measurements are :mod:`.fit_job`, the per-group work :mod:`.tasks`, the future indicators
+:mod:`.future`, a group's forecast :mod:`.predict`.
 
 References
 ----------
@@ -42,38 +22,26 @@ References
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import fields
 from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from surgeplan._parallel import Partitions
 from surgeplan.errors import SurgeplanError
 from surgeplan.forecast import conformal as _cf
 from surgeplan.forecast import features as _ft
-from surgeplan.forecast import shock as _sh
+from surgeplan.forecast import fit_job as _fj
 from surgeplan.forecast import tasks as _tk
-from surgeplan.forecast import transfer as _tr
-from surgeplan.forecast.calibration import build_tables
-from surgeplan.forecast.future import HeldFuture, IndicatorSource, anticipate, held_future
-from surgeplan.forecast.intensity import DriverTables, scenario_tables, used_specs
+from surgeplan.forecast.future import given_future
+from surgeplan.forecast.intensity import used_specs
 from surgeplan.forecast.kalman import DEFAULT_ADAPTATION
-from surgeplan.forecast.learned import (
-    assign_specs,
-    daily_summary,
-    driver_table,
-    drivers_from_daily,
-    learned_pools,
-    stringency_ranges,
-    with_learned_specs,
-)
-from surgeplan.forecast.panel import partitions, resource_meta, split_rows, write_partition
+from surgeplan.forecast.learned import driver_table
+from surgeplan.forecast.panel import resource_meta
 from surgeplan.forecast.response import response_table
-from surgeplan.forecast.shape import choose_driver, kind_shapes
-from surgeplan.forecast.state import Calibration, Group, History, Options, Pooling
+from surgeplan.forecast.state import History, Options
 
 __all__ = ["ShockForecaster"]
 
@@ -85,6 +53,8 @@ DEFAULT_DRIVER_GRID = (
 )  # fmt: skip
 #: longest horizon (days): the calendar and the calibration say nothing beyond a year
 _MAX_HORIZON_DAYS = 366
+#: the options computed from the parameters; every other option is the parameter of its name
+_DERIVED_OPTIONS = ("specs", "search_driver", "adaptation")
 
 
 def _utc(ts: Any) -> pd.Timestamp:
@@ -102,11 +72,10 @@ class ShockForecaster:
     lags_days : sequence of int
         Autoregressive lags, in days, at the same local step (default yesterday and last week).
     shock_lag : int or 'auto'
-        Days between the indicators and the load response. ``'auto'`` chooses, per (region,
-        kind) with at least ``min_evidence_days`` of shock, the lag in ``shock_lag_grid`` and the
-        rise / decay time constants in ``shock_tau_grid`` (:mod:`.shape`); other resources take
-        their kind's median shape from regions hit earlier, else ``default_shock_lag`` with an
-        immediate response. An int fixes the lag (immediate response).
+        Days between the indicators and the load response. ``'auto'``: per (region, kind) with
+        ``min_evidence_days`` of shock, the lag and rise / decay time constants are searched
+        (:mod:`.shape`); other resources take their kind's median shape from regions hit
+        earlier, else ``default_shock_lag``. An int fixes the lag (immediate response).
     default_shock_lag : int
         Lag used when it cannot be estimated (days).
     shock_lag_grid : sequence of int
@@ -161,29 +130,27 @@ class ShockForecaster:
     projection_window_days : int
         Days after a region's crossing during which its indicators are projected.
     executor : concurrent.futures.Executor, optional
-        Where the groups of resources are fitted, calibrated, updated and predicted
-        (:func:`surgeplan.scale.compute`: Dask workers); None = here. The pooling across regions
-        stays here, so the results do not depend on it. On a Dask client the groups are built on
-        the workers from a Parquet dataset of the measurements and stay there between calls; only
-        small per-group summaries come back (``docs/SCALE.md``).
+        Where the groups of resources are fitted, updated and predicted (None = here). On a Dask
+        client (:func:`surgeplan.scale.compute`) they are built on the workers from a Parquet
+        dataset and stay there; only small summaries come back, and the pooling across regions
+        stays here, so the results do not depend on it (``docs/SCALE.md``).
     exchange_dir : str, optional
-        Directory the workers can read (a shared file system on a cluster) where ``fit`` writes
-        the measurements as a Parquet dataset partitioned by group, with a Dask executor. None:
-        a temporary directory on this machine (enough for a ``LocalCluster``).
+        With a Dask executor, a directory the workers can read where ``fit`` writes that Parquet
+        dataset. None: a temporary directory on this machine (enough for a ``LocalCluster``).
     max_partition : int, optional
-        Most resources in one group (partition); a (region, kind) is never split. None = one group
-        per cadence and time zone. Smaller groups: less memory per worker and better balance. A
-        model parameter: quantities pooled over groups are summed group by group, so another split
-        may move them in the last bits (and a near-tie choice with them).
+        Most resources in one group; a (region, kind) is never split. None = one group per
+        cadence and time zone. A model parameter: quantities pooled over groups are summed group
+        by group, so another split may move them in the last bits (and a near-tie with them).
     learn_driver : bool
-        With ``shock_lag='auto'``, choose per kind which indicator drives the load, by which rule
-        (any indicator of the table: thresholds, flags, levels), with which delay, rise, decay and
-        size, by how well it predicted the regions hit earlier, left out one at a time
-        (:mod:`surgeplan.forecast.driver`; report in ``driver_``). ``False``: the stringency /
-        stay-at-home mappings only.
+        With ``shock_lag='auto'``, choose per kind the indicator, rule, delay, rise, decay and size
+        that best predicted the regions hit earlier, left out one at a time (:mod:`.driver`;
+        report in ``driver_``). ``False``: the stringency / stay-at-home mappings only.
 
     Attributes (after fit)
     ----------------------
+    state_ : FitState
+        What the fit learned, kept current by :meth:`update` and read by :meth:`predict`
+        (:class:`surgeplan.forecast.fit_job.FitState`).
     indicator_source_ : dict
         Region -> which future indicators the last :meth:`predict` used: ``'observed'``,
         ``'held_last'``, ``'projected'``, ``'scenario'``, ``'anticipated'`` or ``'none'``
@@ -197,11 +164,10 @@ class ShockForecaster:
     driver_ : DataFrame
         Per kind, the learned driver and its evidence: ``indicator, rule, delay_days, ramp_days,
         tau_down_days, size_weekday, size_weekend, sign, regions_used, n_regions,
-        out_of_region_error, no_driver_error, evidence, decay_seen, size_sd_weekday,
-        size_sd_weekend, exposure_days, levelled, onset_sd_days`` (``'loro'``: chosen out of
-        region; ``'thin'``: one region hit, intervals widened; ``'none'``: no response seen; the
-        last five: the spread of the size (log) and onset (days) a region not hit yet may show,
-        the most days any region was seen under the driver, whether it was seen level).
+        out_of_region_error, no_driver_error, evidence`` (``'loro'``: chosen out of region;
+        ``'thin'``: one region hit, intervals widened; ``'none'``), ``decay_seen``, and how far a
+        region not hit yet may differ (:mod:`.driver_spread`): ``size_sd_weekday,
+        size_sd_weekend, exposure_days, levelled, onset_sd_days``.
     calibration_ : DataFrame
         Achieved coverage on the calibration set (see :func:`conformal.conformal_z`).
     combination_ : DataFrame
@@ -277,9 +243,6 @@ class ShockForecaster:
         self.learn_driver = bool(learn_driver)
         self.exchange_dir = exchange_dir
         self._options()  # bad parameters fail here, not at fit
-        self._groups: list[Group] = []  # the groups, or their summaries when they stay on workers
-        self._handles: list[Any] = []  # the groups where they are (Partitions)
-        self.indicator_source_: dict[str, str] = {}
 
     @property
     def driver_specs_(self) -> list[tuple[tuple[float, float], bool]]:
@@ -298,29 +261,12 @@ class ShockForecaster:
             raise SurgeplanError(
                 f"projection_window_days must be >= 0 days, got {self.projection_window_days!r}"
             )
+        same = {f.name: getattr(self, f.name) for f in fields(Options) if f.name not in _DERIVED_OPTIONS}
         return Options(
-            quantiles=self.quantiles,
-            lags_days=self.lags_days,
-            shock_lag=self.shock_lag,
-            default_shock_lag=self.default_shock_lag,
-            shock_lag_grid=self.shock_lag_grid,
-            shock_tau_grid=self.shock_tau_grid,
+            **same,
             specs=tuple((tuple(r), c6) for c6 in (True, False) for r in ranges),
             search_driver=bool(self.driver_grid),
-            response_prior=self.response_prior,
-            response_prior_sd=self.response_prior_sd,
-            min_evidence_days=self.min_evidence_days,
-            calibration_days=self.calibration_days,
-            calibration_horizon_days=self.calibration_horizon_days,
             adaptation={**DEFAULT_ADAPTATION, **dict(self.adaptation or {})},
-            covariate_smoothing_hours=self.covariate_smoothing_hours,
-            max_blocks=self.max_blocks,
-            scale_halflife_days=self.scale_halflife_days,
-            robust=self.robust,
-            lag_prior_sd=self.lag_prior_sd,
-            trend_prior_sd=self.trend_prior_sd,
-            batch_size=self.batch_size,
-            anchor_days=self.anchor_days,
         )
 
     # ------------------------------------------------------------------ public API
@@ -342,7 +288,7 @@ class ShockForecaster:
             Gives ``kind`` and ``region`` per resource; without it every resource is
             ``generic`` with no region (no holidays, UTC day, no indicators).
         indicators : DataFrame, optional
-            ``region, date, name, value`` (uses ``stringency_index`` and ``stay_home_required``).
+            ``region, date, name, value``: any indicators (the driver is learned among them).
         covariates : DataFrame, optional
             ``resource_id`` or ``region``, ``ts, name, value``, known for past and future.
         cutoff : timestamp, optional
@@ -354,22 +300,20 @@ class ShockForecaster:
             meas = meas[meas["ts"] < cutoff]
         if meas.empty:
             raise SurgeplanError("measurements: no rows to fit (before cutoff)")
-        self._history = History(
+        history = History(
             measurements=meas,
             indicators=_ft.normalize_indicators(indicators),
             covariates=_ft.normalize_covariates(covariates),
             inventory=resource_meta(meas, inventory),
             cutoff=cutoff,
         )
-        self._fit_all()
-        return self
+        return self._fit(history)
 
     def refit(self) -> ShockForecaster:
         """Full refit on everything seen so far (``fit`` data plus all ``update`` data)."""
-        self._require_fit()
-        self._history.cutoff = None  # the origin moves to the end of the data folded in
-        self._fit_all()
-        return self
+        history = self._require_fit().history
+        history.cutoff = None  # the origin moves to the end of the data folded in
+        return self._fit(history)
 
     def update(
         self,
@@ -389,34 +333,11 @@ class ShockForecaster:
         Cost: one batched Kalman step per new time step (all resources and blocks at once):
         O(new steps x resources x k^2), independent of the history length.
         """
-        self._require_fit()
-        h, opt = self._history, self._opt
+        state = self._require_fit()
         new = _ft.normalize_measurements(new_measurements, what="new_measurements")
-        if indicators is not None:
-            ind = pd.concat([h.indicators, _ft.normalize_indicators(indicators)], ignore_index=True)
-            h.indicators = ind.drop_duplicates(["region", "date", "name"], keep="last")
-            self._tables = DriverTables.build(h.indicators, opt.specs, used_specs(self._groups))
-        if covariates is not None:
-            cov = pd.concat([h.covariates, _ft.normalize_covariates(covariates)], ignore_index=True)
-            h.covariates = cov.drop_duplicates(["key_type", "key", "ts", "name"], keep="last")
-        h.measurements = pd.concat([h.measurements, new], ignore_index=True)
-        cutoff = None if cutoff is None else _utc(cutoff)
-        if cutoff is not None:
-            new = new[new["ts"] < cutoff]
-        subs = split_rows(new, [pd.DataFrame({"resource_id": g.ids}) for g in self._groups])
-        units = [self._calibration.unit(g.kinds) for g in self._groups]
-        parts = self._parts
-        task = partial(_tk.updated, opt=opt, tables=self._tables, covs=h.covariates, cutoff=cutoff)
-        handles = parts.map(task, self._handles, subs, units)
-        pools, full = _tr.response_pools(
-            self._view(handles), opt.min_evidence_days, self._pooling.learned_pools
-        )
-        self._pooling.pools, self._pooling.full_kinds = pools, full
-        task = partial(_tk.repooled, pools=pools, min_evidence=opt.min_evidence_days)
-        self._handles = parts.map(task, handles, local=True)
-        self._groups = self._view(self._handles)
-        if indicators is not None or self._held.asof != self._asof_day():
-            self._held = self._held_future()
+        ind = None if indicators is None else _ft.normalize_indicators(indicators)
+        cov = None if covariates is None else _ft.normalize_covariates(covariates)
+        _fj.fold_in(state, new, ind, cov, None if cutoff is None else _utc(cutoff))
         return self
 
     def predict(
@@ -455,84 +376,85 @@ class ShockForecaster:
         ``mean`` is the predictive distribution's mean winsorized at its 10% / 90% quantiles.
         ``attrs['indicator_source']``: as :attr:`indicator_source_`.
         """
-        self._require_fit()
-        h, opt = self._history, self._opt
-        regime, notes, how = None, {}, {}
-        if isinstance(indicators_future, str):
-            if indicators_future != "anticipate":
-                raise SurgeplanError(
-                    f"indicators_future: unknown projection {indicators_future!r} (use 'anticipate')"
-                )
-            indicators_future, how, notes = anticipate(
-                h.indicators, self._tables.observed(0), self._asof_day()
+        state = self._require_fit()
+        h, opt, groups = state.history, state.opt, state.groups
+        future = state.held
+        if indicators_future is not None:
+            drv, asof = state.tables.observed(0), _fj.asof_day(groups)
+            future = given_future(
+                indicators_future, h.indicators, drv, asof, specs=opt.specs, used=used_specs(groups)
             )
-        if indicators_future is None:
-            held = self._held
-            regime, scen_t, regime_t = held.regime, held.scen_tables, held.regime_tables
-            how, notes = held.projected, held.notes
-        else:
-            scen_t = scenario_tables(
-                _sh.scenario_indicators(indicators_future), opt.specs, used_specs(self._groups), h.indicators
-            )
-            regime_t = None
         covs = h.covariates
         if covariates is not None:
             covs = pd.concat([covs, _ft.normalize_covariates(covariates)], ignore_index=True)
             covs = covs.drop_duplicates(["key_type", "key", "ts", "name"], keep="last")
-        frames, sources = [], {}
-        steps = [self._horizon_steps(horizon, g.cadence_s) for g in self._groups]
         task = partial(
             _tk.predicted,
             opt=opt,
-            cal=self._calibration,
-            tables=self._tables,
-            scen=scen_t,
+            cal=state.calibration,
+            tables=state.tables,
+            scen=future.scen_tables,
             covs=covs,
-            regime=regime,
-            regime_scen=regime_t,
-            drivers=self._pooling.drivers,
+            regime=future.regime,
+            regime_scen=future.regime_tables,
+            drivers=state.pooling.drivers,
             per_group=per_group,
         )
-        for f, src in self._parts.run(task, self._handles, steps):
+        steps = [self._horizon_steps(horizon, g.cadence_s) for g in groups]
+        frames, sources = [], {}
+        for f, src in state.parts.run(task, state.handles, steps):
             frames.append(f)
             sources.update(src)
         out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        for region, value in how.items():
-            if sources.get(region) == "scenario":
-                sources[region] = value
-        for region, reason in notes.items():
-            if region in sources:
-                sources[region] = IndicatorSource(sources[region], reason)
-        self.indicator_source_ = sources
-        out.attrs["indicator_source"] = dict(sources)
+        self.indicator_source_ = future.report(sources)
+        out.attrs["indicator_source"] = dict(self.indicator_source_)
         return out
 
     @property
     def response_(self) -> pd.DataFrame:
         """Fitted shock response per resource (see the class docstring)."""
-        self._require_fit()
-        if not self._parts.resident:
-            return response_table(self._groups, self._opt.specs)
-        task = partial(_tk.responses, specs=self._opt.specs)
-        return pd.concat(self._parts.run(task, self._handles), ignore_index=True)
+        state = self._require_fit()
+        if not state.parts.resident:
+            return response_table(state.groups, state.opt.specs)
+        task = partial(_tk.responses, specs=state.opt.specs)
+        return pd.concat(state.parts.run(task, state.handles), ignore_index=True)
 
     @property
     def driver_(self) -> pd.DataFrame:
         """The driver learned per kind, with its evidence (see the class docstring)."""
-        self._require_fit()
-        return driver_table(self._pooling.drivers)
+        return driver_table(self._require_fit().pooling.drivers)
 
     @property
     def combination_(self) -> pd.DataFrame:
         """Weight of the model (vs the seasonal naive) per kind and lead bucket, from calibration."""
-        self._require_fit()
         rows = [
             {"kind": k, "bucket": b, "lead_days_max": float(_cf.BUCKET_EDGES_DAYS[b + 1]), "weight_model": w}
-            for (k, b), w in sorted(self._calibration.wtable.items())
+            for (k, b), w in sorted(self._require_fit().calibration.wtable.items())
         ]
         return pd.DataFrame(rows, columns=["kind", "bucket", "lead_days_max", "weight_model"])
 
     # ------------------------------------------------------------------ internals
+    def _fit(self, history: History) -> ShockForecaster:
+        outlook = _fj.Outlook(self.regime_change, self.project_restrictions, self.projection_window_days)
+        state = _fj.fit(
+            history,
+            self._options(),
+            executor=self.executor,
+            max_partition=self.max_partition,
+            exchange_dir=self.exchange_dir,
+            learn_driver=self.learn_driver,
+            outlook=outlook,
+        )
+        self.state_, self.cadence_, self.calibration_ = state, state.cadence, state.calibration.report
+        self.indicator_source_: dict[str, str] = {}
+        return self
+
+    def _require_fit(self) -> _fj.FitState:
+        state = getattr(self, "state_", None)
+        if state is None:
+            raise SurgeplanError("ShockForecaster is not fitted: call fit() first")
+        return state
+
     @staticmethod
     def _horizon_steps(horizon: Any, cadence_s: int) -> int:
         if isinstance(horizon, (int, np.integer)):
@@ -544,132 +466,3 @@ class ShockForecaster:
         if steps * cadence_s > _MAX_HORIZON_DAYS * 86400:
             raise SurgeplanError(f"horizon {horizon!r} is longer than a year")
         return steps
-
-    def _require_fit(self) -> None:
-        if not self._groups:
-            raise SurgeplanError("ShockForecaster is not fitted: call fit() first")
-
-    def _asof_day(self) -> pd.Timestamp:
-        """First day whose indicators the forecast cannot know: the day after the origin's day."""
-        end = max(g.end_utc for g in self._groups)
-        return end.tz_convert("UTC").tz_localize(None).normalize() + pd.Timedelta(days=1)
-
-    def _held_future(self) -> HeldFuture:
-        return held_future(
-            self._history.indicators,
-            self._tables.observed(0),
-            self._asof_day(),
-            regime_change=self.regime_change,
-            project_restrictions=self.project_restrictions,
-            window_days=self.projection_window_days,
-            specs=self._opt.specs,
-            used=used_specs(self._groups),
-        )
-
-    def _partition_meta(self) -> list[pd.DataFrame]:
-        """The resources (``resource_id, kind, region, cadence_s, tz``) of each group, in order."""
-        h = self._history
-        meas, meta = h.measurements, h.inventory
-        ids_all = pd.unique(meas["resource_id"])
-        if len(meta) < len(ids_all):  # resources first seen in update(): generic, no region
-            extra = ids_all[~np.isin(ids_all, meta["resource_id"])]
-            meta = pd.concat([meta, pd.DataFrame({"resource_id": extra, "kind": "generic", "region": ""})])
-            h.inventory = meta = meta.reset_index(drop=True)
-        self.cadence_ = _ft.infer_cadence(meas)
-        meta = meta.assign(
-            cadence_s=self.cadence_.reindex(meta["resource_id"]).to_numpy(),
-            tz=[_ft.region_timezone(r or None) for r in meta["region"]],
-        )
-        return partitions(meta, self.max_partition)
-
-    def _built(self, metas: list[pd.DataFrame], opt: Options) -> list[Any]:
-        """Each group built where it will stay, from its rows. On Dask the driver writes each
-        group's Parquet file (largest first) just before it submits the group's build task, so the
-        workers build while the driver writes; the task reads the file (``exchange_dir``)."""
-        h, parts = self._history, self._parts
-        task = partial(_tk.built, cutoff=h.cutoff, opt=opt, covs=h.covariates)
-        rows = split_rows(h.measurements, metas)
-        sizes = [len(m) for m in metas]  # resources (their histories are about as long)
-        if not parts.resident:
-            return parts.map(task, metas, rows, local=True)
-        try:
-            self._exchange = tempfile.TemporaryDirectory(prefix="surgeplan-fit-", dir=self.exchange_dir)
-        except OSError as exc:
-            raise SurgeplanError(
-                f"exchange_dir {self.exchange_dir!r}: cannot create the workers' Parquet folder there ({exc})"
-            ) from None
-        handles: list[Any] = [None] * len(metas)
-        for i in sorted(range(len(metas)), key=lambda i: -sizes[i]):
-            src = write_partition(rows[i], metas[i], self._exchange.name, i)
-            rows[i] = None  # written: the driver keeps one copy of the rows, not two
-            handles[i] = parts.map(task, [metas[i]], [src], sizes=[sizes[i]])[0]
-        return handles
-
-    def _view(self, handles: list[Any]) -> list[Group]:
-        """The groups as the global steps read them: the groups themselves here, or their
-        summaries (:func:`surgeplan.forecast.tasks.summary`) from the workers."""
-        return self._parts.run(_tk.summary, handles) if self._parts.resident else list(handles)
-
-    def _learn_drivers(self, groups: list[Any], opt: Options) -> dict:
-        h = self._history
-        if not (self.learn_driver and opt.shock_lag == "auto") or h.indicators is None or h.indicators.empty:
-            return {}
-        daily = self._parts.run(daily_summary, groups, local=True)
-        return drivers_from_daily(daily, h.indicators, stringency_ranges(opt))
-
-    def _choose_shapes(self, groups: list[Any], opt: Options, tables: DriverTables, fixed: set[str]) -> tuple:
-        """:func:`surgeplan.forecast.shape.choose_shapes` over the groups where they are: each
-        search stays with its group; the driver sums the scores it gets back in the groups' order."""
-        parts, covs = self._parts, self._history.covariates
-        task = partial(_tk.search_started, opt=opt, tables=tables, covs=covs)
-        searching = parts.map(task, groups, local=True)
-        kinds = parts.run(_tk.search_kinds, searching, local=True)
-        live = [sr for sr, kd in zip(searching, kinds, strict=True) if kd is not None]
-
-        def scores(kd: list[str], cands: list[np.ndarray]) -> list:
-            return parts.run(partial(_tk.search_scores, kinds=kd, cands=cands), live, local=True)
-
-        kind_spec = choose_driver([kd for kd in kinds if kd is not None], opt, scores, fixed)
-        task = partial(_tk.search_finished, kind_spec=kind_spec, tables=tables)
-        groups = parts.map(task, searching, local=True)
-        return groups, kind_spec, kind_shapes(self._view(groups))
-
-    def _fit_all(self) -> None:
-        opt = self._opt = self._options()
-        h = self._history
-        parts = self._parts = Partitions(self.executor)
-        groups = self._built(self._partition_meta(), opt)
-        drivers = self._learn_drivers(groups, opt)
-        opt = self._opt = with_learned_specs(opt, drivers)
-        fixed = assign_specs([], opt, drivers)
-        groups = parts.map(partial(_tk.specs_assigned, opt=opt, drivers=drivers), groups, local=True)
-        search = opt.search_driver and opt.shock_lag == "auto"
-        first = range(len(opt.specs)) if search else used_specs(self._view(groups))
-        tables = DriverTables.build(h.indicators, opt.specs, first)
-        groups, kind_spec, shapes = self._choose_shapes(groups, opt, tables, fixed)
-        task = partial(_tk.shapes_given, shapes=shapes, drivers=drivers)
-        groups = parts.map(task, groups, local=True)
-        pooling = Pooling(kind_spec=kind_spec, kind_shape=shapes, drivers=drivers)
-        pooling.learned_pools = learned_pools(drivers)
-        tables = DriverTables.build(h.indicators, opt.specs, used_specs(self._view(groups)))
-        groups = parts.map(partial(_tk.fitted, opt=opt, tables=tables, covs=h.covariates), groups)
-        pooling.pools, pooling.full_kinds = _tr.response_pools(
-            self._view(groups), opt.min_evidence_days, pooling.learned_pools
-        )
-        task = partial(_tk.pooled, pools=pooling.pools, min_evidence=opt.min_evidence_days, drivers=drivers)
-        groups = parts.map(task, groups, local=True)
-        task = partial(
-            _tk.calibrated,
-            opt=opt,
-            tables=tables,
-            covs=h.covariates,
-            pools=pooling.pools,
-            full_kinds=pooling.full_kinds,
-        )
-        groups, errors = parts.unzip(parts.map(task, groups), 2)
-        errors = parts.run(_tk.same, errors) if parts.resident else errors
-        self._handles, self._groups = groups, self._view(groups)
-        self._calibration: Calibration = build_tables(self._groups, errors, opt.quantiles)
-        self.calibration_ = self._calibration.report
-        self._tables, self._pooling = tables, pooling
-        self._held = self._held_future()
