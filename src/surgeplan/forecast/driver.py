@@ -23,9 +23,9 @@ lifting). None of these is assumed. Per kind:
    then the decay after lifting on the regions that lifted. Near-ties keep the earlier candidate
    (the table's order: ordinal thresholds first, simpler before composite).
 5. **evidence**: ``'loro'`` when two or more regions were hit (the choice beats "no response" out
-   of region), ``'thin'`` when one region was hit, or when the regions' out-of-region gain is
-   below the bar but above none (the choice is its in-sample fit: say so and widen the
-   intervals), ``'none'`` when no region shows a response.
+   of region), ``'thin'`` when the response was on in one region only (the choice is its
+   in-sample fit: say so and widen the intervals), ``'none'`` when no region shows a response,
+   or when one on in two or more predicts none of them better than no response.
 
 Everything is vectorised over candidates, shapes and regions (a loop over days only, inside
 :func:`surgeplan.forecast.shock.response_filter`), on daily data aggregated per (kind, region): the
@@ -313,12 +313,7 @@ def _select_kind(kind, zk, wk, U, scores, cands, reg_list, delays, taus_up, taus
         pick = _choose(tot, e_none, active, noise, n_hit)
         evidence = "loro" if pick is not None else "none"
     if pick is None and (n_hit >= 1).any():
-        # in sample: a rule seen in one region, or in more if out of region it still beats no
-        # response; one that predicted the other regions no better than no response is no response
-        # (generators, links_fall seed 0: contact centres flat, `confirmed_cases >= 4.65` seen in 10
-        # regions, x1.007 in sample, took the flat kind's place in the unseen-response spread)
-        seen_once = (n_hit == 1)[:, None, None] | ((n_hit >= 2)[:, None, None] & (loro < e_none))
-        tot = np.where(seen_once, inside, np.inf)
+        tot = np.where((n_hit >= 1)[:, None, None], inside, np.inf)
         pick = _choose(tot, e_none, active, noise, n_hit)
         evidence = "thin" if pick is not None else "none"
     if pick is None:
@@ -329,6 +324,11 @@ def _select_kind(kind, zk, wk, U, scores, cands, reg_list, delays, taus_up, taus
     # the regions whose response informed the size: observed while the shaped driver was on
     shown = ((Xc >= 0.5) & ok).sum(-1) >= MIN_HIT_DAYS
     used = tuple(r for r, h in zip(reg_list, shown) if h)
+    if evidence == "thin" and len(used) >= 2 and loro.reshape(-1)[pick] >= e_none:
+        # in sample, yet the response was on in 2+ regions and predicted none of them better out
+        # of region than no response: no response (generators, links_fall seed 0: contact centres
+        # flat, `confirmed_cases >= 4.65` on in 10 regions, x1.007 in sample)
+        return none
     b, e_in = fit_errors(Xc, zk, wk, loro=False)
     if evidence == "loro":
         _, e_out = fit_errors(Xc, zk, wk, loro=True)

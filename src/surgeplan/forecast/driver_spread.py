@@ -82,9 +82,14 @@ def onset_sd(
 def levelled(X: np.ndarray, z: np.ndarray, wk: np.ndarray, b: np.ndarray, noise: float) -> bool:
     """Was the response seen level? In some region, the last two observed working days at the
     shape's plateau (``x >= 0.9``; weekends may answer otherwise) moved by less than
-    :data:`LEVEL_NOISE` sd of a two-day difference of noise, beyond what the shape moves: the
-    data agree the response stopped moving. A ramp fitted with too short a rise (x8 over 10
-    days, seen for 4, looks like a quick x3) still climbs about 0.2 a day in log and is not level.
+    :data:`LEVEL_NOISE` sd of a two-day difference of noise, either as the load itself (it stopped
+    moving) or beyond what the shape moves (it moves as a shape near its plateau says). A ramp
+    fitted with too short a rise (x8 over 10 days, seen for 4, looks like a quick x3) still
+    climbs about 0.2 a day in log and is not level. The load alone is asked too because a shape
+    at 90% of its plateau still moves: a 4-day linear ramp fitted by a first-order rise (95% in
+    6 days) leaves the load flat while the shape climbs 0.15 in log over three days, which read
+    as a fall (generators, vpn_workplace seed 1: a x6.6 response seen level in Czechia was
+    carried with an sd of half its log size, p90 4-5x the load that came).
 
     ``b``: (working day, weekend) slopes; ``noise``: robust sd of the pre-shock daily log change.
     """
@@ -95,8 +100,9 @@ def levelled(X: np.ndarray, z: np.ndarray, wk: np.ndarray, b: np.ndarray, noise:
         if len(days) < 2:
             continue
         prev, last = days[-2], days[-1]
-        moved = (z[r, last] - z[r, prev]) - b[0] * (X[r, last] - X[r, prev])
-        if abs(float(moved)) <= tol:
+        load_moved = z[r, last] - z[r, prev]
+        beyond_shape = load_moved - b[0] * (X[r, last] - X[r, prev])
+        if min(abs(float(load_moved)), abs(float(beyond_shape))) <= tol:
             return True
     return False
 

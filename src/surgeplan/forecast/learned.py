@@ -48,7 +48,6 @@ __all__ = [
     "mapping_columns",
     "onset_shift_days",
     "response_spread",
-    "responded",
     "shock_reference",
     "stringency_ranges",
     "thin_spread",
@@ -329,21 +328,9 @@ def exposure_spread(
     return sd * u_steps
 
 
-def responded(ch: DriverChoice) -> bool:
-    """Whether a kind showed a response: a learned driver whose size (either day type) is larger
-    than the kind's daily noise (its ``error_none``, the mean absolute daily log load without a
-    response). A rule that moves the load by less than the noise does is indistinguishable from no
-    response (generators, links_fall seed 0: contact centres flat, a rule on confirmed cases at
-    x1.01 watched for 17 days took the shock's place and hid a trunk response still to come)."""
-    if ch.candidate is None or ch.evidence == "none":
-        return False
-    return max(abs(ch.log_size[0]), abs(ch.log_size[1])) > ch.error_none
-
-
 def shock_reference(choices: dict[str, DriverChoice]) -> DriverChoice | None:
-    """The learned driver watched longest (most ``exposure_days``) among kinds that responded
-    (:func:`responded`)."""
-    shown = [ch for ch in choices.values() if responded(ch)]
+    """The learned driver watched longest (most ``exposure_days``) among kinds that responded."""
+    shown = [ch for ch in choices.values() if ch.candidate is not None and ch.evidence in ("loro", "thin")]
     return max(shown, key=lambda ch: ch.exposure_days) if shown else None
 
 
@@ -352,18 +339,20 @@ def unseen_spread(
 ) -> np.ndarray:
     """(n, h) log sd of a response not seen yet, for kinds that showed none while others did.
 
-    A kind flat in every region so far (:func:`responded`) has been watched for as long as the
-    shock (:func:`shock_reference`'s ``exposure_days``): beyond that, in a region
-    ``days_on_shock`` into it (``u_shock``: the shock's driver, 0-1), a later response (a delay of
-    a week, a second wave of demand) is not ruled out. Its sd grows from 0 at the days watched to
+    A kind flat in every region so far has been watched for as long as the shock
+    (:func:`shock_reference`'s ``exposure_days``): beyond that, in a region ``days_on_shock``
+    into it (``u_shock``: the shock's driver, 0-1), a later response (a delay of a week, a second
+    wave of demand) is not ruled out. Its sd grows from 0 at the days watched to
     :data:`THIN_SD_SHARE` of the smallest log size the responding kinds showed at twice them, as
     :func:`exposure_spread` does for a shape seen for too few days.
     """
     ref = shock_reference(choices)
-    flat = [k for k, ch in choices.items() if not responded(ch)]
+    flat = [k for k, ch in choices.items() if ch.evidence == "none"]
     if ref is None or not flat:
         return np.zeros(u_shock.shape)
-    sizes = [max(abs(ch.log_size[0]), abs(ch.log_size[1])) for ch in choices.values() if responded(ch)]
+    sizes = [
+        abs(ch.log_size[0]) for ch in choices.values() if ch.candidate is not None and ch.evidence != "none"
+    ]
     seen = max(ref.exposure_days, 1)
     beyond = np.clip((days_on_shock - seen) / seen, 0.0, 1.0)
     rows = np.isin(g.kinds.astype(str), flat)
