@@ -54,7 +54,7 @@ def bound_forecast(bh: pd.DataFrame, history: pd.DataFrame, factor: float | None
     and is counted, so that it is seen. The quantiles above the median are not capped one by one:
     they are the response's uncertainty, not its growth, and a tail cut at the bound would state
     more confidence than the forecast has (bundled replay fit on 9 Mar 2020: remote-access
-    gateways really reached 8.2x their highest measured busy hour; the forecast's p99 covered 96%
+    gateways really reached 8.2x their highest measured busy hour; the forecast's p99 covered 95%
     of their busy hours, its p90 71%, and 1,936 p99 rows, none of them a centre, were above 10x).
     A non-finite value in any column counts as a runaway and is set to the bound. Resources
     without history are left as they are.
