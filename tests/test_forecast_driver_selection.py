@@ -181,3 +181,41 @@ def test_a_kind_that_does_not_respond_gets_no_driver():
     load, wk, kinds, regs = _load(C2, 0, 1.0, False, seed=3)
     ch = select_drivers(load, wk, kinds, regs, DAYS.to_numpy().astype("datetime64[D]"), _indicators())
     assert ch["vpn_gateway"].evidence == "none"
+
+
+def _first_order(days: int, tau: float) -> np.ndarray:
+    """A first-order rise from day 0: ``1 - exp(-(d + 1) / tau)``."""
+    return 1.0 - np.exp(-(np.arange(days) + 1.0) / tau)
+
+
+def test_a_load_that_stopped_moving_is_level_while_its_shape_still_climbs():
+    from surgeplan.forecast.driver_spread import levelled
+
+    # a 4-day linear ramp to x6.6 (log 1.89), complete on day 3, seen up to day 5; fitted by a
+    # first-order rise with tau 2 days (0.918 on day 4, 0.950 on day 5). The load is flat on the
+    # last two plateau days; net of the shape it "fell" by 1.89 x 0.032 = 0.060 > tol 0.0566
+    # (2 sqrt(2) x noise 0.02): the load stopped moving, the response is level.
+    size = 1.89
+    z = size * np.clip((np.arange(6) + 1.0) / 4.0, 0.0, 1.0)[None, :]
+    X = _first_order(6, 2.0)[None, :]
+    wk = np.ones_like(z, bool)
+    b = np.array([size, size])
+    moved_net = (z[0, 5] - z[0, 4]) - size * (X[0, 5] - X[0, 4])
+    assert abs(moved_net) > 2 * np.sqrt(2) * 0.02  # the shape alone would say "still moving"
+    assert levelled(X, z, wk, b, noise=0.02)
+
+
+def test_a_ramp_still_climbing_is_not_level_and_one_plateau_day_is_not_enough():
+    from surgeplan.forecast.driver_spread import levelled
+
+    # the load climbs 0.2 a day in log (x8 over 10 days) while a quick shape (tau 1) fitted x2.2
+    # is at its plateau from day 2: moved 0.2 a day by the load, ~0.19 beyond the shape
+    z = 0.2 * (np.arange(6) + 1.0)[None, :]
+    X = _first_order(6, 1.0)[None, :]
+    wk = np.ones_like(z, bool)
+    assert not levelled(X, z, wk, np.array([0.8, 0.8]), noise=0.02)
+    # a single working day at the plateau (the rest weekends) says nothing yet
+    wk_one = np.zeros_like(wk)
+    wk_one[0, 5] = True
+    flat = np.full_like(z, 1.0)
+    assert not levelled(X, flat, wk_one, np.array([1.0, 1.0]), noise=0.02)
