@@ -399,7 +399,7 @@ class ShockForecaster:
         if covariates is not None:
             cov = pd.concat([h.covariates, _ft.normalize_covariates(covariates)], ignore_index=True)
             h.covariates = cov.drop_duplicates(["key_type", "key", "ts", "name"], keep="last")
-        h.measurements = pd.concat([h.measurements, new], ignore_index=True)
+        h.appended.append(new)
         cutoff = None if cutoff is None else _utc(cutoff)
         if cutoff is not None:
             new = new[new["ts"] < cutoff]
@@ -569,7 +569,7 @@ class ShockForecaster:
     def _partition_meta(self) -> list[pd.DataFrame]:
         """The resources (``resource_id, kind, region, cadence_s, tz``) of each group, in order."""
         h = self._history
-        meas, meta = h.measurements, h.inventory
+        meas, meta = h.all_measurements(), h.inventory
         ids_all = pd.unique(meas["resource_id"])
         if len(meta) < len(ids_all):  # resources first seen in update(): generic, no region
             extra = ids_all[~np.isin(ids_all, meta["resource_id"])]
@@ -588,7 +588,7 @@ class ShockForecaster:
         workers build while the driver writes; the task reads the file (``exchange_dir``)."""
         h, parts = self._history, self._parts
         task = partial(_tk.built, cutoff=h.cutoff, opt=opt, covs=h.covariates)
-        rows = split_rows(h.measurements, metas)
+        rows = split_rows(h.all_measurements(), metas)
         sizes = [len(m) for m in metas]  # resources (their histories are about as long)
         if not parts.resident:
             return parts.map(task, metas, rows, local=True)
