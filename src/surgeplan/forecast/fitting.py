@@ -123,6 +123,7 @@ def _robust_fit(g, opt, rows, covf, u, pm, psd, upto, mask):
         w = np.where(okr, hw, 0.0) if it < _IRLS_PASSES - 1 else w
         if it == 0:
             _clean_lag_source(g, opt, rows, upto, fitted, resid, scale)
+            del Xb, fitted  # the design is rebuilt on the cleaned lag source: one alive at a time
             Xb = block_view(g, design(g, 0, upto, u, covf, rows=rows))
             w = np.where(np.isfinite(yb) & np.all(np.isfinite(Xb), axis=-1), hw, 0.0)
     xtx, xty, _ = _bl.normal_stats(Xb, yb, w)
