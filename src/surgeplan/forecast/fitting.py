@@ -103,11 +103,10 @@ def _block_scale(g: Group, resid: np.ndarray, okr: np.ndarray) -> np.ndarray:
 
 
 def _robust_fit(g, opt, rows, covf, u, pm, psd, upto, mask):
-    X = design(g, 0, upto, u, covf, rows=rows)
+    Xb = block_view(g, design(g, 0, upto, u, covf, rows=rows))
     y = g.zraw[rows, :upto]
     if mask is not None:
         y = np.where(mask[:, :upto], y, np.nan)
-    Xb = block_view(g, X)
     yb = block_view(g, y)
     w = (np.isfinite(yb) & np.all(np.isfinite(Xb), axis=-1)).astype(float)
     sigma2 = _initial_scale(yb)
