@@ -279,6 +279,7 @@ class ShockForecaster:
         self._options()  # bad parameters fail here, not at fit
         self._groups: list[Group] = []  # the groups, or their summaries when they stay on workers
         self._handles: list[Any] = []  # the groups where they are (Partitions)
+        self._sizes: list[int] = []  # resources per group: the order tasks start in on Dask
         self.indicator_source_: dict[str, str] = {}
 
     @property
@@ -407,7 +408,7 @@ class ShockForecaster:
         units = [self._calibration.unit(g.kinds) for g in self._groups]
         parts = self._parts
         task = partial(_tk.updated, opt=opt, tables=self._tables, covs=h.covariates, cutoff=cutoff)
-        handles = parts.map(task, self._handles, subs, units)
+        handles = parts.map(task, self._handles, subs, units, sizes=self._sizes)
         pools, full = _tr.response_pools(
             self._view(handles), opt.min_evidence_days, self._pooling.learned_pools
         )
@@ -493,7 +494,7 @@ class ShockForecaster:
             drivers=self._pooling.drivers,
             per_group=per_group,
         )
-        for f, src in self._parts.run(task, self._handles, steps):
+        for f, src in self._parts.run(task, self._handles, steps, sizes=self._sizes):
             frames.append(f)
             sources.update(src)
         out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -622,23 +623,27 @@ class ShockForecaster:
         search stays with its group; the driver sums the scores it gets back in the groups' order."""
         parts, covs = self._parts, self._history.covariates
         task = partial(_tk.search_started, opt=opt, tables=tables, covs=covs)
-        searching = parts.map(task, groups, local=True)
+        searching = parts.map(task, groups, local=True, sizes=self._sizes)
         kinds = parts.run(_tk.search_kinds, searching, local=True)
         live = [sr for sr, kd in zip(searching, kinds, strict=True) if kd is not None]
+        shocked = [len(kd) for kd in kinds if kd is not None]  # the search's cost
 
         def scores(kd: list[str], cands: list[np.ndarray]) -> list:
-            return parts.run(partial(_tk.search_scores, kinds=kd, cands=cands), live, local=True)
+            task = partial(_tk.search_scores, kinds=kd, cands=cands)
+            return parts.run(task, live, local=True, sizes=shocked)
 
         kind_spec = choose_driver([kd for kd in kinds if kd is not None], opt, scores, fixed)
         task = partial(_tk.search_finished, kind_spec=kind_spec, tables=tables)
-        groups = parts.map(task, searching, local=True)
+        groups = parts.map(task, searching, local=True, sizes=self._sizes)
         return groups, kind_spec, kind_shapes(self._view(groups))
 
     def _fit_all(self) -> None:
         opt = self._opt = self._options()
         h = self._history
         parts = self._parts = Partitions(self.executor)
-        groups = self._built(self._partition_meta(), opt)
+        metas = self._partition_meta()
+        self._sizes = [len(m) for m in metas]  # resources: a group's relative cost at every stage
+        groups = self._built(metas, opt)
         drivers = self._learn_drivers(groups, opt)
         opt = self._opt = with_learned_specs(opt, drivers)
         fixed = assign_specs([], opt, drivers)
@@ -652,7 +657,8 @@ class ShockForecaster:
         pooling = Pooling(kind_spec=kind_spec, kind_shape=shapes, drivers=drivers)
         pooling.learned_pools = learned_pools(drivers)
         tables = DriverTables.build(h.indicators, opt.specs, used_specs(self._view(groups)))
-        groups = parts.map(partial(_tk.fitted, opt=opt, tables=tables, covs=h.covariates), groups)
+        task = partial(_tk.fitted, opt=opt, tables=tables, covs=h.covariates)
+        groups = parts.map(task, groups, sizes=self._sizes)
         pooling.pools, pooling.full_kinds = _tr.response_pools(
             self._view(groups), opt.min_evidence_days, pooling.learned_pools
         )
@@ -666,7 +672,7 @@ class ShockForecaster:
             pools=pooling.pools,
             full_kinds=pooling.full_kinds,
         )
-        groups, errors = parts.unzip(parts.map(task, groups), 2)
+        groups, errors = parts.unzip(parts.map(task, groups, sizes=self._sizes), 2)
         errors = parts.run(_tk.same, errors) if parts.resident else errors
         self._handles, self._groups = groups, self._view(groups)
         self._calibration: Calibration = build_tables(self._groups, errors, opt.quantiles)
