@@ -116,8 +116,8 @@ class _DriverMeter:
                 meter.sent += _size_of(fn, *its)
             return meter.map0(parts, fn, *its, local=local, sizes=sizes)
 
-        def run_(parts, fn, *its, local=False):
-            out = meter.run0(parts, fn, *its, local=local)
+        def run_(parts, fn, *its, local=False, sizes=None):
+            out = meter.run0(parts, fn, *its, local=local, sizes=sizes)
             if parts.client is not None:
                 meter.received += sum(_gathered_size(v) for v in out)
             return out
