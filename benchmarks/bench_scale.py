@@ -116,15 +116,27 @@ class _DriverMeter:
                 meter.sent += _size_of(fn, *its)
             return meter.map0(parts, fn, *its, local=local, sizes=sizes)
 
-        def run_(parts, fn, *its, local=False):
-            out = meter.run0(parts, fn, *its, local=local)
+        def run_(parts, fn, *its, local=False, sizes=None):
+            out = meter.run0(parts, fn, *its, local=local, sizes=sizes)
             if parts.client is not None:
-                from dask.sizeof import sizeof
-
-                meter.received += sum(sizeof(v) for v in out)
+                meter.received += sum(_gathered_size(v) for v in out)
             return out
 
         Partitions.map, Partitions.run = map_, run_
+
+
+def _gathered_size(v) -> int:
+    """``dask.sizeof`` of a gathered value, looking into dataclasses (a group's summary, a group's
+    calibration errors), which ``sizeof`` would count as one small object."""
+    import dataclasses
+
+    from dask.sizeof import sizeof
+
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return sum(_gathered_size(getattr(v, f.name)) for f in dataclasses.fields(v))
+    if isinstance(v, (tuple, list)):
+        return sum(_gathered_size(x) for x in v)
+    return sizeof(v)
 
 
 def _size_of(fn, *its) -> int:

@@ -68,7 +68,8 @@ class Partitions:
         ``sizes``: the tasks' relative costs. On Dask the larger start first (task ``priority``):
         tasks without inputs on workers wait in the scheduler's queue and go to the first worker
         free, so largest first is the longest-processing-time rule, and the later stages of a
-        partition run where its object is.
+        partition run where its object is; within a stage each worker starts its largest
+        partitions first, so a stage does not end on one worker's largest while the other waits.
         """
         if self.client is not None:
             if not len(iterables[0]):
@@ -83,9 +84,11 @@ class Partitions:
             return list(map(fn, *iterables))
         return executor_map(self.executor, fn, *iterables)
 
-    def run(self, fn: Callable[..., Any], *iterables: Sequence, local: bool = False) -> list:
+    def run(
+        self, fn: Callable[..., Any], *iterables: Sequence, local: bool = False, sizes: Sequence | None = None
+    ) -> list:
         """Values of ``fn`` over the zipped ``iterables``, in order: gathered here (keep them small)."""
-        handles = self.map(fn, *iterables, local=local)
+        handles = self.map(fn, *iterables, local=local, sizes=sizes)
         return self.client.gather(handles) if self.client is not None else handles
 
     def unzip(self, handles: Sequence, n: int) -> list[list]:

@@ -212,7 +212,8 @@ def dimension(
         pos, period, load, src_row = pos[order], period[order], load[order], src_row[order]
     else:
         order = None
-    busy = pd.to_datetime(bh["busy_hour"]).to_numpy() if "busy_hour" in bh.columns else period
+    # .array, not .to_numpy(): a time-zone-aware column would become an object array of Timestamps
+    busy = pd.to_datetime(bh["busy_hour"]).array if "busy_hour" in bh.columns else period
     if order is not None and busy is not period:
         busy = busy[order]
     ok_load = np.isfinite(load)

@@ -42,10 +42,9 @@ member's ``needed`` is then its capacity after that upgrade; a group that alread
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
+from surgeplan.dimension import _nplus1
 from surgeplan.dimension._common import Sizing, positive
 
 #: Slack when turning Gbps into whole modules (float noise only).
@@ -295,9 +294,10 @@ def size_link(
 def _min_cost_needed(needed, own, x, c, u, gl, gu, short, block, module_size, module_cost, max_capacity):
     """Replace the scaled need of the rows of groups short on N+1 by the minimum-cost upgrade.
 
-    A loop over the short (group, period) blocks, never over resources; each block is solved at
-    once over its members (:func:`n_plus_one_modules`). Rows whose block lacks module sizes keep
-    the scaled need.
+    Each short (group, period) block is solved at once over its members
+    (:func:`n_plus_one_modules`): the blocks of one module size and few members in one compiled
+    loop (:func:`surgeplan.dimension._nplus1.equal_module_blocks`, the same arithmetic), the
+    others one by one. Rows whose block lacks module sizes keep the scaled need.
     """
     n = x.size
     ms = np.broadcast_to(np.asarray(module_size, dtype=np.float64), (n,))
@@ -309,22 +309,26 @@ def _min_cost_needed(needed, own, x, c, u, gl, gu, short, block, module_size, mo
         return out
     order = rows[np.argsort(block[rows], kind="stable")]
     starts = np.r_[0, np.flatnonzero(np.diff(block[order])) + 1, order.size]
-    for s, e in itertools.pairwise(starts):
+    m, cr = ms[order], c[order]
+    with np.errstate(divide="ignore", invalid="ignore"):  # rows of blocks without module sizes
+        lo = np.maximum(np.ceil((own[order] - cr) / m - _EPS), 0.0)
+        hi = np.maximum(np.floor((np.where(np.isnan(mx[order]), np.inf, mx[order]) - cr) / m + _EPS), lo)
+    cost = np.nan_to_num(mc[order], nan=1.0)
+    head = order[starts[:-1]]
+    a, status = _nplus1.equal_module_blocks(starts, cr, m, cost, lo, hi, gl[head] / gu[head], _EPS)
+    solved = np.repeat(status == _nplus1.DONE, np.diff(starts))
+    out[order[solved]] = np.maximum(cr[solved] + a[solved] * m[solved], own[order[solved]])
+    for b in np.flatnonzero(status == _nplus1.PYTHON):
+        s, e = starts[b], starts[b + 1]
         r = order[s:e]
-        m = ms[r]
-        if r.size < 2 or not np.all(np.isfinite(m) & (m > 0)):
+        if r.size < 2 or not np.all(np.isfinite(m[s:e]) & (m[s:e] > 0)):
             continue
-        lo = np.maximum(np.ceil((own[r] - c[r]) / m - _EPS), 0.0)
-        hi = np.floor((np.where(np.isnan(mx[r]), np.inf, mx[r]) - c[r]) / m + _EPS)
-        hi = np.maximum(hi, lo)
-        cost = np.nan_to_num(mc[r], nan=1.0)
-        req = gl[r[0]] / gu[r[0]]
         try:
-            a = n_plus_one_modules(c[r], m, cost, req, lo, hi)
+            add = n_plus_one_modules(cr[s:e], m[s:e], cost[s:e], gl[r[0]] / gu[r[0]], lo[s:e], hi[s:e])
         except ValueError:
             try:  # max_capacity too tight: the need ignores it (the planner caps and reports)
-                a = n_plus_one_modules(c[r], m, cost, req, lo, None)
+                add = n_plus_one_modules(cr[s:e], m[s:e], cost[s:e], gl[r[0]] / gu[r[0]], lo[s:e], None)
             except ValueError:
                 continue
-        out[r] = np.maximum(c[r] + a * m, own[r])
+        out[r] = np.maximum(cr[s:e] + add * m[s:e], own[r])
     return out

@@ -22,6 +22,7 @@ References
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -39,7 +40,7 @@ from surgeplan.forecast.paths import forecast_log, naive_week
 from surgeplan.forecast.shape import SHOCK_DAY
 from surgeplan.forecast.state import Calibration, Group, Options, chunks
 
-__all__ = ["Errors", "build_tables", "combine", "rolling_pass", "z_quantiles"]
+__all__ = ["ErrorTable", "Errors", "build_tables", "combine", "rolling_pass", "z_quantiles"]
 
 #: fewest calibration days (origins) for a calibrated group; the window is at most a third of the history
 _MIN_DAYS = 3
@@ -63,6 +64,33 @@ class Errors:
     zn: list[np.ndarray] = field(default_factory=list)
     lead: list[np.ndarray] = field(default_factory=list)
     row: list[np.ndarray] = field(default_factory=list)
+
+    def table(self) -> ErrorTable | None:
+        """The errors concatenated over origins, as :func:`build_tables` reads them (None: none)."""
+        if not self.z:
+            return None
+        row = np.concatenate(self.row)
+        return ErrorTable(
+            z=np.concatenate(self.z),
+            zn=np.concatenate(self.zn),
+            bucket=_cf.lead_bucket(np.concatenate(self.lead)).astype(np.int8),
+            row=row.astype(np.min_scalar_type(int(row.max(initial=0)))),
+        )
+
+
+@dataclass(slots=True, frozen=True)
+class ErrorTable:
+    """One group's calibration errors in four arrays (what a worker sends back: a lead bucket in a
+    byte and the row in the fewest bytes, not a float and an int64 each)."""
+
+    z: np.ndarray
+    zn: np.ndarray
+    bucket: np.ndarray
+    row: np.ndarray
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.z, self.zn, self.bucket, self.row))
 
 
 def _refit_before(g: Group, opt: Options, tables: DriverTables, covs: pd.DataFrame, D0: int) -> None:
@@ -133,16 +161,22 @@ def rolling_pass(g: Group, opt: Options, tables: DriverTables, covs: pd.DataFram
 def _combination_weights(z, zn, kc, b, names) -> dict[tuple[str, int], float]:
     both = np.isfinite(z) & np.isfinite(zn)
     out = {}
-    for c in np.unique(kc):
-        for bb in np.unique(b[kc == c]):
-            sel = both & (kc == c) & (b == bb)
-            if sel.sum() < _MIN_COMBINATION:
-                continue
-            d = zn[sel] - z[sel]
-            den = float(np.sum(d * d))
-            out[(names[int(c)], int(bb))] = (
-                float(np.clip(np.sum(zn[sel] * d) / den, 0.0, 1.0)) if den > 0 else 1.0
-            )
+    if not len(z):
+        return out
+    nb = int(b.max()) + 1
+    key = kc * nb + b
+    # each (kind, bucket)'s errors in their order, through one stable sort (a radix sort on a
+    # short key) instead of a mask of every error per (kind, bucket)
+    order = np.argsort(key.astype(np.int16) if key.max() < 2**15 else key, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, np.diff(key[order]) != 0, True])
+    for s, e in itertools.pairwise(bounds):
+        sel = order[s:e][both[order[s:e]]]
+        if len(sel) < _MIN_COMBINATION:
+            continue
+        c, bb = divmod(int(key[order[s]]), nb)
+        d = zn[sel] - z[sel]
+        den = float(np.sum(d * d))
+        out[(names[c], bb)] = float(np.clip(np.sum(zn[sel] * d) / den, 0.0, 1.0)) if den > 0 else 1.0
     return out
 
 
@@ -159,7 +193,7 @@ def _thin(kc: np.ndarray) -> np.ndarray:
 
 
 def build_tables(
-    groups: Sequence[Group], errors: Sequence[Errors], quantiles: Sequence[float]
+    groups: Sequence[Group], errors: Sequence[Errors | ErrorTable | None], quantiles: Sequence[float]
 ) -> Calibration:
     """Combination weights, conformal z-quantiles and online-scale units from every group's errors.
 
@@ -173,12 +207,13 @@ def build_tables(
     code_of = {k: i for i, k in enumerate(names)}
     zs, zns, codes, buckets = [], [], [], []
     for g, e in zip(groups, errors):
-        if e.z:
+        e = e.table() if isinstance(e, Errors) else e
+        if e is not None:
             kc = np.array([code_of[str(k)] for k in g.kinds], dtype=np.int64)
-            zs.append(np.concatenate(e.z))
-            zns.append(np.concatenate(e.zn))
-            codes.append(kc[np.concatenate(e.row)])
-            buckets.append(_cf.lead_bucket(np.concatenate(e.lead)))
+            zs.append(e.z)
+            zns.append(e.zn)
+            codes.append(kc[e.row])
+            buckets.append(e.bucket.astype(np.int64))
     cal = Calibration()
     if not zs:
         return cal

@@ -72,6 +72,7 @@ class FitState:
     outlook: Outlook
     parts: Partitions  # where the groups are
     handles: list[Any]  # the groups where they are (the groups themselves, or Dask futures)
+    sizes: list[int]  # resources per group: a group's relative cost, the order its tasks start in
     groups: list[Group]  # the groups, or their summaries when they stay on the workers
     cadence: pd.Series  # seconds per resource
     tables: DriverTables  # daily restriction intensity per mapping in use
@@ -97,12 +98,14 @@ def fit(
     """
     parts = Partitions(executor)
     metas, cadence = _partition_meta(history, max_partition)
+    sizes = [len(m) for m in metas]
     groups, exchange = _built(parts, history, metas, opt, exchange_dir)
     drivers = _learn_drivers(parts, history, groups, opt, learn_driver)
     opt = with_learned_specs(opt, drivers)
-    groups, pooling = _shaped(parts, history, groups, opt, drivers)
+    groups, pooling = _shaped(parts, history, groups, opt, drivers, sizes)
     tables = DriverTables.build(history.indicators, opt.specs, used_specs(_view(parts, groups)))
-    groups = parts.map(partial(_tk.fitted, opt=opt, tables=tables, covs=history.covariates), groups)
+    task = partial(_tk.fitted, opt=opt, tables=tables, covs=history.covariates)
+    groups = parts.map(task, groups, sizes=sizes)
     pooling.pools, pooling.full_kinds = _tr.response_pools(
         _view(parts, groups), opt.min_evidence_days, pooling.learned_pools
     )
@@ -116,7 +119,7 @@ def fit(
         pools=pooling.pools,
         full_kinds=pooling.full_kinds,
     )
-    groups, errors = parts.unzip(parts.map(task, groups), 2)
+    groups, errors = parts.unzip(parts.map(task, groups, sizes=sizes), 2)
     errors = parts.run(_tk.same, errors) if parts.resident else errors
     summaries = _view(parts, groups)
     return FitState(
@@ -125,6 +128,7 @@ def fit(
         outlook=outlook,
         parts=parts,
         handles=groups,
+        sizes=sizes,
         groups=summaries,
         cadence=cadence,
         tables=tables,
@@ -153,13 +157,13 @@ def fold_in(
     if covariates is not None:
         cov = pd.concat([h.covariates, covariates], ignore_index=True)
         h.covariates = cov.drop_duplicates(["key_type", "key", "ts", "name"], keep="last")
-    h.measurements = pd.concat([h.measurements, new], ignore_index=True)
+    h.appended.append(new)
     if cutoff is not None:
         new = new[new["ts"] < cutoff]
     subs = split_rows(new, [pd.DataFrame({"resource_id": g.ids}) for g in state.groups])
     units = [state.calibration.unit(g.kinds) for g in state.groups]
     task = partial(_tk.updated, opt=opt, tables=state.tables, covs=h.covariates, cutoff=cutoff)
-    handles = parts.map(task, state.handles, subs, units)
+    handles = parts.map(task, state.handles, subs, units, sizes=state.sizes)
     pooling = state.pooling
     pooling.pools, pooling.full_kinds = _tr.response_pools(
         _view(parts, handles), opt.min_evidence_days, pooling.learned_pools
@@ -200,7 +204,7 @@ def _view(parts: Partitions, handles: list[Any]) -> list[Group]:
 def _partition_meta(h: History, max_partition: int | None) -> tuple[list[pd.DataFrame], pd.Series]:
     """The resources (``resource_id, kind, region, cadence_s, tz``) of each group, in order, and
     the cadence (seconds) per resource."""
-    meas, meta = h.measurements, h.inventory
+    meas, meta = h.all_measurements(), h.inventory
     ids_all = pd.unique(meas["resource_id"])
     if len(meta) < len(ids_all):  # resources first seen in update(): generic, no region
         extra = ids_all[~np.isin(ids_all, meta["resource_id"])]
@@ -221,7 +225,7 @@ def _built(
     group's Parquet file (largest first) just before it submits the group's build task, so the
     workers build while the driver writes; the task reads the file (``exchange_dir``)."""
     task = partial(_tk.built, cutoff=h.cutoff, opt=opt, covs=h.covariates)
-    rows = split_rows(h.measurements, metas)
+    rows = split_rows(h.all_measurements(), metas)
     sizes = [len(m) for m in metas]  # resources (their histories are about as long)
     if not parts.resident:
         return parts.map(task, metas, rows, local=True), None
@@ -249,7 +253,7 @@ def _learn_drivers(parts: Partitions, h: History, groups: list[Any], opt: Option
 
 
 def _shaped(
-    parts: Partitions, h: History, groups: list[Any], opt: Options, drivers: dict
+    parts: Partitions, h: History, groups: list[Any], opt: Options, drivers: dict, sizes: list[int]
 ) -> tuple[list[Any], Pooling]:
     """Each resource given its indicator mapping and response shape: a learned driver's where
     its kind has one, else the one :func:`.shape.choose_driver` finds over the groups where they
@@ -260,16 +264,18 @@ def _shaped(
     first = range(len(opt.specs)) if search else used_specs(_view(parts, groups))
     tables = DriverTables.build(h.indicators, opt.specs, first)
     task = partial(_tk.search_started, opt=opt, tables=tables, covs=h.covariates)
-    searching = parts.map(task, groups, local=True)
+    searching = parts.map(task, groups, local=True, sizes=sizes)
     kinds = parts.run(_tk.search_kinds, searching, local=True)
     live = [sr for sr, kd in zip(searching, kinds, strict=True) if kd is not None]
+    shocked = [len(kd) for kd in kinds if kd is not None]  # the search's cost
 
     def scores(kd: list[str], cands: list[np.ndarray]) -> list:
-        return parts.run(partial(_tk.search_scores, kinds=kd, cands=cands), live, local=True)
+        task = partial(_tk.search_scores, kinds=kd, cands=cands)
+        return parts.run(task, live, local=True, sizes=shocked)
 
     kind_spec = choose_driver([kd for kd in kinds if kd is not None], opt, scores, fixed)
     task = partial(_tk.search_finished, kind_spec=kind_spec, tables=tables)
-    groups = parts.map(task, searching, local=True)
+    groups = parts.map(task, searching, local=True, sizes=sizes)
     shapes = kind_shapes(_view(parts, groups))
     groups = parts.map(partial(_tk.shapes_given, shapes=shapes, drivers=drivers), groups, local=True)
     pooling = Pooling(kind_spec=kind_spec, kind_shape=shapes, drivers=drivers)

@@ -103,11 +103,10 @@ def _block_scale(g: Group, resid: np.ndarray, okr: np.ndarray) -> np.ndarray:
 
 
 def _robust_fit(g, opt, rows, covf, u, pm, psd, upto, mask):
-    X = design(g, 0, upto, u, covf, rows=rows)
+    Xb = block_view(g, design(g, 0, upto, u, covf, rows=rows))
     y = g.zraw[rows, :upto]
     if mask is not None:
         y = np.where(mask[:, :upto], y, np.nan)
-    Xb = block_view(g, X)
     yb = block_view(g, y)
     w = (np.isfinite(yb) & np.all(np.isfinite(Xb), axis=-1)).astype(float)
     sigma2 = _initial_scale(yb)
@@ -123,6 +122,7 @@ def _robust_fit(g, opt, rows, covf, u, pm, psd, upto, mask):
         w = np.where(okr, hw, 0.0) if it < _IRLS_PASSES - 1 else w
         if it == 0:
             _clean_lag_source(g, opt, rows, upto, fitted, resid, scale)
+            del Xb, fitted  # the design is rebuilt on the cleaned lag source: one alive at a time
             Xb = block_view(g, design(g, 0, upto, u, covf, rows=rows))
             w = np.where(np.isfinite(yb) & np.all(np.isfinite(Xb), axis=-1), hw, 0.0)
     xtx, xty, _ = _bl.normal_stats(Xb, yb, w)

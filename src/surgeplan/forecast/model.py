@@ -402,7 +402,7 @@ class ShockForecaster:
         )
         steps = [self._horizon_steps(horizon, g.cadence_s) for g in groups]
         frames, sources = [], {}
-        for f, src in state.parts.run(task, state.handles, steps):
+        for f, src in state.parts.run(task, state.handles, steps, sizes=state.sizes):
             frames.append(f)
             sources.update(src)
         out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

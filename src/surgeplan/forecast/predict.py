@@ -55,6 +55,8 @@ GRID = np.linspace(0.005, 0.995, 99)
 MEAN_WINSOR = 0.10
 #: days before the origin read to count how long each region has been under its driver
 _EXPOSURE_LOOKBACK_DAYS = 90
+#: most values of the (resources, steps, 99) grid of z-quantiles held at once (16 MiB)
+_GRID_VALUES = 2**21
 #: bounds of the online scale relative to its calibrated unit (variance ratio): x0.5 to x4 in sd
 _SCALE_RATIO = (0.25, 16.0)
 
@@ -155,11 +157,10 @@ def _unseen(g: Group, opt: Options, tables: DriverTables, scen, span, pos, drive
     return unseen_spread(g, drivers, np.cumsum(u >= 0.5, axis=1)[:, pos], u[:, pos])
 
 
-def _mix(zq, zgrid, quantiles, scale, mix: _Shift) -> np.ndarray:
+def _mix(zq, spread, quantiles, scale, mix: _Shift) -> np.ndarray:
     live = (mix.prob > 1e-4) & ((np.abs(mix.shift) > 1e-6) | (mix.shift_sd > 1e-6))
     if not live.any():
         return zq
-    spread = (zgrid[..., -1] - zgrid[..., 0]) / (2.0 * ndtri(0.995))
     zq = zq.copy()
     zq[live] = _cf.regime_mixture_z(
         zq[live],
@@ -172,14 +173,35 @@ def _mix(zq, zgrid, quantiles, scale, mix: _Shift) -> np.ndarray:
     return zq
 
 
-def _winsorized_mean(g, ml, zgrid, scale, mix: _Shift | None) -> np.ndarray:
+def _winsorized_mean(mu, c, ml, zgrid, scale, mix: _Shift | None) -> np.ndarray:
     lo_w = int(np.searchsorted(GRID, MEAN_WINSOR - 1e-9))
     hi_w = int(np.searchsorted(GRID, 1.0 - MEAN_WINSOR + 1e-9)) - 1
     zw = np.clip(zgrid, zgrid[..., lo_w : lo_w + 1], zgrid[..., hi_w : hi_w + 1])
-    mean = (np.exp(ml + g.mu[:, None])[..., None] * np.exp(zw * scale[..., None])).mean(-1)
+    mean = (np.exp(ml + mu[:, None])[..., None] * np.exp(zw * scale[..., None])).mean(-1)
     if mix is not None:  # the changed regime: the same law shifted by N(shift, shift_sd^2) (log)
         mean = mean * ((1.0 - mix.prob) + mix.prob * np.exp(mix.shift + 0.5 * mix.shift_sd**2))
-    return mean - g.c[:, None]
+    return mean - c[:, None]
+
+
+def _grid_moments(
+    g: Group, opt: Options, cal: Calibration, lead: np.ndarray, ml: np.ndarray, scale: np.ndarray, mix
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(n, h) each: the noise law's median (log, from ``ml + mu``), the spread of its grid of
+    quantiles (the regime mixture's scale) and the winsorized mean, from the (n, h, 99) grid of
+    z-quantiles (:data:`GRID`) taken a few resources at a time. Every value is per resource and
+    step, so the batches change no bit; a whole group's grid was a forecast's largest transient
+    (~300 MiB for 128 resources four weeks ahead, hourly)."""
+    n, h = ml.shape
+    centre, spread, mean = np.empty((n, h)), np.empty((n, h)), np.empty((n, h))
+    size = max(1, _GRID_VALUES // max(1, h * len(GRID)))
+    for a in range(0, n, size):
+        r = slice(a, min(n, a + size))
+        zgrid = z_quantiles(cal, opt.quantiles, g.kinds[r], lead, grid=GRID)  # (rows, h, 99)
+        centre[r] = zgrid[..., len(GRID) // 2] * scale[r]
+        spread[r] = (zgrid[..., -1] - zgrid[..., 0]) / (2.0 * ndtri(0.995))
+        part = None if mix is None else _Shift(mix.prob[r], mix.shift[r], mix.shift_sd[r])
+        mean[r] = _winsorized_mean(g.mu[r], g.c[r], ml[r], zgrid, scale[r], part)
+    return centre, spread, mean
 
 
 def online_multiplier(ratio: np.ndarray, lead: np.ndarray, halflife_days: float) -> np.ndarray:
@@ -231,10 +253,11 @@ def predict_group(
     sd = np.sqrt(g.sigma2[:, g.block_of(widx)])
     scale = sd * online_multiplier(g.v / cal.unit(g.kinds), lead, opt.scale_halflife_days)
     zq = z_quantiles(cal, opt.quantiles, g.kinds, lead)  # (n, h, nq)
-    zgrid = z_quantiles(cal, opt.quantiles, g.kinds, lead, grid=GRID)  # (n, h, 99)
+    # the mean is taken at the carried response: the size's spread is symmetric in log and would
+    # move the mean by up to exp(sd^2 / 2), 2x for a size two regions disagree on, not a forecast
+    centre, spread, mean = _grid_moments(g, opt, cal, lead, ml, scale, mix)
     if mix is not None:
-        zq = _mix(zq, zgrid, opt.quantiles, scale, mix)
-    centre = zgrid[..., len(GRID) // 2] * scale  # the noise law's median (log, from ml + mu)
+        zq = _mix(zq, spread, opt.quantiles, scale, mix)
     dev = zq * scale[..., None]
     if drivers and any(ch.evidence in ("thin", "loro") for ch in drivers.values()):
         resp, carried = _response_sd(g, opt, tables, scen, widx, drivers)
@@ -243,9 +266,6 @@ def predict_group(
         _ft.quantile_column(q): np.exp(ml + g.mu[:, None] + dev[..., j]) - g.c[:, None]
         for j, q in enumerate(opt.quantiles)
     }
-    # the mean is taken at the carried response: the size's spread is symmetric in log and would
-    # move the mean by up to exp(sd^2 / 2), 2x for a size two regions disagree on, not a forecast
-    mean = _winsorized_mean(g, ml, zgrid, scale, mix)
     # the median of the law the columns come from (a regime mixture moves it too)
     median = cols.get("p50")
     if median is None:

@@ -64,6 +64,16 @@ class History:
     covariates: pd.DataFrame
     inventory: pd.DataFrame
     cutoff: pd.Timestamp | None
+    #: measurements of the updates since the last fit, appended to ``measurements`` when a refit
+    #: reads them (:meth:`all_measurements`): an update does not copy the whole history
+    appended: list[pd.DataFrame] = field(default_factory=list)
+
+    def all_measurements(self) -> pd.DataFrame:
+        """``measurements`` and every update's rows after them, in order."""
+        if self.appended:
+            self.measurements = pd.concat([self.measurements, *self.appended], ignore_index=True)
+            self.appended = []
+        return self.measurements
 
 
 @dataclass(slots=True)

@@ -121,7 +121,7 @@ def responses(g: Group, specs: Any) -> pd.DataFrame:
 def calibrated(
     g: Group, opt: Options, tables: DriverTables, covs: pd.DataFrame, pools: Any, full_kinds: Any
 ) -> tuple[Group, Any]:
-    errors = rolling_pass(g, opt, tables, covs)
+    errors = rolling_pass(g, opt, tables, covs).table()  # what goes back to the driver
     _tr.bound_to_pool(g, pools, full_kinds, opt.min_evidence_days)
     g.extrapolate = _tr.full_response_known(g, pools, opt.min_evidence_days)
     return g, errors
