@@ -219,3 +219,19 @@ def test_a_ramp_still_climbing_is_not_level_and_one_plateau_day_is_not_enough():
     wk_one[0, 5] = True
     flat = np.full_like(z, 1.0)
     assert not levelled(X, flat, wk_one, np.array([1.0, 1.0]), noise=0.02)
+
+
+def test_one_regions_real_response_is_kept_when_others_crossed_without_it():
+    # AAA's load triples 2 days after its C2 = 3 (day 50); the other regions cross the same rule
+    # later and do not move. Up to day 62 no candidate predicts out of region, but in sample the
+    # response AAA shows (x3, far beyond the 2% daily noise) halves the error of no response: it
+    # is kept as thin evidence, not dropped as a spurious rule would be.
+    upto = 62
+    la, wk, kinds, regs = _load(C2, 2, 3.0, False)
+    flat, _, _, _ = _load(C2, 2, 1.0, False)
+    load = np.where((regs == "AAA")[:, None], la, flat)
+    days = DAYS[:upto].to_numpy().astype("datetime64[D]")
+    ch = select_drivers(load[:, :upto], wk[:, :upto], kinds, regs, days, _indicators(upto))["vpn_gateway"]
+    assert ch.evidence == "thin" and "AAA" in ch.regions_used and len(ch.regions_used) >= 2
+    assert np.exp(ch.log_size[0]) > 2.0
+    assert ch.error < 0.75 * ch.error_none
