@@ -315,7 +315,8 @@ def _min_cost_needed(needed, own, x, c, u, gl, gu, short, block, module_size, mo
         hi = np.maximum(np.floor((np.where(np.isnan(mx[order]), np.inf, mx[order]) - cr) / m + _EPS), lo)
     cost = np.nan_to_num(mc[order], nan=1.0)
     head = order[starts[:-1]]
-    a, status = _nplus1.equal_module_blocks(starts, cr, m, cost, lo, hi, gl[head] / gu[head], _EPS)
+    required = gl[head] / gu[head]  # per block
+    a, status = _nplus1.equal_module_blocks(starts, cr, m, cost, lo, hi, required, _EPS)
     solved = np.repeat(status == _nplus1.DONE, np.diff(starts))
     out[order[solved]] = np.maximum(cr[solved] + a[solved] * m[solved], own[order[solved]])
     for b in np.flatnonzero(status == _nplus1.PYTHON):
@@ -324,10 +325,10 @@ def _min_cost_needed(needed, own, x, c, u, gl, gu, short, block, module_size, mo
         if r.size < 2 or not np.all(np.isfinite(m[s:e]) & (m[s:e] > 0)):
             continue
         try:
-            add = n_plus_one_modules(cr[s:e], m[s:e], cost[s:e], gl[r[0]] / gu[r[0]], lo[s:e], hi[s:e])
+            add = n_plus_one_modules(cr[s:e], m[s:e], cost[s:e], required[b], lo[s:e], hi[s:e])
         except ValueError:
             try:  # max_capacity too tight: the need ignores it (the planner caps and reports)
-                add = n_plus_one_modules(cr[s:e], m[s:e], cost[s:e], gl[r[0]] / gu[r[0]], lo[s:e], None)
+                add = n_plus_one_modules(cr[s:e], m[s:e], cost[s:e], required[b], lo[s:e], None)
             except ValueError:
                 continue
         out[r] = np.maximum(cr[s:e] + add * m[s:e], own[r])

@@ -193,7 +193,7 @@ def _thin(kc: np.ndarray) -> np.ndarray:
 
 
 def build_tables(
-    groups: Sequence[Group], errors: Sequence[Errors | ErrorTable | None], quantiles: Sequence[float]
+    groups: Sequence[Group], errors: Sequence[ErrorTable | None], quantiles: Sequence[float]
 ) -> Calibration:
     """Combination weights, conformal z-quantiles and online-scale units from every group's errors.
 
@@ -207,7 +207,6 @@ def build_tables(
     code_of = {k: i for i, k in enumerate(names)}
     zs, zns, codes, buckets = [], [], [], []
     for g, e in zip(groups, errors):
-        e = e.table() if isinstance(e, Errors) else e
         if e is not None:
             kc = np.array([code_of[str(k)] for k in g.kinds], dtype=np.int64)
             zs.append(e.z)

@@ -98,8 +98,8 @@ def fit(
     """
     parts = Partitions(executor)
     metas, cadence = _partition_meta(history, max_partition)
-    sizes = [len(m) for m in metas]
-    groups, exchange = _built(parts, history, metas, opt, exchange_dir)
+    sizes = [len(m) for m in metas]  # resources (their histories are about as long): a group's cost
+    groups, exchange = _built(parts, history, metas, sizes, opt, exchange_dir)
     drivers = _learn_drivers(parts, history, groups, opt, learn_driver)
     opt = with_learned_specs(opt, drivers)
     groups, pooling = _shaped(parts, history, groups, opt, drivers, sizes)
@@ -219,14 +219,18 @@ def _partition_meta(h: History, max_partition: int | None) -> tuple[list[pd.Data
 
 
 def _built(
-    parts: Partitions, h: History, metas: list[pd.DataFrame], opt: Options, exchange_dir: str | None
+    parts: Partitions,
+    h: History,
+    metas: list[pd.DataFrame],
+    sizes: list[int],
+    opt: Options,
+    exchange_dir: str | None,
 ) -> tuple[list[Any], tempfile.TemporaryDirectory | None]:
     """Each group built where it will stay, from its rows. On Dask the driver writes each
     group's Parquet file (largest first) just before it submits the group's build task, so the
     workers build while the driver writes; the task reads the file (``exchange_dir``)."""
     task = partial(_tk.built, cutoff=h.cutoff, opt=opt, covs=h.covariates)
     rows = split_rows(h.all_measurements(), metas)
-    sizes = [len(m) for m in metas]  # resources (their histories are about as long)
     if not parts.resident:
         return parts.map(task, metas, rows, local=True), None
     try:

@@ -82,11 +82,11 @@ def bound_forecast(bh: pd.DataFrame, history: pd.DataFrame, factor: float | None
         (c for c in bh.columns if c == quantiles.MEAN or quantiles.is_column(c)),
         key=lambda c: -1.0 if c == quantiles.MEAN else quantiles.parse(c),
     )
+    if not cols:
+        return bh, 0
     values = {c: bh[c].to_numpy(np.float64) for c in cols}
     broken = has_bound & ~np.logical_and.reduce([np.isfinite(v) for v in values.values()])
     values = {c: np.where(broken & ~np.isfinite(v), bound, v) for c, v in values.items()}
-    if not cols:
-        return bh, 0
     # the centre: mean and median; a table with neither is guarded on its lowest column
     centres = [c for c in (quantiles.MEAN, quantiles.column(0.5)) if c in values] or [cols[0]]
     centre = np.maximum.reduce([values[c] for c in centres])
