@@ -235,3 +235,38 @@ def test_one_regions_real_response_is_kept_when_others_crossed_without_it():
     assert ch.evidence == "thin" and "AAA" in ch.regions_used and len(ch.regions_used) >= 2
     assert np.exp(ch.log_size[0]) > 2.0
     assert ch.error < 0.75 * ch.error_none
+
+
+def test_a_response_still_rising_is_carried_at_least_at_its_last_day():
+    from surgeplan.forecast.driver_spread import at_least_last_seen
+
+    # one region, driver on from day 2 (x = 1: a step shape), load ramping x1.5 then x2 (log
+    # 0.405, 0.693); day 2 a working day, day 3 a weekend day. Fitted slopes 0.32 / 0.51 (hand:
+    # a ridge and a weekend leaning on the working day) are raised to what each day type's last
+    # day showed: 0.405 and 0.693.
+    X = np.array([[0.0, 0.0, 1.0, 1.0]])
+    z = np.array([[0.0, 0.01, np.log(1.5), np.log(2.0)]])
+    wk = np.array([[True, True, True, False]])
+    np.testing.assert_allclose(
+        at_least_last_seen(X, z, wk, np.array([0.32, 0.51])), [np.log(1.5), np.log(2.0)]
+    )
+    # a slope already beyond the last day is kept; a fall stays a fall (the last day's rise on a
+    # fitted fall is not taken); a day type never seen under the driver keeps its slope
+    np.testing.assert_allclose(at_least_last_seen(X, z, wk, np.array([0.5, 0.9])), [0.5, 0.9])
+    np.testing.assert_allclose(at_least_last_seen(X, z, wk, np.array([-0.2, -0.3])), [-0.2, -0.3])
+    only_wk = np.array([[True, True, True, True]])
+    out = at_least_last_seen(X, z, only_wk, np.array([0.3, 0.25]))
+    np.testing.assert_allclose(out, [np.log(2.0), 0.25])
+    # a fall still deepening: raised in magnitude
+    np.testing.assert_allclose(at_least_last_seen(X, -z, wk, np.array([-0.2, -0.3])), -np.log([1.5, 2.0]))
+
+
+def test_thin_evidence_of_a_ramp_carries_at_least_its_last_working_day():
+    # AAA alone crossed (day 50, delay 2, a 3-day ramp to x5 on working days); seen up to day 54:
+    # Thursday x = 1/3, Friday 2/3 (x3.67), Saturday off. The size carried is at least Friday's.
+    load, wk, kinds, regs = _load(C2, 2, 5.0, True)
+    upto = 55
+    days = DAYS[:upto].to_numpy().astype("datetime64[D]")
+    ch = select_drivers(load[:, :upto], wk[:, :upto], kinds, regs, days, _indicators(upto))["vpn_gateway"]
+    assert ch.evidence == "thin" and not ch.levelled
+    assert np.exp(ch.log_size[0]) >= 3.67 * np.exp(-3 * 0.02)

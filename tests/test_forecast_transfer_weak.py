@@ -97,3 +97,40 @@ def test_region_whose_indicator_leads_its_load_gets_pooled_response():
     bh = bh[(per >= origin_day + pd.Timedelta(days=2)) & (per.dt.dayofweek < 5)]
     ratio = bh["mean"].median() / 130.0
     assert abs(ratio / 5.0 - 1.0) < 0.25, ratio
+
+
+def test_a_region_within_the_response_delay_carries_the_response_one_region_showed(monkeypatch):
+    # The stay-at-home voice case in four countries: trunk groups x1.9-2.1, 3 days after
+    # OxCGRT C6 >= 2 (general flag), a 2-day ramp. Forecast made the day after Spain crosses
+    # (15 Mar 2020): Italy alone showed the response, for two days. Spain is still within the
+    # delay (no response of its own seen): its forecast must carry Italy's response (it was flat:
+    # the response was carried at the intensity Spain had reached, none), and p10-p90 must hold
+    # most of the days that follow. Truth (generator, no noise): x1.9-2.1 from 18 Mar.
+    import sys
+    import warnings
+    from pathlib import Path
+
+    import pandas as pd
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from generators import family as fam
+    from generators import scoring as sc
+
+    spec = fam.Spec(
+        "stay_home_required",
+        ">=",
+        2.0,
+        True,
+        ("ITA", "ESP", "FRA", "GBR"),
+        {"trunk_group": fam.Response((1.9, 2.1), delay=3, ramp=2, decay=25.0)},
+    )
+    monkeypatch.setitem(fam.GENERATORS, "voice_four", spec)
+    data = fam.generate("voice_four", seed=0, per_kind=2, start="2020-01-06", end="2020-04-15")
+    assert data.crossing["ESP"] == pd.Timestamp("2020-03-14")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = sc.carried_share(data, sc.shock_forecaster())
+    esp = table[table["region"] == "ESP"]
+    assert len(esp) == 2 and esp["moved"].all()
+    assert (esp["share"] >= 0.5).all(), esp[["resource_id", "share"]]
+    assert (esp["inside"] / esp["hours"]).min() >= 0.6, esp[["resource_id", "inside", "hours"]]

@@ -60,7 +60,14 @@ from surgeplan.forecast.candidates import (
     rule_table,
 )
 from surgeplan.forecast.driver_fit import RIDGE_DAYS, WEEKEND_PRIOR_DAYS, error_totals, fit_errors, shaped
-from surgeplan.forecast.driver_spread import ONSET_DAY_SD, THIN_SD_SHARE, levelled, onset_sd, size_spread
+from surgeplan.forecast.driver_spread import (
+    ONSET_DAY_SD,
+    THIN_SD_SHARE,
+    at_least_last_seen,
+    levelled,
+    onset_sd,
+    size_spread,
+)
 
 __all__ = [
     "LEVEL_QUANTILES",
@@ -338,21 +345,23 @@ def _select_kind(kind, zk, wk, U, scores, cands, reg_list, delays, taus_up, taus
         err_rep = float(e_out.sum())
     else:
         err_rep = float(e_in.sum())
+    level = levelled(Xc, zk, wk, b[0], noise)
+    size = b[0] if level or evidence != "thin" else at_least_last_seen(Xc, zk, wk, b[0])
     return DriverChoice(
         kind,
         cands[ci],
         int(delays[li]),
         float(taus_up[ai]),
         float(tau_dn),
-        (float(b[0, 0]), float(b[0, 1])),
+        (float(size[0]), float(size[1])),
         used,
         err_rep / n_days,
         e_none / n_days,
         evidence,
         seen,
-        size_spread(Xc, zk, wk, (float(b[0, 0]), float(b[0, 1]))),
+        size_spread(Xc, zk, wk, (float(size[0]), float(size[1]))),
         int(((Xc >= 0.5) & ok).sum(-1).max()),
-        levelled(Xc, zk, wk, b[0], noise),
+        level,
         onset_sd(U[ci], zk, wk, delays, taus_up[ai], tau_dn, shown, noise),
     )
 

@@ -24,6 +24,7 @@ from scipy.stats import t as student_t
 from surgeplan.forecast.driver_fit import WEEKEND_PRIOR_DAYS, fit_errors, shaped
 
 __all__ = [
+    "at_least_last_seen",
     "LEVEL_NOISE",
     "ONSET_DAY_SD",
     "SPREAD_FLOOR",
@@ -105,6 +106,33 @@ def levelled(X: np.ndarray, z: np.ndarray, wk: np.ndarray, b: np.ndarray, noise:
         if min(abs(float(load_moved)), abs(float(beyond_shape))) <= tol:
             return True
     return False
+
+
+def at_least_last_seen(X: np.ndarray, z: np.ndarray, wk: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(2,) slopes (working day, weekend) no smaller than the response the last day of each type
+    showed under the driver (``x >= 0.5``; the median over regions), for a response not seen level.
+
+    A response still rising when the data end is at least what its last day showed: a ramp does
+    not turn back while its driver holds. Fitted on the first days of a ramp, the slopes average
+    its start in (and the ridge pulls them toward no response): two days of a stay-at-home voice
+    ramp seen in Italy, x1.5 on the Friday and x2 on the Saturday, gave x1.39 / x1.67, and the
+    country crossing four days later was carried at 43-47% of its x2 (scratch generator of the
+    issue's four countries). A size only where the last day has the slope's sign (a fall stays a
+    fall) and where that day type was seen under the driver.
+    """
+    ok = np.isfinite(z) & (X >= 0.5)
+    out = np.array(b, float)
+    for t, of_type in enumerate((wk, ~wk)):
+        last = []
+        for r in range(X.shape[0]):  # regions, few
+            days = np.flatnonzero(ok[r] & of_type[r])
+            if len(days):
+                last.append(float(z[r, days[-1]]))
+        if last:
+            seen = float(np.median(last))
+            if np.sign(seen) == np.sign(out[t]) and abs(seen) > abs(out[t]):
+                out[t] = seen
+    return out
 
 
 def size_spread(

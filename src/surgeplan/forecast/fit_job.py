@@ -118,6 +118,7 @@ def fit(
         covs=history.covariates,
         pools=pooling.pools,
         full_kinds=pooling.full_kinds,
+        drivers=drivers,
     )
     groups, errors = parts.unzip(parts.map(task, groups, sizes=sizes), 2)
     errors = parts.run(_tk.same, errors) if parts.resident else errors
@@ -168,7 +169,9 @@ def fold_in(
     pooling.pools, pooling.full_kinds = _tr.response_pools(
         _view(parts, handles), opt.min_evidence_days, pooling.learned_pools
     )
-    task = partial(_tk.repooled, pools=pooling.pools, min_evidence=opt.min_evidence_days)
+    task = partial(
+        _tk.repooled, pools=pooling.pools, min_evidence=opt.min_evidence_days, drivers=pooling.drivers
+    )
     state.handles = parts.map(task, handles, local=True)
     state.groups = _view(parts, state.handles)
     if indicators is not None or state.held.asof != asof_day(state.groups):

@@ -50,6 +50,7 @@ __all__ = [
     "response_spread",
     "shock_reference",
     "stringency_ranges",
+    "thin_borrowers",
     "thin_spread",
     "timing_spread",
     "unseen_spread",
@@ -180,16 +181,22 @@ def learned_pools(
     return out
 
 
+def thin_borrowers(g: Group, choices: dict[str, DriverChoice]) -> np.ndarray:
+    """(n,) resources of a thinly evidenced kind outside the region that showed the response:
+    they borrow its size (:func:`carry_thin`), a size at full intensity."""
+    borrow = np.zeros(g.n, bool)
+    for kind, ch in choices.items():
+        if ch.candidate is not None and ch.evidence == "thin":
+            borrow |= (g.kinds == kind) & ~np.isin(g.regions.astype(str), list(ch.regions_used))
+    return borrow
+
+
 def carry_thin(groups: Sequence[Group], choices: dict[str, DriverChoice]) -> None:
     """Resources of a thinly evidenced kind outside the region that showed the response, and
     without enough evidence of their own, take its size as their prior (coefficients re-solved)."""
     pools = learned_pools(choices, "thin")
     for g in groups:
-        borrow = np.zeros(g.n, bool)
-        for kind in pools:
-            used = list(choices[kind].regions_used)
-            borrow |= (g.kinds == kind) & ~np.isin(g.regions.astype(str), used)
-        rows = np.flatnonzero(borrow & (g.shock_source != "fitted"))
+        rows = np.flatnonzero(thin_borrowers(g, choices) & (g.shock_source != "fitted"))
         if len(rows):
             _tr.apply_to_prior(g, pools, rows)
             g.beta[rows], g.cov[rows] = _bl.posterior(

@@ -20,7 +20,7 @@ from surgeplan.forecast.design import setup_covariates, setup_names
 from surgeplan.forecast.fitting import fit_group
 from surgeplan.forecast.intensity import DriverTables
 from surgeplan.forecast.kalman import kalman_pass
-from surgeplan.forecast.learned import assign_shapes, assign_specs, carry_thin
+from surgeplan.forecast.learned import assign_shapes, assign_specs, carry_thin, learned_pools, thin_borrowers
 from surgeplan.forecast.panel import PartitionFile, append_measurements, build_group, read_partition
 from surgeplan.forecast.predict import predict_group
 from surgeplan.forecast.response import response_table
@@ -105,13 +105,25 @@ def pooled(g: Group, pools: dict, min_evidence: float, drivers: dict) -> Group:
     return g
 
 
-def repooled(g: Group, pools: dict, min_evidence: float) -> Group:
+def repooled(g: Group, pools: dict, min_evidence: float, drivers: dict) -> Group:
     _tr.give_pools(g, pools, min_evidence, in_update=True)
     # a response learned online from a day or two of restrictions is a slope seen at
     # partial intensity: bounded by the kind's pool until there is enough evidence
     g.beta = _tr.extrapolation_band(g, pools, min_evidence)
-    g.extrapolate = _tr.full_response_known(g, pools, min_evidence)
+    _bound_thin(g, drivers, pools, min_evidence)
     return g
+
+
+def _bound_thin(g: Group, drivers: dict, pools: dict, min_evidence: float) -> None:
+    """Where the response at full intensity is known (``g.extrapolate``): the kind's pool, the
+    resource's own evidence, or the size one other region showed (thin evidence), which bounds
+    the borrowers' responses as a pool does. Without that last one, a region that crossed but is
+    still within the response's delay had its response carried at the intensity it had reached:
+    none, a flat forecast (Spain on 15 Mar 2020, stay-at-home voice x2 seen in Italy only)."""
+    thin = thin_borrowers(g, drivers)
+    if thin.any():
+        g.beta = _tr.extrapolation_band(g, learned_pools(drivers, "thin"), min_evidence, among=thin)
+    g.extrapolate = _tr.full_response_known(g, pools, min_evidence) | thin
 
 
 def responses(g: Group, specs: Any) -> pd.DataFrame:
@@ -119,11 +131,17 @@ def responses(g: Group, specs: Any) -> pd.DataFrame:
 
 
 def calibrated(
-    g: Group, opt: Options, tables: DriverTables, covs: pd.DataFrame, pools: Any, full_kinds: Any
+    g: Group,
+    opt: Options,
+    tables: DriverTables,
+    covs: pd.DataFrame,
+    pools: Any,
+    full_kinds: Any,
+    drivers: dict,
 ) -> tuple[Group, Any]:
     errors = rolling_pass(g, opt, tables, covs).table()  # what goes back to the driver
     _tr.bound_to_pool(g, pools, full_kinds, opt.min_evidence_days)
-    g.extrapolate = _tr.full_response_known(g, pools, opt.min_evidence_days)
+    _bound_thin(g, drivers, pools, opt.min_evidence_days)
     return g, errors
 
 

@@ -179,7 +179,9 @@ def kind_pools(
     return pools
 
 
-def extrapolation_band(g: Any, pools: dict, min_evidence: float, width: float = 1.0) -> np.ndarray:
+def extrapolation_band(
+    g: Any, pools: dict, min_evidence: float, width: float = 1.0, among: np.ndarray | None = None
+) -> np.ndarray:
     """Shock coefficients bounded for extrapolation to harder restrictions than the data saw.
 
     A response learned at partial intensity (``u`` well below 1, or on the first days of a ramp)
@@ -189,14 +191,14 @@ def extrapolation_band(g: Any, pools: dict, min_evidence: float, width: float = 
     shock coefficients are clipped to its kind's pool, ``centre +/- width sd`` per hour (log of
     ``1 + response`` at ``u = 1``, from regions hit earlier), the weekend size (``shock``) and
     the weekday size (``shock + shock_weekday``) each; resources with enough evidence, or of a
-    kind without a pool, keep theirs.
+    kind without a pool, keep theirs (``among``: (n,) bool, only these resources are bounded).
 
     Returns
     -------
     (n, nb, k) copy of ``g.beta`` with the shock columns bounded.
     """
     beta = g.beta.copy()
-    rows = np.flatnonzero(g.evidence < min_evidence)
+    rows = np.flatnonzero((g.evidence < min_evidence) & (True if among is None else among))
     if len(rows) == 0 or not pools:
         return beta
     m, s, ok = _pooled_values(g, rows, pools)  # short-run units (x (1 - sum phi)), like beta
