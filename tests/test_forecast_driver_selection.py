@@ -270,3 +270,38 @@ def test_thin_evidence_of_a_ramp_carries_at_least_its_last_working_day():
     ch = select_drivers(load[:, :upto], wk[:, :upto], kinds, regs, days, _indicators(upto))["vpn_gateway"]
     assert ch.evidence == "thin" and not ch.levelled
     assert np.exp(ch.log_size[0]) >= 3.67 * np.exp(-3 * 0.02)
+
+
+def test_a_threshold_between_the_grid_points_is_found_by_the_second_pass():
+    from surgeplan.forecast.candidates import refined
+
+    # stringency wanders through many distinct low values, then jumps: to 72-77 in five regions
+    # (on their S70 day), while FFF sits at 68.5 from day 55 and reaches 75 on day 76. The load
+    # doubles 1 day after stringency >= 70 (FFF from day 77). The coarse quantile grid has no
+    # threshold between 68.5 and 72: its nearest one below 72 reads FFF as on for three weeks
+    # without a response. The second pass searches the values' midpoints there.
+    d = np.arange(len(DAYS))
+    rows = []
+    cross = {**S70, "FFF": 76}
+    for i, r in enumerate(REGIONS):
+        crawl = 30.0 + 20.0 * np.sin(0.37 * d + i) + 0.01 * d  # hundreds of distinct values, no trend
+        s = np.where(d >= cross[r], 72.0 + i, crawl)
+        if r == "FFF":
+            s = np.where((d >= 55) & (d < 76), 68.5, s)
+        rows.append(pd.DataFrame({"region": r, "date": DAYS, "name": "stringency_index", "value": s}))
+    ind = pd.concat(rows, ignore_index=True)
+    grid = [c.threshold for c in candidates(ind) if c.form == "threshold" and c.op == ">="]
+    assert not any(68.5 < t < 72.0 for t in grid), grid  # the case this test is about
+    load, wk, kinds, regs = _load(cross, 1, 2.0, False)
+    n = 90
+    days = DAYS[:n].to_numpy().astype("datetime64[D]")
+    ch = select_drivers(load[:, :n], wk[:, :n], kinds, regs, days, ind)["vpn_gateway"]
+    assert ch.evidence == "loro" and ch.candidate.indicator == "stringency_index"
+    assert 68.5 < ch.candidate.threshold <= 72.0, ch.candidate
+    assert np.exp(ch.log_size[0]) == pytest.approx(2.0, rel=0.1)
+    # refined(): midpoints of the distinct values between the picked threshold's grid neighbours
+    below = max(t for t in grid if t < 68.5)
+    fine = refined(ind, Candidate("stringency_index", "threshold", ">=", below), candidates(ind))
+    assert any(68.5 < c.threshold < 72.0 for c in fine)
+    assert all(c.op == ">=" and c.indicator == "stringency_index" for c in fine)
+    assert refined(ind, Candidate("stay_home_required", "threshold", ">=", 2.0), candidates(ind)) == []

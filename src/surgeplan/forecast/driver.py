@@ -57,6 +57,7 @@ from surgeplan.forecast.candidates import (
     Candidate,
     candidates,
     driver_cube,
+    refined,
     rule_table,
 )
 from surgeplan.forecast.driver_fit import RIDGE_DAYS, WEEKEND_PRIOR_DAYS, error_totals, fit_errors, shaped
@@ -267,10 +268,43 @@ def select_drivers(
     U = driver_cube(indicators, cands, reg_list, days) if cands else np.zeros((0, len(reg_list), len(days)))
     zks = {kind: _aggregate(z, kinds, regions, kind, reg_list) for kind in sorted(set(kinds))}
     scores = _scores(U, zks, wk_r, delays, taus_up)
-    return {
+    out = {
         kind: _select_kind(kind, zk, wk_r, U, scores[kind], cands, reg_list, delays, taus_up, taus_down)
         for kind, zk in zks.items()
     }
+    # second pass, per kind whose driver was chosen out of region (in sample, one region's data
+    # would pick whichever fits its noise): the best threshold of the chosen indicator is searched
+    # again between its grid neighbours (a level may have won only for want of the right one)
+    for kind, ch in out.items():
+        if ch.evidence != "loro":
+            continue
+        same = [
+            i
+            for i, c in enumerate(cands)
+            if c.indicator == ch.candidate.indicator and c.form == "threshold" and c.flag is None
+        ]
+        if not same:
+            continue
+        best = same[int(np.argmin(scores[kind][0][same].min(axis=(1, 2))))]
+        extra = [c for c in dict.fromkeys(refined(indicators, cands[best], cands)) if c not in cands]
+        if not extra:
+            continue
+        Uf = driver_cube(indicators, extra, reg_list, days)
+        sf = _scores(Uf, {kind: zks[kind]}, wk_r, delays, taus_up)[kind]
+        both = tuple(np.concatenate([a, b]) for a, b in zip(scores[kind], sf, strict=True))
+        out[kind] = _select_kind(
+            kind,
+            zks[kind],
+            wk_r,
+            np.concatenate([U, Uf]),
+            both,
+            cands + extra,
+            reg_list,
+            delays,
+            taus_up,
+            taus_down,
+        )
+    return out
 
 
 def _scores(U: np.ndarray, zks: dict, wk: np.ndarray, delays, taus_up) -> dict[str, tuple[np.ndarray, ...]]:

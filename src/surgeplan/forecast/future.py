@@ -129,7 +129,23 @@ def given_future(
             raise SurgeplanError(f"indicators_future: unknown projection {given!r} (use 'anticipate')")
         given, how, notes = anticipate(indicators, drv, asof)
     scen = _sh.scenario_indicators(given)
+    if isinstance(given, Mapping) and given:
+        # a lockdown start moves the stringency and stay-at-home level; the other policy
+        # indicators the learned rules read follow the regions that locked down before
+        policy = [n for n in policy_indicators(indicators, specs, used) if n not in set(scen["name"])]
+        starts = {str(r): (_day(v["lockdown_start"]), _day(v.get("lockdown_end"))) for r, v in given.items()}
+        paths = _pj.restricted_paths(indicators, asof, starts, policy) if policy else None
+        if paths is not None and len(paths):
+            scen = _sh.scenario_indicators(pd.concat([scen, paths], ignore_index=True))
     return HeldFuture(asof, None, scen, how, notes, scenario_tables(scen, specs, used, indicators))
+
+
+def _day(value: Any) -> pd.Timestamp | None:
+    """A scenario's date as a naive day (None stays None)."""
+    if value is None:
+        return None
+    ts = pd.Timestamp(value)
+    return (ts.tz_localize(None) if ts.tzinfo is not None else ts).normalize()
 
 
 def held_future(
@@ -145,7 +161,11 @@ def held_future(
 ) -> HeldFuture:
     """Regime risk of calm regions and projected paths of regions that crossed (``drv``: daily
     driver under the default mapping), with their driver tables under the mappings ``used``."""
-    regime, notes = regime_risk(indicators, drv, asof) if regime_change else (None, {})
+    regime, notes = (
+        regime_risk(indicators, drv, asof, policy_indicators(indicators, specs, used))
+        if regime_change
+        else (None, {})
+    )
     scen, projected = _sh.scenario_indicators(None), {}
     if project_restrictions and not indicators.empty:
         table, projected = _pj.project_after_crossing(indicators, asof, window_days=window_days)
@@ -163,6 +183,15 @@ def held_future(
         scenario_tables(scen, specs, used, known=indicators),
         None if regime is None else scenario_tables(regime.scen, specs, used, known=indicators),
     )
+
+
+def policy_indicators(indicators: pd.DataFrame, specs: Sequence[DriverSpec], used: set[int]) -> list[str]:
+    """Indicators (and flags) the learned rules in use read that are policy levels: at most
+    :data:`surgeplan.forecast.driver.ORDINAL_LEVELS` distinct values (OxCGRT C-levels, flags)."""
+    rules = [s for i, s in enumerate(specs) if i in used and isinstance(s, Candidate)]
+    names = {n for s in rules for n in (s.indicator, s.flag) if n}
+    levels = indicators[indicators["name"].isin(names)].groupby("name")["value"].nunique()
+    return sorted(n for n in names if 0 < levels.get(n, 0) <= ORDINAL_LEVELS)
 
 
 def epidemic_indicators(
@@ -210,22 +239,50 @@ def _onset_laws(indicators: pd.DataFrame, asof: pd.Timestamp, calm: list[str]) -
     return law, {}
 
 
+def onset_hazard(on: np.ndarray) -> float:
+    """Daily rate of restriction onsets among calm region-days (``on``: (days, regions) bool).
+
+    The larger of the rate over the whole table and over the current wave (the days since the
+    last day no region was restricted). Onsets cluster: once one region restricts, others follow
+    within weeks (OxCGRT: most of Europe within three weeks of Italy in March 2020). The rate over
+    the months before the wave, which had no onsets, put the chance of a region restricting
+    within six weeks at 0.3, to regions that all did within three (generators, links falling after
+    stay-at-home: the p90 of their links held at the pre-shock level for the whole horizon).
+    """
+
+    def rate(o: np.ndarray) -> float:
+        prev, now = o[:-1], o[1:]
+        at_risk = float((~prev).sum())
+        return float((now & ~prev).sum()) / at_risk if at_risk > 0 else 0.0
+
+    quiet = np.flatnonzero(~on.any(axis=1))
+    start = int(quiet[-1]) + 1 if len(quiet) else 0
+    return max(rate(on), rate(on[start:]))
+
+
 def regime_risk(
-    indicators: pd.DataFrame, drv: pd.DataFrame, asof: pd.Timestamp
+    indicators: pd.DataFrame, drv: pd.DataFrame, asof: pd.Timestamp, policy: Sequence[str] = ()
 ) -> tuple[Regime | None, dict]:
-    """Calm regions and the law of their restriction onset day (``None`` without calm regions)."""
+    """Calm regions and the law of their restriction onset day (``None`` without calm regions).
+
+    Its scenario locks every calm region down from the origin: the stringency index and the
+    stay-at-home level of :func:`surgeplan.forecast.shock.scenario_indicators`, and the other
+    ``policy`` indicators (read by learned rules) along the median path of the regions that locked
+    down before (:func:`surgeplan.forecast.projection.restricted_paths`)."""
     if indicators.empty or drv.empty:
         return None, {}
     last = drv.ffill().iloc[-1]
     calm = [str(r) for r in drv.columns if np.isfinite(last[r]) and last[r] < RESTRICTED]
     if not calm:
         return None, {}
-    on = drv.ffill().to_numpy(float) >= RESTRICTED
-    prev, now = on[:-1], on[1:]
-    at_risk = float((~prev).sum())
-    hazard = float((now & ~prev).sum()) / at_risk if at_risk > 0 else 0.0
+    hazard = onset_hazard(drv.ffill().to_numpy(float) >= RESTRICTED)
     law, notes = _onset_laws(indicators, asof, calm)
     scen = _sh.scenario_indicators({r: {"lockdown_start": asof} for r in calm})
+    others = [n for n in policy if n not in set(scen["name"])]
+    if others:
+        paths = _pj.restricted_paths(indicators, asof, dict.fromkeys(calm, (asof, None)), others)
+        if len(paths):
+            scen = _sh.scenario_indicators(pd.concat([scen, paths], ignore_index=True))
     return Regime(asof, frozenset(calm), law, hazard, scen), notes
 
 

@@ -258,6 +258,10 @@ def predict_group(
     centre, spread, mean = _grid_moments(g, opt, cal, lead, ml, scale, mix)
     if mix is not None:
         zq = _mix(zq, spread, opt.quantiles, scale, mix)
+        # the response's spread below is added around the median of the law: the mixture's, not
+        # the noise law's (around the latter, a calm region's fall under a likely lockdown became
+        # a spread on both sides: p50 at the pre-shock level, p90 above it)
+        centre = _mix((centre / scale)[..., None], spread, (0.5,), scale, mix)[..., 0] * scale
     dev = zq * scale[..., None]
     if drivers and any(ch.evidence in ("thin", "loro") for ch in drivers.values()):
         resp, carried = _response_sd(g, opt, tables, scen, widx, drivers)

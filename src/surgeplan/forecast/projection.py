@@ -28,7 +28,7 @@ References
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -158,6 +158,63 @@ def project_after_crossing(
     if not frames:
         return empty, {}
     return pd.concat(frames, ignore_index=True), how
+
+
+def restricted_paths(
+    indicators: pd.DataFrame,
+    asof: pd.Timestamp,
+    starts: Mapping[str, tuple[pd.Timestamp, pd.Timestamp | None]],
+    names: Sequence[str],
+    *,
+    horizon_days: int = 400,
+    rule: LockdownRule | None = None,
+) -> pd.DataFrame:
+    """Indicators ``names`` of regions were they to lock down: ``starts[region] = (first day, end
+    or None)``. Day ``k`` of a lockdown takes the median of the regions that locked down before
+    ``asof`` (:func:`surgeplan.signals.first_lockdown`) ``k`` days after their start, the last
+    median held beyond the days they cover; no rows from the end on (the known values are held).
+
+    A lockdown given as a start day says what the stringency index and the stay-at-home level
+    become (:func:`surgeplan.forecast.shock.scenario_indicators`), not what a flag or a policy
+    indicator of another name that a learned rule reads does (``stay_home_general``,
+    ``workplace_closing``): held at their calm values, such a rule never turned on.
+
+    Returns a long table ``region, date, name, value`` (empty when no other region locked down
+    before ``asof`` or none of ``names`` is in the table).
+    """
+    cols = ["region", "date", "name", "value"]
+    ind = indicators[(indicators["date"] < asof) & indicators["name"].isin(names)]
+    if ind.empty or not starts:
+        return pd.DataFrame(columns=cols)
+    try:
+        before = first_lockdown(indicators[indicators["date"] < asof], rule)
+    except SurgeplanError:  # none of the indicators the rule needs
+        return pd.DataFrame(columns=cols)
+    before = before[~before.index.isin(list(starts))]
+    if before.empty:
+        return pd.DataFrame(columns=cols)
+    wide = ind.pivot_table(index="date", columns=["name", "region"], values="value", aggfunc="last")
+    grid = pd.date_range(pd.Timestamp(wide.index.min()), asof - pd.Timedelta(days=1), freq="D")
+    cross = np.asarray((pd.DatetimeIndex(before.to_numpy()) - grid[0]).days, dtype=np.int64)
+    pos = cross[:, None] + np.arange(horizon_days)[None, :]
+    inside = (pos >= 0) & (pos < len(grid))
+    frames = []
+    for name in sorted(set(ind["name"])):  # a few policy indicators
+        mat = wide[name].reindex(index=grid, columns=list(before.index)).ffill().to_numpy(float)
+        paths = np.where(inside, mat[np.clip(pos, 0, len(grid) - 1), np.arange(len(cross))[:, None]], np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # days no earlier region covers
+            med = pd.Series(np.nanmedian(paths, axis=0)).ffill().to_numpy()
+        if not np.isfinite(med).any():
+            continue
+        med = np.nan_to_num(med, nan=float(med[np.isfinite(med)][0]))
+        for region, (first, end) in starts.items():
+            dates = pd.date_range(pd.Timestamp(first).normalize(), periods=horizon_days, freq="D")
+            keep = np.asarray(dates < pd.Timestamp(end).normalize()) if end is not None else slice(None)
+            frames.append(
+                pd.DataFrame({"region": str(region), "date": dates[keep], "name": name, "value": med[keep]})
+            )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
 
 
 def _current(col: np.ndarray) -> float:
