@@ -305,3 +305,23 @@ def test_a_threshold_between_the_grid_points_is_found_by_the_second_pass():
     assert any(68.5 < c.threshold < 72.0 for c in fine)
     assert all(c.op == ">=" and c.indicator == "stringency_index" for c in fine)
     assert refined(ind, Candidate("stay_home_required", "threshold", ">=", 2.0), candidates(ind)) == []
+
+
+def test_the_size_spread_counts_the_resources_of_a_region_not_only_its_median():
+    from scipy.stats import t as student_t
+
+    from surgeplan.forecast.driver_spread import SPREAD_FLOOR, size_spread
+
+    # two regions, six working days at full drive; each has two resources at +0.2 and -0.2 in log
+    # around the same response (median 0): the regions agree, their resources do not
+    X = np.ones((2, 6))
+    wk = np.ones((2, 6), bool)
+    z_region = np.zeros((2, 6))
+    z_res = np.array([[0.2] * 6, [-0.2] * 6, [0.2] * 6, [-0.2] * 6])
+    region = np.array([0, 0, 1, 1])
+    z80 = 1.2815515655446004
+    alone = size_spread(X, z_region, wk, (0.0, 0.0))
+    assert alone[0] == SPREAD_FLOOR
+    both = size_spread(X, z_region, wk, (0.0, 0.0), members=(z_res, region))
+    # hand: |error| 0.2 everywhere, its 80% quantile 0.2; sd = 0.2 / z80 x t(0.9, 2) / z80
+    assert both[0] == pytest.approx(0.2 / z80 * student_t.ppf(0.9, 2) / z80, rel=1e-9)

@@ -267,9 +267,13 @@ def select_drivers(
     wk_r = np.array([np.asarray(working)[regions == r][0] for r in reg_list])
     U = driver_cube(indicators, cands, reg_list, days) if cands else np.zeros((0, len(reg_list), len(days)))
     zks = {kind: _aggregate(z, kinds, regions, kind, reg_list) for kind in sorted(set(kinds))}
+    # each resource's daily change and its region's row: the sizes' spread is the resources'
+    members = {kind: (z[kinds == kind], np.searchsorted(reg_list, regions[kinds == kind])) for kind in zks}
     scores = _scores(U, zks, wk_r, delays, taus_up)
     out = {
-        kind: _select_kind(kind, zk, wk_r, U, scores[kind], cands, reg_list, delays, taus_up, taus_down)
+        kind: _select_kind(
+            kind, zk, wk_r, U, scores[kind], cands, reg_list, delays, taus_up, taus_down, members[kind]
+        )
         for kind, zk in zks.items()
     }
     # second pass, per kind whose driver was chosen out of region (in sample, one region's data
@@ -303,6 +307,7 @@ def select_drivers(
             delays,
             taus_up,
             taus_down,
+            members[kind],
         )
     return out
 
@@ -332,7 +337,9 @@ def _hit(U: np.ndarray, zk: np.ndarray) -> np.ndarray:
     return ((U >= 0.5) & np.isfinite(zk)[None]).sum(-1) >= MIN_HIT_DAYS
 
 
-def _select_kind(kind, zk, wk, U, scores, cands, reg_list, delays, taus_up, taus_down) -> DriverChoice:
+def _select_kind(
+    kind, zk, wk, U, scores, cands, reg_list, delays, taus_up, taus_down, members=None
+) -> DriverChoice:
     ok = np.isfinite(zk)
     n_days = max(int(ok.sum()), 1)
     e_none = float(np.abs(np.where(ok, zk, 0.0)).sum())
@@ -393,7 +400,7 @@ def _select_kind(kind, zk, wk, U, scores, cands, reg_list, delays, taus_up, taus
         e_none / n_days,
         evidence,
         seen,
-        size_spread(Xc, zk, wk, (float(size[0]), float(size[1]))),
+        size_spread(Xc, zk, wk, (float(size[0]), float(size[1])), members),
         int(((Xc >= 0.5) & ok).sum(-1).max()),
         level,
         onset_sd(U[ci], zk, wk, delays, taus_up[ai], tau_dn, shown, noise),
