@@ -38,7 +38,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 from _machine import machine_markdown
 from generators import scoring as sc
-from generators.family import GENERATORS, generate
+from generators.family import GENERATORS, VARIANTS, generate, spec_of
 
 
 def _peers(with_peers: bool) -> dict:
@@ -60,7 +60,7 @@ def run_generator(name: str, with_peers: bool, seed: int, per_kind: int) -> str:
         shares[peer] = sc.country_shares(table)
         summaries[peer] = sc.summary(table)
     ratios = sc.runaway_ratios(data, _drivers_probe)
-    spec = GENERATORS[name]
+    spec = spec_of(name)
     rule = f"{spec.indicator} {spec.op} {spec.threshold:g}" + (" (general flag)" if spec.general_only else "")
     lines = [
         f"#### `{name}`: {rule}; "
@@ -181,14 +181,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--per-kind", type=int, default=1, help="resources per (country, kind)")
     ap.add_argument("--speed", action="store_true", help="only the 1,000-series speed check")
+    ap.add_argument(
+        "--variants", action="store_true", help="the variants (family.VARIANTS), two resources per kind"
+    )
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
     print(machine_markdown())
     if args.speed:
         print(speed())
         return
-    for name in args.only or list(GENERATORS):
-        print(run_generator(name, not args.no_peers, args.seed, args.per_kind))
+    names = args.only or list(VARIANTS if args.variants else GENERATORS)
+    per_kind = max(args.per_kind, 2) if args.variants else args.per_kind
+    for name in names:
+        print(run_generator(name, not args.no_peers, args.seed, per_kind))
         sys.stdout.flush()
 
 

@@ -64,7 +64,7 @@ def test_a_calm_region_follows_the_median_path_of_the_regions_that_locked_down()
     ).empty
 
 
-def test_a_calm_region_about_to_lock_down_is_forecast_with_the_fall(monkeypatch):
+def test_a_calm_region_about_to_lock_down_is_forecast_with_the_fall():
     import sys
     import warnings
     from pathlib import Path
@@ -73,16 +73,7 @@ def test_a_calm_region_about_to_lock_down_is_forecast_with_the_fall(monkeypatch)
     from generators import family as fam
     from generators import scoring as sc
 
-    spec = fam.Spec(
-        "stay_home_required",
-        ">=",
-        2.0,
-        True,
-        ("ITA", "ESP", "FRA", "BEL", "GBR", "IRL", "POL"),
-        {"link": fam.Response((0.45, 0.7), delay=1, ramp=2, decay=15.0, persist=0.1)},
-    )
-    monkeypatch.setitem(fam.GENERATORS, "links_seven", spec)
-    data = fam.generate("links_seven", seed=0, per_kind=2, start="2020-01-06", end="2020-05-31")
+    data = fam.generate("links_fall_late", seed=0, per_kind=2, start="2020-01-06", end="2020-05-31")
     assert data.crossing["BEL"] == pd.Timestamp("2020-03-18")  # the origin's day: not known yet
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
