@@ -276,40 +276,57 @@ def select_drivers(
         )
         for kind, zk in zks.items()
     }
-    # second pass, per kind whose driver was chosen out of region (in sample, one region's data
-    # would pick whichever fits its noise): the best threshold of the chosen indicator is searched
-    # again between its grid neighbours (a level may have won only for want of the right one)
     for kind, ch in out.items():
-        if ch.evidence != "loro":
-            continue
-        same = [
-            i
-            for i, c in enumerate(cands)
-            if c.indicator == ch.candidate.indicator and c.form == "threshold" and c.flag is None
-        ]
-        if not same:
-            continue
-        best = same[int(np.argmin(scores[kind][0][same].min(axis=(1, 2))))]
-        extra = [c for c in dict.fromkeys(refined(indicators, cands[best], cands)) if c not in cands]
-        if not extra:
-            continue
-        Uf = driver_cube(indicators, extra, reg_list, days)
-        sf = _scores(Uf, {kind: zks[kind]}, wk_r, delays, taus_up)[kind]
-        both = tuple(np.concatenate([a, b]) for a, b in zip(scores[kind], sf, strict=True))
-        out[kind] = _select_kind(
-            kind,
-            zks[kind],
-            wk_r,
-            np.concatenate([U, Uf]),
-            both,
-            cands + extra,
-            reg_list,
-            delays,
-            taus_up,
-            taus_down,
-            members[kind],
-        )
+        if ch.evidence == "loro":
+            out[kind] = _second_pass(
+                kind,
+                ch,
+                indicators,
+                (U, scores[kind], cands),
+                zks[kind],
+                members[kind],
+                wk_r,
+                reg_list,
+                days,
+                (delays, taus_up, taus_down),
+            )
     return out
+
+
+def _second_pass(kind, ch, indicators, searched, zk, members, wk, reg_list, days, shapes) -> DriverChoice:
+    """The choice again, with the best threshold of the chosen indicator searched between its grid
+    neighbours (:func:`surgeplan.forecast.candidates.refined`): a level may have won only for want
+    of the right threshold. Only for drivers chosen out of region: in sample, one region's data
+    would pick whichever threshold fits its noise."""
+    U, scores, cands = searched
+    delays, taus_up, taus_down = shapes
+    same = [
+        i
+        for i, c in enumerate(cands)
+        if c.indicator == ch.candidate.indicator and c.form == "threshold" and c.flag is None
+    ]
+    if not same:
+        return ch
+    best = same[int(np.argmin(scores[0][same].min(axis=(1, 2))))]
+    extra = [c for c in dict.fromkeys(refined(indicators, cands[best], cands)) if c not in cands]
+    if not extra:
+        return ch
+    Uf = driver_cube(indicators, extra, reg_list, days)
+    sf = _scores(Uf, {kind: zk}, wk, delays, taus_up)[kind]
+    both = tuple(np.concatenate([a, b]) for a, b in zip(scores, sf, strict=True))
+    return _select_kind(
+        kind,
+        zk,
+        wk,
+        np.concatenate([U, Uf]),
+        both,
+        cands + extra,
+        reg_list,
+        delays,
+        taus_up,
+        taus_down,
+        members,
+    )
 
 
 def _scores(U: np.ndarray, zks: dict, wk: np.ndarray, delays, taus_up) -> dict[str, tuple[np.ndarray, ...]]:

@@ -130,14 +130,22 @@ def given_future(
         given, how, notes = anticipate(indicators, drv, asof)
     scen = _sh.scenario_indicators(given)
     if isinstance(given, Mapping) and given:
-        # a lockdown start moves the stringency and stay-at-home level; the other policy
-        # indicators the learned rules read follow the regions that locked down before
-        policy = [n for n in policy_indicators(indicators, specs, used) if n not in set(scen["name"])]
         starts = {str(r): (_day(v["lockdown_start"]), _day(v.get("lockdown_end"))) for r, v in given.items()}
-        paths = _pj.restricted_paths(indicators, asof, starts, policy) if policy else None
-        if paths is not None and len(paths):
-            scen = _sh.scenario_indicators(pd.concat([scen, paths], ignore_index=True))
+        scen = with_policy_paths(scen, indicators, asof, starts, policy_indicators(indicators, specs, used))
     return HeldFuture(asof, None, scen, how, notes, scenario_tables(scen, specs, used, indicators))
+
+
+def with_policy_paths(
+    scen: pd.DataFrame, indicators: pd.DataFrame, asof: pd.Timestamp, starts: Mapping, policy: Sequence[str]
+) -> pd.DataFrame:
+    """A lockdown scenario (``scen``: its stringency and stay-at-home rows) with the other policy
+    indicators the learned rules read along the regions that locked down before
+    (:func:`surgeplan.forecast.projection.restricted_paths`; ``starts[region] = (start, end)``)."""
+    others = [n for n in policy if n not in set(scen["name"])]
+    paths = _pj.restricted_paths(indicators, asof, starts, others) if others else None
+    if paths is None or paths.empty:
+        return scen
+    return _sh.scenario_indicators(pd.concat([scen, paths], ignore_index=True))
 
 
 def _day(value: Any) -> pd.Timestamp | None:
@@ -278,11 +286,7 @@ def regime_risk(
     hazard = onset_hazard(drv.ffill().to_numpy(float) >= RESTRICTED)
     law, notes = _onset_laws(indicators, asof, calm)
     scen = _sh.scenario_indicators({r: {"lockdown_start": asof} for r in calm})
-    others = [n for n in policy if n not in set(scen["name"])]
-    if others:
-        paths = _pj.restricted_paths(indicators, asof, dict.fromkeys(calm, (asof, None)), others)
-        if len(paths):
-            scen = _sh.scenario_indicators(pd.concat([scen, paths], ignore_index=True))
+    scen = with_policy_paths(scen, indicators, asof, dict.fromkeys(calm, (asof, None)), policy)
     return Regime(asof, frozenset(calm), law, hazard, scen), notes
 
 
