@@ -230,7 +230,7 @@ def _built(
     group's Parquet file (largest first) just before it submits the group's build task, so the
     workers build while the driver writes; the task reads the file (``exchange_dir``)."""
     task = partial(_tk.built, cutoff=h.cutoff, opt=opt, covs=h.covariates)
-    rows = split_rows(h.all_measurements(), metas)
+    rows = split_rows(h.all_measurements(), metas)  # lazy: a group's rows are taken when read
     if not parts.resident:
         return parts.map(task, metas, rows, local=True), None
     try:
@@ -241,8 +241,7 @@ def _built(
         ) from None
     handles: list[Any] = [None] * len(metas)
     for i in sorted(range(len(metas)), key=lambda i: -sizes[i]):
-        src = write_partition(rows[i], metas[i], exchange.name, i)
-        rows[i] = None  # written: the driver keeps one copy of the rows, not two
+        src = write_partition(rows[i], metas[i], exchange.name, i)  # rows taken, written, dropped
         handles[i] = parts.map(task, [metas[i]], [src], sizes=[sizes[i]])[0]
     return handles, exchange
 
