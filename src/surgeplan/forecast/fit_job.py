@@ -46,7 +46,7 @@ from surgeplan.forecast.learned import (
     stringency_ranges,
     with_learned_specs,
 )
-from surgeplan.forecast.panel import partitions, split_rows, write_partition
+from surgeplan.forecast.panel import partitions, read_measurements, split_rows, write_partition
 from surgeplan.forecast.shape import choose_driver, kind_shapes
 from surgeplan.forecast.state import Calibration, Group, History, Options, Pooling
 
@@ -243,6 +243,9 @@ def _built(
     for i in sorted(range(len(metas)), key=lambda i: -sizes[i]):
         src = write_partition(rows[i], metas[i], exchange.name, i)  # rows taken, written, dropped
         handles[i] = parts.map(task, [metas[i]], [src], sizes=[sizes[i]])[0]
+    # every row is in the dataset now: the driver drops its copy (~24 bytes a row) and a refit
+    # reads them back from there (the folder lives as long as this fit's state)
+    h.measurements, h.stored = None, partial(read_measurements, exchange, len(metas))
     return handles, exchange
 
 

@@ -305,6 +305,7 @@ class ShockForecaster:
             inventory=resource_meta(meas, inventory),
             cutoff=cutoff,
         )
+        del meas  # the history holds the rows: a Dask fit drops them once written (fit_job._built)
         return self._fit(history)
 
     def refit(self) -> ShockForecaster:

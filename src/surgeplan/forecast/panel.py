@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,8 @@ from surgeplan.kinds import KINDS
 
 __all__ = [
     "LOG_FLOOR_SHARE", "PartitionFile", "RowParts", "append_measurements", "build_group", "log_shift",
-    "partitions", "read_partition", "resource_meta", "split_rows", "write_partition", "write_partitions",
+    "partitions", "read_measurements", "read_partition", "resource_meta", "split_rows", "write_partition",
+    "write_partitions",
 ]  # fmt: skip
 
 #: the log's shift lifts a series' 1st percentile to at least this share of its 95th (:func:`log_shift`)
@@ -176,6 +178,19 @@ def read_partition(src: PartitionFile) -> tuple[pd.DataFrame, int]:
     if np.any(np.diff(row) < 0):  # the scan may hand batches back out of order
         table = table.take(np.argsort(row, kind="stable"))
     return table.drop_columns(["row"]).to_pandas(), sum(Path(f.path).stat().st_size for f in frags)
+
+
+def read_measurements(root: Any, parts: int) -> pd.DataFrame:
+    """The measurements :func:`write_partition` wrote as ``parts`` partitions under ``root`` (a
+    path, or a :class:`tempfile.TemporaryDirectory`), normalized again: the table they were
+    taken from (sorted by resource and time, no duplicates left to average)."""
+    import pyarrow.parquet as pq
+
+    root = Path(getattr(root, "name", root))
+    cols = ["resource_id", "ts", "load"]
+    frames = [pq.read_table(root / f"part={i}" / "data.parquet", columns=cols) for i in range(parts)]
+    frames = [t.to_pandas() for t in frames]
+    return _ft.normalize_measurements(pd.concat(frames, ignore_index=True))
 
 
 def build_group(
