@@ -167,7 +167,6 @@ def _job(executor, inv, ind, meas, settings, max_partition, exchange) -> tuple[d
 
     times = {}
     t0 = time.perf_counter()
-    ts = pd.to_datetime(meas["ts"], utc=True)
     cut = pd.Timestamp(ASOF - pd.Timedelta(days=7), tz="UTC")
     f = ShockForecaster(
         quantiles=settings.forecast_quantiles,
@@ -179,7 +178,9 @@ def _job(executor, inv, ind, meas, settings, max_partition, exchange) -> tuple[d
     f.fit(meas, inv, known_before(ind, cut.tz_localize(None)), cutoff=cut)
     times["fit_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    f.update(meas.loc[(ts >= cut).to_numpy()], indicators=known_before(ind, ASOF))
+    f.update(
+        meas.loc[(pd.to_datetime(meas["ts"], utc=True) >= cut).to_numpy()], indicators=known_before(ind, ASOF)
+    )
     times["update_s"] = time.perf_counter() - t1
     t1 = time.perf_counter()
     day = plan_once(meas, inv, ind, ASOF, settings, forecaster=f)

@@ -36,6 +36,7 @@ __all__ = [
     "quantile_column",
     "region_holidays",
     "region_timezone",
+    "unique_ids",
     "working_days",
     "working_week_day",
 ]
@@ -54,11 +55,15 @@ def parse_quantile_column(name: str) -> float:
 
 
 def _utc(ts: pd.Series, what: str) -> pd.Series:
-    ts = pd.to_datetime(ts, utc=True, errors="coerce")
+    if ts.dtype != _UTC_NS:  # a UTC column in nanoseconds is taken as it is: no copy of it
+        ts = pd.to_datetime(ts, utc=True, errors="coerce")
     if ts.isna().any():
         row = int(np.flatnonzero(ts.isna().to_numpy())[0]) + 1
         raise ValidationError("unparseable timestamp", file=what, row=row, column="ts")
-    return ts.astype("datetime64[ns, UTC]")
+    return ts.astype(_UTC_NS, copy=False)
+
+
+_UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
 
 
 def _id_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -120,8 +125,11 @@ def normalize_measurements(
         out = pd.DataFrame({"resource_id": ids[codes[order]], "ts": ts[order], "load": load[order]})
         out = out.groupby(["resource_id", "ts"], as_index=False, sort=False)["load"].mean()
         return out.sort_values(["resource_id", "ts"], kind="stable").reset_index(drop=True)
-    # the columns taken in sorted order at once: one id string object per resource, shared
-    return pd.DataFrame({"resource_id": ids[codes[order]], "ts": ts[order], "load": load[order]})
+    # the columns taken in sorted order at once: one id string object per resource, shared; the
+    # frame made of them without a copy, and the ids' column declared object (pandas would
+    # otherwise scan it for a type: ~42 bytes a row of temporaries at the driver's peak)
+    rid = pd.Series(ids[codes[order]], dtype=object, copy=False)
+    return pd.DataFrame({"resource_id": rid, "ts": ts[order], "load": load[order]}, copy=False)
 
 
 #: rows per slice when a check walks the whole measurements table (bounded temporaries)
@@ -208,13 +216,21 @@ def normalize_indicators(frame: pd.DataFrame | None, what: str = "indicators") -
     )
 
 
+def unique_ids(ids: pd.Series) -> np.ndarray:
+    """``pd.unique(ids)`` (order of first appearance), from the first row of each run of equal
+    values: a table grouped by resource has one run per resource, and no hash table is built
+    over its millions of rows (~13 bytes a row)."""
+    v = ids.to_numpy()
+    return pd.unique(v[np.flatnonzero(np.r_[len(v) > 0, v[1:] != v[:-1]])])
+
+
 def infer_cadence(measurements: pd.DataFrame) -> pd.Series:
     """Cadence of each resource: the median spacing of its timestamps, in seconds (int).
 
     Snapped to the nearest divisor of one day (1 min ... 1 day) so a day holds a whole number of
     steps; a series with a single row is given one hour.
     """
-    ts_ns = pd.DatetimeIndex(measurements["ts"]).asi8
+    ts_ns = pd.DatetimeIndex(measurements["ts"]).asi8  # a view of the column
     rid = measurements["resource_id"].to_numpy()
     same = rid[1:] == rid[:-1]
     start = np.flatnonzero(np.r_[len(rid) > 0, ~same])

@@ -205,7 +205,7 @@ def _partition_meta(h: History, max_partition: int | None) -> tuple[list[pd.Data
     """The resources (``resource_id, kind, region, cadence_s, tz``) of each group, in order, and
     the cadence (seconds) per resource."""
     meas, meta = h.all_measurements(), h.inventory
-    ids_all = pd.unique(meas["resource_id"])
+    ids_all = _ft.unique_ids(meas["resource_id"])
     if len(meta) < len(ids_all):  # resources first seen in update(): generic, no region
         extra = ids_all[~np.isin(ids_all, meta["resource_id"])]
         meta = pd.concat([meta, pd.DataFrame({"resource_id": extra, "kind": "generic", "region": ""})])

@@ -38,7 +38,7 @@ _ANNUAL_DAYS = 365
 def resource_meta(meas: pd.DataFrame, inventory: pd.DataFrame | None) -> pd.DataFrame:
     """``resource_id, kind, region`` of every measured resource (``generic`` and no region
     without an inventory)."""
-    ids = pd.unique(meas["resource_id"])
+    ids = _ft.unique_ids(meas["resource_id"])
     meta = pd.DataFrame({"resource_id": ids, "kind": "generic", "region": ""})
     if inventory is None:
         return meta

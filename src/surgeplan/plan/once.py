@@ -114,7 +114,10 @@ def measured_peak(measurements: pd.DataFrame, rows: np.ndarray | None = None) ->
         The rows to read (all by default).
     """
     value = "mean" if "mean" in measurements.columns else "load"
-    ts_ns = pd.DatetimeIndex(pd.to_datetime(measurements["ts"], utc=True)).asi8
+    ts = measurements["ts"]
+    if ts.dtype != pd.DatetimeTZDtype("ns", "UTC"):  # a UTC column is read as it is: no copy
+        ts = pd.to_datetime(ts, utc=True)
+    ts_ns = pd.DatetimeIndex(ts).asi8
     codes, ids = pd.factorize(measurements["resource_id"])  # on a categorical's codes: no strings per row
     v = measurements[value].to_numpy(np.float64)
     pick = np.ones(len(v), bool) if rows is None else np.asarray(rows, dtype=bool)
