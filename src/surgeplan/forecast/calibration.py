@@ -206,13 +206,16 @@ def build_tables(
     names = sorted({str(k) for g in groups for k in g.kinds})
     code_of = {k: i for i, k in enumerate(names)}
     zs, zns, codes, buckets = [], [], [], []
+    # the kind's code and the lead bucket in two bytes and one an error, not two int64 (memory
+    # only: the same values; 67 M errors at 20,000 resources x 6 months hourly)
+    code_type = np.int16 if len(names) < 2**7 else np.int64
     for g, e in zip(groups, errors):
         if e is not None:
-            kc = np.array([code_of[str(k)] for k in g.kinds], dtype=np.int64)
+            kc = np.array([code_of[str(k)] for k in g.kinds], dtype=code_type)
             zs.append(e.z)
             zns.append(e.zn)
             codes.append(kc[e.row])
-            buckets.append(e.bucket.astype(np.int64))
+            buckets.append(e.bucket)
     cal = Calibration()
     if not zs:
         return cal
@@ -221,8 +224,15 @@ def build_tables(
     weight = np.ones((len(names), int(b.max()) + 1 if len(b) else 1))  # (kind, bucket): 1 = the model
     for (kind, bb), w in cal.wtable.items():
         weight[code_of[kind], bb] = w
-    wv = weight[kc, b] if len(z) else z
-    z = np.where(np.isfinite(zn), wv * z + (1.0 - wv) * zn, z)
+    if len(z):  # z <- wv z + (1 - wv) zn where zn is finite: the same operations, in place
+        wv = weight[kc, b]
+        rest = 1.0 - wv
+        rest *= zn
+        wv *= z
+        wv += rest
+        del rest
+        np.copyto(z, wv, where=np.isfinite(zn))
+        del wv
     keep = _thin(kc)
     z, kc, b = z[keep], kc[keep], b[keep]
     table, report = _cf.conformal_z(z, kc, b, np.array(quantiles))

@@ -36,6 +36,7 @@ __all__ = [
     "quantile_column",
     "region_holidays",
     "region_timezone",
+    "unique_ids",
     "working_days",
     "working_week_day",
 ]
@@ -54,34 +55,41 @@ def parse_quantile_column(name: str) -> float:
 
 
 def _utc(ts: pd.Series, what: str) -> pd.Series:
-    ts = pd.to_datetime(ts, utc=True, errors="coerce")
+    if ts.dtype != _UTC_NS:  # a UTC column in nanoseconds is taken as it is: no copy of it
+        ts = pd.to_datetime(ts, utc=True, errors="coerce")
     if ts.isna().any():
         row = int(np.flatnonzero(ts.isna().to_numpy())[0]) + 1
         raise ValidationError("unparseable timestamp", file=what, row=row, column="ts")
-    return ts.astype("datetime64[ns, UTC]")
+    return ts.astype(_UTC_NS, copy=False)
+
+
+_UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
 
 
 def _id_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """``ids.astype(str)`` as codes into its distinct strings (an object array): one string object
     per resource, shared by its rows, not one per row (a categorical or a database read would
-    otherwise give millions of copies of the same few thousand strings)."""
+    otherwise give millions of copies of the same few thousand strings). The codes are int32
+    (4 bytes a row: the driver's largest table at scale)."""
     codes, uniques = pd.factorize(ids, use_na_sentinel=False)
     as_str = pd.Series(uniques, dtype=object).astype(str).to_numpy()
     merged, names = pd.factorize(as_str)  # distinct values that print alike (1 and "1") are one id
-    return merged[codes], np.asarray(names, dtype=object)
+    return merged.astype(np.int32)[codes], np.asarray(names, dtype=object)
 
 
-def normalize_measurements(frame: pd.DataFrame, what: str = "measurements") -> pd.DataFrame:
+def normalize_measurements(
+    frame: pd.DataFrame, what: str = "measurements", before: pd.Timestamp | None = None
+) -> pd.DataFrame:
     """Validate a measurements table and return ``resource_id, ts, load`` (UTC, float64).
 
     Accepts the Nixtla names ``unique_id, ds, y`` too. Rows with a missing load are dropped
-    (they are gaps); duplicate ``(resource_id, ts)`` rows are averaged.
+    (they are gaps); duplicate ``(resource_id, ts)`` rows are averaged. ``before`` (UTC): only
+    the rows before it, dropped before the sort (a fit's cutoff: no second copy of the table).
     """
     if not isinstance(frame, pd.DataFrame):
         raise SurgeplanError(f"{what} must be a pandas DataFrame")
-    df = frame.rename(
-        columns={k: v for k, v in _NIXTLA.items() if k in frame.columns and v not in frame.columns}
-    )
+    rename = {k: v for k, v in _NIXTLA.items() if k in frame.columns and v not in frame.columns}
+    df = frame.rename(columns=rename, copy=False) if rename else frame
     for col in ("resource_id", "ts", "load"):
         if col not in df.columns:
             raise ValidationError(f"missing column (have {list(frame.columns)})", file=what, column=col)
@@ -93,33 +101,53 @@ def normalize_measurements(frame: pd.DataFrame, what: str = "measurements") -> p
         raise ValidationError(
             "load is not finite", file=what, row=int(np.flatnonzero(bad)[0]) + 1, column="load"
         )
+    del bad
     kept = ~np.isnan(load)
-    if not kept.all():
-        codes, ts, load = codes[kept], ts[kept], load[kept]
+    if before is not None:
+        kept &= ts.asi8 < pd.Timestamp(before).value
     # sorted by (resource_id, ts) through integer keys: the ids' ranks and the epoch nanoseconds
-    # (a string sort of millions of rows was the driver's largest serial step of a Dask job)
-    rank = np.empty(len(ids), np.int64)
+    # (a string sort of millions of rows was the driver's largest serial step of a Dask job);
+    # rows not kept get the key past every rank, so they sort last and are cut off: the order of
+    # the kept rows without a filtered copy of the table
+    rank = np.empty(len(ids), np.int32)
     rank[np.argsort(ids.astype(str), kind="stable")] = np.arange(len(ids))
-    key, ns = rank[codes], ts.asi8
-    order = _key_then_time_order(key, ns)
-    key, ns = key[order], ns[order]
-    if ((key[1:] == key[:-1]) & (ns[1:] == ns[:-1])).any():
-        out = pd.DataFrame({"resource_id": ids[codes], "ts": ts, "load": load})
+    key = np.where(kept, rank[codes], np.int32(len(ids)))
+    m = int(np.count_nonzero(kept))
+    del kept
+    ns = ts.asi8
+    order = np.argsort(key, kind="stable")[:m]
+    in_time, dup = _runs_check(key, ns, order)
+    if not in_time:  # some resource's rows out of time order: the full (key, time) sort
+        order = order[np.lexsort((ns[order], key[order]))]
+        in_time, dup = _runs_check(key, ns, order)
+    del key
+    if dup:
+        out = pd.DataFrame({"resource_id": ids[codes[order]], "ts": ts[order], "load": load[order]})
         out = out.groupby(["resource_id", "ts"], as_index=False, sort=False)["load"].mean()
         return out.sort_values(["resource_id", "ts"], kind="stable").reset_index(drop=True)
-    # the columns taken in sorted order at once: one id string object per resource, shared
-    return pd.DataFrame({"resource_id": ids[codes[order]], "ts": ts[order], "load": load[order]})
+    # the columns taken in sorted order at once: one id string object per resource, shared; the
+    # frame made of them without a copy, and the ids' column declared object (pandas would
+    # otherwise scan it for a type: ~42 bytes a row of temporaries at the driver's peak)
+    rid = pd.Series(ids[codes[order]], dtype=object, copy=False)
+    return pd.DataFrame({"resource_id": rid, "ts": ts[order], "load": load[order]}, copy=False)
 
 
-def _key_then_time_order(key: np.ndarray, ns: np.ndarray) -> np.ndarray:
-    """``numpy.lexsort((ns, key))``: a stable sort by ``key`` is that order already when each
-    key's times come in increasing order (a table grouped by resource: one pass of a merge sort
-    over its runs instead of two full sorts)."""
-    order = np.argsort(key, kind="stable")
-    k, t = key[order], ns[order]
-    if not ((k[1:] == k[:-1]) & (t[1:] <= t[:-1])).any():
-        return order
-    return np.lexsort((ns, key))
+#: rows per slice when a check walks the whole measurements table (bounded temporaries)
+_SLICE_ROWS = 1 << 22
+
+
+def _runs_check(key: np.ndarray, ns: np.ndarray, order: np.ndarray) -> tuple[bool, bool]:
+    """Whether ``key[order]`` rows of one key come in increasing time (``ns[order]``), and whether
+    two rows share a key and a time: slice by slice, each slice overlapping the last by a row, so
+    no full-length copy of the sorted keys and times is made."""
+    in_time, dup = True, False
+    for a in range(0, max(len(order) - 1, 0), _SLICE_ROWS):
+        o = order[a : a + _SLICE_ROWS + 1]
+        k, t = key[o], ns[o]
+        same = k[1:] == k[:-1]
+        in_time = in_time and not (same & (t[1:] < t[:-1])).any()
+        dup = dup or bool((same & (t[1:] == t[:-1])).any())
+    return in_time, dup
 
 
 def normalize_covariates(frame: pd.DataFrame | None, what: str = "covariates") -> pd.DataFrame:
@@ -188,24 +216,29 @@ def normalize_indicators(frame: pd.DataFrame | None, what: str = "indicators") -
     )
 
 
+def unique_ids(ids: pd.Series) -> np.ndarray:
+    """``pd.unique(ids)`` (order of first appearance), from the first row of each run of equal
+    values: a table grouped by resource has one run per resource, and no hash table is built
+    over its millions of rows (~13 bytes a row)."""
+    v = ids.to_numpy()
+    return pd.unique(v[np.flatnonzero(np.r_[len(v) > 0, v[1:] != v[:-1]])])
+
+
 def infer_cadence(measurements: pd.DataFrame) -> pd.Series:
     """Cadence of each resource: the median spacing of its timestamps, in seconds (int).
 
     Snapped to the nearest divisor of one day (1 min ... 1 day) so a day holds a whole number of
     steps; a series with a single row is given one hour.
     """
-    ts = measurements["ts"].astype("int64").to_numpy() // 10**9
+    ts_ns = pd.DatetimeIndex(measurements["ts"]).asi8  # a view of the column
     rid = measurements["resource_id"].to_numpy()
-    d = np.diff(ts)
     same = rid[1:] == rid[:-1]
     start = np.flatnonzero(np.r_[len(rid) > 0, ~same])
     ids = pd.unique(rid[start])
     if len(ids) == len(start):  # each resource's rows together: group by run, not by string
-        run = np.cumsum(~same)
-        med = pd.Series(d[same]).groupby(run[same]).median()
-        med = med.reindex(np.arange(len(start)))
-        med = pd.Series(med.to_numpy(), index=pd.Index(ids, name="resource_id"))
+        med = pd.Series(_run_medians(ts_ns, start), index=pd.Index(ids, name="resource_id"))
     else:
+        d = np.diff(ts_ns // 10**9)
         frame = pd.DataFrame({"resource_id": rid[1:][same], "d": d[same]})
         med = frame.groupby("resource_id")["d"].median()
         ids = pd.unique(rid)
@@ -215,6 +248,25 @@ def infer_cadence(measurements: pd.DataFrame) -> pd.Series:
         np.abs(np.log(np.clip(med.to_numpy(), 60, 86400))[:, None] - np.log(divisors)[None, :]).argmin(1)
     ]
     return pd.Series(snapped.astype(np.int64), index=med.index, name="cadence_s")
+
+
+def _run_medians(ts_ns: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Median spacing (s) of the times of each run of rows (runs begin at ``start``; NaN for a
+    run of one row), taken over slices of whole runs: a run's median does not depend on the
+    others, so the temporaries stay a slice long, not as long as the table."""
+    bounds = np.r_[start, len(ts_ns)]
+    out = np.full(len(start), np.nan)
+    i = 0
+    while i < len(start):
+        j = max(i + 1, int(np.searchsorted(bounds, bounds[i] + _SLICE_ROWS, side="right")) - 1)
+        a, b = bounds[i], bounds[j]
+        sec = ts_ns[a:b] // 10**9
+        run = np.repeat(np.arange(j - i), np.diff(bounds[i : j + 1]))
+        inner = run[1:] == run[:-1]
+        med = pd.Series(np.diff(sec)[inner]).groupby(run[1:][inner]).median()
+        out[i + med.index.to_numpy()] = med.to_numpy()
+        i = j
+    return out
 
 
 @lru_cache(maxsize=512)

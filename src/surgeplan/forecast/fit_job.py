@@ -46,7 +46,7 @@ from surgeplan.forecast.learned import (
     stringency_ranges,
     with_learned_specs,
 )
-from surgeplan.forecast.panel import partitions, split_rows, write_partition
+from surgeplan.forecast.panel import partitions, read_measurements, split_rows, write_partition
 from surgeplan.forecast.shape import choose_driver, kind_shapes
 from surgeplan.forecast.state import Calibration, Group, History, Options, Pooling
 
@@ -208,7 +208,7 @@ def _partition_meta(h: History, max_partition: int | None) -> tuple[list[pd.Data
     """The resources (``resource_id, kind, region, cadence_s, tz``) of each group, in order, and
     the cadence (seconds) per resource."""
     meas, meta = h.all_measurements(), h.inventory
-    ids_all = pd.unique(meas["resource_id"])
+    ids_all = _ft.unique_ids(meas["resource_id"])
     if len(meta) < len(ids_all):  # resources first seen in update(): generic, no region
         extra = ids_all[~np.isin(ids_all, meta["resource_id"])]
         meta = pd.concat([meta, pd.DataFrame({"resource_id": extra, "kind": "generic", "region": ""})])
@@ -233,7 +233,7 @@ def _built(
     group's Parquet file (largest first) just before it submits the group's build task, so the
     workers build while the driver writes; the task reads the file (``exchange_dir``)."""
     task = partial(_tk.built, cutoff=h.cutoff, opt=opt, covs=h.covariates)
-    rows = split_rows(h.all_measurements(), metas)
+    rows = split_rows(h.all_measurements(), metas)  # lazy: a group's rows are taken when read
     if not parts.resident:
         return parts.map(task, metas, rows, local=True), None
     try:
@@ -244,9 +244,11 @@ def _built(
         ) from None
     handles: list[Any] = [None] * len(metas)
     for i in sorted(range(len(metas)), key=lambda i: -sizes[i]):
-        src = write_partition(rows[i], metas[i], exchange.name, i)
-        rows[i] = None  # written: the driver keeps one copy of the rows, not two
+        src = write_partition(rows[i], metas[i], exchange.name, i)  # rows taken, written, dropped
         handles[i] = parts.map(task, [metas[i]], [src], sizes=[sizes[i]])[0]
+    # every row is in the dataset now: the driver drops its copy (~24 bytes a row) and a refit
+    # reads them back from there (the folder lives as long as this fit's state)
+    h.measurements, h.stored = None, partial(read_measurements, exchange, len(metas))
     return handles, exchange
 
 

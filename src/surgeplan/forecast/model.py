@@ -294,10 +294,8 @@ class ShockForecaster:
         cutoff : timestamp, optional
             Use only measurements before it; the forecast origin is then ``cutoff``.
         """
-        meas = _ft.normalize_measurements(measurements)
         cutoff = None if cutoff is None else _utc(cutoff)
-        if cutoff is not None:
-            meas = meas[meas["ts"] < cutoff]
+        meas = _ft.normalize_measurements(measurements, before=cutoff)  # the rows before it only
         if meas.empty:
             raise SurgeplanError("measurements: no rows to fit (before cutoff)")
         history = History(
@@ -307,6 +305,7 @@ class ShockForecaster:
             inventory=resource_meta(meas, inventory),
             cutoff=cutoff,
         )
+        del meas  # the history holds the rows: a Dask fit drops them once written (fit_job._built)
         return self._fit(history)
 
     def refit(self) -> ShockForecaster:

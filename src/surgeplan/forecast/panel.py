@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,8 +22,9 @@ from surgeplan.forecast.state import Group, utc_to_step
 from surgeplan.kinds import KINDS
 
 __all__ = [
-    "LOG_FLOOR_SHARE", "PartitionFile", "append_measurements", "build_group", "log_shift", "partitions",
-    "read_partition", "resource_meta", "split_rows", "write_partition", "write_partitions",
+    "LOG_FLOOR_SHARE", "PartitionFile", "RowParts", "append_measurements", "build_group", "log_shift",
+    "partitions", "read_measurements", "read_partition", "resource_meta", "split_rows", "write_partition",
+    "write_partitions",
 ]  # fmt: skip
 
 #: the log's shift lifts a series' 1st percentile to at least this share of its 95th (:func:`log_shift`)
@@ -36,7 +38,7 @@ _ANNUAL_DAYS = 365
 def resource_meta(meas: pd.DataFrame, inventory: pd.DataFrame | None) -> pd.DataFrame:
     """``resource_id, kind, region`` of every measured resource (``generic`` and no region
     without an inventory)."""
-    ids = pd.unique(meas["resource_id"])
+    ids = _ft.unique_ids(meas["resource_id"])
     meta = pd.DataFrame({"resource_id": ids, "kind": "generic", "region": ""})
     if inventory is None:
         return meta
@@ -119,17 +121,47 @@ def write_partition(rows: pd.DataFrame, sub: pd.DataFrame, root: str | Path, par
     return PartitionFile(str(root), part, tuple(sub["resource_id"].to_numpy().astype(str)))
 
 
-def split_rows(frame: pd.DataFrame, parts: Sequence[pd.DataFrame]) -> list[pd.DataFrame]:
+def split_rows(frame: pd.DataFrame, parts: Sequence[pd.DataFrame]) -> RowParts:
     """The rows of ``frame`` of each part's resources (``parts``: frames with ``resource_id``),
-    in ``frame``'s order, as ``frame[frame.resource_id.isin(part.resource_id)]`` gives them, in
-    one pass: each row's part is looked up from its resource, then a stable sort groups them."""
+    in ``frame``'s order, as ``frame[frame.resource_id.isin(part.resource_id)]`` gives them.
+
+    Lazy: a part's rows are taken when it is read (:class:`RowParts`), so the table is never
+    held twice. Rows grouped by resource (a normalized table) are found from the runs of
+    resources, with no per-row key; otherwise each row's part is looked up, then a stable sort
+    groups them."""
     ids = [sub["resource_id"].to_numpy() for sub in parts]
     code = pd.Series(np.repeat(np.arange(len(ids)), [len(x) for x in ids]), index=np.concatenate(ids))
-    which = code.reindex(frame["resource_id"].to_numpy()).to_numpy()
+    rid = frame["resource_id"].to_numpy()
+    start = np.flatnonzero(np.r_[len(rid) > 0, rid[1:] != rid[:-1]])
+    if len(pd.unique(rid[start])) == len(start):  # one run per resource
+        which = code.reindex(rid[start]).to_numpy()
+        ends = np.r_[start[1:], len(rid)]
+        return RowParts(frame, [(start[which == i], ends[which == i]) for i in range(len(ids))])
+    which = code.reindex(rid).to_numpy()
     key = np.where(np.isnan(which), -1.0, which)  # rows of no part first, then dropped
     order = np.argsort(key, kind="stable")
     bounds = np.searchsorted(key[order], np.arange(len(ids) + 1) - 0.5)
-    return [frame.iloc[order[bounds[i] : bounds[i + 1]]] for i in range(len(ids))]
+    return RowParts(frame, [(order[bounds[i] : bounds[i + 1]], None) for i in range(len(ids))])
+
+
+class RowParts(Sequence):
+    """Each part's rows of a table, taken from it when read: (row positions, None), or runs of
+    rows (starts, ends) in the table's order."""
+
+    def __init__(self, frame: pd.DataFrame, where: list[tuple[np.ndarray, np.ndarray | None]]) -> None:
+        self.frame, self.where = frame, where
+
+    def __len__(self) -> int:
+        return len(self.where)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        pos, ends = self.where[i]
+        if ends is not None:  # runs [start, end): their rows, in the table's order
+            lens = ends - pos
+            pos = np.repeat(pos - np.r_[0, np.cumsum(lens)[:-1]], lens) + np.arange(lens.sum())
+        return self.frame.iloc[pos]
 
 
 def read_partition(src: PartitionFile) -> tuple[pd.DataFrame, int]:
@@ -146,6 +178,19 @@ def read_partition(src: PartitionFile) -> tuple[pd.DataFrame, int]:
     if np.any(np.diff(row) < 0):  # the scan may hand batches back out of order
         table = table.take(np.argsort(row, kind="stable"))
     return table.drop_columns(["row"]).to_pandas(), sum(Path(f.path).stat().st_size for f in frags)
+
+
+def read_measurements(root: Any, parts: int) -> pd.DataFrame:
+    """The measurements :func:`write_partition` wrote as ``parts`` partitions under ``root`` (a
+    path, or a :class:`tempfile.TemporaryDirectory`), normalized again: the table they were
+    taken from (sorted by resource and time, no duplicates left to average)."""
+    import pyarrow.parquet as pq
+
+    root = Path(getattr(root, "name", root))
+    cols = ["resource_id", "ts", "load"]
+    frames = [pq.read_table(root / f"part={i}" / "data.parquet", columns=cols) for i in range(parts)]
+    frames = [t.to_pandas() for t in frames]
+    return _ft.normalize_measurements(pd.concat(frames, ignore_index=True))
 
 
 def build_group(

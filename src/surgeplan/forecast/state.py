@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,7 +59,7 @@ class Options:
 class History:
     """Everything folded in so far (normalized long tables); ``cutoff`` = the fit's origin, if given."""
 
-    measurements: pd.DataFrame
+    measurements: pd.DataFrame | None  # None: dropped once stored (``stored``)
     indicators: pd.DataFrame
     covariates: pd.DataFrame
     inventory: pd.DataFrame
@@ -67,9 +67,14 @@ class History:
     #: measurements of the updates since the last fit, appended to ``measurements`` when a refit
     #: reads them (:meth:`all_measurements`): an update does not copy the whole history
     appended: list[pd.DataFrame] = field(default_factory=list)
+    #: gives ``measurements`` back when a fit dropped them once written elsewhere (a Dask fit:
+    #: the workers' Parquet dataset), so that the driver does not hold every row for a refit
+    stored: Callable[[], pd.DataFrame] | None = None
 
     def all_measurements(self) -> pd.DataFrame:
         """``measurements`` and every update's rows after them, in order."""
+        if self.measurements is None and self.stored is not None:
+            self.measurements, self.stored = self.stored(), None
         if self.appended:
             self.measurements = pd.concat([self.measurements, *self.appended], ignore_index=True)
             self.appended = []

@@ -114,12 +114,34 @@ def measured_peak(measurements: pd.DataFrame, rows: np.ndarray | None = None) ->
         The rows to read (all by default).
     """
     value = "mean" if "mean" in measurements.columns else "load"
-    pick = slice(None) if rows is None else np.asarray(rows, dtype=bool)
-    ts_ns = pd.DatetimeIndex(pd.to_datetime(measurements["ts"], utc=True)).asi8[pick]
-    hour_ns = ts_ns - ts_ns % _HOUR_NS
+    ts = measurements["ts"]
+    if ts.dtype != pd.DatetimeTZDtype("ns", "UTC"):  # a UTC column is read as it is: no copy
+        ts = pd.to_datetime(ts, utc=True)
+    ts_ns = pd.DatetimeIndex(ts).asi8
     codes, ids = pd.factorize(measurements["resource_id"])  # on a categorical's codes: no strings per row
-    codes = codes[pick]
-    v = measurements[value].to_numpy(np.float64)[pick]
+    v = measurements[value].to_numpy(np.float64)
+    pick = np.ones(len(v), bool) if rows is None else np.asarray(rows, dtype=bool)
+    # rows grouped by resource (a store's read, a simulation): taken a slice of whole resources at
+    # a time, so the temporaries are a slice long (a resource's hours never span two slices, and
+    # codes are numbered in order of appearance, so the slices' peaks come in code order)
+    start = np.flatnonzero(np.r_[len(codes) > 0, codes[1:] != codes[:-1]])
+    cuts = [0, len(codes)]
+    if len(start) == len(ids):
+        at = np.unique(np.searchsorted(start, np.arange(0, len(codes), _PEAK_SLICE_ROWS)))
+        cuts = np.r_[start[at[at < len(start)]], len(codes)]
+    parts = [_peak_of(ts_ns[a:b], codes[a:b], v[a:b], pick[a:b], value) for a, b in zip(cuts[:-1], cuts[1:])]
+    peak = pd.concat(parts) if parts else pd.Series([], dtype=np.float64)
+    return pd.DataFrame({"resource_id": np.asarray(ids)[peak.index.to_numpy()], "load": peak.to_numpy()})
+
+
+#: rows per slice of :func:`measured_peak` (its temporaries: ~70 bytes a row of a slice)
+_PEAK_SLICE_ROWS = 1 << 22
+
+
+def _peak_of(ts_ns: np.ndarray, codes: np.ndarray, v: np.ndarray, pick: np.ndarray, value: str) -> pd.Series:
+    """Highest hourly mean per code (index: the codes, sorted) of the picked rows."""
+    ts_ns, codes, v = ts_ns[pick], codes[pick], v[pick]
+    hour_ns = ts_ns - ts_ns % _HOUR_NS
     hours = codes.astype(np.int64) * (1 << 40) + hour_ns // _HOUR_NS
     # rows grouped by resource in time order (a store's read) have increasing keys: no hash table
     unique = bool(np.all(hours[1:] > hours[:-1])) or not pd.Index(hours).has_duplicates
@@ -129,8 +151,7 @@ def measured_peak(measurements: pd.DataFrame, rows: np.ndarray | None = None) ->
         hourly = pd.DataFrame({value: v}, index=key).groupby(level=[0, 1], sort=False).mean()
         codes, v = hourly.index.get_level_values(0).to_numpy(), hourly[value].to_numpy()
     ok = ~np.isnan(v)
-    peak = pd.Series(v[ok]).groupby(codes[ok]).max()
-    return pd.DataFrame({"resource_id": np.asarray(ids)[peak.index.to_numpy()], "load": peak.to_numpy()})
+    return pd.Series(v[ok]).groupby(codes[ok]).max()
 
 
 def canonical_inventory(inventory: pd.DataFrame) -> pd.DataFrame:
