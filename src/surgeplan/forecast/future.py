@@ -32,6 +32,7 @@ from surgeplan.forecast.driver import ORDINAL_LEVELS, Candidate
 from surgeplan.forecast.intensity import scenario_tables
 from surgeplan.forecast.state import DriverSpec
 from surgeplan.signals import anticipate_crossing, threshold_from_earlier_regions
+from surgeplan.signals.generic import to_day
 
 __all__ = [
     "HeldFuture",
@@ -130,7 +131,13 @@ def given_future(
         given, how, notes = anticipate(indicators, drv, asof)
     scen = _sh.scenario_indicators(given)
     if isinstance(given, Mapping) and given:
-        starts = {str(r): (_day(v["lockdown_start"]), _day(v.get("lockdown_end"))) for r, v in given.items()}
+        starts = {
+            str(r): (
+                to_day(v["lockdown_start"], f"{r}.lockdown_start"),
+                to_day(v.get("lockdown_end"), f"{r}.lockdown_end"),
+            )
+            for r, v in given.items()
+        }
         scen = with_policy_paths(scen, indicators, asof, starts, policy_indicators(indicators, specs, used))
     return HeldFuture(asof, None, scen, how, notes, scenario_tables(scen, specs, used, indicators))
 
@@ -146,14 +153,6 @@ def with_policy_paths(
     if paths is None or paths.empty:
         return scen
     return _sh.scenario_indicators(pd.concat([scen, paths], ignore_index=True))
-
-
-def _day(value: Any) -> pd.Timestamp | None:
-    """A scenario's date as a naive day (None stays None)."""
-    if value is None:
-        return None
-    ts = pd.Timestamp(value)
-    return (ts.tz_localize(None) if ts.tzinfo is not None else ts).normalize()
 
 
 def held_future(

@@ -219,13 +219,11 @@ def thin_spread(
     2020), where the load that followed reached 7x; the posterior alone gave a x1.6 contact-centre
     response a p90 1.6x its median.
     """
+    thin = thin_borrowers(g, choices)
     sd = np.zeros((g.n, 1))
-    thin = np.zeros(g.n, bool)
     for kind, ch in choices.items():
         if ch.evidence == "thin":
-            rows = (g.kinds == kind) & ~np.isin(g.regions.astype(str), list(ch.regions_used))
-            sd[rows] = THIN_SD_SHARE * max(abs(ch.log_size[0]), abs(ch.log_size[1]))
-            thin |= rows
+            sd[thin & (g.kinds == kind)] = THIN_SD_SHARE * max(abs(ch.log_size[0]), abs(ch.log_size[1]))
     sd = np.maximum(np.minimum(response_sd, sd), THIN_SD_MIN)
     return np.where(thin[:, None], sd, 0.0) * u_steps
 

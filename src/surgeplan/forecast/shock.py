@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from surgeplan.errors import SurgeplanError
+from surgeplan.signals.generic import to_day
 
 __all__ = ["daily_driver", "driver", "driver_matrix", "response_filter", "scenario_indicators"]
 
@@ -99,9 +100,8 @@ def scenario_indicators(scenario: Mapping[str, Mapping[str, Any]] | pd.DataFrame
     for region, spec in scenario.items():
         if not isinstance(spec, Mapping) or "lockdown_start" not in spec:
             raise SurgeplanError(f"indicators_future[{region!r}] needs a 'lockdown_start' date")
-        start = pd.Timestamp(spec["lockdown_start"]).tz_localize(None).normalize()
-        end = spec.get("lockdown_end")
-        end = pd.Timestamp(end).tz_localize(None).normalize() if end is not None else None
+        start = to_day(spec["lockdown_start"], f"indicators_future[{region!r}].lockdown_start")
+        end = to_day(spec.get("lockdown_end"), f"indicators_future[{region!r}].lockdown_end")
         days = pd.date_range(start, periods=400, freq="D")
         on = np.ones(len(days), bool) if end is None else np.asarray(days < end)
         for name, default in (("stringency_index", 80.0), ("stay_home_required", 2.0)):
