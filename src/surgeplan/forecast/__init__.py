@@ -30,6 +30,7 @@ Public API (stable names; see ``docs/INTERFACES.md``)
 ``scenario_indicators(dict | DataFrame)``  scenario -> indicators long table
 ``project_after_crossing(indicators, asof)``  restriction paths after a crossing, from earlier regions
 ``datasets.rte_france()``  bundled French lockdown load data (proof of the model)
+``datasets.nyc_load()``  bundled New York City hourly load 2019-2020 (NYISO zone J, MW)
 
 Tables (Nixtla shape): measurements ``resource_id, ts, load`` (= ``unique_id, ds, y``; both
 accepted), indicators ``region, date, name, value``, covariates ``resource_id|region, ts, name,
