@@ -120,7 +120,8 @@ def write_partition(rows: pd.DataFrame, sub: pd.DataFrame, root: str | Path, par
 
     where = Path(root) / f"part={part}"
     where.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(rows[["resource_id", "ts", "load"]], preserve_index=False)
+    # one thread: pyarrow would start a thread pool per call (~0.05 s each at 20,000 resources)
+    table = pa.Table.from_pandas(rows[["resource_id", "ts", "load"]], preserve_index=False, nthreads=1)
     table = table.append_column("row", pa.array(np.arange(len(rows), dtype=np.int64)))
     tmp = where / f".{EXCHANGE_FILE}.tmp"
     pf.write_feather(table, tmp, compression="lz4")

@@ -52,13 +52,15 @@ class SerialExecutor(Executor):
 #:   the forecast's tasks ran ~1.5x slower (benchmarks/RESULTS.md);
 #: - no statistical profiler in the workers (a thread that samples the task's stack every 10 ms,
 #:   taking the GIL from the task each time: only the dashboard reads it);
-#: - the system monitors (CPU, memory, I/O of each process, every 0.5 s) and the nannies' memory
-#:   checks (every 0.1 s, in the calling process) less often: what they guard changes over seconds.
+#: - the system monitors (CPU, memory, I/O of each process, every 0.5 s), the nannies' memory
+#:   checks (every 0.1 s, in the calling process) and the event loops' health ticks (every 20 ms, in
+#:   every process) less often: what they watch changes over seconds.
 LOCAL_CLUSTER_CONFIG = {
     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
     "distributed.worker.profile.enabled": False,
     "distributed.admin.system-monitor.interval": "2s",
     "distributed.worker.memory.monitor-interval": "500ms",
+    "distributed.admin.tick.interval": "500ms",
 }
 
 
