@@ -7,7 +7,7 @@ week before the as-of date, folds the last week in (``update``), then plans (:fu
 the replay's step. Each configuration runs in a fresh child process (so its peak memory is its
 own), after a warm-up of numba's caches.
 
-With workers, the forecaster writes the measurements once as a Parquet dataset partitioned by group
+With workers, the forecaster writes the measurements once as a dataset partitioned by group (Arrow IPC)
 (``exchange_dir``), each worker builds its groups from it and keeps them (Dask futures).
 
 Measured: wall time of the job and of its fit / update / plan (cluster start-up apart), speed-up
@@ -72,7 +72,7 @@ def _io() -> dict[str, int]:
 
 
 def _install_read_meter() -> None:
-    """On a worker: count the Parquet bytes its tasks read (``read_partition``)."""
+    """On a worker: count the exchange-file bytes its tasks read (``read_partition``)."""
     from surgeplan.forecast import tasks
 
     if getattr(tasks.read_partition, "metered", False):
@@ -186,7 +186,8 @@ def _job(executor, inv, ind, meas, settings, max_partition, exchange) -> tuple[d
     day = plan_once(meas, inv, ind, ASOF, settings, forecaster=f)
     times["plan_s"] = time.perf_counter() - t1
     times["wall_s"] = time.perf_counter() - t0
-    times["parquet_bytes"] = sum(x.stat().st_size for x in Path(exchange).rglob("*.parquet"))
+    # the exchange files (the key keeps its name: the RESULTS blocks of earlier sessions)
+    times["parquet_bytes"] = sum(x.stat().st_size for x in Path(exchange).rglob("data.*"))
     tables = {
         "actions": day.plan.actions,
         "dimensioning": day.plan.dimensioning,
@@ -209,16 +210,32 @@ def _warm_data() -> tuple:
     return inv, ind, simulate(inv, ind, None, "2020-02-10", f"{ASOF:%Y-%m-%d}", "1h", 2020)
 
 
-def child(copies: int, start: str, workers: int, max_partition: int | None) -> dict:
-    """One configuration, in this (fresh) process."""
-    from surgeplan.pipeline import DemoConfig
-    from surgeplan.scale import compute
+def history(copies: int, start: str, cache: str | None) -> tuple:
+    """The operator, its indicators and its simulated hourly history (seeded: the same every time).
+    With ``cache`` (a folder) the three are pickled there once and read back by later runs: the
+    simulation of x31 takes minutes of one core, a pair of runs on a quiet machine need not."""
     from surgeplan.signals import bundled_indicators
     from surgeplan.simulate import simulate
 
+    path = None if cache is None else Path(cache) / f"history-x{copies}-{start}.pkl"
+    if path is not None and path.exists():
+        return pd.read_pickle(path)
     inv = operator(copies)
     ind = bundled_indicators(regions=sorted(inv["region"].unique()), start="2019-12-01", end="2020-12-31")
     meas = simulate(inv, ind, None, start, f"{ASOF:%Y-%m-%d}", "1h", 2020)
+    if path is not None:
+        tmp = path.with_suffix(".tmp")
+        pd.to_pickle((inv, ind, meas), tmp)
+        tmp.rename(path)  # whole or absent, if two runs write it at once
+    return inv, ind, meas
+
+
+def child(copies: int, start: str, workers: int, max_partition: int | None, cache: str | None = None) -> dict:
+    """One configuration, in this (fresh) process."""
+    from surgeplan.pipeline import DemoConfig
+    from surgeplan.scale import compute
+
+    inv, ind, meas = history(copies, start, cache)
     settings = DemoConfig().settings
     out = {"resources": len(inv), "rows": len(meas), "workers": workers}
     out["data_peak_mib"] = _peak_mib()  # the operator and its simulated history, before the job
@@ -257,7 +274,9 @@ def child(copies: int, start: str, workers: int, max_partition: int | None) -> d
     return out
 
 
-def _run_child(copies: int, start: str, workers: int, max_partition: int | None = None) -> dict:
+def _run_child(
+    copies: int, start: str, workers: int, max_partition: int | None = None, cache: str | None = None
+) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json") as fh:
         cmd = [
             sys.executable,
@@ -270,7 +289,9 @@ def _run_child(copies: int, start: str, workers: int, max_partition: int | None 
             start,
             "--json-out",
             fh.name,
-        ] + ([] if max_partition is None else ["--max-partition", str(max_partition)])
+        ]
+        cmd += [] if max_partition is None else ["--max-partition", str(max_partition)]
+        cmd += [] if cache is None else ["--cache", cache]
         subprocess.run(cmd, check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
         return json.loads(Path(fh.name).read_text())
 
@@ -287,13 +308,13 @@ def _markdown(results: list[dict], copies: int, start: str, max_partition: int |
         f"to {ASOF:%Y-%m-%d} ({r0['rows'] / 1e6:.1f} M rows); job = fit, update one week, plan_once; "
         "partitions: "
         + ("one per time zone" if max_partition is None else f"at most {max_partition} resources"),
-        "- groups built on the workers from a Parquet dataset and resident there (Dask futures); "
+        "- groups built on the workers from an Arrow IPC dataset and resident there (Dask futures); "
         "sent per worker: Dask's count of the bytes it sent (to the other worker and to the driver's "
         "gathers); driver sent / gathered: `dask.sizeof` of the task arguments (no futures) and of "
         "the gathered summaries and forecasts",
         "",
         "| run | fit / update / plan (s) | job wall (s) | driver peak RSS (MiB) | worker peak RSS (MiB) "
-        "| worker RSS at end (MiB) | Parquet read per worker (MiB) | sent per worker (MiB) "
+        "| worker RSS at end (MiB) | exchange read per worker (MiB) | sent per worker (MiB) "
         "| driver sent / gathered (MiB) | worker busy (s) | load (1 min) at end | outputs |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
@@ -315,7 +336,8 @@ def _markdown(results: list[dict], copies: int, start: str, max_partition: int |
     by = {r["workers"]: r for r in results}
     lines.append("")
     lines.append(
-        f"- Parquet dataset written by the driver: {results[-1]['parquet_bytes'] / 2**20:.0f} MiB; "
+        f"- exchange dataset (Arrow IPC, LZ4) written by the driver: "
+        f"{results[-1]['parquet_bytes'] / 2**20:.0f} MiB; "
         f"driver peak before the job (operator + simulated history): {r0['data_peak_mib']:.0f} MiB"
     )
     if 1 in by:
@@ -359,15 +381,22 @@ def main() -> None:
         "--max-partition", type=int, default=None, help="resources per partition (default: time zone)"
     )
     ap.add_argument("--write-results", action="store_true")
+    ap.add_argument("--cache", default=None, help="folder of simulated histories (read, else written)")
     a = ap.parse_args()
+    if a.child == -1:  # only the simulated history, into the cache
+        history(a.copies, a.start, a.cache)
+        Path(a.json_out).write_text("{}")
+        return
     if a.child is not None:
-        res = child(a.copies, a.start, a.child, a.max_partition)
+        res = child(a.copies, a.start, a.child, a.max_partition, a.cache)
         print(json.dumps(res), file=sys.stderr)
         Path(a.json_out).write_text(json.dumps(res))
         return
     machine = machine_markdown()  # with the load average at the start
     _run_child(1, "2020-02-24", 0)  # warm numba's caches
-    results = [_run_child(a.copies, a.start, int(w), a.max_partition) for w in a.runs.split(",")]
+    if a.cache is not None:  # simulated once, before the timed runs
+        _run_child(a.copies, a.start, -1, a.max_partition, a.cache)
+    results = [_run_child(a.copies, a.start, int(w), a.max_partition, a.cache) for w in a.runs.split(",")]
     text = _markdown(results, a.copies, a.start, a.max_partition, machine)
     print(text)
     if a.write_results:

@@ -207,12 +207,18 @@ class _Alternating:
         return parts.client.map(fn, *its, pure=False, workers=where, allow_other_workers=False)
 
 
-def test_parquet_partition_read_gives_the_in_memory_groups(data, tmp_path):
+def test_exchange_partition_read_gives_the_in_memory_groups(data, tmp_path):
     from dataclasses import fields
 
     from surgeplan.forecast import features as _ft
     from surgeplan.forecast import tasks
-    from surgeplan.forecast.panel import partitions, read_partition, resource_meta, write_partitions
+    from surgeplan.forecast.panel import (
+        EXCHANGE_FILE,
+        partitions,
+        read_partition,
+        resource_meta,
+        write_partitions,
+    )
 
     inv, _, meas, _ = data
     m = _ft.normalize_measurements(meas.sample(frac=1.0, random_state=3))
@@ -221,9 +227,9 @@ def test_parquet_partition_read_gives_the_in_memory_groups(data, tmp_path):
     meta = meta.assign(cadence_s=3600, tz=[_ft.region_timezone(r) for r in meta["region"]])
     metas = partitions(meta, 4)
     srcs = write_partitions(m, metas, tmp_path / "ds")
-    assert len(list((tmp_path / "ds").glob("part=*/*.parquet"))) == len(metas) >= 9
+    assert len(list((tmp_path / "ds").glob(f"part=*/{EXCHANGE_FILE}"))) == len(metas) >= 9
     (tmp_path / "ds" / "part=99").mkdir()
-    (tmp_path / "ds" / "part=99" / "data.parquet").write_bytes(b"half-written")  # another part, being written
+    (tmp_path / "ds" / "part=99" / EXCHANGE_FILE).write_bytes(b"half-written")  # another part, being written
     opt = ShockForecaster()._options()
     cutoff = pd.Timestamp("2020-03-09", tz="UTC")
     for sub, src in zip(metas, srcs, strict=True):
@@ -290,7 +296,7 @@ def test_worker_killed_with_resident_groups_identical(data, cluster, reference_p
     lc, client = cluster
     marker = tmp_path / "killed"
     # the first fit task kills its worker: the groups resident there are lost and Dask rebuilds
-    # them from the tasks that made them (read from Parquet, search, ...)
+    # them from the tasks that made them (read from the exchange files, search, ...)
     monkeypatch.setattr(tasks, "fitted", _KillOnce(tasks.fitted, str(marker)))
     got = _job(client.get_executor(pure=False), tmp_path / "out", *data, max_partition=4)
     assert marker.exists()
@@ -435,7 +441,7 @@ def test_normalized_ids_are_one_string_per_resource():
 
 
 def test_refit_after_a_dask_fit_reads_the_rows_back(data, cluster):
-    """A Dask fit drops the driver's copy of the measurements once the workers' Parquet dataset
+    """A Dask fit drops the driver's copy of the measurements once the workers' exchange dataset
     holds them; a refit reads them back from there: the same rows as kept in one process (table
     compared exactly), and the same forecast after the refit."""
     inv, ind, meas, _ = data

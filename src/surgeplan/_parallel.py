@@ -65,21 +65,28 @@ class Partitions:
     ) -> list:
         """Handles of ``fn`` over the zipped ``iterables`` (handles or plain values), in order.
 
-        ``sizes``: the tasks' relative costs. On Dask the larger start first (task ``priority``):
-        tasks without inputs on workers wait in the scheduler's queue and go to the first worker
-        free, so largest first is the longest-processing-time rule, and the later stages of a
-        partition run where its object is; within a stage each worker starts its largest
-        partitions first, so a stage does not end on one worker's largest while the other waits.
+        ``sizes``: the tasks' relative costs. On Dask the larger start first: tasks without
+        inputs on workers wait in the scheduler's queue and go to the first worker free, so
+        largest first is the longest-processing-time rule, and the later stages of a partition
+        run where its object is; within a stage each worker starts its largest partitions
+        first, so a stage does not end on one worker's largest while the other waits.
+
+        A stage is one ``Client.map`` (one graph for the scheduler: the function and its global
+        state are pickled once, not once per task) over the inputs sorted largest first: Dask
+        runs a graph's tasks of equal priority in the order they were given.
         """
         if self.client is not None:
-            if not len(iterables[0]):
+            n = len(iterables[0])
+            if not n:
                 return []
-            if sizes is None:
-                return self.client.map(fn, *map(list, iterables), pure=False)
-            return [
-                self.client.submit(fn, *args, pure=False, priority=int(w))
-                for args, w in zip(zip(*iterables, strict=True), sizes, strict=True)
-            ]
+            cols = [list(it) for it in iterables]
+            # stable: equal sizes keep the partitions' order
+            order = list(range(n)) if sizes is None else sorted(range(n), key=lambda i: -sizes[i])
+            handles = self.client.map(fn, *[[c[i] for i in order] for c in cols], pure=False)
+            out: list = [None] * n
+            for i, h in zip(order, handles, strict=True):
+                out[i] = h
+            return out
         if local:
             return list(map(fn, *iterables))
         return executor_map(self.executor, fn, *iterables)

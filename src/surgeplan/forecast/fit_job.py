@@ -12,7 +12,7 @@ the result does not depend on where the groups are.
 Order of a fit:
 
 1. the resources split into groups (one cadence and time zone each, ``max_partition`` at most);
-2. each group built from its rows (on Dask, from a Parquet file the workers read);
+2. each group built from its rows (on Dask, from an Arrow IPC file the workers read);
 3. the driver per kind learned out of region (:mod:`.learned`, :mod:`.driver`), when asked;
 4. the indicator mapping and response shape chosen per kind (:mod:`.shape`);
 5. each group fitted (:mod:`.fitting`), then given its kind's response pool (:mod:`.transfer`);
@@ -79,7 +79,7 @@ class FitState:
     pooling: Pooling
     calibration: Calibration
     held: HeldFuture  # future indicators for a forecast given none
-    exchange: tempfile.TemporaryDirectory | None = None  # the workers' Parquet folder (Dask)
+    exchange: tempfile.TemporaryDirectory | None = None  # the workers' exchange folder (Dask)
 
 
 def fit(
@@ -230,7 +230,7 @@ def _built(
     exchange_dir: str | None,
 ) -> tuple[list[Any], tempfile.TemporaryDirectory | None]:
     """Each group built where it will stay, from its rows. On Dask the driver writes each
-    group's Parquet file (largest first) just before it submits the group's build task, so the
+    group's file (largest first) just before it submits the group's build task, so the
     workers build while the driver writes; the task reads the file (``exchange_dir``)."""
     task = partial(_tk.built, cutoff=h.cutoff, opt=opt, covs=h.covariates)
     rows = split_rows(h.all_measurements(), metas)  # lazy: a group's rows are taken when read
@@ -240,7 +240,7 @@ def _built(
         exchange = tempfile.TemporaryDirectory(prefix="surgeplan-fit-", dir=exchange_dir)
     except OSError as exc:
         raise SurgeplanError(
-            f"exchange_dir {exchange_dir!r}: cannot create the workers' Parquet folder there ({exc})"
+            f"exchange_dir {exchange_dir!r}: cannot create the workers' exchange folder there ({exc})"
         ) from None
     handles: list[Any] = [None] * len(metas)
     for i in sorted(range(len(metas)), key=lambda i: -sizes[i]):

@@ -131,11 +131,11 @@ class ShockForecaster:
         Days after a region's crossing during which its indicators are projected.
     executor : concurrent.futures.Executor, optional
         Where the groups of resources are fitted, updated and predicted (None = here). On a Dask
-        client (:func:`surgeplan.scale.compute`) they are built on the workers from a Parquet
+        client (:func:`surgeplan.scale.compute`) they are built on the workers from an Arrow IPC
         dataset and stay there; only small summaries come back, and the pooling across regions
         stays here, so the results do not depend on it (``docs/SCALE.md``).
     exchange_dir : str, optional
-        With a Dask executor, a directory the workers can read where ``fit`` writes that Parquet
+        With a Dask executor, a directory the workers can read where ``fit`` writes that
         dataset. None: a temporary directory on this machine (enough for a ``LocalCluster``).
     max_partition : int, optional
         Most resources in one group; a (region, kind) is never split. None = one group per

@@ -27,6 +27,8 @@ __all__ = [
     "write_partitions",
 ]  # fmt: skip
 
+#: a partition's file in the exchange dataset (``root/part=<i>/``): Arrow IPC (:func:`write_partition`)
+EXCHANGE_FILE = "data.arrow"
 #: the log's shift lifts a series' 1st percentile to at least this share of its 95th (:func:`log_shift`)
 LOG_FLOOR_SHARE = 0.05
 #: a day lag needs history to learn from: lags up to a third of the history's days
@@ -86,8 +88,8 @@ def partitions(meta: pd.DataFrame, max_resources: int | None) -> list[pd.DataFra
 
 @dataclass(frozen=True, slots=True)
 class PartitionFile:
-    """Where a worker reads one partition's measurements: a hive-partitioned Parquet dataset
-    (``root/part=<i>/``, written by :func:`write_partitions`) and the partition's resources."""
+    """Where a worker reads one partition's measurements: a hive-partitioned dataset of Arrow IPC
+    files (``root/part=<i>/``, written by :func:`write_partitions`) and the partition's resources."""
 
     root: str
     part: int
@@ -97,7 +99,7 @@ class PartitionFile:
 def write_partitions(
     meas: pd.DataFrame, parts: Sequence[pd.DataFrame], root: str | Path
 ) -> list[PartitionFile]:
-    """Write ``meas`` (``resource_id, ts, load``) once as a Parquet dataset partitioned by the
+    """Write ``meas`` (``resource_id, ts, load``) once as a dataset partitioned by the
     forecaster's partition (``parts``: meta rows of each, :func:`partitions`), rows in their order.
 
     One pass: each row's partition is looked up from its resource, then a stable sort keeps the
@@ -108,16 +110,22 @@ def write_partitions(
 
 
 def write_partition(rows: pd.DataFrame, sub: pd.DataFrame, root: str | Path, part: int) -> PartitionFile:
-    """Write one partition's measurements ``rows`` (its resources: ``sub``) as ``root/part=<part>/``."""
+    """Write one partition's measurements ``rows`` (its resources: ``sub``) as ``root/part=<part>/``.
+
+    An Arrow IPC file, LZ4-compressed (``EXCHANGE_FILE``): the driver writes it while the workers
+    build, on the same cores; Parquet's encoding took ~8x the CPU for about the same bytes (x3:
+    2.5 s against 0.3 s for 123 against 130 MB), and it reads back faster too."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow.feather as pf
 
     where = Path(root) / f"part={part}"
     where.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(rows[["resource_id", "ts", "load"]], preserve_index=False)
+    # one thread: pyarrow would start a thread pool per call (~0.05 s each at 20,000 resources)
+    table = pa.Table.from_pandas(rows[["resource_id", "ts", "load"]], preserve_index=False, nthreads=1)
     table = table.append_column("row", pa.array(np.arange(len(rows), dtype=np.int64)))
-    pq.write_table(table, where / ".data.parquet.tmp")
-    (where / ".data.parquet.tmp").replace(where / "data.parquet")  # readers never see half a file
+    tmp = where / f".{EXCHANGE_FILE}.tmp"
+    pf.write_feather(table, tmp, compression="lz4")
+    tmp.replace(where / EXCHANGE_FILE)  # readers never see half a file
     return PartitionFile(str(root), part, tuple(sub["resource_id"].to_numpy().astype(str)))
 
 
@@ -170,7 +178,7 @@ def read_partition(src: PartitionFile) -> tuple[pd.DataFrame, int]:
     import pyarrow.dataset as ds
 
     # only this partition's file: the driver may still be writing the others
-    data = ds.dataset(Path(src.root) / f"part={src.part}" / "data.parquet", format="parquet")
+    data = ds.dataset(Path(src.root) / f"part={src.part}" / EXCHANGE_FILE, format="ipc")
     flt = ds.field("resource_id").isin(list(src.ids))
     frags = list(data.get_fragments(filter=flt))
     table = data.to_table(columns=["resource_id", "ts", "load", "row"], filter=flt)
@@ -184,11 +192,11 @@ def read_measurements(root: Any, parts: int) -> pd.DataFrame:
     """The measurements :func:`write_partition` wrote as ``parts`` partitions under ``root`` (a
     path, or a :class:`tempfile.TemporaryDirectory`), normalized again: the table they were
     taken from (sorted by resource and time, no duplicates left to average)."""
-    import pyarrow.parquet as pq
+    import pyarrow.feather as pf
 
     root = Path(getattr(root, "name", root))
     cols = ["resource_id", "ts", "load"]
-    frames = [pq.read_table(root / f"part={i}" / "data.parquet", columns=cols) for i in range(parts)]
+    frames = [pf.read_table(root / f"part={i}" / EXCHANGE_FILE, columns=cols) for i in range(parts)]
     frames = [t.to_pandas() for t in frames]
     return _ft.normalize_measurements(pd.concat(frames, ignore_index=True))
 

@@ -68,7 +68,7 @@ class History:
     #: reads them (:meth:`all_measurements`): an update does not copy the whole history
     appended: list[pd.DataFrame] = field(default_factory=list)
     #: gives ``measurements`` back when a fit dropped them once written elsewhere (a Dask fit:
-    #: the workers' Parquet dataset), so that the driver does not hold every row for a refit
+    #: the workers' exchange dataset), so that the driver does not hold every row for a refit
     stored: Callable[[], pd.DataFrame] | None = None
 
     def all_measurements(self) -> pd.DataFrame:

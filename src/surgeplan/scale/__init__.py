@@ -44,6 +44,26 @@ class SerialExecutor(Executor):
         return map(fn, *iterables)
 
 
+#: Dask settings of the LocalCluster that ``compute(workers=N)`` starts (its scheduler and nannies
+#: live in the calling process, each worker in its own). Two single-threaded workers on two cores
+#: leave no core for Dask's own periodic work, which is taken from the tasks:
+#: - no ``MALLOC_TRIM_THRESHOLD_``: a fixed trim threshold also turns off glibc's adaptive mmap
+#:   threshold, so every large numpy temporary is a fresh mmap and its pages are faulted in again:
+#:   the forecast's tasks ran ~1.5x slower (benchmarks/RESULTS.md);
+#: - no statistical profiler in the workers (a thread that samples the task's stack every 10 ms,
+#:   taking the GIL from the task each time: only the dashboard reads it);
+#: - the system monitors (CPU, memory, I/O of each process, every 0.5 s), the nannies' memory
+#:   checks (every 0.1 s, in the calling process) and the event loops' health ticks (every 20 ms, in
+#:   every process) less often: what they watch changes over seconds.
+LOCAL_CLUSTER_CONFIG = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.worker.memory.monitor-interval": "500ms",
+    "distributed.admin.tick.interval": "500ms",
+}
+
+
 @contextlib.contextmanager
 def compute(workers: int | None = None, scheduler: str | None = None) -> Iterator[Executor]:
     """The executor of a planning job, closed on exit.
@@ -76,10 +96,7 @@ def compute(workers: int | None = None, scheduler: str | None = None) -> Iterato
             except OSError as exc:
                 raise SurgeplanError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
         else:
-            # Dask sets MALLOC_TRIM_THRESHOLD_ in its workers; a fixed trim threshold also turns off
-            # glibc's adaptive mmap threshold, so every large numpy temporary is a fresh mmap and its
-            # pages are faulted in again: the forecast's tasks ran ~1.5x slower (benchmarks/RESULTS.md)
-            with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+            with dask.config.set(LOCAL_CLUSTER_CONFIG):  # read when the cluster starts
                 cluster = stack.enter_context(
                     LocalCluster(
                         n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=None
