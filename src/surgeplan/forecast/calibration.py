@@ -32,6 +32,7 @@ from scipy.stats import norm
 
 from surgeplan.forecast import baseline as _bl
 from surgeplan.forecast import conformal as _cf
+from surgeplan.forecast import persistence as _persistence
 from surgeplan.forecast.design import block_view, cov_features, design
 from surgeplan.forecast.fitting import stabilize
 from surgeplan.forecast.intensity import DriverTables, intensity
@@ -131,6 +132,10 @@ def rolling_pass(g: Group, opt: Options, tables: DriverTables, covs: pd.DataFram
     u_all, _ = intensity(g, tables, None, days, g.shock_lag, g.shock_tau)
     H = opt.calibration_horizon_days * g.p
     unit = np.ones(g.n)
+    # the residual correction restarts with the pass: learned online, origin by origin
+    g.resid_tail, g.resid_beta = None, None
+    g.resid_kind = np.unique(g.kinds.astype(str), return_inverse=True)[1].astype(np.int32)
+    carry = _persistence.Accumulator.for_group(g)
     t = start
     while t < g.t_obs:
         h = min(H, g.t_obs - t)
@@ -148,10 +153,15 @@ def rolling_pass(g: Group, opt: Options, tables: DriverTables, covs: pd.DataFram
         lead = (np.arange(h) + 1) * g.cadence_s / 86400.0
         ok = np.isfinite(err) & ~fresh[:, None]
         naive = naive_week(g, t, steps, u_all, days[0])
+        applied = _persistence.correction(g, h)  # the naive carries the recent error as the model does
+        if applied is not None:
+            naive = naive + applied
         errors.zn.append(((actual - naive) / sd)[ok])
         errors.z.append((err / sd)[ok])
         errors.lead.append(np.broadcast_to(lead, err.shape)[ok])
         errors.row.append(np.broadcast_to(np.arange(g.n)[:, None], err.shape)[ok])
+        carry.add(g, np.where(ok, err, np.nan))
+        g.resid_beta = carry.coefficients()
         nxt = min(t + g.p, g.t_obs)
         kalman_pass(g, opt, tables, covs, t, nxt, unit)
         t = nxt

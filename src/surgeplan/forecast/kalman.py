@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from surgeplan.forecast import baseline as _bl
+from surgeplan.forecast import persistence as _persistence
 from surgeplan.forecast import transfer as _tr
 from surgeplan.forecast.design import cov_features, design
 from surgeplan.forecast.intensity import DriverTables, intensity
@@ -52,8 +53,10 @@ def kalman_pass(
     q = _state_noise(g, opt)
     lam = 1.0 - 0.5 ** (1.0 / max(opt.scale_halflife_days * g.p, 1.0))
     iu = g.groups["shock"][0]
+    innov = None
     for c0 in range(a, b, g.p):
         c1 = min(c0 + g.p, b)
+        innov = np.full((g.n, c1 - c0), np.nan)
         u, _ = intensity(g, tables, None, g.wall_days(c0, c1), g.shock_lag, g.shock_tau)
         covf = cov_features(g, c0, c1, covs, opt.covariate_smoothing_hours) if len(g.cov_names) else None
         X = design(g, c0, c1, u, covf)
@@ -65,7 +68,7 @@ def kalman_pass(
         for j in range(g.r):  # sub-steps within a block (1 when cadence >= 30 min)
             sel = np.sort(order[rank == j])  # the j-th occurrence of each block in this chunk
             if len(sel):
-                _update_steps(g, opt, X, c0, sel, blocks[sel], q, lam, unit)
+                innov[:, sel] = _update_steps(g, opt, X, c0, sel, blocks[sel], q, lam, unit)
         y_all = g.zraw[:, c0:c1]
         seen = np.isfinite(y_all).mean(1) * (c1 - c0) / g.p
         umax = np.nanmax(X[..., iu], axis=1)
@@ -73,10 +76,14 @@ def kalman_pass(
             g.x_seen = np.maximum(g.x_seen, np.where(np.isfinite(y_all).any(1), umax, 0.0))
         g.evidence += (umax >= SHOCK_DAY) * seen
         g.evidence_full += (umax >= _tr.FULL_INTENSITY) * seen
+    if innov is not None:
+        g.resid_tail = _persistence.tail(innov, g.cadence_s)
 
 
-def _update_steps(g, opt, X, c0, sel, bb, q, lam, unit) -> None:
-    """One Kalman step of every resource on the steps ``c0 + sel`` (one per block ``bb``)."""
+def _update_steps(g, opt, X, c0, sel, bb, q, lam, unit) -> np.ndarray:
+    """One Kalman step of every resource on the steps ``c0 + sel`` (one per block ``bb``); returns
+    the residuals after the step, ``observation - updated prediction`` (n, len(sel)), log, NaN
+    where not observed."""
     xs = X[:, sel, :].reshape(-1, g.k)
     ys = g.zraw[:, c0 + sel].reshape(-1)
     beta = g.beta[:, bb, :].reshape(-1, g.k).copy()
@@ -88,6 +95,9 @@ def _update_steps(g, opt, X, c0, sel, bb, q, lam, unit) -> None:
     fresh = (X[:, sel, g.groups["shock"][0]] >= SHOCK_DAY) & (g.evidence < opt.min_evidence_days)[:, None]
     clip = np.where(fresh, np.inf, opt.robust)
     beta, cov, z = _bl.kalman_update(beta, cov, xs, ys, s2, q, clip=clip.reshape(-1))
+    # what the updated state still leaves unexplained: a fresh shock the step has just learned
+    # is no longer an error to carry forward (surgeplan.forecast.persistence)
+    after = ys - np.einsum("bk,bk->b", np.nan_to_num(xs), beta)
     g.beta[:, bb, :] = beta.reshape(g.n, len(sel), g.k)
     g.cov[:, bb, :, :] = cov.reshape(g.n, len(sel), g.k, g.k)
     z = z.reshape(g.n, len(sel))
@@ -105,3 +115,4 @@ def _update_steps(g, opt, X, c0, sel, bb, q, lam, unit) -> None:
     wts = lam * (1 - lam) ** (m_ - 1 - np.arange(m_))
     e2 = np.where(np.isfinite(e2), e2, g.v[:, None])
     g.v = (1 - lam) ** m_ * g.v + e2 @ wts
+    return after.reshape(g.n, len(sel))

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from surgeplan.forecast import features as _ft
+from surgeplan.forecast import persistence as _persistence
 from surgeplan.forecast.design import cov_features, design
 from surgeplan.forecast.intensity import DriverTables, intensity
 from surgeplan.forecast.state import Group, Options
@@ -95,6 +96,9 @@ def forecast_log(
                 yhat[:, far] = out[:, j - anchor] + S[:, j] - S[:, j - anchor]
         out[:, c0 - a : c1 - a] = yhat
         zfill[:, c0:c1] = yhat
+    carried = _persistence.correction(g, h)
+    if carried is not None:  # after the recursion: the coefficients were measured on its output
+        out += carried
     return out, src
 
 

@@ -21,6 +21,7 @@ from scipy.special import ndtr, ndtri
 
 from surgeplan.forecast import conformal as _cf
 from surgeplan.forecast import features as _ft
+from surgeplan.forecast import persistence as _persistence
 from surgeplan.forecast.calibration import combine, z_quantiles
 from surgeplan.forecast.future import Regime
 from surgeplan.forecast.intensity import DriverTables, intensity
@@ -249,7 +250,9 @@ def predict_group(
         last_day = g.wall_days(int(widx.max()), int(widx.max()) + 1)[-1]
         span = np.arange(first_day, last_day + 1, dtype="datetime64[D]")
         u, _ = intensity(g, tables, None, span, g.shock_lag, g.shock_tau, scen)
-        ml = combine(cal, g.kinds, ml, naive_week(g, g.t_obs, widx, u, span[0]), lead)
+        naive = naive_week(g, g.t_obs, widx, u, span[0])
+        carried = _persistence.correction(g, hw)  # the recent error, as the model carries it
+        ml = combine(cal, g.kinds, ml, naive if carried is None else naive + carried[:, pos], lead)
     sd = np.sqrt(g.sigma2[:, g.block_of(widx)])
     scale = sd * online_multiplier(g.v / cal.unit(g.kinds), lead, opt.scale_halflife_days)
     zq = z_quantiles(cal, opt.quantiles, g.kinds, lead)  # (n, h, nq)

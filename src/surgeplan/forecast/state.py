@@ -139,6 +139,10 @@ class Group:
     # how far a response may be carried (surgeplan.forecast.paths.carried_intensity)
     x_seen: np.ndarray | None = None  # (n,) highest response intensity on a measured day
     extrapolate: np.ndarray | None = None  # (n,) the response at full intensity is known
+    # the last hours' error carried forward (surgeplan.forecast.persistence)
+    resid_tail: np.ndarray | None = None  # (n,) mean residual after the Kalman step (log), last hours
+    resid_kind: np.ndarray | None = None  # (n,) index of the resource's kind in ``resid_beta``
+    resid_beta: np.ndarray | None = None  # (kinds, lead bins) coefficient of ``resid_tail``
 
     @property
     def n(self) -> int:
