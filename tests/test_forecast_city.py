@@ -7,8 +7,8 @@ are the two seasonal naives, computed here from the measurements alone: "same ho
 before the origin" and "same hour a week before". No clock change falls in the window, so a day is
 24 UTC hours.
 
-Measured (``benchmarks/bench_city_load.py``, RESULTS.md): hourly MAPE day ahead 2.41% (0.72x the better
-naive), over the 7 days 2.68% (0.79x). The issue's bar is 0.8x for both; the 7-day bound below keeps a
+Measured (``benchmarks/bench_city_load.py``, RESULTS.md): hourly MAPE day ahead 2.29% (0.69x the better
+naive), over the 7 days 2.66% (0.79x). The issue's bar is 0.8x for both; the 7-day bound below keeps a
 margin for platform noise in the fit (the bar is reported by the benchmark, not asserted here at 0.79).
 """
 
@@ -55,6 +55,13 @@ def _lead_day(frame: pd.DataFrame) -> np.ndarray:
     return np.asarray((day - origin_day).days + 1)
 
 
+def _measured(meas: pd.DataFrame, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The forecast rows whose hour was measured, and the load measured there (MW)."""
+    actual = meas.set_index("ts")["load"].reindex(frame["ts"]).to_numpy()
+    ok = np.isfinite(actual)
+    return frame[ok], actual[ok]
+
+
 def _mape_by_lead(forecast: np.ndarray, actual: np.ndarray, lead: np.ndarray) -> pd.Series:
     ape = 100.0 * np.abs(forecast - actual) / actual
     return pd.Series(ape).groupby(lead).mean()
@@ -63,10 +70,7 @@ def _mape_by_lead(forecast: np.ndarray, actual: np.ndarray, lead: np.ndarray) ->
 def test_city_shutdown_day_ahead_and_week_beat_seasonal_naive(city):
     meas, res = city
     load = meas.set_index("ts")["load"]
-    f = res.forecasts
-    actual = load.reindex(f["ts"]).to_numpy()
-    ok = np.isfinite(actual)
-    f, actual = f[ok], actual[ok]
+    f, actual = _measured(meas, res.forecasts)
     lead = _lead_day(f)
     assert set(np.unique(lead)) == set(range(1, 8))
     # the references: the last full day before the origin, repeated; the same hour a week before
@@ -84,16 +88,13 @@ def test_city_shutdown_day_ahead_and_week_beat_seasonal_naive(city):
     # a forecaster that does not see the shutdown errs ~ the naive's size (3.3% day ahead)
     assert ours[1] <= 0.8 * better_day1, (ours[1], by_day[1], by_week[1])
     assert ours.mean() <= 0.85 * better_week, (ours.mean(), by_day.mean(), by_week.mean())
-    # and the day-ahead error stays small in absolute terms (2.4% measured)
+    # and the day-ahead error stays small in absolute terms (2.3% measured)
     assert ours[1] < 3.0
 
 
 def test_city_shutdown_intervals_cover(city):
     meas, res = city
-    load = meas.set_index("ts")["load"]
-    f = res.internal
-    actual = load.reindex(f["ts"]).to_numpy()
-    ok = np.isfinite(actual)
-    inside = (actual[ok] >= f["p10"].to_numpy()[ok]) & (actual[ok] <= f["p90"].to_numpy()[ok])
+    f, actual = _measured(meas, res.internal)
+    inside = (actual >= f["p10"].to_numpy()) & (actual <= f["p90"].to_numpy())
     # p10-p90 over the 7 days through the shutdown's first weeks (80.0% measured)
     assert 0.70 <= inside.mean() <= 0.90, inside.mean()
