@@ -160,7 +160,7 @@ def rolling_pass(g: Group, opt: Options, tables: DriverTables, covs: pd.DataFram
         errors.z.append((err / sd)[ok])
         errors.lead.append(np.broadcast_to(lead, err.shape)[ok])
         errors.row.append(np.broadcast_to(np.arange(g.n)[:, None], err.shape)[ok])
-        carry.add(g, np.where(ok, err, np.nan))
+        carry.add(g, np.where(ok, err, np.nan), applied)
         g.resid_beta = carry.coefficients()
         nxt = min(t + g.p, g.t_obs)
         kalman_pass(g, opt, tables, covs, t, nxt, unit)

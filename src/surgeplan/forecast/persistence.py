@@ -97,25 +97,26 @@ class Accumulator:
         kinds = int(g.resid_kind.max()) + 1 if len(g.resid_kind) else 1
         return cls(*(np.zeros((kinds, NBUCKETS)) for _ in range(5)))
 
-    def add(self, g: Group, err: np.ndarray) -> None:
-        """Fold in the errors ``err`` (n, h) of one origin (with ``g``'s correction applied)."""
+    def add(self, g: Group, err: np.ndarray, applied: np.ndarray | None = None) -> None:
+        """Fold in the errors ``err`` (n, h) of one origin, made with the correction ``applied``
+        (``correction(g, h)``, passed by a caller that has it) added to the forecast."""
         if g.resid_tail is None:
             return
         h = err.shape[1]
-        applied = correction(g, h)
+        if applied is None:
+            applied = correction(g, h)
         raw = err + applied if applied is not None else err
         b = lead_bucket(h, g.cadence_s)
-        keep = b < NBUCKETS
+        ok = np.isfinite(raw) & (b < NBUCKETS)[None, :]
+        # sums per (kind, bucket) as two products: (kinds x n) @ (n x h) @ (h x buckets)
+        by_kind = (g.resid_kind[None, :] == np.arange(self.sxy.shape[0])[:, None]).astype(float)
+        by_bucket = (b[:, None] == np.arange(NBUCKETS)[None, :]).astype(float)
         r0 = g.resid_tail[:, None]
-        ok = np.isfinite(raw) & keep[None, :]
         e = np.where(ok, raw, 0.0)
-        terms = (e * r0, np.where(ok, r0 * r0, 0.0), e * e, ok.astype(float))
-        for k in np.unique(g.resid_kind):  # kinds, few: column sums, then one bincount per bucket
-            rows = g.resid_kind == k
-            for arr, val in zip((self.sxy, self.sxx, self.syy, self.cnt), terms):
-                arr[k] += np.bincount(b[keep], weights=val[rows][:, keep].sum(0), minlength=NBUCKETS)
-            onehot = b[keep][:, None] == np.arange(NBUCKETS)[None, :]
-            self.pairs[k] += ((ok[rows][:, keep].astype(float) @ onehot) > 0).sum(0)
+        okf = ok.astype(float)
+        for arr, val in ((self.sxy, e * r0), (self.sxx, okf * (r0 * r0)), (self.syy, e * e), (self.cnt, okf)):
+            arr += by_kind @ val @ by_bucket
+        self.pairs += by_kind @ ((okf @ by_bucket) > 0).astype(float)
 
     def coefficients(self) -> np.ndarray:
         """(kinds, buckets) shrunk least-squares coefficients, in [0, 1], 0 where not significant."""
