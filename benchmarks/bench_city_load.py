@@ -191,7 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     leads = int(pd.Timedelta(args.horizon) / pd.Timedelta(days=1))
     sections = []
     for window in args.windows.split(","):
-        start, end = window.split(":")
+        try:
+            start, end = (str(pd.Timestamp(x).date()) for x in window.split(":"))
+        except ValueError:
+            ap.error(f"--windows: {window!r} is not FIRST:LAST (two days, YYYY-MM-DD:YYYY-MM-DD)")
         print(f"New York City hourly load, origins {start} .. {end} (New York midnights), {args.horizon}")
         t = table(run(start, end, args.horizon, args.ets), leads)
         with pd.option_context("display.width", 200, "display.max_columns", 20):

@@ -14,10 +14,9 @@ the origin, and ``b_s`` the least-squares coefficient of the calibration errors 
 resources), shrunk toward no correction by :data:`PRIOR_COUNT` pseudo-observations, kept in [0, 1],
 and zero unless it stands :data:`MIN_T` standard errors from zero (on noise that does not persist,
 28 origins of one resource give coefficients of sd ~0.3 per lead hour: carried, they would add
-noise). The calibration pass
-estimates it online: the correction applied at an origin uses only the origins before it, so the
-errors that set the intervals and the combination weights are the corrected forecast's own,
-measured out of sample [1]. Beyond the calibrated horizon the correction is zero.
+noise). The calibration pass estimates it online: the correction applied at an origin uses only
+the origins before it, so the errors that set the intervals and the combination weights are the
+corrected forecast's own, measured out of sample [1]. Beyond the calibrated horizon the correction is zero.
 
 References
 ----------
