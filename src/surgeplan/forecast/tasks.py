@@ -90,7 +90,7 @@ def search_finished(gs: Searching, kind_spec: dict[str, int], tables: DriverTabl
 
 def shapes_given(g: Group, shapes: dict, drivers: dict) -> Group:
     _sh.give_shapes(g, shapes)
-    assign_shapes([g], drivers, searched=list(shapes))
+    assign_shapes([g], drivers)
     return g
 
 
@@ -106,10 +106,15 @@ def pooled(g: Group, pools: dict, min_evidence: float, drivers: dict) -> Group:
 
 
 def repooled(g: Group, pools: dict, min_evidence: float, drivers: dict) -> Group:
-    _tr.give_pools(g, pools, min_evidence, in_update=True)
+    # resources borrowing a response seen in one other region take that region's size, not the
+    # pool of the kind's fitted resources (:func:`_bound_thin`)
+    thin = thin_borrowers(g, drivers)
+    _tr.give_pools(g, pools, min_evidence, in_update=True, among=~thin)
+    if thin.any():
+        _tr.apply_to_state(g, learned_pools(drivers, "thin"), among=thin)
     # a response learned online from a day or two of restrictions is a slope seen at
     # partial intensity: bounded by the kind's pool until there is enough evidence
-    g.beta = _tr.extrapolation_band(g, pools, min_evidence)
+    g.beta = _tr.extrapolation_band(g, pools, min_evidence, among=~thin)
     _bound_thin(g, drivers, pools, min_evidence)
     return g
 
@@ -119,7 +124,13 @@ def _bound_thin(g: Group, drivers: dict, pools: dict, min_evidence: float) -> No
     resource's own evidence, or the size one other region showed (thin evidence), which bounds
     the borrowers' responses as a pool does. Without that last one, a region that crossed but is
     still within the response's delay had its response carried at the intensity it had reached:
-    none, a flat forecast (Spain on 15 Mar 2020, stay-at-home voice x2 seen in Italy only)."""
+    none, a flat forecast (Spain on 15 Mar 2020, stay-at-home voice x2 seen in Italy only).
+
+    The borrowers are bounded by that size only, not first by the pool of the kind's fitted
+    resources (the callers leave them out of it): those are the one region's, whose hourly fits
+    read a response seen for a few days at partial intensity (x1.06 for Italy's voice, seen
+    doubling for two days), and Spain was then carried at 13% of its change (generators,
+    voice_stay_home seed 0)."""
     thin = thin_borrowers(g, drivers)
     if thin.any():
         g.beta = _tr.extrapolation_band(g, learned_pools(drivers, "thin"), min_evidence, among=thin)
@@ -140,7 +151,7 @@ def calibrated(
     drivers: dict,
 ) -> tuple[Group, Any]:
     errors = rolling_pass(g, opt, tables, covs).table()  # what goes back to the driver
-    _tr.bound_to_pool(g, pools, full_kinds, opt.min_evidence_days)
+    _tr.bound_to_pool(g, pools, full_kinds, opt.min_evidence_days, among=~thin_borrowers(g, drivers))
     _bound_thin(g, drivers, pools, opt.min_evidence_days)
     return g, errors
 

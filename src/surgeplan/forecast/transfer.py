@@ -303,11 +303,12 @@ def apply_to_prior(g: Any, pools: dict, rows: np.ndarray | None = None) -> None:
     g.shock_source[rows] = "pooled"
 
 
-def apply_to_state(g: Any, pools: dict, min_evidence: float | None = None) -> None:
-    """Online transfer: resources not hit yet (no shock seen) take the pool as their state."""
+def apply_to_state(g: Any, pools: dict, among: np.ndarray | None = None) -> None:
+    """Online transfer: resources not hit yet (no shock seen) take the pool as their state
+    (``among``: (n,) bool, only these resources)."""
     if g.beta is None:
         return
-    rows = np.flatnonzero(g.evidence <= 0.0)
+    rows = np.flatnonzero((g.evidence <= 0.0) & (True if among is None else among))
     if len(rows) and pools:
         m, s, ok = _pooled_values(g, rows, pools)
         rows, m, s = rows[ok], m[ok], s[ok]
@@ -321,7 +322,12 @@ def apply_to_state(g: Any, pools: dict, min_evidence: float | None = None) -> No
 
 
 def shrink_to_pool(
-    g: Any, pools: dict, min_evidence: float, k: float = EVIDENCE_CAP, full_kinds: set[str] | None = None
+    g: Any,
+    pools: dict,
+    min_evidence: float,
+    k: float = EVIDENCE_CAP,
+    full_kinds: set[str] | None = None,
+    among: np.ndarray | None = None,
 ) -> np.ndarray:
     """Shrink the shock response of resources with evidence toward their kind's pool.
 
@@ -344,7 +350,7 @@ def shrink_to_pool(
     (n, nb, k) copy of ``g.beta`` with the shock columns shrunk.
     """
     beta = g.beta.copy()
-    rows = np.flatnonzero(g.evidence >= min_evidence)
+    rows = np.flatnonzero((g.evidence >= min_evidence) & (True if among is None else among))
     if len(rows) == 0 or not pools or k <= 0:
         return beta
     m, _, ok = _pooled_values(g, rows, pools)  # short-run units, like beta
@@ -386,12 +392,14 @@ def response_pools(
     return {**kind_pools(groups, min_evidence, full_kinds), **(learned or {})}, full_kinds
 
 
-def give_pools(g: Any, pools: dict, min_evidence: float, in_update: bool) -> None:
-    """One group's part of :func:`transfer_responses`."""
+def give_pools(
+    g: Any, pools: dict, min_evidence: float, in_update: bool, among: np.ndarray | None = None
+) -> None:
+    """One group's part of :func:`transfer_responses` (``among``: in an update, only these)."""
     from surgeplan.forecast import baseline as _bl
 
     if in_update:
-        apply_to_state(g, pools)
+        apply_to_state(g, pools, among)
         g.shock_source[g.evidence >= min_evidence] = "fitted"
         return
     apply_to_prior(g, pools)
@@ -402,7 +410,9 @@ def give_pools(g: Any, pools: dict, min_evidence: float, in_update: bool) -> Non
         )
 
 
-def bound_to_pool(g: Any, pools: dict, full_kinds: set[str], min_evidence: float) -> None:
+def bound_to_pool(
+    g: Any, pools: dict, full_kinds: set[str], min_evidence: float, among: np.ndarray | None = None
+) -> None:
     """Keep the full-intensity response of thinly evidenced resources within their kind's pool.
 
     Resources with less than ``min_evidence`` days of shock have a response slope learned at
@@ -411,12 +421,13 @@ def bound_to_pool(g: Any, pools: dict, full_kinds: set[str], min_evidence: float
     band (:func:`extrapolation_band`); ``source`` is then 'pooled'. Resources with enough evidence
     are shrunk toward the pool (:func:`shrink_to_pool`: the pool counts as one fully evidenced
     resource), so an early, weak own response keeps part of the response learned elsewhere.
+    ``among``: (n,) bool, only these resources.
     """
-    banded = extrapolation_band(g, pools, min_evidence)
+    banded = extrapolation_band(g, pools, min_evidence, among=among)
     sh = g.groups["shock"]
     moved = np.any(np.abs(banded[..., sh] - g.beta[..., sh]) > 1e-12, axis=(1, 2))
     g.beta = banded
-    g.beta = shrink_to_pool(g, pools, min_evidence, full_kinds=full_kinds)
+    g.beta = shrink_to_pool(g, pools, min_evidence, full_kinds=full_kinds, among=among)
     enough = g.evidence >= min_evidence
     was = g.shock_source.astype(str)
     g.shock_source = np.where(enough, "fitted", np.where(moved | (was != "prior"), "pooled", was)).astype(
