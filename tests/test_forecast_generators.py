@@ -125,10 +125,11 @@ def test_thin_evidence_carries_the_size_seen_in_one_region():
     drivers = fc.attrs["model"].driver_.set_index("kind")
     assert drivers.loc["trunk_group", "evidence"] == "thin"
     rid = data.inventory.query("region == 'ESP' and kind == 'trunk_group'")["resource_id"].iloc[0]
-    load = data.measurements.set_index("ts").query("resource_id == @rid")["load"]
+    meas_all = data.measurements
+    load = meas_all[meas_all["resource_id"] == rid].set_index("ts")["load"]
     pre = load[crossing.tz_localize("UTC") - pd.Timedelta(days=14) : crossing.tz_localize("UTC")].mean()
     days_8_14 = slice(origin + pd.Timedelta(days=7), origin + pd.Timedelta(days=14) - pd.Timedelta(hours=1))
     real = load[days_8_14].mean()
-    pred = fc.set_index("ts").query("resource_id == @rid")["p50"][days_8_14].mean()
+    pred = fc[fc["resource_id"] == rid].set_index("ts")["p50"][days_8_14].mean()
     assert real > 1.5 * pre  # the response is there
     assert (pred - pre) / (real - pre) >= 0.5, (pre, real, pred)
