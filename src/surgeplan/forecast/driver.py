@@ -60,7 +60,13 @@ from surgeplan.forecast.candidates import (
     refined,
     rule_table,
 )
-from surgeplan.forecast.driver_fit import RIDGE_DAYS, WEEKEND_PRIOR_DAYS, error_totals, fit_errors, shaped
+from surgeplan.forecast.driver_fit import (
+    RIDGE_DAYS,
+    WEEKEND_DOUBT_DAYS,
+    error_totals,
+    fit_errors,
+    shaped,
+)
 from surgeplan.forecast.driver_spread import (
     ONSET_DAY_SD,
     THIN_SD_SHARE,
@@ -342,7 +348,12 @@ def _scores(U: np.ndarray, zks: dict, wk: np.ndarray, delays, taus_up) -> dict[s
         for kind, zk in zks.items():
             ok = np.isfinite(zk)
             res = error_totals(
-                flat, np.where(ok, zk, 0.0), ok, np.asarray(wk, bool), RIDGE_DAYS, WEEKEND_PRIOR_DAYS
+                flat,
+                np.where(ok, zk, 0.0),
+                ok,
+                np.asarray(wk, bool),
+                RIDGE_DAYS,
+                WEEKEND_DOUBT_DAYS,
             )
             for dst, src in zip(out[kind], res):
                 dst[a : a + n] = src.reshape(n, L, A)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import t as student_t
 
-from surgeplan.forecast.driver_fit import WEEKEND_PRIOR_DAYS, fit_errors, shaped
+from surgeplan.forecast.driver_fit import WEEKEND_DOUBT_DAYS, fit_errors, shaped
 
 __all__ = [
     "at_least_last_seen",
@@ -158,9 +158,9 @@ def size_spread(
     twice as often.) With fewer than
     :data:`SPREAD_MIN_DAYS` such days of a day type in two regions or more, the sizes' spread is
     not measured: :data:`THIN_SD_SHARE` of the size (working day), and the weekend adds the
-    share of its size that still leans on the working day's (:func:`.driver_fit.slopes`:
-    ``P / (sum x^2 + P)``, ``P`` = :data:`WEEKEND_PRIOR_DAYS`): a response seen on working days
-    only may or may not hold at weekends. At least :data:`SPREAD_FLOOR`.
+    share of its size that would still lean on the working day's under a whole day's doubt
+    (``P / (sum x^2 + P)``, ``P`` = :data:`.driver_fit.WEEKEND_DOUBT_DAYS`): a response seen on
+    working days only may or may not hold at weekends. At least :data:`SPREAD_FLOOR`.
 
     ``members``: ``(z_res, region)``, the daily log change of each resource of the kind (m, D)
     and its region's row in ``z``. The errors are then each resource's against its region's
@@ -172,7 +172,7 @@ def size_spread(
     ok = np.isfinite(z)
     b_out, _ = fit_errors(X, z, wk, loro=True)  # (R, 2)
     wd_size, _ = log_size
-    lean = WEEKEND_PRIOR_DAYS / (float((X * X * (~wk & ok)).sum()) + WEEKEND_PRIOR_DAYS)
+    lean = WEEKEND_DOUBT_DAYS / (float((X * X * (~wk & ok)).sum()) + WEEKEND_DOUBT_DAYS)
     fallback = (THIN_SD_SHARE * abs(wd_size), float(np.hypot(THIN_SD_SHARE * abs(wd_size), lean * wd_size)))
     out = []
     for t, mask in enumerate((wk, ~wk)):
