@@ -115,11 +115,11 @@ def repooled(g: Group, pools: dict, min_evidence: float, drivers: dict) -> Group
     # a response learned online from a day or two of restrictions is a slope seen at
     # partial intensity: bounded by the kind's pool until there is enough evidence
     g.beta = _tr.extrapolation_band(g, pools, min_evidence, among=~thin)
-    _bound_thin(g, drivers, pools, min_evidence)
+    _bound_thin(g, drivers, pools, min_evidence, thin)
     return g
 
 
-def _bound_thin(g: Group, drivers: dict, pools: dict, min_evidence: float) -> None:
+def _bound_thin(g: Group, drivers: dict, pools: dict, min_evidence: float, thin: np.ndarray) -> None:
     """Where the response at full intensity is known (``g.extrapolate``): the kind's pool, the
     resource's own evidence, or the size one other region showed (thin evidence), which bounds
     the borrowers' responses as a pool does. Without that last one, a region that crossed but is
@@ -130,8 +130,7 @@ def _bound_thin(g: Group, drivers: dict, pools: dict, min_evidence: float) -> No
     resources (the callers leave them out of it): those are the one region's, whose hourly fits
     read a response seen for a few days at partial intensity (x1.06 for Italy's voice, seen
     doubling for two days), and Spain was then carried at 13% of its change (generators,
-    voice_stay_home seed 0)."""
-    thin = thin_borrowers(g, drivers)
+    voice_stay_home seed 0). ``thin``: (n,) the borrowers (:func:`thin_borrowers`)."""
     if thin.any():
         g.beta = _tr.extrapolation_band(g, learned_pools(drivers, "thin"), min_evidence, among=thin)
     g.extrapolate = _tr.full_response_known(g, pools, min_evidence) | thin
@@ -151,8 +150,9 @@ def calibrated(
     drivers: dict,
 ) -> tuple[Group, Any]:
     errors = rolling_pass(g, opt, tables, covs).table()  # what goes back to the driver
-    _tr.bound_to_pool(g, pools, full_kinds, opt.min_evidence_days, among=~thin_borrowers(g, drivers))
-    _bound_thin(g, drivers, pools, opt.min_evidence_days)
+    thin = thin_borrowers(g, drivers)
+    _tr.bound_to_pool(g, pools, full_kinds, opt.min_evidence_days, among=~thin)
+    _bound_thin(g, drivers, pools, opt.min_evidence_days, thin)
     return g, errors
 
 
