@@ -9,10 +9,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from surgeplan.errors import ValidationError
+from surgeplan.errors import ValidationError, reject_first
 from surgeplan.kinds import KINDS
 
 __all__ = ["read_inputs"]
+
+#: Inventory columns read as numbers >= 0 (empty = unknown) when present.
+_INVENTORY_NUMBERS = ("capacity", "module_size", "max_capacity", "lead_time_days", "module_cost")
 
 
 def _read_csv(path: str | os.PathLike, required: Sequence[str], what: str) -> pd.DataFrame:
@@ -120,45 +123,57 @@ def read_inputs(
     out: dict[str, pd.DataFrame | None] = {"inventory": None, "indicators": None, "covariates": None}
     inv_ids: set[str] | None = None
     if inventory is not None:
-        f = str(inventory)
-        raw = _read_csv(inventory, ("resource_id", "kind", "region"), "inventory")
-        inv = pd.DataFrame(
-            {
-                "resource_id": _text(raw, "resource_id", f),
-                "kind": _text(raw, "kind", f),
-                "region": raw["region"].str.strip(),
-            }
-        )
-        unknown = ~inv["kind"].isin(list(KINDS))
-        if unknown.any():
-            i = int(np.flatnonzero(unknown.to_numpy())[0])
-            raise ValidationError(
-                f"unknown kind {inv['kind'].iloc[i]!r}; known kinds: {', '.join(KINDS)}",
-                file=f,
-                row=i + 1,
-                column="kind",
-            )
-        dup = inv["resource_id"].duplicated()
-        if dup.any():
-            i = int(np.flatnonzero(dup.to_numpy())[0])
-            raise ValidationError(
-                f"duplicate resource_id {inv['resource_id'].iloc[i]!r}",
-                file=f,
-                row=i + 1,
-                column="resource_id",
-            )
-        for col in raw.columns:
-            if col in inv.columns:
-                continue
-            if col in ("capacity", "module_size", "max_capacity", "lead_time_days", "module_cost"):
-                inv[col] = _numeric(raw, col, f, allow_empty=True, minimum=0.0)
-            else:
-                inv[col] = raw[col]
+        inv = _read_inventory(inventory)
         out["inventory"] = inv
         inv_ids = set(inv["resource_id"])
+    out["measurements"] = _read_measurements(measurements, inv_ids)
+    if indicators is not None:
+        out["indicators"] = _read_indicators(indicators)
+    if covariates is not None:
+        out["covariates"] = _read_covariates(covariates)
+    return out
 
-    f = str(measurements)
-    raw = _read_csv(measurements, ("resource_id", "ts", "load"), "measurements")
+
+def _read_inventory(path: str | os.PathLike) -> pd.DataFrame:
+    """The inventory: ``resource_id, kind, region`` checked (known kind, unique id), the columns of
+    :data:`_INVENTORY_NUMBERS` as floats >= 0 (NaN when empty), any other column kept as text."""
+    f = str(path)
+    raw = _read_csv(path, ("resource_id", "kind", "region"), "inventory")
+    inv = pd.DataFrame(
+        {
+            "resource_id": _text(raw, "resource_id", f),
+            "kind": _text(raw, "kind", f),
+            "region": raw["region"].str.strip(),
+        }
+    )
+    reject_first(
+        ~inv["kind"].isin(list(KINDS)),
+        lambda i: f"unknown kind {inv['kind'].iloc[i]!r}; known kinds: {', '.join(KINDS)}",
+        file=f,
+        column="kind",
+    )
+    reject_first(
+        inv["resource_id"].duplicated(),
+        lambda i: f"duplicate resource_id {inv['resource_id'].iloc[i]!r}",
+        file=f,
+        column="resource_id",
+    )
+    for col in raw.columns:
+        if col in inv.columns:
+            continue
+        if col in _INVENTORY_NUMBERS:
+            inv[col] = _numeric(raw, col, f, allow_empty=True, minimum=0.0)
+        else:
+            inv[col] = raw[col]
+    return inv
+
+
+def _read_measurements(path: str | os.PathLike, inv_ids: set[str] | None) -> pd.DataFrame:
+    """Measurements ``resource_id, ts, load``: ts in UTC, load a float >= 0 in the kind's unit, one row
+    per resource and time, every resource in ``inv_ids`` when given; empty loads (hours not
+    measured) dropped."""
+    f = str(path)
+    raw = _read_csv(path, ("resource_id", "ts", "load"), "measurements")
     meas = pd.DataFrame(
         {
             "resource_id": _text(raw, "resource_id", f),
@@ -167,60 +182,56 @@ def read_inputs(
         }
     )
     if inv_ids is not None:
-        orphan = ~meas["resource_id"].isin(inv_ids)
-        if orphan.any():
-            i = int(np.flatnonzero(orphan.to_numpy())[0])
-            raise ValidationError(
-                f"resource_id {meas['resource_id'].iloc[i]!r} is not in the inventory",
-                file=f,
-                row=i + 1,
-                column="resource_id",
-            )
-    dup = meas.duplicated(["resource_id", "ts"])
-    if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise ValidationError(
-            f"second measurement for {meas['resource_id'].iloc[i]} at {meas['ts'].iloc[i]}",
+        reject_first(
+            ~meas["resource_id"].isin(inv_ids),
+            lambda i: f"resource_id {meas['resource_id'].iloc[i]!r} is not in the inventory",
             file=f,
-            row=i + 1,
-            column="ts",
+            column="resource_id",
         )
-    out["measurements"] = meas.dropna(subset=["load"]).reset_index(drop=True)
+    reject_first(
+        meas.duplicated(["resource_id", "ts"]),
+        lambda i: f"second measurement for {meas['resource_id'].iloc[i]} at {meas['ts'].iloc[i]}",
+        file=f,
+        column="ts",
+    )
+    return meas.dropna(subset=["load"]).reset_index(drop=True)
 
-    if indicators is not None:
-        f = str(indicators)
-        raw = _read_csv(indicators, ("region", "date", "name", "value"), "indicators")
-        out["indicators"] = (
-            pd.DataFrame(
-                {
-                    "region": _text(raw, "region", f),
-                    "date": _timestamps(raw, "date", f, naive_day=True),
-                    "name": _text(raw, "name", f),
-                    "value": _numeric(raw, "value", f, allow_empty=True, minimum=None),
-                }
-            )
-            .dropna(subset=["value"])
-            .reset_index(drop=True)
-        )
 
-    if covariates is not None:
-        f = str(covariates)
-        raw = _read_csv(covariates, ("ts", "name", "value"), "covariates")
-        key = "resource_id" if "resource_id" in raw.columns else "region" if "region" in raw.columns else None
-        if key is None:
-            raise ValidationError(
-                "needs a resource_id or a region column", file=f, row=0, column="resource_id"
-            )
-        out["covariates"] = (
-            pd.DataFrame(
-                {
-                    key: _text(raw, key, f),
-                    "ts": _timestamps(raw, "ts", f),
-                    "name": _text(raw, "name", f),
-                    "value": _numeric(raw, "value", f, allow_empty=True, minimum=None),
-                }
-            )
-            .dropna(subset=["value"])
-            .reset_index(drop=True)
+def _read_indicators(path: str | os.PathLike) -> pd.DataFrame:
+    """Indicators ``region, date, name, value``: date a naive day, value a float (empty values dropped)."""
+    f = str(path)
+    raw = _read_csv(path, ("region", "date", "name", "value"), "indicators")
+    return (
+        pd.DataFrame(
+            {
+                "region": _text(raw, "region", f),
+                "date": _timestamps(raw, "date", f, naive_day=True),
+                "name": _text(raw, "name", f),
+                "value": _numeric(raw, "value", f, allow_empty=True, minimum=None),
+            }
         )
-    return out
+        .dropna(subset=["value"])
+        .reset_index(drop=True)
+    )
+
+
+def _read_covariates(path: str | os.PathLike) -> pd.DataFrame:
+    """Covariates ``resource_id|region, ts, name, value``: keyed by resource_id when the file has that
+    column, else by region; ts in UTC, value a float (empty values dropped)."""
+    f = str(path)
+    raw = _read_csv(path, ("ts", "name", "value"), "covariates")
+    key = "resource_id" if "resource_id" in raw.columns else "region" if "region" in raw.columns else None
+    if key is None:
+        raise ValidationError("needs a resource_id or a region column", file=f, row=0, column="resource_id")
+    return (
+        pd.DataFrame(
+            {
+                key: _text(raw, key, f),
+                "ts": _timestamps(raw, "ts", f),
+                "name": _text(raw, "name", f),
+                "value": _numeric(raw, "value", f, allow_empty=True, minimum=None),
+            }
+        )
+        .dropna(subset=["value"])
+        .reset_index(drop=True)
+    )
