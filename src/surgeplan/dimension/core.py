@@ -9,6 +9,8 @@ period).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -173,11 +175,32 @@ def dimension(
     ----------
     ITU-T E.500 (busy hour), E.520 (Erlang B circuits); Garnett, Mandelbaum & Reiman (2002).
     """
+    inv = _inventory_with_capacity(inventory, capacity)
+    qcol = load_column if load_column is not None else quantile_column(quantile)
+    _require_busy_hour_columns(busy_hour, qcol)
+    target_all = gos_targets(inv, gos_overrides)
+    rows = _rows_to_size(inv, busy_hour, qcol)
+    # the flow derives the load of every fed stage from its entry before any stage is sized
+    rows.load = push_loads(inv, rows.pos, rows.period, rows.load, target_all)
+    sized = _size_every_kind(inv, rows, target_all)
+    out = _dimension_table(inv, rows, sized, qcol)
+    if row_index:
+        out["bh_row"] = rows.src_row
+    return out
+
+
+def _inventory_with_capacity(inventory: pd.DataFrame, capacity: pd.Series | None) -> pd.DataFrame:
+    """:func:`prepare_inventory`, with ``capacity`` (by resource_id, capacity unit) replacing the
+    installed capacity of the resources it names."""
     inv = prepare_inventory(inventory)
     if capacity is not None:
         cap_new = pd.Series(capacity, dtype=np.float64).reindex(inv.index)
         inv["capacity"] = cap_new.fillna(inv["capacity"]).to_numpy()
-    qcol = load_column if load_column is not None else quantile_column(quantile)
+    return inv
+
+
+def _require_busy_hour_columns(busy_hour: pd.DataFrame, qcol: str) -> None:
+    """Raise ``ValidationError`` naming the first of ``resource_id, period, <qcol>`` the table lacks."""
     for col in ("resource_id", "period", qcol):
         if col not in busy_hour.columns:
             raise ValidationError(
@@ -185,7 +208,27 @@ def dimension(
                 file="<busy_hour>",
                 column=col,
             )
-    target_all = gos_targets(inv, gos_overrides)
+
+
+@dataclass
+class _BusyHourRows:
+    """The busy-hour rows to size, sorted by resource (inventory order) then period.
+
+    ``pos``: inventory row (``iloc``) of each; ``period``: datetime64 period starts; ``busy``: busy
+    hours (the table's, or ``period`` when it has none); ``load``: load at the sizing quantile, in
+    the kind's load unit; ``src_row``: position of each row in the caller's busy-hour table.
+    """
+
+    pos: np.ndarray
+    period: np.ndarray
+    busy: Any
+    load: np.ndarray
+    src_row: np.ndarray
+
+
+def _inventory_positions(inv: pd.DataFrame, busy_hour: pd.DataFrame) -> np.ndarray:
+    """Inventory row (``iloc``) of every busy-hour row; ``ValidationError`` at the first resource
+    the inventory lacks."""
     rid = busy_hour["resource_id"].astype(str).to_numpy()
     pos = inv.index.get_indexer(rid)
     if (pos < 0).any():
@@ -196,6 +239,13 @@ def dimension(
             row=row + 1,
             column="resource_id",
         )
+    return pos
+
+
+def _rows_to_size(inv: pd.DataFrame, busy_hour: pd.DataFrame, qcol: str) -> _BusyHourRows:
+    """The busy-hour rows of dimensioned kinds (``generic`` dropped) with a finite load in ``qcol``,
+    sorted by resource then period."""
+    pos = _inventory_positions(inv, busy_hour)
     kinds_inv = inv["kind"].to_numpy()
     dimensioned = pd.Series(kinds_inv).isin([k for k, v in KINDS.items() if v.dimensioned]).to_numpy()
     keep = dimensioned[pos]
@@ -204,14 +254,9 @@ def dimension(
     src_row = np.flatnonzero(keep)
     period = pd.to_datetime(bh["period"]).to_numpy()
     load = pd.to_numeric(bh[qcol], errors="coerce").to_numpy(np.float64)
-    # Sort rows by resource (inventory order) then period: a lexsort on dense codes (skipped when
-    # the rows already come sorted, as busy_hour() returns them).
-    pv = period.astype("datetime64[ns]").astype(np.int64)
-    if pos.size > 1 and not (np.all(np.diff(pos) >= 0) and np.all((np.diff(pos) > 0) | (np.diff(pv) > 0))):
-        order = np.lexsort((pv, pos))
+    order = _resource_period_order(pos, period)
+    if order is not None:
         pos, period, load, src_row = pos[order], period[order], load[order], src_row[order]
-    else:
-        order = None
     # .array, not .to_numpy(): a time-zone-aware column would become an object array of Timestamps
     busy = pd.to_datetime(bh["busy_hour"]).array if "busy_hour" in bh.columns else period
     if order is not None and busy is not period:
@@ -220,33 +265,74 @@ def dimension(
     if not ok_load.all():
         pos, period, load, busy = pos[ok_load], period[ok_load], load[ok_load], busy[ok_load]
         src_row = src_row[ok_load]
-    load = push_loads(inv, pos, period, load, target_all)
+    return _BusyHourRows(pos=pos, period=period, busy=busy, load=load, src_row=src_row)
 
-    n = pos.size
-    kcode_inv = pd.Categorical(kinds_inv, categories=list(KINDS)).codes.astype(np.int64)
-    kcode = kcode_inv[pos]
-    cap_inv = inv["capacity"].to_numpy(np.float64)
-    cap = cap_inv[pos]
-    target = target_all[pos]
-    needed = np.full(n, np.nan)
-    gos = np.full(n, np.nan)
-    carriable = np.full(n, np.nan)
-    shortfall = np.full(n, np.nan)
-    metric_code = np.full(n, -1, dtype=np.int64)
-    sunit_code = np.full(n, -1, dtype=np.int64)
-    metrics: list[str] = []
-    sunits: list[str] = []
 
-    def put(mask: np.ndarray, s: Sizing) -> None:
-        needed[mask], gos[mask], carriable[mask], shortfall[mask] = s.needed, s.gos, s.carriable, s.shortfall
+def _resource_period_order(pos: np.ndarray, period: np.ndarray) -> np.ndarray | None:
+    """Order sorting rows by resource (inventory order) then period, or None when they already are
+    (as ``busy_hour()`` returns them): a lexsort on dense codes, skipped when not needed."""
+    pv = period.astype("datetime64[ns]").astype(np.int64)
+    if pos.size > 1 and not (np.all(np.diff(pos) >= 0) and np.all((np.diff(pos) > 0) | (np.diff(pv) > 0))):
+        return np.lexsort((pv, pos))
+    return None
+
+
+@dataclass
+class _SizedRows:
+    """What the sizing rules found for each row, filled kind by kind.
+
+    ``kind_code``: index of the row's kind in ``KINDS``; ``capacity`` installed and ``needed``
+    (capacity unit); ``target`` / ``gos``: the GoS target and the GoS with the installed capacity;
+    ``carriable`` / ``shortfall``: load carried at the target and load lost now; ``metric_code`` /
+    ``sunit_code``: index in ``metrics`` (GoS measure names) / ``sunits`` (shortfall units).
+    """
+
+    kind_code: np.ndarray
+    capacity: np.ndarray
+    target: np.ndarray
+    needed: np.ndarray
+    gos: np.ndarray
+    carriable: np.ndarray
+    shortfall: np.ndarray
+    metric_code: np.ndarray
+    sunit_code: np.ndarray
+    metrics: list[str] = field(default_factory=list)
+    sunits: list[str] = field(default_factory=list)
+
+    def put(self, mask: np.ndarray, s: Sizing) -> None:
+        """Store one kind's :class:`Sizing` in the rows ``mask`` selects."""
+        self.needed[mask], self.gos[mask], self.carriable[mask], self.shortfall[mask] = (
+            s.needed,
+            s.gos,
+            s.carriable,
+            s.shortfall,
+        )
         for names, codes, value in (
-            (metrics, metric_code, s.gos_metric),
-            (sunits, sunit_code, s.shortfall_unit),
+            (self.metrics, self.metric_code, s.gos_metric),
+            (self.sunits, self.sunit_code, s.shortfall_unit),
         ):
             if value not in names:
                 names.append(value)
             codes[mask] = names.index(value)
 
+
+def _size_every_kind(inv: pd.DataFrame, rows: _BusyHourRows, target_all: np.ndarray) -> _SizedRows:
+    """Apply each kind's sizing rule (:data:`SIZING_RULES`) to all its rows at once."""
+    n = rows.pos.size
+    kcode_inv = pd.Categorical(inv["kind"].to_numpy(), categories=list(KINDS)).codes.astype(np.int64)
+    kcode = kcode_inv[rows.pos]
+    cap_inv = inv["capacity"].to_numpy(np.float64)
+    sized = _SizedRows(
+        kind_code=kcode,
+        capacity=cap_inv[rows.pos],
+        target=target_all[rows.pos],
+        needed=np.full(n, np.nan),
+        gos=np.full(n, np.nan),
+        carriable=np.full(n, np.nan),
+        shortfall=np.full(n, np.nan),
+        metric_code=np.full(n, -1, dtype=np.int64),
+        sunit_code=np.full(n, -1, dtype=np.int64),
+    )
     for j in np.unique(kcode_inv):  # a loop over the handful of kinds, never over resources
         k = list(KINDS)[j]
         m = kcode == j
@@ -258,52 +344,58 @@ def dimension(
         ctx = KindRows(
             inv=inv,
             inv_k=kcode_inv == j,
-            pos=pos[m],
-            period=period[m],
-            load=load[m],
-            capacity=cap[m],
-            target=target[m],
+            pos=rows.pos[m],
+            period=rows.period[m],
+            load=rows.load[m],
+            capacity=sized.capacity[m],
+            target=sized.target[m],
             capacity_inv=cap_inv,
             target_inv=target_all,
         )
-        put(m, rule(ctx))
+        sized.put(m, rule(ctx))
+    return sized
 
-    gos_ok = needed <= cap * (1.0 + RTOL) + RTOL
+
+def _dimension_table(inv: pd.DataFrame, rows: _BusyHourRows, sized: _SizedRows, qcol: str) -> pd.DataFrame:
+    """The :data:`DIMENSION_COLUMNS` table of :func:`dimension` from the sized rows."""
+    pos, kcode, cap, load = rows.pos, sized.kind_code, sized.capacity, rows.load
+    n = pos.size
+    gos_ok = sized.needed <= cap * (1.0 + RTOL) + RTOL
     # Categorical columns built from integer codes: cheap on millions of rows.
     ids = pd.Index(inv["resource_id"].to_numpy())
-
-    def cat_of(values: np.ndarray) -> pd.Categorical:
-        codes, uniq = pd.factorize(values)
-        return pd.Categorical.from_codes(codes[pos], categories=pd.Index(uniq))
-
-    out = pd.DataFrame(
+    return pd.DataFrame(
         {
             "resource_id": pd.Categorical.from_codes(pos, categories=ids),
-            "period": period,
-            "busy_hour": busy,
+            "period": rows.period,
+            "busy_hour": rows.busy,
             "kind": pd.Categorical.from_codes(kcode, categories=list(KINDS)),
-            "region": cat_of(inv["region"].astype(str).to_numpy()),
-            "group": cat_of(inv["group"].to_numpy()),
-            "priority_class": cat_of(inv["priority_class"].to_numpy()),
+            "region": _inventory_categorical(inv["region"].astype(str).to_numpy(), pos),
+            "group": _inventory_categorical(inv["group"].to_numpy(), pos),
+            "priority_class": _inventory_categorical(inv["priority_class"].to_numpy(), pos),
             "quantile": pd.Categorical.from_codes(np.zeros(n, dtype=np.int64), categories=[qcol]),
             "load": load,
             "load_unit": _unit(kcode, 0),
             "capacity": cap,
-            "needed": needed,
+            "needed": sized.needed,
             "capacity_unit": _unit(kcode, 1),
-            "gos_metric": pd.Categorical.from_codes(metric_code, categories=metrics or ["none"]),
-            "gos_target": target,
-            "gos": gos,
+            "gos_metric": pd.Categorical.from_codes(sized.metric_code, categories=sized.metrics or ["none"]),
+            "gos_target": sized.target,
+            "gos": sized.gos,
             "gos_ok": gos_ok,
-            "shortfall": shortfall,
-            "shortfall_unit": pd.Categorical.from_codes(sunit_code, categories=sunits or ["none"]),
-            "carriable": carriable,
-            "headroom": carriable - load,
+            "shortfall": sized.shortfall,
+            "shortfall_unit": pd.Categorical.from_codes(
+                sized.sunit_code, categories=sized.sunits or ["none"]
+            ),
+            "carriable": sized.carriable,
+            "headroom": sized.carriable - load,
         }
     )
-    if row_index:
-        out["bh_row"] = src_row
-    return out
+
+
+def _inventory_categorical(values: np.ndarray, pos: np.ndarray) -> pd.Categorical:
+    """An inventory column (one value per inventory row) spread to the rows at inventory rows ``pos``."""
+    codes, uniq = pd.factorize(values)
+    return pd.Categorical.from_codes(codes[pos], categories=pd.Index(uniq))
 
 
 def _unit(codes: np.ndarray, which: int) -> pd.Categorical:
