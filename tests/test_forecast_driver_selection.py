@@ -221,6 +221,23 @@ def test_a_ramp_still_climbing_is_not_level_and_one_plateau_day_is_not_enough():
     assert not levelled(X, flat, wk_one, np.array([1.0, 1.0]), noise=0.02)
 
 
+def test_a_plateau_seen_for_a_week_is_level_despite_one_noisy_pair():
+    from surgeplan.forecast.driver_spread import levelled
+
+    # x7 from day 0 (log 1.95), eight working days at the plateau with a daily scatter of 0.03
+    # (half as large again as the 0.02 before the shock); the last two days differ by 0.066 >
+    # 2 sqrt(2) x 0.02 = 0.057, so one pair alone says "moving"; the means of the last two and
+    # the two before differ by 0.011 < 2 x 0.02
+    z = np.array([[1.962, 1.952, 1.918, 1.881, 1.834, 1.896, 1.919, 1.853]])
+    X = np.ones_like(z)
+    wk = np.ones_like(z, bool)
+    b = np.array([1.9, 1.9])
+    assert abs(z[0, -1] - z[0, -2]) > 2 * np.sqrt(2) * 0.02
+    assert levelled(X, z, wk, b, noise=0.02)
+    # the same days still climbing 0.05 a day are not level
+    assert not levelled(X, z + 0.05 * np.arange(8), wk, b, noise=0.02)
+
+
 def test_one_regions_real_response_is_kept_when_others_crossed_without_it():
     # AAA's load triples 2 days after its C2 = 3 (day 50); the other regions cross the same rule
     # later and do not move. Up to day 62 no candidate predicts out of region, but in sample the

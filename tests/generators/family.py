@@ -187,6 +187,16 @@ VARIANTS: dict[str, Spec] = {
         ("CZE", "CHE", "FRA", "USA", "GBR", "ESP"),
         {"vpn_gateway": Response((4.0, 7.0), delay=0, ramp=4, decay=30.0, persist=0.4, weekdays_only=True)},
     ),
+    # a corner of the family: the largest size, the longest delay and ramp, working days only;
+    # the first region is hit alone for three weeks, while dozens of rules tie on its onset
+    "vpn_late_x8": Spec(
+        "workplace_closing",
+        "==",
+        3.0,
+        False,
+        ("ITA", "CZE", "CHE", "FRA", "USA", "GBR", "ESP", "DEU"),
+        {"vpn_gateway": Response((7.0, 8.0), delay=5, ramp=10, decay=30.0, persist=0.4, weekdays_only=True)},
+    ),
     "links_fall_late": Spec(
         "stay_home_required",
         ">=",

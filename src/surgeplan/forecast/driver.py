@@ -40,10 +40,13 @@ References
    Response Tracker)", Nature Human Behaviour 5, 529-538, 2021 (C2, C6 and their flags).
 .. [2] T. Hastie, R. Tibshirani, J. Friedman, *The Elements of Statistical Learning*, 2nd ed.,
    Springer, 2009, sec. 7.10 (cross-validation; leaving a whole group out).
+.. [3] D. J. C. MacKay, *Information Theory, Inference, and Learning Algorithms*, Cambridge
+   University Press, 2003, ch. 28 (model comparison: a prior spread over many forms).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -224,16 +227,29 @@ def _aggregate(
 
 
 # ---------------------------------------------------------------------------------- selection
-def _choose(err: np.ndarray, base: float, active: np.ndarray, noise: float, n_hit: np.ndarray) -> int | None:
+def _choose(
+    err: np.ndarray, base: float, active: np.ndarray, noise: float, n_hit: np.ndarray, forms: np.ndarray
+) -> int | None:
     """Flat index of the smallest error (``err`` (C, L, A)); None unless it gains :data:`MIN_GAIN_NOISE`
-    noise units per active region-day over ``base`` (no response). Within :data:`TIE` of it, the
-    candidate under which most regions were hit wins (the rule that also fired where the response
-    is still to come explains as much with more regions at stake), then the earliest."""
+    noise units per active region-day over ``base`` (no response). Within :data:`TIE` of it:
+
+    1. the candidate under which most regions were hit (the rule that also fired where the
+       response is still to come explains as much with more regions at stake);
+    2. then the one whose indicator has the fewest forms (``forms`` (C,)): each indicator is
+       equally likely a priori, its forms share that chance, so one of 40 thresholds of a case
+       count that matches one region's onset is 40 chances to match by luck against one of a
+       policy level's 4 [3]. With one region hit, dozens of rules tie; a case threshold at the
+       first cases fires in every country weeks before its own measures (generators, VPN x7-8
+       tied to workplace closing, one region hit: the p90 was 5-6x the load that came);
+    3. then the earliest.
+    """
     flat = err.reshape(-1)
     i = int(np.argmin(flat))
     if not np.isfinite(flat[i]) or base - flat[i] < MIN_GAIN_NOISE * noise * max(active.reshape(-1)[i], 1):
         return None
     near = np.flatnonzero(flat <= flat[i] * (1.0 + TIE) + 1e-12)
+    nf = np.broadcast_to(forms[:, None, None], err.shape).reshape(-1)[near]
+    near = near[nf == nf.min()]
     hits = np.broadcast_to(n_hit[:, None, None], err.shape).reshape(-1)[near]
     return int(near[np.flatnonzero(hits == hits.max())[0]])
 
@@ -379,6 +395,8 @@ def _select_kind(
     loro, inside, active = scores
     hit = _hit(U, zk)
     n_hit = hit.sum(1)
+    per_indicator = Counter(c.indicator for c in cands)
+    forms = np.array([per_indicator[c.indicator] for c in cands])
     nb = max(1, min(BASELINE_DAYS, zk.shape[1] // 3))
     with _quiet():
         noise = float(1.4826 * np.nanmedian(np.abs(zk[:, :nb])))
@@ -386,11 +404,11 @@ def _select_kind(
     evidence, pick = "none", None
     if (n_hit >= 2).any():
         tot = np.where((n_hit >= 2)[:, None, None], loro, np.inf)
-        pick = _choose(tot, e_none, active, noise, n_hit)
+        pick = _choose(tot, e_none, active, noise, n_hit, forms)
         evidence = "loro" if pick is not None else "none"
     if pick is None and (n_hit >= 1).any():
         tot = np.where((n_hit >= 1)[:, None, None], inside, np.inf)
-        pick = _choose(tot, e_none, active, noise, n_hit)
+        pick = _choose(tot, e_none, active, noise, n_hit, forms)
         evidence = "thin" if pick is not None else "none"
     if pick is None:
         return none
