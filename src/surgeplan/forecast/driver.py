@@ -228,28 +228,38 @@ def _aggregate(
 
 # ---------------------------------------------------------------------------------- selection
 def _choose(
-    err: np.ndarray, base: float, active: np.ndarray, noise: float, n_hit: np.ndarray, forms: np.ndarray
+    err: np.ndarray,
+    base: float,
+    active: np.ndarray,
+    noise: float,
+    n_hit: np.ndarray,
+    forms: np.ndarray | None = None,
 ) -> int | None:
     """Flat index of the smallest error (``err`` (C, L, A)); None unless it gains :data:`MIN_GAIN_NOISE`
     noise units per active region-day over ``base`` (no response). Within :data:`TIE` of it:
 
-    1. the candidate under which most regions were hit (the rule that also fired where the
+    1. with ``forms`` ((C,), given when one region was hit), the candidate whose indicator has the
+       fewest forms: each indicator is equally likely a priori and its forms share that chance,
+       so one of 40 thresholds of a case count matching one region's onset is 40 chances to match
+       by luck against one of a policy level's 4 [3]. With one region hit, dozens of rules tie
+       on its onset, and the one that fired in most regions is a case threshold at the first
+       cases, which fires in every country weeks before its own measures (generators,
+       ``vpn_late_x8``: p90 5.8x the load that came at the 95th percentile). With two regions
+       or more the errors out of region tell rules apart, and the prior is not used: it chose a
+       stay-at-home order over the case incidence that drove contact centres in Italy and Spain
+       alike, and carried nothing to the Netherlands, which ordered none (``cases_incidence``);
+    2. the candidate under which most regions were hit (the rule that also fired where the
        response is still to come explains as much with more regions at stake);
-    2. then the one whose indicator has the fewest forms (``forms`` (C,)): each indicator is
-       equally likely a priori, its forms share that chance, so one of 40 thresholds of a case
-       count that matches one region's onset is 40 chances to match by luck against one of a
-       policy level's 4 [3]. With one region hit, dozens of rules tie; a case threshold at the
-       first cases fires in every country weeks before its own measures (generators, VPN x7-8
-       tied to workplace closing, one region hit: the p90 was 5-6x the load that came);
-    3. then the earliest.
+    3. the earliest.
     """
     flat = err.reshape(-1)
     i = int(np.argmin(flat))
     if not np.isfinite(flat[i]) or base - flat[i] < MIN_GAIN_NOISE * noise * max(active.reshape(-1)[i], 1):
         return None
     near = np.flatnonzero(flat <= flat[i] * (1.0 + TIE) + 1e-12)
-    nf = np.broadcast_to(forms[:, None, None], err.shape).reshape(-1)[near]
-    near = near[nf == nf.min()]
+    if forms is not None:
+        nf = np.broadcast_to(forms[:, None, None], err.shape).reshape(-1)[near]
+        near = near[nf == nf.min()]
     hits = np.broadcast_to(n_hit[:, None, None], err.shape).reshape(-1)[near]
     return int(near[np.flatnonzero(hits == hits.max())[0]])
 
@@ -404,7 +414,7 @@ def _select_kind(
     evidence, pick = "none", None
     if (n_hit >= 2).any():
         tot = np.where((n_hit >= 2)[:, None, None], loro, np.inf)
-        pick = _choose(tot, e_none, active, noise, n_hit, forms)
+        pick = _choose(tot, e_none, active, noise, n_hit)
         evidence = "loro" if pick is not None else "none"
     if pick is None and (n_hit >= 1).any():
         tot = np.where((n_hit >= 1)[:, None, None], inside, np.inf)
