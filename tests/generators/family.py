@@ -27,7 +27,9 @@ Mechanism of a response (per resource, by local calendar day ``d``)::
             = p + (x(d-1) - p) exp(-1 / decay)  after it stops       decay to a persistent share p
     load    = base(t) x (1 + (size - 1) x(d) w(d))
 
-with ``w(d) = 0`` on weekends and holidays for working-day-only responses, else 1. The base load
+with ``w(d) = 0`` on weekends and holidays for working-day-only responses, else 1. A ``'level'``
+spec has no rule: ``x(d) = min(1.25, value(d - delay) / full)`` follows the indicator's level
+itself (``voice_mobility``: a residential-mobility index derived from the stringency index). The base load
 has a kind-specific daily profile (two or three bumps in local time), a weekend / holiday level,
 a slow drift, and multiplicative AR(1) noise in log (hourly), plus 1% missing hours. Nothing is
 random without ``seed``.
@@ -73,8 +75,8 @@ class Spec:
     """A generator: the indicator rule, its countries and each kind's response."""
 
     indicator: str
-    op: str  # '>=' or '=='
-    threshold: float
+    op: str  # '>=' or '==' (a rule), or 'level': the load follows the indicator's level
+    threshold: float  # for 'level', the level of the full response
     general_only: bool  # also require stay_home_general == 1 (OxCGRT C6 flag: whole country)
     countries: tuple[str, ...]
     responses: dict[str, Response] = field(default_factory=dict)
@@ -157,8 +159,10 @@ GENERATORS: dict[str, Spec] = {
 
 #: the same mechanisms in other settings, for benchmarks (not the family's tests, which ask for 6-11
 #: countries): the issue's four-country stay-at-home voice case, a response alone in its
-#: generator, countries that cross late after the first (most still calm eight days after it).
-#: Meant with several resources per (country, kind) (``per_kind=2``): sizes drawn per resource.
+#: generator, countries that cross late after the first (most still calm eight days after it), a
+#: corner of the family (x7-8 after 5 days over 10, one region hit alone for three weeks), and a
+#: level that drives the load instead of a rule (a mobility index). Meant with several resources
+#: per (country, kind) (``per_kind=2``: sizes drawn per resource); the tests use one.
 VARIANTS: dict[str, Spec] = {
     "voice_four": Spec(
         "stay_home_required",
@@ -196,6 +200,18 @@ VARIANTS: dict[str, Spec] = {
         False,
         ("ITA", "CZE", "CHE", "FRA", "USA", "GBR", "ESP", "DEU"),
         {"vpn_gateway": Response((7.0, 8.0), delay=5, ramp=10, decay=30.0, persist=0.4, weekdays_only=True)},
+    ),
+    # a level, not a rule: voice and links follow how much people stay home (a mobility index)
+    "voice_mobility": Spec(
+        "residential_mobility",
+        "level",
+        25.0,
+        False,
+        ("ITA", "ESP", "FRA", "BEL", "PRT", "GBR", "IRL", "POL", "DEU"),
+        {
+            "trunk_group": Response((1.8, 2.2), delay=0, ramp=1),
+            "link": Response((0.6, 0.75), delay=1, ramp=1),
+        },
     ),
     "links_fall_late": Spec(
         "stay_home_required",
@@ -253,16 +269,47 @@ def _incidence(ind: pd.DataFrame) -> pd.DataFrame:
     return out[["region", "date", "name", "value"]]
 
 
-def indicator_table(countries: tuple[str, ...], start: str = START, end: str = END) -> pd.DataFrame:
-    """Bundled OxCGRT indicators of ``countries`` (all names) plus the derived case incidence."""
+def _mobility(ind: pd.DataFrame) -> pd.DataFrame:
+    """A residential-mobility index (% change of time spent at home, as Google's community mobility
+    reports give it): people follow the stringency index over a few days (first-order, 30% a
+    day) and stay home more than in proportion to it (``30 s^2``, 0-30%)."""
+    s = ind[ind["name"] == "stringency_index"].pivot_table(index="date", columns="region", values="value")
+    s = s.reindex(pd.date_range(s.index.min(), s.index.max(), freq="D")).ffill().fillna(0.0) / 100.0
+    home = (
+        30.0
+        * pd.DataFrame(lfilter([0.3], [1.0, -0.7], s.to_numpy(), axis=0), index=s.index, columns=s.columns)
+        ** 2
+    )
+    out = home.round(1).stack().rename("value").rename_axis(["date", "region"]).reset_index()
+    out["name"] = "residential_mobility"
+    return out[["region", "date", "name", "value"]]
+
+
+def indicator_table(
+    countries: tuple[str, ...], start: str = START, end: str = END, mobility: bool = False
+) -> pd.DataFrame:
+    """Bundled OxCGRT indicators of ``countries`` (all names) plus the derived case incidence (and,
+    with ``mobility``, the residential-mobility index of :func:`_mobility`)."""
     ind = bundled_indicators(list(countries), start=pd.Timestamp(start) - pd.Timedelta(days=14), end=end)
-    ind = pd.concat([ind, _incidence(ind)], ignore_index=True)
+    ind = pd.concat([ind, _incidence(ind)] + ([_mobility(ind)] if mobility else []), ignore_index=True)
     ind = ind[ind["date"] >= pd.Timestamp(start)]
     return ind.sort_values(["region", "name", "date"], ignore_index=True)
 
 
+def level_of(spec: Spec, indicators: pd.DataFrame, days: pd.DatetimeIndex) -> pd.DataFrame:
+    """Daily response level of a ``'level'`` spec: the indicator over its full-response level,
+    in [0, 1.25] (index = days, columns = regions; held forward, 0 before the first row)."""
+    wide = indicators[indicators["name"] == spec.indicator].pivot_table(
+        index="date", columns="region", values="value"
+    )
+    return (wide.reindex(days).ffill().fillna(0.0) / spec.threshold).clip(0.0, 1.25)
+
+
 def rule_on(spec: Spec, indicators: pd.DataFrame, days: pd.DatetimeIndex) -> pd.DataFrame:
-    """Daily boolean: does the rule hold (index = days, columns = regions)? Held forward, False before."""
+    """Daily boolean: does the rule hold (index = days, columns = regions)? Held forward, False before.
+    For a ``'level'`` spec: the level has reached half the full response (its crossing)."""
+    if spec.op == "level":
+        return level_of(spec, indicators, days) >= 0.5
     wide = indicators.pivot_table(index="date", columns=["name", "region"], values="value")
     wide = wide.reindex(days).ffill()
     val = wide[spec.indicator]
@@ -308,11 +355,12 @@ def generate(name: str, seed: int = 0, per_kind: int = 1, start: str = START, en
     """
     spec = spec_of(name)
     rng = np.random.default_rng(seed)
-    ind = indicator_table(spec.countries, start, end)
+    ind = indicator_table(spec.countries, start, end, mobility=spec.indicator == "residential_mobility")
     days = pd.date_range(
         pd.Timestamp(start) - pd.Timedelta(days=1), pd.Timestamp(end) + pd.Timedelta(days=1), freq="D"
     )
     on = rule_on(spec, ind, days)
+    levels = level_of(spec, ind, days) if spec.op == "level" else None
     ts = pd.date_range(start, pd.Timestamp(end) + pd.Timedelta(hours=23), freq="h", tz="UTC")
     t_days = (ts - ts[0]).total_seconds().to_numpy() / 86400.0
     inv, meas, exp, crossing, sizes = [], [], [], {}, {}
@@ -328,7 +376,11 @@ def generate(name: str, seed: int = 0, per_kind: int = 1, start: str = START, en
         off_day = (local.dayofweek.to_numpy() >= 5) | hol
         for kind, resp in spec.responses.items():
             level, weekend, bumps = _BASE[kind]
-            x = _intensity(reg_on, resp.delay, resp.ramp, resp.decay, resp.persist)[dpos]
+            if levels is None:
+                x = _intensity(reg_on, resp.delay, resp.ramp, resp.decay, resp.persist)[dpos]
+            else:  # the indicator moves gradually itself: its level, delayed, is the response's
+                lv = levels[region].to_numpy() if region in levels.columns else np.zeros(len(days))
+                x = np.concatenate([np.zeros(resp.delay), lv[: len(lv) - resp.delay]])[dpos]
             for j in range(per_kind):
                 rid = f"{name[:5]}-{kind[:4]}-{region}-{j}"
                 size = float(rng.uniform(*resp.size))
