@@ -40,13 +40,10 @@ References
    Response Tracker)", Nature Human Behaviour 5, 529-538, 2021 (C2, C6 and their flags).
 .. [2] T. Hastie, R. Tibshirani, J. Friedman, *The Elements of Statistical Learning*, 2nd ed.,
    Springer, 2009, sec. 7.10 (cross-validation; leaving a whole group out).
-.. [3] D. J. C. MacKay, *Information Theory, Inference, and Learning Algorithms*, Cambridge
-   University Press, 2003, ch. 28 (model comparison: a prior spread over many forms).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -227,39 +224,16 @@ def _aggregate(
 
 
 # ---------------------------------------------------------------------------------- selection
-def _choose(
-    err: np.ndarray,
-    base: float,
-    active: np.ndarray,
-    noise: float,
-    n_hit: np.ndarray,
-    forms: np.ndarray | None = None,
-) -> int | None:
+def _choose(err: np.ndarray, base: float, active: np.ndarray, noise: float, n_hit: np.ndarray) -> int | None:
     """Flat index of the smallest error (``err`` (C, L, A)); None unless it gains :data:`MIN_GAIN_NOISE`
-    noise units per active region-day over ``base`` (no response). Within :data:`TIE` of it:
-
-    1. with ``forms`` ((C,), given when one region was hit), the candidate whose indicator has the
-       fewest forms: each indicator is equally likely a priori and its forms share that chance,
-       so one of 40 thresholds of a case count matching one region's onset is 40 chances to match
-       by luck against one of a policy level's 4 [3]. With one region hit, dozens of rules tie
-       on its onset, and the one that fired in most regions is a case threshold at the first
-       cases, which fires in every country weeks before its own measures (generators,
-       ``vpn_late_x8``: p90 5.8x the load that came at the 95th percentile). With two regions
-       or more the errors out of region tell rules apart, and the prior is not used: it chose a
-       stay-at-home order over the case incidence that drove contact centres in Italy and Spain
-       alike, and carried nothing to the Netherlands, which ordered none (``cases_incidence``);
-    2. the candidate under which most regions were hit (the rule that also fired where the
-       response is still to come explains as much with more regions at stake);
-    3. the earliest.
-    """
+    noise units per active region-day over ``base`` (no response). Within :data:`TIE` of it, the
+    candidate under which most regions were hit wins (the rule that also fired where the response
+    is still to come explains as much with more regions at stake), then the earliest."""
     flat = err.reshape(-1)
     i = int(np.argmin(flat))
     if not np.isfinite(flat[i]) or base - flat[i] < MIN_GAIN_NOISE * noise * max(active.reshape(-1)[i], 1):
         return None
     near = np.flatnonzero(flat <= flat[i] * (1.0 + TIE) + 1e-12)
-    if forms is not None:
-        nf = np.broadcast_to(forms[:, None, None], err.shape).reshape(-1)[near]
-        near = near[nf == nf.min()]
     hits = np.broadcast_to(n_hit[:, None, None], err.shape).reshape(-1)[near]
     return int(near[np.flatnonzero(hits == hits.max())[0]])
 
@@ -405,8 +379,6 @@ def _select_kind(
     loro, inside, active = scores
     hit = _hit(U, zk)
     n_hit = hit.sum(1)
-    per_indicator = Counter(c.indicator for c in cands)
-    forms = np.array([per_indicator[c.indicator] for c in cands])
     nb = max(1, min(BASELINE_DAYS, zk.shape[1] // 3))
     with _quiet():
         noise = float(1.4826 * np.nanmedian(np.abs(zk[:, :nb])))
@@ -418,7 +390,7 @@ def _select_kind(
         evidence = "loro" if pick is not None else "none"
     if pick is None and (n_hit >= 1).any():
         tot = np.where((n_hit >= 1)[:, None, None], inside, np.inf)
-        pick = _choose(tot, e_none, active, noise, n_hit, forms)
+        pick = _choose(tot, e_none, active, noise, n_hit)
         evidence = "thin" if pick is not None else "none"
     if pick is None:
         return none
