@@ -156,7 +156,7 @@ def test_a_working_day_response_is_not_carried_to_weekends_once_they_are_seen():
     reason=(
         "measured, not met: with one region hit, dozens of rules tie on its onset and the one that "
         "fired in most regions wins (a case incidence at the first cases, 6 days on): x2.4 carried "
-        "to every country weeks before its own closing, p95 5.8. An equal prior per indicator over "
+        "to every country weeks before its own closing, p95 6.1. An equal prior per indicator over "
         "its forms fixed it (p95 1.8) but chose workplace_closing >= 1 for the bundled replay's VPN "
         "gateways and made the max_growth guard fire on 8 busy hours (benchmarks/RESULTS.md, session 11)"
     ),
