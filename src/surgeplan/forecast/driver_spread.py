@@ -38,7 +38,7 @@ __all__ = [
 
 #: sd (days) of an onset uniform within the day a delay stands for (the search is to the day)
 ONSET_DAY_SD = 1.0 / np.sqrt(12.0)
-#: noise units (sd of a two-day difference) within which a response at its plateau is level
+#: sds of the difference compared (:func:`levelled`) within which a response at its plateau is level
 LEVEL_NOISE = 2.0
 #: fewest region-days under the driver (of a day type) from which the spread is measured
 SPREAD_MIN_DAYS = 4
