@@ -179,6 +179,11 @@ def kind_pools(
     return pools
 
 
+def _rows(mask: np.ndarray, among: np.ndarray | None) -> np.ndarray:
+    """Positions where ``mask`` holds, among the resources ``among`` selects (all when None)."""
+    return np.flatnonzero(mask if among is None else mask & among)
+
+
 def extrapolation_band(
     g: Any, pools: dict, min_evidence: float, width: float = 1.0, among: np.ndarray | None = None
 ) -> np.ndarray:
@@ -198,7 +203,7 @@ def extrapolation_band(
     (n, nb, k) copy of ``g.beta`` with the shock columns bounded.
     """
     beta = g.beta.copy()
-    rows = np.flatnonzero((g.evidence < min_evidence) & (True if among is None else among))
+    rows = _rows(g.evidence < min_evidence, among)
     if len(rows) == 0 or not pools:
         return beta
     m, s, ok = _pooled_values(g, rows, pools)  # short-run units (x (1 - sum phi)), like beta
@@ -308,7 +313,7 @@ def apply_to_state(g: Any, pools: dict, among: np.ndarray | None = None) -> None
     (``among``: (n,) bool, only these resources)."""
     if g.beta is None:
         return
-    rows = np.flatnonzero((g.evidence <= 0.0) & (True if among is None else among))
+    rows = _rows(g.evidence <= 0.0, among)
     if len(rows) and pools:
         m, s, ok = _pooled_values(g, rows, pools)
         rows, m, s = rows[ok], m[ok], s[ok]
@@ -350,7 +355,7 @@ def shrink_to_pool(
     (n, nb, k) copy of ``g.beta`` with the shock columns shrunk.
     """
     beta = g.beta.copy()
-    rows = np.flatnonzero((g.evidence >= min_evidence) & (True if among is None else among))
+    rows = _rows(g.evidence >= min_evidence, among)
     if len(rows) == 0 or not pools or k <= 0:
         return beta
     m, _, ok = _pooled_values(g, rows, pools)  # short-run units, like beta
